@@ -1,0 +1,44 @@
+# The README's commands. `make run` sets up and starts the chat UI; `make test` sets up and tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MODEL := models/embeddinggemma-300m/.verified
+PORT ?= 8501
+
+.PHONY: setup run chat test lint eval bench clean
+
+setup: $(VENV)/.installed $(MODEL)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+$(MODEL): $(VENV)/.installed
+	$(PY) -m assistant.model_setup models
+
+run: setup
+	$(VENV)/bin/asf ingest
+	$(VENV)/bin/streamlit run ui/app.py --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+chat: setup
+	$(VENV)/bin/asf chat
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check assistant eval tests ui
+	$(VENV)/bin/mypy
+
+eval: setup
+	$(VENV)/bin/asf eval
+
+bench: setup
+	$(PY) -m eval.bench
+
+clean:
+	rm -rf data .pytest_cache

@@ -1,0 +1,100 @@
+"""Documents -> passages ("chunks") with stable ids, never spanning two sections.
+
+Consecutive blocks of one section are packed up to a target size; a list always stays with its
+lead-in sentence; an oversized block is cut at sentence (or list item) boundaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from assistant.ingest import SECTION_SEPARATOR, Block, SourceDocument
+from assistant.text import split_sentences
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed passage and everything a citation needs to name it."""
+
+    chunk_id: str
+    source: str
+    title: str
+    section_path: tuple[str, ...]
+    page: int | None
+    text: str                 # the passage as it stands in the source (what we quote)
+    indexed_text: str         # what is embedded and matched (may carry the section path)
+    kind: str = "text"
+
+    @property
+    def section(self) -> str:
+        """Return the section path as one readable string."""
+        return SECTION_SEPARATOR.join(self.section_path)
+
+
+def _split_block(block: Block, limit: int) -> list[str]:
+    """Cut an oversized block into parts of at most about `limit` characters."""
+    if len(block.text) <= limit * 1.5:
+        return [block.text]
+    if block.kind == "list":
+        lines = block.text.split("\n")
+        lead = lines[0] if not lines[0].startswith("- ") else ""
+        items = lines[1:] if lead else lines
+        parts, current = [], [lead] if lead else []
+        for item in items:
+            size = sum(len(x) + 1 for x in current)
+            if current and current != [lead] and size + len(item) > limit:
+                parts.append("\n".join(current))
+                # Later parts repeat the lead-in so each list part still says what it lists.
+                current = [lead] if lead else []
+            current.append(item)
+        if current and current != [lead]:
+            parts.append("\n".join(current))
+        return parts
+    parts, current = [], ""
+    for sentence in split_sentences(block.text):
+        if current and len(current) + len(sentence) + 1 > limit:
+            parts.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        parts.append(current)
+    return parts
+
+
+def chunk_document(doc: SourceDocument, chunk_size: int = 700,
+                   section_in_text: bool = True) -> list[Chunk]:
+    """Pack a document's blocks into chunks of about chunk_size characters."""
+    groups: list[tuple[Block, list[str]]] = []     # (first block, texts) per chunk
+    current: list[str] = []
+    first: Block | None = None
+    for block in doc.blocks:
+        same_section = first is not None and block.section_path == first.section_path \
+            and (block.kind == "footnote") == (first.kind == "footnote")
+        for part in _split_block(block, chunk_size):
+            size = sum(len(t) + 2 for t in current)
+            if first is None or not same_section or size + len(part) > chunk_size:
+                if current and first is not None:
+                    groups.append((first, current))
+                current, first = [], block
+                same_section = True
+            current.append(part)
+    if current and first is not None:
+        groups.append((first, current))
+
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for block, texts in groups:
+        text = "\n\n".join(texts)
+        section = SECTION_SEPARATOR.join(block.section_path)
+        digest = hashlib.sha1(f"{doc.source}\x00{section}\x00{text}".encode()).hexdigest()[:16]
+        count = seen.get(digest, 0)
+        seen[digest] = count + 1
+        chunk_id = digest if count == 0 else f"{digest}-{count}"
+        indexed = f"{section}\n{text}" if section_in_text else text
+        chunks.append(Chunk(chunk_id=chunk_id, source=doc.source, title=doc.title,
+                            section_path=block.section_path, page=block.page, text=text,
+                            indexed_text=indexed,
+                            kind="footnote" if block.kind == "footnote" else "text"))
+    return chunks

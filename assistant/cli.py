@@ -1,0 +1,253 @@
+"""The `asf` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.prompts import MSG_EMBEDDING_PROGRESS, MSG_INDEX_CHANGED, MSG_INDEX_UP_TO_DATE
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _progress(done: int, total: int) -> None:
+    end = "\n" if done >= total else ""
+    print("\r" + MSG_EMBEDDING_PROGRESS.format(done=done, total=total), end=end,
+          file=sys.stderr, flush=True)
+
+
+def _settings(args: argparse.Namespace):
+    from assistant.config import Settings
+
+    settings = Settings()
+    if getattr(args, "backend", None):
+        settings.answer.backend = args.backend
+    return settings
+
+
+def _assistant(args: argparse.Namespace):
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant(_settings(args))
+    report = assistant.ensure_index(progress=_progress)
+    if report is not None:
+        for error in report.errors:
+            print(f"Varning: {error}", file=sys.stderr)
+    return assistant
+
+
+def format_answer(answer) -> str:
+    """Return an answer with its citations, for reading in a terminal."""
+    lines = [answer.answer, ""]
+    if answer.note:
+        lines.insert(0, answer.note + "\n")
+    if answer.refused:
+        lines.append("Närmaste avsnitt:")
+        for ctx in answer.contexts[:3]:
+            page = f", s. {ctx.page}" if ctx.page else ""
+            lines.append(f"  • {ctx.title} – {ctx.section}{page}")
+            lines.append(f"    ”{ctx.text[:220]}{'…' if len(ctx.text) > 220 else ''}”")
+    else:
+        lines.append("Källor:")
+        for c in answer.citations:
+            page = f", s. {c.page}" if c.page else ""
+            lines.append(f"  [{c.n}] {c.title} – {c.section}{page}")
+            lines.append(f"      ”{c.quote}”")
+    return "\n".join(lines)
+
+
+def cmd_setup_model(args: argparse.Namespace) -> int:
+    from assistant.model_setup import ModelSetupError, ensure_model
+
+    settings = _settings(args)
+    try:
+        ensure_model(settings.models_dir)
+    except ModelSetupError as exc:
+        print(f"Fel: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant(_settings(args))
+    report = assistant.ingest([Path(p) for p in args.paths], progress=_progress,
+                              strict=bool(args.paths))
+    for error in report.errors:
+        print(f"Fel: {error}", file=sys.stderr)
+    if report.errors and args.paths:
+        print("Inget ändrades i indexet. Rätta eller ta bort filerna ovan och försök igen.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    message = MSG_INDEX_CHANGED if report.changed else MSG_INDEX_UP_TO_DATE
+    print(message.format(added=report.added, removed=report.removed, sources=report.sources,
+                         chunks=report.chunks))
+    return EXIT_ERROR if report.errors else EXIT_OK
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant(_settings(args))
+    if args.rebuild:
+        report = assistant.index.rebuild(progress=_progress)
+        for error in report.errors:
+            print(f"Varning: {error}", file=sys.stderr)
+        print(MSG_INDEX_CHANGED.format(added=report.added, removed=report.removed,
+                                       sources=report.sources, chunks=report.chunks))
+        return EXIT_OK
+    if not assistant.index.exists():
+        from assistant.prompts import ERR_NO_INDEX
+
+        print(ERR_NO_INDEX)
+        return EXIT_ERROR
+    for source, info in sorted(assistant.index.sources().items()):
+        print(f"{info['chunks']:4d} avsnitt  {source}  ({info['title']})")
+    return EXIT_OK
+
+
+def _ask_one(assistant, question: str, as_json: bool) -> int:
+    from assistant.pipeline import QuestionError
+
+    try:
+        answer = assistant.ask(question)
+    except QuestionError as exc:
+        if as_json:
+            print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
+        else:
+            print(f"Fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+    else:
+        print(format_answer(answer))
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.pipeline import QuestionError
+
+    question = " ".join(args.question)
+    if question.strip() != "-":
+        # Check before loading any model, so a bad question is answered at once.
+        from assistant.pipeline import validate_question
+
+        try:
+            validate_question(question, _settings(args).answer.max_question_chars)
+        except QuestionError as exc:
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
+            else:
+                print(f"Fel: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return _ask_one(_assistant(args), question, args.json)
+    assistant = _assistant(args)
+    status = EXIT_OK
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        status = max(status, _ask_one(assistant, line.rstrip("\n"), True))
+    return status
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from assistant.answer import Answer
+    from assistant.pipeline import QuestionError
+
+    assistant = _assistant(args)
+    history: list[dict[str, str]] = []
+    print("ASF-assistenten. Ställ en fråga om affärer mellan ASF och företag "
+          "(tom rad eller Ctrl-D avslutar).")
+    while True:
+        try:
+            question = input("\nDu: ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return EXIT_OK
+        if not question.strip():
+            return EXIT_OK
+        print("\nAssistenten: ", end="", flush=True)
+        try:
+            for event in assistant.stream(question, history):
+                if isinstance(event, Answer):
+                    print("\n\n" + format_answer(event).split("\n\n", 1)[-1])
+                    history += [{"role": "user", "content": question},
+                                {"role": "assistant", "content": event.answer}]
+                else:
+                    print(event, end="", flush=True)
+        except QuestionError as exc:
+            print(f"Fel: {exc}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.harness import main as eval_main
+
+    argv = []
+    if args.backend:
+        argv += ["--backend", args.backend]
+    if args.ablation:
+        argv.append("--ablation")
+    if args.limit:
+        argv += ["--limit", str(args.limit)]
+    return eval_main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the `asf` command."""
+    parser = argparse.ArgumentParser(
+        prog="asf", description="ASF-assistenten: frågor och svar med källhänvisningar om "
+                                "affärer mellan arbetsintegrerande sociala företag och näringslivet.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("setup-model", help="bygg inbäddningsmodellen från PyPI-paketen")
+    p.set_defaults(func=cmd_setup_model)
+
+    p = sub.add_parser("ingest", help="läs in korpusen och eventuella filer i indexet")
+    p.add_argument("paths", nargs="*", help=".txt-, .md- eller .pdf-filer att lägga till")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("index", help="visa indexet, eller bygg om det med --rebuild")
+    p.add_argument("--rebuild", action="store_true", help="bygg om hela indexet")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="ställ en fråga ('-' läser en fråga per rad från stdin)")
+    p.add_argument("question", nargs="+", help="frågan, eller - för stdin")
+    p.add_argument("--json", action="store_true", help="skriv svaret som JSON")
+    p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="interaktiv chatt i terminalen")
+    p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", help="kör utvärderingen och skriv eval/report.md")
+    p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
+    p.add_argument("--ablation", action="store_true", help="jämför även varianter")
+    p.add_argument("--limit", type=int, default=0, help="bara de N första frågorna")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `asf` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one clear line instead of a stack trace
+        from assistant.embeddings import ModelMissingError
+        from assistant.index import IndexMissingError, IndexModelMismatchError
+
+        if isinstance(exc, ModelMissingError | IndexMissingError | IndexModelMismatchError):
+            print(f"Fel: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

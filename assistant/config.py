@@ -1,0 +1,101 @@
+"""Settings: one pydantic-settings class read from the environment (prefix ASF_) and .env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ChunkingSettings(BaseModel):
+    """How documents are cut into indexed passages."""
+
+    chunk_size: int = Field(default=700, ge=200, le=4000,
+                            description="Target passage length in characters.")
+    section_in_text: bool = Field(default=True,
+                                  description="Prefix each passage's indexed text with its section path.")
+
+
+class RetrievalSettings(BaseModel):
+    """How passages are found and fused."""
+
+    k: int = Field(default=6, ge=5, le=20, description="Passages returned per question.")
+    candidates: int = Field(default=30, ge=5, le=200,
+                            description="Candidates taken from each retriever before fusion.")
+    mode: Literal["hybrid", "bm25", "dense"] = Field(default="hybrid",
+                                                     description="Which retrievers are used.")
+    bm25_weight: float = Field(default=1.0, ge=0, description="Weight of BM25 in rank fusion.")
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of dense retrieval in rank fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+
+
+class AnswerSettings(BaseModel):
+    """How answers are composed."""
+
+    backend: Literal["extractive", "llm"] = Field(default="extractive",
+                                                  description="extractive (offline) or llm.")
+    max_sentences: int = Field(default=4, ge=1, le=12, description="Most sentences in an answer.")
+    min_evidence: float = Field(default=0.35, ge=0, le=1,
+                                description="Below this evidence score the assistant refuses.")
+    max_question_chars: int = Field(default=1000, ge=50, description="Longest accepted question.")
+
+
+class LLMSettings(BaseModel):
+    """An OpenAI-compatible chat endpoint, used only when answer.backend is "llm"."""
+
+    base_url: str = Field(default="http://localhost:11434/v1", description="Endpoint base URL.")
+    model: str = Field(default="llama3.1", description="Model name at the endpoint.")
+    api_key: SecretStr = Field(default=SecretStr(""), description="API key (environment only).")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds before a request gives up.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+
+
+class Settings(BaseSettings):
+    """All configuration of ASF-assistenten. Every field can be set as ASF_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="ASF_", env_nested_delimiter="__",
+                                      env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(default=PROJECT_ROOT / "corpus",
+                             description="Folder of source documents that is indexed.")
+    data_dir: Path = Field(default=PROJECT_ROOT / "data",
+                           description="Folder for the index, uploads and feedback.")
+    models_dir: Path = Field(default=PROJECT_ROOT / "models",
+                             description="Folder holding the embedding model.")
+    embedding_model: str = Field(default="embeddinggemma-300m",
+                                 description="Folder name under models_dir, or a path to any "
+                                             "sentence-transformers model folder.")
+    embedding_quantize: bool = Field(default=True,
+                                     description="Quantise the model's Linear layers to int8 "
+                                                 "(about twice as fast on CPU).")
+    collection: str = Field(default="asf", description="Chroma collection name.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @property
+    def model_path(self) -> Path:
+        """Return the folder of the configured embedding model."""
+        candidate = Path(self.embedding_model)
+        if candidate.is_absolute() or candidate.exists():
+            return candidate
+        return self.models_dir / self.embedding_model
+
+    @property
+    def index_dir(self) -> Path:
+        """Return the folder of the persistent Chroma database."""
+        return self.data_dir / "chroma"
+
+    def make_embeddings(self) -> Embeddings:
+        """Build the embedding backend (loaded lazily on first use)."""
+        from assistant.embeddings import LazyEmbeddings
+
+        return LazyEmbeddings(self.model_path, quantize=self.embedding_quantize)

@@ -1,0 +1,90 @@
+"""Embeddings: a local sentence-transformers model through langchain-huggingface.
+
+The model loads on first use, from a local folder, with the hub switched off, so a missing
+model gives a clear Swedish message instead of a download attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.prompts import ERR_MODEL_MISSING
+
+
+class ModelMissingError(RuntimeError):
+    """The embedding model folder does not exist."""
+
+
+class LazyEmbeddings(Embeddings):
+    """Wrap HuggingFaceEmbeddings, loading it on first use with the model's own prompts."""
+
+    def __init__(self, model_path: Path, quantize: bool = False):
+        self.model_path = Path(model_path)
+        self.quantize = quantize
+        self._inner: Embeddings | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """Return an identifier for the model and its numeric mode (stored with the index)."""
+        return f"{self.model_path.name}{'+int8' if self.quantize else ''}"
+
+    def _load(self) -> Embeddings:
+        with self._lock:
+            if self._inner is not None:
+                return self._inner
+            if not (self.model_path / "modules.json").exists() and not (
+                    self.model_path / "config.json").exists():
+                raise ModelMissingError(ERR_MODEL_MISSING.format(path=self.model_path))
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            import transformers
+            from langchain_huggingface import HuggingFaceEmbeddings
+
+            transformers.logging.disable_progress_bar()
+            transformers.logging.set_verbosity_error()
+
+            prompts = _model_prompts(self.model_path)
+            inner = HuggingFaceEmbeddings(
+                model_name=str(self.model_path),
+                model_kwargs={"device": "cpu", "local_files_only": True},
+                encode_kwargs={"normalize_embeddings": True, "batch_size": 16,
+                               **({"prompt_name": "document"} if "document" in prompts else {})},
+                query_encode_kwargs={"normalize_embeddings": True,
+                                     **({"prompt_name": "query"} if "query" in prompts else {})},
+            )
+            if self.quantize:
+                import warnings
+
+                import torch
+
+                warnings.filterwarnings("ignore", message=".*quantize.*deprecated.*")
+
+                client = inner._client
+                torch.quantization.quantize_dynamic(client, {torch.nn.Linear}, dtype=torch.qint8,
+                                                    inplace=True)
+            self._inner = inner
+            return inner
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages with the model's document prompt."""
+        return self._load().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a question with the model's query prompt."""
+        return self._load().embed_query(text)
+
+
+def _model_prompts(path: Path) -> dict[str, str]:
+    import json
+
+    config = path / "config_sentence_transformers.json"
+    if config.exists():
+        return json.loads(config.read_text()).get("prompts", {}) or {}
+    return {}

@@ -1,0 +1,320 @@
+"""Chunks -> a persistent Chroma collection (through langchain-chroma), kept in sync with files.
+
+Syncing is idempotent: an unchanged file adds nothing, a changed file's chunks are replaced, a
+file that is gone loses its chunks. Every file is parsed (and every chunk embedded) before the
+collection is touched, so a bad file leaves the index exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.chunking import Chunk, chunk_document
+from assistant.config import Settings
+from assistant.ingest import (
+    SECTION_SEPARATOR,
+    IngestError,
+    SourceDocument,
+    is_corpus_file,
+    load_document,
+)
+from assistant.prompts import ERR_NO_INDEX
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
+    from langchain_core.embeddings import Embeddings
+
+Progress = Callable[[int, int], None]
+EMBED_BATCH = 16
+# Bump when ingestion or chunking changes what a file turns into, so old chunks are replaced.
+PARSER_VERSION = "1"
+TITLES_FILE = "sources.json"
+
+
+class IndexMissingError(RuntimeError):
+    """No index has been built yet."""
+
+    def __init__(self) -> None:
+        super().__init__(ERR_NO_INDEX)
+
+
+class IndexModelMismatchError(RuntimeError):
+    """The index was built with another embedding model than the configured one."""
+
+
+@dataclass
+class SyncReport:
+    """What a sync did."""
+
+    added: int = 0
+    removed: int = 0
+    sources: int = 0
+    chunks: int = 0
+    changed_sources: list[str] = field(default_factory=list)
+    removed_sources: list[str] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Return True when the collection was modified."""
+        return bool(self.added or self.removed)
+
+
+def _metadata(chunk: Chunk, doc: SourceDocument, version: str) -> dict[str, Any]:
+    return {
+        "source": chunk.source,
+        "title": chunk.title,
+        "section": chunk.section,
+        "page": chunk.page if chunk.page is not None else -1,
+        "kind": chunk.kind,
+        "passage": chunk.text,
+        "source_sha": doc.sha256,
+        "version": version,
+        "path": str(doc.path),
+    }
+
+
+def chunk_from_record(chunk_id: str, document: str, meta: dict[str, Any]) -> Chunk:
+    """Rebuild a Chunk from what Chroma stores."""
+    page = meta.get("page", -1)
+    return Chunk(
+        chunk_id=chunk_id,
+        source=str(meta.get("source", "")),
+        title=str(meta.get("title", "")),
+        section_path=tuple(str(meta.get("section", "")).split(SECTION_SEPARATOR)),
+        page=None if page is None or int(page) < 0 else int(page),
+        text=str(meta.get("passage", document)),
+        indexed_text=document,
+        kind=str(meta.get("kind", "text")),
+    )
+
+
+class Index:
+    """The persistent passage index: Chroma on disk plus the chunk list for BM25."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings | None = None):
+        self.settings = settings
+        self.embeddings = embeddings or settings.make_embeddings()
+        self._store: Chroma | None = None
+        self._lock = threading.RLock()
+        self._chunks: list[Chunk] | None = None
+
+    # ------------------------------------------------------------------ storage
+    @property
+    def model_name(self) -> str:
+        """Return the identity of the embedding model used for this index."""
+        return str(getattr(self.embeddings, "name", type(self.embeddings).__name__))
+
+    @property
+    def store(self) -> Chroma:
+        """Return the langchain Chroma store on the persistent client (created on demand)."""
+        if self._store is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+            from langchain_chroma import Chroma
+
+            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(
+                path=str(self.settings.index_dir),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+            self._store = Chroma(
+                client=client,
+                collection_name=self.settings.collection,
+                embedding_function=self.embeddings,
+                collection_metadata={"hnsw:space": "cosine",
+                                     "embedding_model": self.model_name},
+            )
+            stored = (self._store._collection.metadata or {}).get("embedding_model")
+            if stored and stored != self.model_name and self._store._collection.count():
+                raise IndexModelMismatchError(
+                    f"Indexet byggdes med modellen {stored}, men inställningarna anger "
+                    f"{self.model_name}. Kör `asf index --rebuild`.")
+        return self._store
+
+    def exists(self) -> bool:
+        """Return True when the index holds at least one chunk."""
+        if not (self.settings.index_dir / "chroma.sqlite3").exists():
+            return False
+        return self.store._collection.count() > 0
+
+    def chunks(self) -> list[Chunk]:
+        """Return every indexed chunk (cached until the next sync)."""
+        with self._lock:
+            if self._chunks is None:
+                data = self.store.get(include=["documents", "metadatas"])
+                self._chunks = [
+                    chunk_from_record(cid, doc or "", meta or {})
+                    for cid, doc, meta in zip(data["ids"], data["documents"], data["metadatas"])
+                ]
+                self._chunks.sort(key=lambda c: (c.source, c.chunk_id))
+            return self._chunks
+
+    def require(self) -> None:
+        """Raise IndexMissingError when there is nothing to search."""
+        if not self.exists():
+            raise IndexMissingError()
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """Return the indexed documents: source -> title, path, sha and chunk count."""
+        out: dict[str, dict[str, Any]] = {}
+        data = self.store.get(include=["metadatas"])
+        for meta in data["metadatas"]:
+            meta = meta or {}
+            entry = out.setdefault(str(meta.get("source")), {
+                "title": meta.get("title"), "path": meta.get("path"),
+                "sha256": meta.get("source_sha"), "chunks": 0})
+            entry["chunks"] += 1
+        return out
+
+    # ------------------------------------------------------------------ sync
+    def source_key(self, path: Path) -> str:
+        """Return the stable source key of a file: corpus-relative, else absolute."""
+        path = path.resolve()
+        for root in (self.settings.corpus_dir.resolve(), self.settings.data_dir.resolve()):
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
+
+    def _titles(self) -> dict[str, str]:
+        titles_file = self.settings.corpus_dir / TITLES_FILE
+        if titles_file.exists():
+            return {k: v.get("title", k) if isinstance(v, dict) else str(v)
+                    for k, v in json.loads(titles_file.read_text(encoding="utf-8")).items()}
+        return {}
+
+    def corpus_files(self) -> list[Path]:
+        """Return every indexable file in the corpus folder and the uploads folder."""
+        files: list[Path] = []
+        for root in (self.settings.corpus_dir, self.settings.data_dir / "uploads"):
+            if root.exists():
+                files.extend(p for p in sorted(root.rglob("*")) if is_corpus_file(p))
+        return files
+
+    def load(self, path: Path) -> SourceDocument:
+        """Parse one file (raising IngestError) with its corpus title."""
+        key = self.source_key(path)
+        return load_document(path, source=key, title=self._titles().get(key))
+
+    def sync(self, paths: Sequence[Path] | None = None, *, strict: bool = True,
+             prune: bool = True, progress: Progress | None = None) -> SyncReport:
+        """Bring the index in line with the corpus folder plus `paths`.
+
+        strict: any bad file aborts the whole sync before anything is written.
+        prune: drop chunks of files that no longer exist.
+        """
+        with self._lock:
+            wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
+            existing = self.store.get(include=["metadatas"])
+            by_source: dict[str, dict[str, str]] = {}
+            for cid, meta in zip(existing["ids"], existing["metadatas"]):
+                meta = meta or {}
+                by_source.setdefault(str(meta.get("source")), {})[cid] = str(
+                    meta.get("version", ""))
+            paths_of_sources = {str(m.get("source")): str(m.get("path", ""))
+                                for m in existing["metadatas"] if m}
+            report = SyncReport()
+            docs: list[SourceDocument] = []
+            seen_sources: set[str] = set()
+            for path in wanted:
+                try:
+                    doc = self.load(path)
+                except IngestError as exc:
+                    report.errors.append(exc)
+                    seen_sources.add(self.source_key(path))   # keep its old chunks as they are
+                    continue
+                seen_sources.add(doc.source)
+                old = by_source.get(doc.source, {})
+                if old and all(v == self.version(doc) for v in old.values()):
+                    continue
+                docs.append(doc)
+            if report.errors and strict:
+                return report
+            # Previously ingested files outside the corpus folder stay while they exist.
+            for source, path in paths_of_sources.items():
+                if source not in seen_sources and path and Path(path).exists():
+                    try:
+                        doc = self.load(Path(path))
+                    except IngestError as exc:
+                        report.errors.append(exc)
+                        seen_sources.add(source)
+                        continue
+                    seen_sources.add(source)
+                    if any(v != self.version(doc) for v in by_source.get(source, {}).values()):
+                        docs.append(doc)
+            new_chunks: list[tuple[Chunk, SourceDocument]] = []
+            for doc in docs:
+                for chunk in chunk_document(doc, self.settings.chunking.chunk_size,
+                                            self.settings.chunking.section_in_text):
+                    new_chunks.append((chunk, doc))
+            new_ids = {c.chunk_id for c, _ in new_chunks}
+            stale: list[str] = []
+            for doc in docs:
+                stale.extend(cid for cid in by_source.get(doc.source, {}) if cid not in new_ids)
+            if prune:
+                for source, ids in by_source.items():
+                    if source not in seen_sources:
+                        stale.extend(ids)
+                        report.removed_sources.append(source)
+            known = {cid for ids in by_source.values() for cid in ids}
+            to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
+            # Embed everything first: a failure here leaves the collection untouched.
+            vectors = self._embed([c.indexed_text for c, _ in to_add], progress)
+            collection = self.store._collection
+            for start in range(0, len(to_add), 256):
+                batch = to_add[start:start + 256]
+                collection.upsert(
+                    ids=[c.chunk_id for c, _ in batch],
+                    embeddings=vectors[start:start + 256],
+                    documents=[c.indexed_text for c, _ in batch],
+                    metadatas=[_metadata(c, d, self.version(d)) for c, d in batch],
+                )
+            # Chunks whose text survived a file change keep their id: refresh their metadata.
+            refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
+            if refreshed:
+                collection.update(ids=[c.chunk_id for c, _ in refreshed],
+                                  metadatas=[_metadata(c, d, self.version(d))
+                                             for c, d in refreshed])
+            if stale:
+                collection.delete(ids=sorted(set(stale)))
+            report.added = len(to_add)
+            report.removed = len(set(stale))
+            report.changed_sources = [d.source for d in docs]
+            self._chunks = None
+            report.chunks = collection.count()
+            report.sources = len({c.source for c in self.chunks()})
+            return report
+
+    def version(self, doc: SourceDocument) -> str:
+        """Return what must match for a file's chunks to be current (content and chunking)."""
+        chunking = self.settings.chunking
+        return f"{doc.sha256}:{PARSER_VERSION}:{chunking.chunk_size}:{int(chunking.section_in_text)}"
+
+    def _embed(self, texts: list[str], progress: Progress | None) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        total = len(texts)
+        if progress and total:
+            progress(0, total)
+        for start in range(0, total, EMBED_BATCH):
+            vectors.extend(self.embeddings.embed_documents(texts[start:start + EMBED_BATCH]))
+            if progress:
+                progress(min(start + EMBED_BATCH, total), total)
+        return vectors
+
+    def rebuild(self, progress: Progress | None = None) -> SyncReport:
+        """Drop the collection and index the corpus from scratch."""
+        with self._lock:
+            self.store.delete_collection()
+            self._store = None
+            self._chunks = None
+            return self.sync(strict=False, progress=progress)
+
+    def ids(self) -> Iterable[str]:
+        """Return the ids of every chunk."""
+        return [c.chunk_id for c in self.chunks()]

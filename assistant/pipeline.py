@@ -1,0 +1,107 @@
+"""The Assistant: settings -> index, retriever and answerer, with ask() and stream()."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from assistant.answer import Answer, ExtractiveAnswerer
+from assistant.config import Settings
+from assistant.index import Index, Progress, SyncReport
+from assistant.prompts import ERR_EMPTY_QUESTION, ERR_QUESTION_TOO_LONG
+from assistant.retrieve import HybridRetriever
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is (empty or too long); the message says why."""
+
+
+class Assistant:
+    """Answer questions about the indexed documents with citations."""
+
+    def __init__(self, settings: Settings | None = None, embeddings: Embeddings | None = None,
+                 answerer: object | None = None):
+        self.settings = settings or Settings()
+        self.index = Index(self.settings, embeddings)
+        self.retriever = HybridRetriever(self.index, self.settings.retrieval)
+        self._answerer = answerer
+
+    @property
+    def answerer(self) -> ExtractiveAnswerer:
+        """Return the configured answer backend (built on first use)."""
+        if self._answerer is None:
+            self._answerer = make_answerer(self.settings, self.retriever)
+        return self._answerer  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ index
+    def ensure_index(self, progress: Progress | None = None) -> SyncReport | None:
+        """Build the index from the corpus when none exists yet; return what was done."""
+        if self.index.exists():
+            return None
+        report = self.index.sync(strict=False, progress=progress)
+        self.retriever.refresh()
+        return report
+
+    def ingest(self, paths: Sequence = (), progress: Progress | None = None,
+               strict: bool = True) -> SyncReport:
+        """Sync the index with the corpus folder and the given files."""
+        report = self.index.sync(paths, strict=strict, progress=progress)
+        self.retriever.refresh()
+        return report
+
+    # ------------------------------------------------------------------ questions
+    def check_question(self, question: str) -> str:
+        """Return the trimmed question, or raise QuestionError with a Swedish message."""
+        return validate_question(question, self.settings.answer.max_question_chars)
+
+    def standalone(self, question: str, history: Sequence[dict | str] = ()) -> str:
+        """Return the question made standalone using the conversation history."""
+        from assistant.followup import rewrite
+
+        return rewrite(question, history)
+
+    def ask(self, question: str, history: Sequence[dict | str] = ()) -> Answer:
+        """Answer one question (history: earlier turns, for follow-up questions)."""
+        result: Answer | None = None
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                result = event
+        assert result is not None
+        return result
+
+    def stream(self, question: str, history: Sequence[dict | str] = ()) -> Iterator[str | Answer]:
+        """Yield pieces of the answer text as they are produced, then the finished Answer."""
+        question = self.check_question(question)
+        self.index.require()
+        query = self.standalone(question, history)
+        passages = self.retriever.retrieve(query)
+        for event in self.answerer.stream(query, passages):
+            if isinstance(event, Answer):
+                event.question = question
+                event.standalone_question = query
+            yield event
+
+
+def validate_question(question: str, limit: int) -> str:
+    """Return the trimmed question, or raise QuestionError when it is empty or too long."""
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError(ERR_EMPTY_QUESTION)
+    if len(question) > limit:
+        raise QuestionError(ERR_QUESTION_TOO_LONG.format(length=len(question), limit=limit))
+    return question
+
+
+def make_answerer(settings: Settings, retriever: HybridRetriever) -> ExtractiveAnswerer:
+    """Build the answer backend named in the settings."""
+    backend = settings.answer.backend
+    if backend == "extractive":
+        return ExtractiveAnswerer(settings.answer, retriever.bm25)
+    if backend == "llm":
+        from assistant.llm import LLMAnswerer
+
+        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25))  # type: ignore[return-value]
+    raise ValueError(f"Okänd svarsmotor: {backend!r}. Välj 'extractive' eller 'llm'.")

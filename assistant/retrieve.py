@@ -1,0 +1,146 @@
+"""Question -> ranked passages: BM25 (Swedish Snowball stems) and dense Chroma search, fused.
+
+The pipeline is an LCEL graph: both retrievers run as a RunnableParallel and a RunnableLambda
+fuses their rankings with weighted reciprocal rank fusion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
+
+from assistant.chunking import Chunk
+from assistant.config import RetrievalSettings
+from assistant.index import Index
+from assistant.text import tokens
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its fused score and the signals behind it."""
+
+    chunk: Chunk
+    score: float
+    rank: int = 0
+    dense: float | None = None      # cosine similarity to the question
+    lexical: float | None = None    # BM25 score
+
+
+class BM25:
+    """Okapi BM25 over stemmed tokens."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.docs = [Counter(d) for d in docs]
+        self.lengths = [len(d) for d in docs]
+        self.avgdl = (sum(self.lengths) / len(docs)) if docs else 0.0
+        df: Counter[str] = Counter()
+        for d in self.docs:
+            df.update(d.keys())
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
+
+    def idf_of(self, token: str) -> float:
+        """Return a token's idf; unseen tokens get the highest possible idf."""
+        return self.idf.get(token, self.max_idf)
+
+    def scores(self, query: list[str]) -> list[float]:
+        """Return the BM25 score of every document for the query tokens."""
+        out = []
+        terms = [t for t in dict.fromkeys(query) if t in self.idf]
+        for doc, length in zip(self.docs, self.lengths):
+            score = 0.0
+            for t in terms:
+                tf = doc.get(t, 0)
+                if tf:
+                    norm = tf + self.k1 * (1 - self.b + self.b * length / (self.avgdl or 1))
+                    score += self.idf[t] * tf * (self.k1 + 1) / norm
+            out.append(score)
+        return out
+
+
+class HybridRetriever:
+    """Find passages for a question with BM25, dense search, or both fused."""
+
+    def __init__(self, index: Index, settings: RetrievalSettings):
+        self.index = index
+        self.settings = settings
+        self._bm25: BM25 | None = None
+        self._chunks: list[Chunk] = []
+        self._by_id: dict[str, Chunk] = {}
+
+    def refresh(self) -> None:
+        """Rebuild the in-memory BM25 index from the current chunks."""
+        self._chunks = [c for c in self.index.chunks()]
+        self._by_id = {c.chunk_id: c for c in self._chunks}
+        self._bm25 = BM25([tokens(c.indexed_text) for c in self._chunks])
+
+    @property
+    def bm25(self) -> BM25:
+        """Return the BM25 index (built on first use)."""
+        if self._bm25 is None or self.index._chunks is None:
+            self.refresh()
+        assert self._bm25 is not None
+        return self._bm25
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """Return an indexed chunk by id."""
+        self.bm25  # noqa: B018 - make sure the id map is current
+        return self._by_id.get(chunk_id)
+
+    # ------------------------------------------------------------------ retrievers
+    def lexical_search(self, question: str) -> list[tuple[Chunk, float]]:
+        """Return the best BM25 candidates."""
+        bm25 = self.bm25
+        scores = bm25.scores(tokens(question))
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        return [(self._chunks[i], scores[i]) for i in order[: self.settings.candidates]
+                if scores[i] > 0]
+
+    def dense_search(self, question: str) -> list[tuple[Chunk, float]]:
+        """Return the nearest chunks by embedding, with cosine similarity."""
+        self.bm25  # noqa: B018 - make sure the id map is current
+        vector = self.index.embeddings.embed_query(question)
+        found = self.index.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=min(self.settings.candidates, max(1, len(self._chunks))))
+        out = []
+        for doc, distance in found:
+            chunk = self._by_id.get(str(doc.id))
+            if chunk is not None:
+                out.append((chunk, 1.0 - float(distance)))
+        return out
+
+    def fuse(self, ranked: dict[str, Any]) -> list[Passage]:
+        """Combine the rankings with weighted reciprocal rank fusion."""
+        s = self.settings
+        fused: dict[str, Passage] = {}
+        for name, weight in (("bm25", s.bm25_weight), ("dense", s.dense_weight)):
+            for rank, (chunk, value) in enumerate(ranked.get(name) or []):
+                p = fused.setdefault(chunk.chunk_id, Passage(chunk=chunk, score=0.0))
+                p.score += weight / (s.rrf_k + rank + 1)
+                if name == "dense":
+                    p.dense = value
+                else:
+                    p.lexical = value
+        passages = sorted(fused.values(), key=lambda p: -p.score)[: max(s.k, 5)]
+        for rank, p in enumerate(passages, start=1):
+            p.rank = rank
+        return passages
+
+    def as_runnable(self) -> Runnable[str, list[Passage]]:
+        """Return the retrieval pipeline as an LCEL runnable: question -> passages."""
+        branches: dict[str, Runnable] = {}
+        if self.settings.mode in ("hybrid", "bm25"):
+            branches["bm25"] = RunnableLambda(self.lexical_search, name="bm25")
+        if self.settings.mode in ("hybrid", "dense"):
+            branches["dense"] = RunnableLambda(self.dense_search, name="dense")
+        return RunnableParallel(branches) | RunnableLambda(self.fuse, name="fuse")
+
+    def retrieve(self, question: str) -> list[Passage]:
+        """Return the passages that best match the question."""
+        return self.as_runnable().invoke(question)

@@ -1,0 +1,70 @@
+"""Shared text helpers: Swedish tokenisation with Snowball stemming, and sentence splitting."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+# Words keep å, ä, ö, é and inner hyphens/colons ("ASF:et", "IT-konsult"); digits count as words.
+_WORD = re.compile(r"[0-9a-zåäöéüæø]+(?:[:\-][0-9a-zåäöéüæø]+)*", re.IGNORECASE)
+
+# Swedish and English function words that carry no topic.
+STOPWORDS = frozenset(
+    """
+    alla allt att av blev bli blir blivit de dem den denna deras dess dessa det detta dig din
+    dina ditt du där då efter ej eller en ett fanns finns från för ha hade han hans har hon
+    honom hur här i icke ingen inom inte jag ju kan kunde man med mellan men mig min mina mitt
+    mot mycket ni nu när någon något några och om oss på samma sedan sig sin sina sitt sjäv
+    skall ska skulle som så sådan sådana till under upp ut utan vad var vara varit varför vars
+    vem vi vid vilka vilken vilket vår våra vårt än är åt över också även bara få får fick
+    gör göra gjorde gjort görs finns fanns kommer kunna sätt olika andra annat annan
+    a an and are as at be by can do does for from has have how i in is it its of on or our
+    that the their them they this to was we what when where which who why will with you your
+    """.split()
+)
+
+_stemmer = snowballstemmer.stemmer("swedish")
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    """Return the Swedish Snowball stem of a lower-cased word."""
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Return the lower-cased words of a text, keeping å, ä and ö."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def tokens(text: str) -> list[str]:
+    """Return stemmed content tokens (stopwords removed) for lexical matching."""
+    out = []
+    for word in words(text):
+        # "ASF:et", "ASF:s" and "ASF:en" all mean ASF.
+        word = word.split(":", 1)[0] if ":" in word else word
+        if word in STOPWORDS or len(word) < 2 and not word.isdigit():
+            continue
+        out.append(stem(word))
+    return out
+
+
+_ABBREVIATIONS = ("t.ex.", "bl.a.", "m.m.", "mm.", "etc.", "dvs.", "s.k.", "resp.", "ca.", "tex.")
+_SENTENCE_END = re.compile(r"(?<=[.!?”])\s+(?=[”\"(A-ZÅÄÖ0-9•–-])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split running Swedish text into sentences, keeping abbreviations like "t.ex." intact."""
+    protected = text
+    for abbr in _ABBREVIATIONS:
+        protected = re.sub(re.escape(abbr) + r"(?=\s)", lambda m: m.group(0).replace(".", "\x01"),
+                           protected, flags=re.IGNORECASE)
+    return [part.replace("\x01", ".").strip()
+            for part in _SENTENCE_END.split(protected) if part.strip()]
+
+
+def collapse(text: str) -> str:
+    """Return text with every run of whitespace turned into one space."""
+    return re.sub(r"\s+", " ", text).strip()
