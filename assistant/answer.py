@@ -8,14 +8,16 @@ When the evidence is too weak it refuses with one fixed phrase and shows the clo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.chunking import Chunk, split_units
 from assistant.config import AnswerSettings
 from assistant.prompts import REFUSAL_ANSWER
 from assistant.retrieve import BM25, Passage
-from assistant.text import split_sentences, tokens
+from assistant.answerability import missing_answer_type
+from assistant.text import split_sentences, tokens, words
 
 
 @dataclass
@@ -80,7 +82,7 @@ def contexts_of(passages: list[Passage]) -> list[Context]:
 
 @dataclass
 class _Unit:
-    """A quotable unit of a passage: a sentence, or a list item."""
+    """A unit of a retrieved passage, as a candidate sentence for the answer."""
 
     text: str
     passage: Passage
@@ -90,79 +92,111 @@ class _Unit:
 
 
 def _units(passage: Passage) -> list[_Unit]:
-    units: list[_Unit] = []
-    for para in passage.chunk.text.split("\n\n"):
-        lines = para.split("\n")
-        if len(lines) > 1 and any(line.startswith("- ") for line in lines[1:]):
-            head = [line for line in lines if not line.startswith("- ")]
-            items = [line[2:] for line in lines if line.startswith("- ")]
-            for sentence in split_sentences(" ".join(head)):
-                units.append(_Unit(sentence, passage, len(units)))
-            if units and units[-1].text.endswith(":"):
-                units[-1].lead_in = True
-                units[-1].items = items
-            for item in items:
-                units.append(_Unit(item, passage, len(units)))
-        else:
-            for sentence in split_sentences(para.replace("\n", " ")):
-                units.append(_Unit(sentence, passage, len(units)))
-    return units
+    return [_Unit(u.text, passage, u.position, u.lead_in, u.items)
+            for u in split_units(passage.chunk.text)]
+
+
+_ENGLISH = frozenset("the what which who how why does do is are was were can should of and "
+                     "for with their they our we you".split())
+
+
+def is_english(question: str) -> bool:
+    """Return True when a question reads as English rather than Swedish."""
+    ws = words(question)
+    return bool(ws) and sum(w in _ENGLISH for w in ws) >= max(1, len(ws) // 4)
 
 
 class ExtractiveAnswerer:
     """Compose answers from the best-matching sentences of the retrieved passages."""
 
-    def __init__(self, settings: AnswerSettings, bm25: BM25 | None = None):
+    def __init__(self, settings: AnswerSettings, bm25: BM25 | None = None,
+                 following: Callable[[Chunk], Chunk | None] | None = None):
         self.settings = settings
         self.bm25 = bm25
+        self.following = following
 
     def _idf(self, token: str) -> float:
         return self.bm25.idf_of(token) if self.bm25 else 1.0
+
+    def _coverage(self, qset: set[str], text_tokens: set[str]) -> float:
+        total = sum(self._idf(t) for t in qset)
+        return sum(self._idf(t) for t in qset & text_tokens) / total if total else 0.0
 
     def evidence(self, question: str, passages: list[Passage]) -> float:
         """Return how well the passages support an answer (0..1)."""
         if not passages:
             return 0.0
-        q = set(tokens(question))
         top = passages[:3]
-        if q:
-            total = sum(self._idf(t) for t in q)
-            covered = max(sum(self._idf(t) for t in q & set(tokens(p.chunk.indexed_text)))
-                          for p in top)
-            lexical = covered / total if total else 0.0
-        else:
-            lexical = 0.0
         dense_values = [p.dense for p in top if p.dense is not None]
-        if not dense_values:
-            return lexical
-        dense = max(dense_values)
         # Cosine similarities of this model sit roughly in 0.2 (unrelated) .. 0.7 (on topic).
-        dense_scaled = min(1.0, max(0.0, (dense - 0.2) / 0.5))
-        return 0.5 * lexical + 0.5 * dense_scaled
+        dense = min(1.0, max(0.0, (max(dense_values) - 0.2) / 0.5)) if dense_values else None
+        qset = set(tokens(question))
+        if is_english(question) or not qset:
+            return dense if dense is not None else 0.0
+        lexical = max(self._coverage(qset, set(tokens(p.chunk.indexed_text))) for p in top)
+        return lexical if dense is None else 0.5 * lexical + 0.5 * dense
+
+    def _score_units(self, question: str, passages: list[Passage]) -> list[tuple[float, _Unit]]:
+        qset = set(tokens(question))
+        scored: list[tuple[float, _Unit]] = []
+        for p in passages[:3]:
+            prior = 1.0 / (1.0 + 0.5 * (p.rank - 1))
+            for unit in _units(p):
+                overlap = self._coverage(qset, set(tokens(unit.text))) if qset else 0.0
+                # Early sentences of a passage carry its topic; later ones need the words.
+                position = 0.1 / (1 + unit.position)
+                sim = p.unit_dense.get(unit.position)
+                dense = min(1.0, max(0.0, (sim - 0.3) / 0.4)) if sim is not None else 0.0
+                score = (0.2 + overlap + position + self.settings.sentence_dense_weight * dense) \
+                    * prior
+                if len(unit.text) < 25 and not unit.lead_in:
+                    score *= 0.6
+                scored.append((score, unit))
+        scored.sort(key=lambda su: -su[0])
+        return scored
 
     def select(self, question: str, passages: list[Passage]) -> list[_Unit]:
-        """Return the units that best answer the question, in reading order."""
-        q = tokens(question)
-        qset = set(q)
-        total = sum(self._idf(t) for t in qset) or 1.0
-        scored: list[tuple[float, _Unit]] = []
-        for p in passages[:4]:
-            prior = 1.0 / (1.0 + 0.35 * (p.rank - 1))
-            for unit in _units(p):
-                unit_tokens = set(tokens(unit.text))
-                overlap = sum(self._idf(t) for t in qset & unit_tokens) / total
-                # A unit is worth quoting for its own words and a little for its passage's rank.
-                score = (0.25 + overlap) * prior
-                if len(unit.text) < 25:
-                    score *= 0.5
-                scored.append((score, unit))
+        """Return the units that best answer the question, in reading order.
+
+        The best sentence anchors the answer and brings the sentences that follow it (the
+        report often states a point and then explains it), plus other strong sentences of the
+        same passage. A second passage contributes only when its best sentence is nearly as
+        good, so citations stay few and relevant.
+        """
+        scored = self._score_units(question, passages)
         if not scored:
             return []
-        scored.sort(key=lambda su: -su[0])
-        best = scored[0][0]
-        chosen = [u for s, u in scored if s >= 0.55 * best][: self.settings.max_sentences]
+        best_score, best = scored[0]
+        anchor = best.passage
+        units = _units(anchor)
+        budget = self.settings.max_chars
+        chosen = [best]
+        size = len(best.text)
+        window = units[best.position + 1:]
+        if not window and self.following is not None and not best.lead_in:
+            nxt = self.following(anchor.chunk)
+            if nxt is not None:
+                follow = Passage(chunk=nxt, score=anchor.score, rank=anchor.rank)
+                window = _units(follow)[:2]
+        for unit in window[: self.settings.max_sentences - 1]:
+            if size + len(unit.text) > budget:
+                break
+            chosen.append(unit)
+            size += len(unit.text)
+        for sc, unit in scored:
+            if (unit.passage is anchor and sc >= 0.6 * best_score
+                    and all(unit.position != c.position or c.passage is not anchor
+                            for c in chosen)
+                    and size + len(unit.text) <= budget):
+                chosen.append(unit)
+                size += len(unit.text)
+        for sc, unit in scored:
+            if unit.passage is not anchor and sc >= 0.85 * best_score:
+                chosen.append(unit)
+                break
         order = {id(p): p.rank for p in passages}
-        chosen.sort(key=lambda u: (order.get(id(u.passage), 99), u.position))
+        chosen.sort(key=lambda u: (order.get(id(u.passage), u.passage.rank), u.passage.chunk.seq,
+                                   u.position))
         return chosen
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
@@ -170,10 +204,16 @@ class ExtractiveAnswerer:
         contexts = contexts_of(passages)
         evidence = self.evidence(question, passages)
         if evidence < self.settings.min_evidence or not passages:
-            return Answer(question=question, answer=REFUSAL_ANSWER, refused=True,
-                          contexts=contexts, evidence=evidence)
+            return refusal(question, contexts, evidence)
         units = self.select(question, passages)
-        return compose(question, units, contexts, evidence)
+        result = compose(question, units, contexts, evidence)
+        cited = " ".join(p.chunk.text for p in passages[:3])
+        reason = missing_answer_type(question, result.answer, cited)
+        if reason:
+            refused = refusal(question, contexts, evidence)
+            refused.note = reason
+            return refused
+        return result
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """Yield the answer text piece by piece, then the finished Answer."""
@@ -181,6 +221,12 @@ class ExtractiveAnswerer:
         for piece in re.split(r"(?<=\]) ", result.answer):
             yield piece + " "
         yield result
+
+
+def refusal(question: str, contexts: list[Context], evidence: float) -> Answer:
+    """Return the fixed refusal with the closest passages as contexts."""
+    return Answer(question=question, answer=REFUSAL_ANSWER, refused=True, contexts=contexts,
+                  evidence=evidence)
 
 
 def compose(question: str, units: list[_Unit], contexts: list[Context],

@@ -7,7 +7,7 @@ lead-in sentence; an oversized block is cut at sentence (or list item) boundarie
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.ingest import SECTION_SEPARATOR, Block, SourceDocument
 from assistant.text import split_sentences
@@ -25,6 +25,7 @@ class Chunk:
     text: str                 # the passage as it stands in the source (what we quote)
     indexed_text: str         # what is embedded and matched (may carry the section path)
     kind: str = "text"
+    seq: int = 0              # position of the chunk in its document
 
     @property
     def section(self) -> str:
@@ -40,15 +41,17 @@ def _split_block(block: Block, limit: int) -> list[str]:
         lines = block.text.split("\n")
         lead = lines[0] if not lines[0].startswith("- ") else ""
         items = lines[1:] if lead else lines
-        parts, current = [], [lead] if lead else []
+        # Later parts repeat (the end of) the lead-in so each part still says what it lists.
+        repeat = lead if len(lead) <= 200 else (split_sentences(lead) or [lead])[-1]
+        parts: list[str] = []
+        current = [lead] if lead else []
         for item in items:
             size = sum(len(x) + 1 for x in current)
-            if current and current != [lead] and size + len(item) > limit:
+            if len(current) > 1 and size + len(item) > limit:
                 parts.append("\n".join(current))
-                # Later parts repeat the lead-in so each list part still says what it lists.
-                current = [lead] if lead else []
+                current = [repeat] if repeat else []
             current.append(item)
-        if current and current != [lead]:
+        if current and current != [repeat]:
             parts.append("\n".join(current))
         return parts
     parts, current = [], ""
@@ -96,5 +99,37 @@ def chunk_document(doc: SourceDocument, chunk_size: int = 700,
         chunks.append(Chunk(chunk_id=chunk_id, source=doc.source, title=doc.title,
                             section_path=block.section_path, page=block.page, text=text,
                             indexed_text=indexed,
-                            kind="footnote" if block.kind == "footnote" else "text"))
+                            kind="footnote" if block.kind == "footnote" else "text",
+                            seq=len(chunks)))
     return chunks
+
+
+@dataclass
+class Unit:
+    """A quotable unit of a passage: a sentence, or one list item."""
+
+    text: str
+    position: int
+    lead_in: bool = False                 # a sentence ending in ":" that introduces a list
+    items: list[str] = field(default_factory=list)
+
+
+def split_units(text: str) -> list[Unit]:
+    """Split a passage into sentences and list items, in reading order."""
+    units: list[Unit] = []
+    for para in text.split("\n\n"):
+        lines = para.split("\n")
+        if any(line.startswith("- ") for line in lines):
+            head = [line for line in lines if not line.startswith("- ")]
+            items = [line[2:] for line in lines if line.startswith("- ")]
+            for sentence in split_sentences(" ".join(head)):
+                units.append(Unit(sentence, len(units)))
+            if units and units[-1].text.endswith(":"):
+                units[-1].lead_in = True
+                units[-1].items = items
+            for item in items:
+                units.append(Unit(item, len(units)))
+        else:
+            for sentence in split_sentences(para.replace("\n", " ")):
+                units.append(Unit(sentence, len(units)))
+    return units

@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class ChunkingSettings(BaseModel):
     """How documents are cut into indexed passages."""
 
-    chunk_size: int = Field(default=700, ge=200, le=4000,
+    chunk_size: int = Field(default=1000, ge=200, le=4000,
                             description="Target passage length in characters.")
     section_in_text: bool = Field(default=True,
                                   description="Prefix each passage's indexed text with its section path.")
@@ -33,7 +33,15 @@ class RetrievalSettings(BaseModel):
                                                      description="Which retrievers are used.")
     bm25_weight: float = Field(default=1.0, ge=0, description="Weight of BM25 in rank fusion.")
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of dense retrieval in rank fusion.")
+    fusion: Literal["rrf", "score"] = Field(
+        default="score", description="rrf: reciprocal rank fusion; score: weighted sum of "
+                                   "max-normalised BM25 and dense scores.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    sentence_dense: bool = Field(default=True,
+                                 description="Also search sentence embeddings and score each "
+                                             "chunk by its best sentence.")
+    sentence_candidates: int = Field(default=60, ge=5, le=500,
+                                     description="Sentence hits taken from the dense search.")
 
 
 class AnswerSettings(BaseModel):
@@ -41,9 +49,15 @@ class AnswerSettings(BaseModel):
 
     backend: Literal["extractive", "llm"] = Field(default="extractive",
                                                   description="extractive (offline) or llm.")
-    max_sentences: int = Field(default=4, ge=1, le=12, description="Most sentences in an answer.")
+    max_sentences: int = Field(default=4, ge=1, le=12,
+                               description="Most sentences taken around the best sentence.")
+    max_chars: int = Field(default=700, ge=100, le=4000,
+                           description="Length budget of an answer's quoted text.")
     min_evidence: float = Field(default=0.35, ge=0, le=1,
                                 description="Below this evidence score the assistant refuses.")
+    sentence_dense_weight: float = Field(default=0.8, ge=0,
+                                         description="Weight of a sentence's embedding similarity "
+                                                     "when choosing answer sentences.")
     max_question_chars: int = Field(default=1000, ge=50, description="Longest accepted question.")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.chunking import Chunk, chunk_document
+from assistant.chunking import Chunk, chunk_document, split_units
 from assistant.config import Settings
 from assistant.ingest import (
     SECTION_SEPARATOR,
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 EMBED_BATCH = 16
 # Bump when ingestion or chunking changes what a file turns into, so old chunks are replaced.
-PARSER_VERSION = "1"
+PARSER_VERSION = "3"
 TITLES_FILE = "sources.json"
 
 
@@ -72,6 +72,7 @@ def _metadata(chunk: Chunk, doc: SourceDocument, version: str) -> dict[str, Any]
         "section": chunk.section,
         "page": chunk.page if chunk.page is not None else -1,
         "kind": chunk.kind,
+        "seq": chunk.seq,
         "passage": chunk.text,
         "source_sha": doc.sha256,
         "version": version,
@@ -91,6 +92,7 @@ def chunk_from_record(chunk_id: str, document: str, meta: dict[str, Any]) -> Chu
         text=str(meta.get("passage", document)),
         indexed_text=document,
         kind=str(meta.get("kind", "text")),
+        seq=int(meta.get("seq", 0)),
     )
 
 
@@ -101,6 +103,7 @@ class Index:
         self.settings = settings
         self.embeddings = embeddings or settings.make_embeddings()
         self._store: Chroma | None = None
+        self._unit_store: Chroma | None = None
         self._lock = threading.RLock()
         self._chunks: list[Chunk] | None = None
 
@@ -135,6 +138,20 @@ class Index:
                     f"Indexet byggdes med modellen {stored}, men inställningarna anger "
                     f"{self.model_name}. Kör `asf index --rebuild`.")
         return self._store
+
+    @property
+    def unit_store(self) -> Chroma:
+        """Return the Chroma store of sentence units (for sentence-level dense search)."""
+        if self._unit_store is None:
+            from langchain_chroma import Chroma
+
+            self._unit_store = Chroma(
+                client=self.store._client,
+                collection_name=f"{self.settings.collection}_units",
+                embedding_function=self.embeddings,
+                collection_metadata={"hnsw:space": "cosine", "embedding_model": self.model_name},
+            )
+        return self._unit_store
 
     def exists(self) -> bool:
         """Return True when the index holds at least one chunk."""
@@ -264,16 +281,29 @@ class Index:
                         report.removed_sources.append(source)
             known = {cid for ids in by_source.values() for cid in ids}
             to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
-            # Embed everything first: a failure here leaves the collection untouched.
-            vectors = self._embed([c.indexed_text for c, _ in to_add], progress)
+            units = [(c, u) for c, _ in to_add for u in split_units(c.text)]
+            # Embed everything first: a failure here leaves the collections untouched.
+            vectors = self._embed([c.indexed_text for c, _ in to_add]
+                                  + [u.text for _, u in units], progress)
+            chunk_vectors, unit_vectors = vectors[: len(to_add)], vectors[len(to_add):]
             collection = self.store._collection
+            unit_collection = self.unit_store._collection
             for start in range(0, len(to_add), 256):
                 batch = to_add[start:start + 256]
                 collection.upsert(
                     ids=[c.chunk_id for c, _ in batch],
-                    embeddings=vectors[start:start + 256],
+                    embeddings=chunk_vectors[start:start + 256],
                     documents=[c.indexed_text for c, _ in batch],
                     metadatas=[_metadata(c, d, self.version(d)) for c, d in batch],
+                )
+            for start in range(0, len(units), 256):
+                batch_units = units[start:start + 256]
+                unit_collection.upsert(
+                    ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
+                    embeddings=unit_vectors[start:start + 256],
+                    documents=[u.text for _, u in batch_units],
+                    metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
+                                "source": c.source} for c, u in batch_units],
                 )
             # Chunks whose text survived a file change keep their id: refresh their metadata.
             refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
@@ -282,7 +312,9 @@ class Index:
                                   metadatas=[_metadata(c, d, self.version(d))
                                              for c, d in refreshed])
             if stale:
-                collection.delete(ids=sorted(set(stale)))
+                stale_ids = sorted(set(stale))
+                unit_collection.delete(where={"chunk_id": {"$in": stale_ids}})
+                collection.delete(ids=stale_ids)
             report.added = len(to_add)
             report.removed = len(set(stale))
             report.changed_sources = [d.source for d in docs]
@@ -310,8 +342,9 @@ class Index:
     def rebuild(self, progress: Progress | None = None) -> SyncReport:
         """Drop the collection and index the corpus from scratch."""
         with self._lock:
+            self.unit_store.delete_collection()
             self.store.delete_collection()
-            self._store = None
+            self._store = self._unit_store = None
             self._chunks = None
             return self.sync(strict=False, progress=progress)
 

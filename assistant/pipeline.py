@@ -99,9 +99,10 @@ def make_answerer(settings: Settings, retriever: HybridRetriever) -> ExtractiveA
     """Build the answer backend named in the settings."""
     backend = settings.answer.backend
     if backend == "extractive":
-        return ExtractiveAnswerer(settings.answer, retriever.bm25)
+        return ExtractiveAnswerer(settings.answer, retriever.bm25, retriever.following)
     if backend == "llm":
         from assistant.llm import LLMAnswerer
 
-        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25))  # type: ignore[return-value]
+        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,
+                                                            retriever.following))  # type: ignore[return-value]
     raise ValueError(f"Okänd svarsmotor: {backend!r}. Välj 'extractive' eller 'llm'.")

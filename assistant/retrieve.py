@@ -7,8 +7,9 @@ fuses their rankings with weighted reciprocal rank fusion.
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
@@ -28,6 +29,7 @@ class Passage:
     rank: int = 0
     dense: float | None = None      # cosine similarity to the question
     lexical: float | None = None    # BM25 score
+    unit_dense: dict[int, float] = field(default_factory=dict)   # sentence position -> cosine
 
 
 class BM25:
@@ -73,20 +75,31 @@ class HybridRetriever:
         self._bm25: BM25 | None = None
         self._chunks: list[Chunk] = []
         self._by_id: dict[str, Chunk] = {}
+        self._by_position: dict[tuple[str, int], Chunk] = {}
+        self._lock = threading.Lock()
 
     def refresh(self) -> None:
         """Rebuild the in-memory BM25 index from the current chunks."""
-        self._chunks = [c for c in self.index.chunks()]
-        self._by_id = {c.chunk_id: c for c in self._chunks}
-        self._bm25 = BM25([tokens(c.indexed_text) for c in self._chunks])
+        with self._lock:
+            chunks = list(self.index.chunks())
+            self._by_id = {c.chunk_id: c for c in chunks}
+            self._by_position = {(c.source, c.seq): c for c in chunks}
+            self._bm25 = BM25([tokens(c.indexed_text) for c in chunks])
+            self._chunks = chunks
 
     @property
     def bm25(self) -> BM25:
-        """Return the BM25 index (built on first use)."""
+        """Return the BM25 index (built on first use, rebuilt after the index changes)."""
         if self._bm25 is None or self.index._chunks is None:
             self.refresh()
         assert self._bm25 is not None
         return self._bm25
+
+    def following(self, chunk: Chunk) -> Chunk | None:
+        """Return the chunk that follows `chunk` in the same section, if any."""
+        self.bm25  # noqa: B018 - make sure the maps are current
+        nxt = self._by_position.get((chunk.source, chunk.seq + 1))
+        return nxt if nxt is not None and nxt.section_path == chunk.section_path else None
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         """Return an indexed chunk by id."""
@@ -102,29 +115,53 @@ class HybridRetriever:
         return [(self._chunks[i], scores[i]) for i in order[: self.settings.candidates]
                 if scores[i] > 0]
 
-    def dense_search(self, question: str) -> list[tuple[Chunk, float]]:
-        """Return the nearest chunks by embedding, with cosine similarity."""
+    def dense_search(self, question: str) -> list[tuple[Chunk, float, dict[int, float]]]:
+        """Return the nearest chunks by embedding, with cosine similarity.
+
+        Sentences are embedded too: a chunk scores the better of its own similarity and its
+        best sentence's, and the sentence similarities travel along for answer selection.
+        """
         self.bm25  # noqa: B018 - make sure the id map is current
         vector = self.index.embeddings.embed_query(question)
-        found = self.index.store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=min(self.settings.candidates, max(1, len(self._chunks))))
-        out = []
-        for doc, distance in found:
-            chunk = self._by_id.get(str(doc.id))
-            if chunk is not None:
-                out.append((chunk, 1.0 - float(distance)))
-        return out
+        k = min(self.settings.candidates, max(1, len(self._chunks)))
+        best: dict[str, float] = {}
+        for doc, distance in self.index.store.similarity_search_by_vector_with_relevance_scores(
+                vector, k=k):
+            best[str(doc.id)] = 1.0 - float(distance)
+        units: dict[str, dict[int, float]] = {}
+        if self.settings.sentence_dense:
+            hits = self.index.unit_store.similarity_search_by_vector_with_relevance_scores(
+                vector, k=self.settings.sentence_candidates)
+            for doc, distance in hits:
+                chunk_id = str(doc.metadata.get("chunk_id"))
+                sim = 1.0 - float(distance)
+                units.setdefault(chunk_id, {})[int(doc.metadata.get("position", 0))] = sim
+                best[chunk_id] = max(best.get(chunk_id, -1.0), sim)
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])[: self.settings.candidates]
+        return [(self._by_id[cid], sim, units.get(cid, {})) for cid, sim in ranked
+                if cid in self._by_id]
 
     def fuse(self, ranked: dict[str, Any]) -> list[Passage]:
-        """Combine the rankings with weighted reciprocal rank fusion."""
+        """Combine the rankings (weighted reciprocal rank fusion, or weighted scores)."""
         s = self.settings
         fused: dict[str, Passage] = {}
         for name, weight in (("bm25", s.bm25_weight), ("dense", s.dense_weight)):
-            for rank, (chunk, value) in enumerate(ranked.get(name) or []):
+            hits = ranked.get(name) or []
+            if not hits:
+                continue
+            values = [hit[1] for hit in hits]
+            top, low = max(values), min(values)
+            for rank, (chunk, value, *extra) in enumerate(hits):
                 p = fused.setdefault(chunk.chunk_id, Passage(chunk=chunk, score=0.0))
-                p.score += weight / (s.rrf_k + rank + 1)
+                if s.fusion == "rrf":
+                    p.score += weight / (s.rrf_k + rank + 1)
+                elif name == "dense":
+                    p.score += weight * (value - low) / ((top - low) or 1.0)
+                else:
+                    p.score += weight * value / (top or 1.0)
                 if name == "dense":
                     p.dense = value
+                    p.unit_dense = extra[0] if extra else {}
                 else:
                     p.lexical = value
         passages = sorted(fused.values(), key=lambda p: -p.score)[: max(s.k, 5)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import snowballstemmer
@@ -25,13 +26,17 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-_stemmer = snowballstemmer.stemmer("swedish")
+# Snowball stemmer objects keep state while stemming: one per thread.
+_local = threading.local()
 
 
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
     """Return the Swedish Snowball stem of a lower-cased word."""
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("swedish")
+    return stemmer.stemWord(word)
 
 
 def words(text: str) -> list[str]:

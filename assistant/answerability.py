@@ -1,0 +1,88 @@
+"""Answer-type checks: does the selected text contain the kind of thing the question asks for?
+
+Without a language model the assistant cannot read for meaning, but it can tell when a question
+asks for a number, a named organisation or a named person's view and the best evidence holds
+none. Such questions are refused instead of being answered with text on a neighbouring topic.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.text import stem, words
+
+NUMBER_WORDS = frozenset(
+    """två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton tjugo trettio
+    fyrtio femtio hundra tusen miljon miljoner miljard hälften halva tredjedel fjärdedel
+    procent dubbelt majoritet""".split())
+
+_QUANTITY = re.compile(
+    r"\b(hur (många|mycket|stor|stort|stora|höga?|högt|lång|långa)|vad (kostar|kostade|kostnaden)"
+    r"|vad tar .{0,40}betalt|vilken omsättning|how (many|much)|what did .{0,40}(cost|pay))\b",
+    re.IGNORECASE)
+_HOW_MANY_NOUN = re.compile(r"\bhur många\s+([a-zåäö:\-]+)", re.IGNORECASE)
+_PERSON_QUESTION = re.compile(
+    r"\b(vilka personer|vilken person|vilka konsulter|vem|vilka (var|är) (de|det)|who|which"
+    r" (people|persons|consultants))\b", re.IGNORECASE)
+_ENTITY_QUESTION = re.compile(
+    r"\b(vilket|vilken|vilka) (företag|kommun|kommuner|land|länder|organisation|myndighet|bank)\b"
+    r"|\bwhich (company|companies|municipality|country|organisation|organization)\b",
+    re.IGNORECASE)
+_OPINION = re.compile(r"\b(tycker|tyckte|anser|ansåg|tycka|opinion|think|thought|views?)\b",
+                      re.IGNORECASE)
+_OPINION_MARKERS = re.compile(
+    r"\b(menar|menade|tycker|tyckte|anser|ansåg|säger|sade|sa|uttryckte|uttrycker|lyfte|"
+    r"framhöll|betonade|berättade)\b", re.IGNORECASE)
+_PERSON_NAME = re.compile(r"\b[A-ZÅÄÖ][a-zåäöé]+ [A-ZÅÄÖ][a-zåäöé]+(?:-[A-ZÅÄÖ][a-zåäöé]+)?\b")
+_PROPER = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][\wåäöé\-]+")
+
+# Capitalised words that name the study itself rather than an answer to "which company".
+_GENERIC_NAMES = frozenset({"ASF", "Sweco", "Tillväxtverket", "Sverige", "Skoopi"})
+
+
+def _has_number(text: str) -> bool:
+    return bool(re.search(r"\d", text)) or bool(set(words(text)) & NUMBER_WORDS)
+
+
+def _number_before(text: str, noun: str) -> bool:
+    """Return True when a number stands within three words before the noun (by stem)."""
+    target = stem(noun.split(":")[0].lower())
+    ws = words(text)
+    for i, w in enumerate(ws):
+        if stem(w.split(":")[0]) == target or stem(w.split(":")[0]).startswith(target[:6]):
+            window = ws[max(0, i - 3):i]
+            if any(x.isdigit() or x in NUMBER_WORDS or re.match(r"\d", x) for x in window):
+                return True
+    return False
+
+
+def missing_answer_type(question: str, answer_text: str, passage_text: str) -> str | None:
+    """Return why the text lacks what the question asks for, or None when it has it."""
+    q_numbers = re.findall(r"\b\d{2,}\b", question)
+    for number in q_numbers:
+        if number not in passage_text:
+            return f"talet {number} i frågan finns inte i källtexten"
+    if _QUANTITY.search(question):
+        match = _HOW_MANY_NOUN.search(question)
+        noun = match.group(1) if match else ""
+        if noun and noun.lower() not in {"av", "de", "det", "som", "gånger"}:
+            if not _number_before(answer_text, noun):
+                return "frågan gäller ett antal som källtexten inte anger"
+        elif not _has_number(answer_text):
+            return "frågan gäller ett belopp eller antal som källtexten inte anger"
+    if _PERSON_QUESTION.search(question):
+        names = [n for n in _PERSON_NAME.findall(answer_text) if n not in question]
+        if not names:
+            return "frågan gäller namngivna personer som källtexten inte nämner"
+    elif _ENTITY_QUESTION.search(question):
+        names = {n for n in _PROPER.findall(answer_text)
+                 if n not in question and n not in _GENERIC_NAMES}
+        if not names:
+            return "frågan gäller ett namn som källtexten inte anger"
+    people = [n for n in _PERSON_NAME.findall(question)]
+    if people and _OPINION.search(question):
+        for name in people:
+            sentences = [s for s in re.split(r"(?<=[.!?])\s+", answer_text) if name in s]
+            if not any(_OPINION_MARKERS.search(s) for s in sentences):
+                return f"källtexten återger inte vad {name} tycker"
+    return None
