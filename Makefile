@@ -12,8 +12,8 @@ setup: $(VENV)/.installed $(MODEL)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q $(if $(wildcard /opt/wheels),--find-links /opt/wheels) torch==2.13.0
+	$(PY) -m pip install -q $(if $(wildcard /opt/wheels),--find-links /opt/wheels) -e ".[dev]"
 	touch $@
 
 $(MODEL): $(VENV)/.installed

@@ -24,7 +24,7 @@ def _settings(args: argparse.Namespace):
 
     settings = Settings()
     if getattr(args, "backend", None):
-        settings.answer.backend = args.backend
+        settings.backend = args.backend
     return settings
 
 
@@ -44,6 +44,12 @@ def format_answer(answer) -> str:
     lines = [answer.answer, ""]
     if answer.note:
         lines.insert(0, answer.note + "\n")
+    return "\n".join(lines + _sources(answer))
+
+
+def _sources(answer) -> list[str]:
+    """Return the lines that list an answer's sources (or, for a refusal, the closest ones)."""
+    lines = []
     if answer.refused:
         lines.append("Närmaste avsnitt:")
         for ctx in answer.contexts[:3]:
@@ -56,7 +62,7 @@ def format_answer(answer) -> str:
             page = f", s. {c.page}" if c.page else ""
             lines.append(f"  [{c.n}] {c.title} – {c.section}{page}")
             lines.append(f"      ”{c.quote}”")
-    return "\n".join(lines)
+    return lines
 
 
 def cmd_setup_model(args: argparse.Namespace) -> int:
@@ -171,16 +177,31 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not question.strip():
             return EXIT_OK
         print("\nAssistenten: ", end="", flush=True)
+        streamed: list[str] = []
         try:
             for event in assistant.stream(question, history):
                 if isinstance(event, Answer):
-                    print("\n\n" + format_answer(event).split("\n\n", 1)[-1])
+                    print("\n\n" + _chat_tail(event, "".join(streamed)))
                     history += [{"role": "user", "content": question},
                                 {"role": "assistant", "content": event.answer}]
                 else:
+                    streamed.append(event)
                     print(event, end="", flush=True)
         except QuestionError as exc:
             print(f"Fel: {exc}")
+
+
+def _chat_tail(answer, streamed: str) -> str:
+    """Return what follows a streamed answer: the note, the checked answer if it differs
+    from what streamed (the final Answer is authoritative), and the sources."""
+    from assistant.prompts import MSG_CHAT_CHECKED
+    from assistant.text import collapse
+
+    parts = [answer.note] if answer.note else []
+    if collapse(streamed) != collapse(answer.answer):
+        parts.append(f"{MSG_CHAT_CHECKED}\n{answer.answer}")
+    parts.append("\n".join(_sources(answer)))
+    return "\n\n".join(parts)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -47,8 +47,6 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """How answers are composed."""
 
-    backend: Literal["extractive", "llm"] = Field(default="extractive",
-                                                  description="extractive (offline) or llm.")
     max_sentences: int = Field(default=4, ge=1, le=12,
                                description="Most sentences taken around the best sentence.")
     max_chars: int = Field(default=700, ge=100, le=4000,
@@ -59,16 +57,6 @@ class AnswerSettings(BaseModel):
                                          description="Weight of a sentence's embedding similarity "
                                                      "when choosing answer sentences.")
     max_question_chars: int = Field(default=1000, ge=50, description="Longest accepted question.")
-
-
-class LLMSettings(BaseModel):
-    """An OpenAI-compatible chat endpoint, used only when answer.backend is "llm"."""
-
-    base_url: str = Field(default="http://localhost:11434/v1", description="Endpoint base URL.")
-    model: str = Field(default="llama3.1", description="Model name at the endpoint.")
-    api_key: SecretStr = Field(default=SecretStr(""), description="API key (environment only).")
-    timeout: float = Field(default=60.0, gt=0, description="Seconds before a request gives up.")
-    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
 
 
 class Settings(BaseSettings):
@@ -90,10 +78,24 @@ class Settings(BaseSettings):
                                      description="Quantise the model's Linear layers to int8 "
                                                  "(about twice as fast on CPU).")
     collection: str = Field(default="asf", description="Chroma collection name.")
+    feedback_db: Path | None = Field(default=None,
+                                     description="SQLite file for answer feedback "
+                                                 "(default: data_dir/feedback.sqlite3).")
+    max_upload_mb: int = Field(default=20, ge=1, le=200,
+                               description="Largest document accepted for upload in the UI, in MB.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
-    llm: LLMSettings = Field(default_factory=LLMSettings)
+    backend: Literal["extractive", "llm"] = Field(
+        default="extractive", description="Answer backend: extractive (offline, default) or llm "
+                                          "(an OpenAI-compatible endpoint).")
+    llm_base_url: str = Field(default="http://localhost:11434/v1",
+                              description="Base URL of the OpenAI-compatible endpoint.")
+    llm_model: str = Field(default="llama3.1", description="Model name at the endpoint.")
+    llm_api_key: SecretStr = Field(default=SecretStr(""),
+                                   description="API key; read from the environment only.")
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before a request gives up.")
+    llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
 
     @property
     def model_path(self) -> Path:

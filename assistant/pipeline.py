@@ -58,9 +58,18 @@ class Assistant:
         return validate_question(question, self.settings.answer.max_question_chars)
 
     def standalone(self, question: str, history: Sequence[dict | str] = ()) -> str:
-        """Return the question made standalone using the conversation history."""
+        """Return the question made standalone using the conversation history.
+
+        The LLM backend rewrites with the model (and falls back to the deterministic rewrite
+        when that fails); the extractive backend uses the deterministic rewrite.
+        """
         from assistant.followup import rewrite
 
+        if not history:
+            return question
+        model_rewrite = getattr(self.answerer, "rewrite", None)
+        if callable(model_rewrite):
+            return str(model_rewrite(question, history))
         return rewrite(question, history)
 
     def ask(self, question: str, history: Sequence[dict | str] = ()) -> Answer:
@@ -97,7 +106,7 @@ def validate_question(question: str, limit: int) -> str:
 
 def make_answerer(settings: Settings, retriever: HybridRetriever) -> ExtractiveAnswerer:
     """Build the answer backend named in the settings."""
-    backend = settings.answer.backend
+    backend = settings.backend
     if backend == "extractive":
         return ExtractiveAnswerer(settings.answer, retriever.bm25, retriever.following)
     if backend == "llm":

@@ -79,9 +79,14 @@ def _evidence_units(item: Item) -> list[str]:
     return units
 
 
+def _passage_norm(text: str) -> str:
+    # List items are stored as "- item" lines; the report has no bullet glyphs at all.
+    return _norm(re.sub(r"(?m)^- ", "", text))
+
+
 def contains_evidence(item: Item, text: str) -> bool:
     """Return True when text holds a gold evidence passage or one of its sentences."""
-    haystack = _norm(text)
+    haystack = _passage_norm(text)
     return any(unit in haystack for unit in _evidence_units(item))
 
 
@@ -353,16 +358,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--report", type=Path, default=EVAL_DIR / "report.md")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="keep the variants' indexes here between runs (default: temporary)")
     args = parser.parse_args(argv)
     base = Settings()
     if args.backend:
-        base.answer.backend = args.backend
+        base.backend = args.backend
     items = load_items()
     if args.limit:
         items = items[: args.limit]
     variants = [DEFAULT, *(ABLATION if args.ablation else [])]
     print(f"Utvärderar {len(items)} frågor i {len(variants)} konfiguration(er) …", file=sys.stderr)
-    runs = evaluate(items, variants, base, log=lambda m: print(m, file=sys.stderr))
+    runs = evaluate(items, variants, base, data_root=args.data_root,
+                    log=lambda m: print(m, file=sys.stderr))
     write_report(runs, DEFAULT.name, args.report)
     print(f"Rapporten skrevs till {args.report}")
     failures = gate_failures(runs[DEFAULT.name]["metrics"])

@@ -1,0 +1,92 @@
+"""Shared fixtures: a deterministic fake embedder, isolated data folders, built assistants."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.text import tokens
+
+REPORT = PROJECT_ROOT / "corpus" / "sweco-asf-samverkan-naringslivet.txt"
+DATA = Path(__file__).resolve().parent / "data"
+DIM = 128
+
+
+class FakeEmbeddings(Embeddings):
+    """Hash stemmed tokens into a normalised bag-of-words vector: fast and deterministic."""
+
+    name = "fake-bow"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * DIM
+        for tok in tokens(text):
+            h = int(hashlib.md5(tok.encode()).hexdigest(), 16)
+            vec[h % DIM] += 1.0 if (h >> 8) % 2 else -1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """Point every data folder at tmp_path and give each test a corpus with the report."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(REPORT, corpus / REPORT.name)
+    shutil.copy(PROJECT_ROOT / "corpus" / "sources.json", corpus / "sources.json")
+    monkeypatch.setenv("ASF_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASF_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("ASF_MODELS_DIR", str(PROJECT_ROOT / "models"))
+    return tmp_path
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture
+def fake_embeddings() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture
+def assistant(settings, fake_embeddings):
+    """An Assistant over the report, indexed with the fake embedder in a temporary folder."""
+    from assistant.pipeline import Assistant
+
+    a = Assistant(settings, embeddings=fake_embeddings)
+    a.ensure_index()
+    return a
+
+
+@pytest.fixture(scope="session")
+def real_embeddings():
+    """The real default embedding model (built by `make setup`)."""
+    settings = Settings(models_dir=PROJECT_ROOT / "models")
+    if not (settings.model_path / "modules.json").exists():
+        pytest.fail(f"Embedding model missing at {settings.model_path}: run `make setup`.")
+    emb = settings.make_embeddings()
+    emb.embed_query("uppvärmning")
+    return emb
+
+
+@pytest.fixture(scope="session")
+def real_index_root(tmp_path_factory):
+    """A folder shared by the tests that build an index with the real model."""
+    return tmp_path_factory.mktemp("real-index")

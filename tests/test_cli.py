@@ -1,0 +1,84 @@
+"""The `asf` command, run in-process with the fake embedder."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from assistant import cli
+from assistant.config import Settings
+from tests.conftest import DATA, FakeEmbeddings
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch):
+    fake = FakeEmbeddings()
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake)
+    return fake
+
+
+def test_ask_json_builds_the_index_with_progress_and_prints_one_object(capsys):
+    assert cli.main(["ask", "--json", "Hur många intervjuer genomfördes inom ramen för undersökningen?"]) == 0
+    out, err = capsys.readouterr()
+    assert "Bäddar in textavsnitt" in err
+    obj = json.loads(out)
+    assert set(obj) == {"question", "answer", "refused", "citations", "contexts"}
+    assert obj["question"].startswith("Hur många intervjuer") and not obj["refused"]
+    assert set(obj["citations"][0]) == {"n", "chunk_id", "source", "section", "page", "quote"}
+    assert set(obj["contexts"][0]) == {"rank", "chunk_id", "source", "section", "page", "text",
+                                       "score"}
+    assert len(obj["contexts"]) >= 5
+
+
+def test_ask_json_lines_from_stdin(capsys, monkeypatch, fake_model):
+    cli.main(["ingest"])
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(
+        "Vad är ett IOP?\n\nVem vann fotbolls-VM 2018?\n   \n"))
+    assert cli.main(["ask", "--json", "-"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    objs = [json.loads(line) for line in lines]
+    assert [o["question"] for o in objs] == ["Vad är ett IOP?", "Vem vann fotbolls-VM 2018?"]
+    assert [o["refused"] for o in objs] == [False, True]
+
+
+def test_ask_prints_answer_and_sources_for_a_person(capsys):
+    assert cli.main(["ask", "Vad gör Koopus?"]) == 0
+    out = capsys.readouterr().out
+    assert "Källor:" in out and "[1]" in out and "Koopus" in out
+
+
+@pytest.mark.parametrize("question,expected", [("   ", "tom"), ("x" * 5000, "för lång")])
+def test_bad_question_exits_2_with_a_swedish_message(capsys, question, expected):
+    assert cli.main(["ask", question]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_ingest_bad_file_exits_1_and_changes_nothing(capsys, tmp_path):
+    assert cli.main(["ingest"]) == 0
+    first = capsys.readouterr().out
+    bad = tmp_path / "trasig.pdf"
+    bad.write_bytes((DATA / "rapport.pdf").read_bytes()[:1500])
+    assert cli.main(["ingest", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert "trasig.pdf" in captured.err and "Inget ändrades" in captured.err
+    assert cli.main(["ingest"]) == 0
+    assert "aktuellt" in capsys.readouterr().out and "textavsnitt" in first
+
+
+def test_index_lists_documents_and_rebuilds(capsys):
+    assert cli.main(["index"]) == 1
+    assert "asf ingest" in capsys.readouterr().out
+    assert cli.main(["index", "--rebuild"]) == 0
+    assert cli.main(["index"]) == 0
+    assert "sweco-asf-samverkan-naringslivet.txt" in capsys.readouterr().out
+
+
+def test_chat_keeps_history_for_follow_ups(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("Vad gör Gotlands skog och miljö?\n"
+                                                 "Hur uppstod avtalet?\n\n"))
+    assert cli.main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Assistenten:") == 2 and "GSM" in out

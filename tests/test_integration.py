@@ -1,0 +1,45 @@
+"""Integration: the real EmbeddingGemma model, real Chroma on disk, the real report."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from assistant.config import Settings
+from assistant.pipeline import Assistant
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def real_assistant(real_embeddings, real_index_root):
+    settings = Settings(data_dir=real_index_root / "default")
+    a = Assistant(settings, embeddings=real_embeddings)
+    a.ensure_index()
+    return a
+
+
+def test_report_answers_with_citations(real_assistant):
+    answer = real_assistant.ask("Hur många intervjuer genomfördes?")
+    assert not answer.refused and "45" in answer.answer
+    assert answer.citations[0].section.startswith("Sammanfattning")
+
+
+def test_english_question_gets_a_swedish_cited_answer(real_assistant):
+    answer = real_assistant.ask("Where were the network meetings held?")
+    assert not answer.refused
+    assert "Vadstena" in answer.answer and "Rinkeby" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["Vem vann fotbolls-VM 2018?", "Hur bakar man kanelbullar?",
+                                      "What is the capital of Australia?"])
+def test_off_topic_is_refused(real_assistant, question):
+    assert real_assistant.ask(question).refused
+
+
+def test_warm_answer_is_fast(real_assistant):
+    real_assistant.ask("Vad är ett ASF?")
+    start = time.perf_counter()
+    real_assistant.ask("Vilka utmaningar finns i samarbetet?")
+    assert time.perf_counter() - start < 2.0

@@ -1,0 +1,78 @@
+"""The Assistant: grounded, cited answers; refusals; question checks; follow-ups."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import Answer
+from assistant.index import IndexMissingError
+from assistant.pipeline import Assistant, QuestionError
+from assistant.prompts import CANNOT_ANSWER_PHRASE
+
+
+def _sentences_without_markers(answer: str) -> list[str]:
+    import re
+
+    text = re.sub(r"\s*\[\d+\]", "\n", answer)
+    return [line.strip().removeprefix("- ") for line in text.split("\n") if line.strip()]
+
+
+def test_answer_is_cited_and_every_sentence_is_from_a_cited_passage(assistant):
+    answer = assistant.ask("Hur många intervjuer genomfördes inom ramen för undersökningen?")
+    assert not answer.refused
+    assert "45" in answer.answer
+    assert answer.citations and [c.n for c in answer.citations] == list(
+        range(1, len(answer.citations) + 1))
+    cited = " ".join(c.text for c in answer.contexts
+                     if c.chunk_id in {x.chunk_id for x in answer.citations})
+    for sentence in _sentences_without_markers(answer.answer):
+        assert sentence in cited
+    for citation in answer.citations:
+        assert f"[{citation.n}]" in answer.answer
+        assert citation.section and citation.source
+        for quote in citation.quote.split(" … "):
+            assert quote in cited
+    assert len(answer.contexts) >= 5
+    assert [c.rank for c in answer.contexts] == list(range(1, len(answer.contexts) + 1))
+
+
+def test_off_topic_question_is_refused_with_the_fixed_phrase(assistant):
+    answer = assistant.ask("Hur bakar man kanelbullar med kardemumma?")
+    assert answer.refused and answer.answer.startswith(CANNOT_ANSWER_PHRASE)
+    assert not answer.citations and len(answer.contexts) >= 5
+
+
+def test_amount_the_report_does_not_give_is_refused(assistant):
+    answer = assistant.ask("Hur många anställda har Le Mat Jonsered?")
+    assert answer.refused
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t"])
+def test_empty_question(assistant, question):
+    with pytest.raises(QuestionError, match="tom"):
+        assistant.ask(question)
+
+
+def test_too_long_question(assistant):
+    with pytest.raises(QuestionError, match="för lång"):
+        assistant.ask("ASF " * 1000)
+
+
+def test_missing_index_says_what_to_do(settings, fake_embeddings):
+    with pytest.raises(IndexMissingError, match="asf ingest"):
+        Assistant(settings, embeddings=fake_embeddings).ask("Vad är ett ASF?")
+
+
+def test_stream_yields_text_then_the_answer(assistant):
+    events = list(assistant.stream("Vad gör Koopus?"))
+    assert isinstance(events[-1], Answer)
+    assert "".join(e for e in events[:-1] if isinstance(e, str)).strip() == events[-1].answer
+
+
+def test_follow_up_carries_the_topic_of_the_previous_turn(assistant):
+    history = [{"role": "user", "content": "Vad gör Gotlands skog och miljö?"},
+               {"role": "assistant", "content": "…"}]
+    answer = assistant.ask("Hur uppstod avtalet?", history)
+    assert "Gotlands skog och miljö" in answer.standalone_question
+    assert not answer.refused
+    assert any("GSM" in c.quote or "Gotlands" in c.quote for c in answer.citations)
