@@ -21,13 +21,18 @@ _QUANTITY = re.compile(
     r"|vad tar .{0,40}betalt|vilken omsättning|how (many|much)|what did .{0,40}(cost|pay))\b",
     re.IGNORECASE)
 _HOW_MANY_NOUN = re.compile(r"\bhur många\s+([a-zåäö:\-]+)", re.IGNORECASE)
+_MONEY = re.compile(
+    r"\b(kostar|kostade|kostnaden|betalt|betalade|omsättning|omsätter|lönebidrag|pris per|"
+    r"timpris|budget|cost|costs|pay|paid|price|turnover|revenue)\b", re.IGNORECASE)
+_MONEY_IN_TEXT = re.compile(r"\b(\d[\d  ]*(kr|kronor|sek|euro|mkr|tkr|msek)|kronor|miljon(er)?|"
+                            r"miljard(er)?|€|\$)", re.IGNORECASE)
 _PERSON_QUESTION = re.compile(
-    r"\b(vilka personer|vilken person|vilka konsulter|vem|vilka (var|är) (de|det)|who|which"
-    r" (people|persons|consultants))\b", re.IGNORECASE)
+    r"\b(vilka personer|vilken person|vilka konsulter|vilka författare|vem skrev|"
+    r"which [\w ]{0,20}(people|persons|consultants|authors)|who wrote)\b", re.IGNORECASE)
 _ENTITY_QUESTION = re.compile(
     r"\b(vilket|vilken|vilka) (företag|kommun|kommuner|land|länder|organisation|myndighet|bank)\b"
-    r"|\bwhich (company|companies|municipality|country|organisation|organization)\b",
-    re.IGNORECASE)
+    r"|\bwhich (company|companies|municipality|country|organisation|organization)\b"
+    r"|\bvem\b|\bwho\b", re.IGNORECASE)
 _OPINION = re.compile(r"\b(tycker|tyckte|anser|ansåg|tycka|opinion|think|thought|views?)\b",
                       re.IGNORECASE)
 _OPINION_MARKERS = re.compile(
@@ -44,45 +49,58 @@ def _has_number(text: str) -> bool:
     return bool(re.search(r"\d", text)) or bool(set(words(text)) & NUMBER_WORDS)
 
 
-def _number_before(text: str, noun: str) -> bool:
-    """Return True when a number stands within three words before the noun (by stem)."""
+def _number_near(text: str, noun: str) -> bool:
+    """Return True when a number stands within three words of the noun (by stem)."""
     target = stem(noun.split(":")[0].lower())
     ws = words(text)
     for i, w in enumerate(ws):
         if stem(w.split(":")[0]) == target or stem(w.split(":")[0]).startswith(target[:6]):
-            window = ws[max(0, i - 3):i]
+            window = ws[max(0, i - 3):i] + ws[i + 1:i + 4]
             if any(x.isdigit() or x in NUMBER_WORDS or re.match(r"\d", x) for x in window):
                 return True
     return False
 
 
+def _focus_sentence(question: str, answer_text: str) -> str:
+    """Return the answer sentence sharing the most content words with the question."""
+    from assistant.text import tokens
+
+    q = set(tokens(question))
+    sentences = [x for x in re.split(r"(?<=[.!?:])\s+|\n", answer_text) if x.strip()]
+    return max(sentences, key=lambda x: len(q & set(tokens(x))), default="")
+
+
 def missing_answer_type(question: str, answer_text: str, passage_text: str) -> str | None:
     """Return why the text lacks what the question asks for, or None when it has it."""
-    q_numbers = re.findall(r"\b\d{2,}\b", question)
-    for number in q_numbers:
+    answer_text = re.sub(r"\s*\[\d+\]", "", answer_text)
+    for number in re.findall(r"\b\d{2,}\b", question):
         if number not in passage_text:
             return f"talet {number} i frågan finns inte i källtexten"
-    if _QUANTITY.search(question):
+    if _MONEY.search(question) and _QUANTITY.search(question):
+        if not _MONEY_IN_TEXT.search(answer_text):
+            return "frågan gäller ett belopp som källtexten inte anger"
+    elif _QUANTITY.search(question):
         match = _HOW_MANY_NOUN.search(question)
         noun = match.group(1) if match else ""
         if noun and noun.lower() not in {"av", "de", "det", "som", "gånger"}:
-            if not _number_before(answer_text, noun):
+            if not _number_near(answer_text, noun):
                 return "frågan gäller ett antal som källtexten inte anger"
         elif not _has_number(answer_text):
-            return "frågan gäller ett belopp eller antal som källtexten inte anger"
+            return "frågan gäller ett antal som källtexten inte anger"
     if _PERSON_QUESTION.search(question):
         names = [n for n in _PERSON_NAME.findall(answer_text) if n not in question]
         if not names:
             return "frågan gäller namngivna personer som källtexten inte nämner"
     elif _ENTITY_QUESTION.search(question):
-        names = {n for n in _PROPER.findall(answer_text)
+        focus = _focus_sentence(question, answer_text)
+        names = {n for n in _PROPER.findall(focus)
                  if n not in question and n not in _GENERIC_NAMES}
         if not names:
             return "frågan gäller ett namn som källtexten inte anger"
-    people = [n for n in _PERSON_NAME.findall(question)]
+    people = list(_PERSON_NAME.findall(question))
     if people and _OPINION.search(question):
         for name in people:
-            sentences = [s for s in re.split(r"(?<=[.!?])\s+", answer_text) if name in s]
-            if not any(_OPINION_MARKERS.search(s) for s in sentences):
+            sentences = [x for x in re.split(r"(?<=[.!?])\s+", answer_text) if name in x]
+            if not any(_OPINION_MARKERS.search(x) for x in sentences):
                 return f"källtexten återger inte vad {name} tycker"
     return None
