@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.answerability import missing_answer_type
 from assistant.chunking import Chunk, split_units
 from assistant.config import AnswerSettings
 from assistant.prompts import REFUSAL_ANSWER
 from assistant.retrieve import BM25, Passage
-from assistant.answerability import missing_answer_type
-from assistant.text import split_sentences, tokens, words
+from assistant.text import tokens, words
 
 
 @dataclass
@@ -139,8 +139,8 @@ class ExtractiveAnswerer:
     def _score_units(self, question: str, passages: list[Passage]) -> list[tuple[float, _Unit]]:
         qset = set(tokens(question))
         scored: list[tuple[float, _Unit]] = []
-        for p in passages[:3]:
-            prior = 1.0 / (1.0 + 0.5 * (p.rank - 1))
+        for p in passages[: self.settings.candidate_passages]:
+            prior = 1.0 / (1.0 + self.settings.rank_decay * (p.rank - 1))
             for unit in _units(p):
                 overlap = self._coverage(qset, set(tokens(unit.text))) if qset else 0.0
                 # Early sentences of a passage carry its topic; later ones need the words.

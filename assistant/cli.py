@@ -192,8 +192,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _chat_tail(answer, streamed: str) -> str:
-    """Return what follows a streamed answer: the note, the checked answer if it differs
-    from what streamed (the final Answer is authoritative), and the sources."""
+    """Return what follows a streamed answer: its note, checked text and sources.
+
+    The final Answer is authoritative: when it differs from what streamed (citations were
+    removed, or the extractive answer replaced the model's), it is printed again in full.
+    """
     from assistant.prompts import MSG_CHAT_CHECKED
     from assistant.text import collapse
 
@@ -220,8 +223,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `asf` command."""
     parser = argparse.ArgumentParser(
-        prog="asf", description="ASF-assistenten: frågor och svar med källhänvisningar om "
-                                "affärer mellan arbetsintegrerande sociala företag och näringslivet.")
+        prog="asf",
+        description="ASF-assistenten: frågor och svar med källhänvisningar om affärer mellan "
+                    "arbetsintegrerande sociala företag och näringslivet.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("setup-model", help="bygg inbäddningsmodellen från PyPI-paketen")

@@ -19,8 +19,8 @@ class ChunkingSettings(BaseModel):
 
     chunk_size: int = Field(default=1000, ge=200, le=4000,
                             description="Target passage length in characters.")
-    section_in_text: bool = Field(default=True,
-                                  description="Prefix each passage's indexed text with its section path.")
+    section_in_text: bool = Field(
+        default=True, description="Prefix each passage's indexed text with its section path.")
 
 
 class RetrievalSettings(BaseModel):
@@ -32,7 +32,8 @@ class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "bm25", "dense"] = Field(default="hybrid",
                                                      description="Which retrievers are used.")
     bm25_weight: float = Field(default=1.0, ge=0, description="Weight of BM25 in rank fusion.")
-    dense_weight: float = Field(default=1.0, ge=0, description="Weight of dense retrieval in rank fusion.")
+    dense_weight: float = Field(default=1.0, ge=0,
+                                description="Weight of dense retrieval in rank fusion.")
     fusion: Literal["rrf", "score"] = Field(
         default="score", description="rrf: reciprocal rank fusion; score: weighted sum of "
                                    "max-normalised BM25 and dense scores.")
@@ -56,6 +57,11 @@ class AnswerSettings(BaseModel):
     sentence_dense_weight: float = Field(default=0.8, ge=0,
                                          description="Weight of a sentence's embedding similarity "
                                                      "when choosing answer sentences.")
+    candidate_passages: int = Field(default=3, ge=1, le=20,
+                                    description="Top passages whose sentences may be quoted.")
+    rank_decay: float = Field(default=0.5, ge=0,
+                              description="How much a passage's retrieval rank discounts its "
+                                          "sentences (score / (1 + decay * (rank - 1))).")
     max_question_chars: int = Field(default=1000, ge=50, description="Longest accepted question.")
 
 

@@ -166,7 +166,8 @@ class Index:
                 data = self.store.get(include=["documents", "metadatas"])
                 self._chunks = [
                     chunk_from_record(cid, doc or "", meta or {})
-                    for cid, doc, meta in zip(data["ids"], data["documents"], data["metadatas"])
+                    for cid, doc, meta in zip(data["ids"], data["documents"], data["metadatas"],
+                                                         strict=True)
                 ]
                 self._chunks.sort(key=lambda c: (c.source, c.chunk_id))
             return self._chunks
@@ -230,7 +231,7 @@ class Index:
             wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
             existing = self.store.get(include=["metadatas"])
             by_source: dict[str, dict[str, str]] = {}
-            for cid, meta in zip(existing["ids"], existing["metadatas"]):
+            for cid, meta in zip(existing["ids"], existing["metadatas"], strict=True):
                 meta = meta or {}
                 by_source.setdefault(str(meta.get("source")), {})[cid] = str(
                     meta.get("version", ""))
@@ -326,7 +327,8 @@ class Index:
     def version(self, doc: SourceDocument) -> str:
         """Return what must match for a file's chunks to be current (content and chunking)."""
         chunking = self.settings.chunking
-        return f"{doc.sha256}:{PARSER_VERSION}:{chunking.chunk_size}:{int(chunking.section_in_text)}"
+        return (f"{doc.sha256}:{PARSER_VERSION}:{chunking.chunk_size}:"
+                f"{int(chunking.section_in_text)}")
 
     def _embed(self, texts: list[str], progress: Progress | None) -> list[list[float]]:
         vectors: list[list[float]] = []

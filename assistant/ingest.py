@@ -296,7 +296,7 @@ def parse_lines(raw: list[tuple[str, int | None]], title: str) -> list[Block]:
     figure = _is_figure_text(paras)
     # Pass 1: split headings off paragraphs.
     seq: list[tuple[str, object]] = []        # ("heading", (text, para)) | ("para", para)
-    for para, is_fig in zip(paras, figure):
+    for para, is_fig in zip(paras, figure, strict=True):
         if is_fig:
             continue
         if _CAPTION.match(para.lines[0].text) and len(para.lines) <= 2:
@@ -365,7 +365,8 @@ def parse_lines(raw: list[tuple[str, int | None]], title: str) -> list[Block]:
     return blocks
 
 
-def _section_citing(blocks: list[Block], number: str, raw: list[tuple[str, int | None]]) -> tuple[str, ...] | None:
+def _section_citing(blocks: list[Block], number: str,
+                    raw: list[tuple[str, int | None]]) -> tuple[str, ...] | None:
     """Return the section of the first block whose raw text cites footnote `number`."""
     marker = re.compile(rf"[A-Za-zÅÄÖåäö”.)]{number}(?=[\s.,;:)]|$)")
     raw_text = "\n".join(text for text, _ in raw)
@@ -485,7 +486,8 @@ def default_title(path: Path) -> str:
     return name[:1].upper() + name[1:] if name else path.name
 
 
-def load_document(path: Path, source: str | None = None, title: str | None = None) -> SourceDocument:
+def load_document(path: Path, source: str | None = None,
+                  title: str | None = None) -> SourceDocument:
     """Read one file into a SourceDocument, or raise IngestError naming the file."""
     path = Path(path)
     if not path.exists() or not path.is_file():

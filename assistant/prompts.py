@@ -16,7 +16,10 @@ LLM_FALLBACK_NOTE = (
 )
 
 # ----------------------------------------------------------------- questions
-ERR_EMPTY_QUESTION = "Frågan är tom. Skriv en fråga, till exempel: ”Hur kommer vi igång med att köpa tjänster av ett ASF?”"
+ERR_EMPTY_QUESTION = (
+    "Frågan är tom. Skriv en fråga, till exempel: "
+    "”Hur kommer vi igång med att köpa tjänster av ett ASF?”"
+)
 ERR_QUESTION_TOO_LONG = (
     "Frågan är för lång ({length} tecken, högst {limit}). Korta ned den till det du vill veta."
 )
@@ -55,3 +58,133 @@ MSG_INDEX_CHANGED = (
 )
 MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
 MSG_BUILDING_INDEX = "Bygger index för {files} dokument …"
+
+# ----------------------------------------------------------------- feedback
+MSG_FEEDBACK_EXPORTED = "Skrev {count} omdömen till {output}."
+MSG_FEEDBACK_EMPTY = "Inga omdömen är sparade ännu ({path})."
+
+# ----------------------------------------------------------------- uploads
+ERR_UPLOAD_FAILED = "Filen {name} kunde inte läsas in ({reason})."
+MSG_INDEX_UNCHANGED = "Indexet är oförändrat."
+MSG_UPLOAD_DONE = (
+    "{name} är inläst: {added} nya textavsnitt ({sources} dokument, {chunks} textavsnitt totalt)."
+)
+MSG_UPLOAD_UNCHANGED = "{name} finns redan i indexet med samma innehåll. Inget behövde ändras."
+
+# ----------------------------------------------------------------- user roles
+# Each role: a label, a short welcome and starter questions that the report answers well
+# (checked against the real pipeline; see tests/test_ui.py).
+ROLE_COMPANY = "company"
+ROLE_ASF = "asf"
+ROLE_ADVISOR = "advisor"
+ROLES = {
+    ROLE_COMPANY: {
+        "label": "Företag / CSR",
+        "welcome": (
+            "Välkommen! Här får du svar ur rapporten om hur företag kan göra affärer med "
+            "arbetsintegrerande sociala företag (ASF): hur ni kommer igång, vad ett ASF kan "
+            "leverera och vad ni kan förvänta er av samarbetet."
+        ),
+        "starters": [
+            "Vilka drivkrafter har företagen för att samverka med ASF?",
+            "Inom vilka branscher verkar arbetsintegrerande sociala företag?",
+            "Vad ska vi tänka på när det gäller kvalitet, pris och leveranstid?",
+            "Hur viktig är kommunikationen i samarbetet med ett ASF?",
+            "Hur formaliseras samarbetet mellan ett företag och ett ASF?",
+            "Hur samarbetar Volvo Cars med Clean Car Service?",
+        ],
+    },
+    ROLE_ASF: {
+        "label": "Socialt företag (ASF)",
+        "welcome": (
+            "Välkommen! Här får du svar ur rapporten om hur arbetsintegrerande sociala företag "
+            "hittar kunder, sätter pris, formaliserar sina affärer och marknadsför sig."
+        ),
+        "starters": [
+            "Hur kan ett ASF utveckla sin marknadsföring och försäljning?",
+            "Hur kan ett ASF sälja in sig hos nya kunder?",
+            "Måste ett ASF ta marknadsmässiga priser?",
+            "Behöver vi skriftliga avtal med våra kunder?",
+            "Vilka mervärden ser företag i att samarbeta med ASF?",
+        ],
+    },
+    ROLE_ADVISOR: {
+        "label": "Rådgivare / främjare",
+        "welcome": (
+            "Välkommen! Här hittar du underlag ur rapporten till workshoppar och nätverksträffar, "
+            "och rapportens slutsatser och rekommendationer."
+        ),
+        "starters": [
+            "Vilka rekommendationer ger rapporten till offentliga aktörer och företagsfrämjare?",
+            "Vilka rekommendationer ger rapporten till ASF?",
+            "Vad var syftet med nätverksträffarna?",
+            "Vad var en framgångsfaktor i de genomförda nätverksträffarna?",
+            "Vilka utmaningar finns i samverkan mellan ASF och företag?",
+        ],
+    },
+}
+
+# ----------------------------------------------------------------- language model backend
+LLM_SYSTEM_PROMPT = """Du är ASF-assistenten. Du svarar på frågor om affärer mellan \
+arbetsintegrerande sociala företag (ASF) och näringslivet, enbart utifrån de numrerade \
+textavsnitt som användaren ger dig.
+
+Regler:
+1. Använd bara det som står i textavsnitten. Lägg inte till egen kunskap och gissa aldrig.
+2. Skriv källhänvisningen [n] efter varje påstående, där n är numret på det textavsnitt som \
+stöder påståendet, till exempel [2]. Stöds påståendet av flera avsnitt skriver du [1][3]. \
+Hänvisa bara till avsnitt som finns i listan.
+3. Svara alltid på svenska, även när frågan är ställd på engelska eller ett annat språk.
+4. Om textavsnitten inte besvarar frågan svarar du exakt: "{cannot_answer}." och ingenting annat.
+5. Svara kort och sakligt: några meningar, eller en kort punktlista med [n] efter varje punkt."""
+LLM_USER_PROMPT = """Textavsnitt:
+
+{passages}
+
+Fråga: {question}"""
+LLM_PASSAGE = "[{n}] {title} – {section}{page}\n{text}"
+LLM_PASSAGE_PAGE = ", sida {page}"
+
+LLM_REWRITE_SYSTEM_PROMPT = """Du skriver om en följdfråga i ett samtal till en fristående \
+fråga som går att förstå utan samtalet. Ersätt ord som "det", "de", "dem", "där" och \
+"samarbetet" med det de syftar på, och ta med namn och ämne från de tidigare frågorna. Ändra \
+inte frågans innebörd och svara inte på den. Skriv den fristående frågan på svenska, på en rad, \
+utan förklaringar. Om följdfrågan redan går att förstå fristående upprepar du den."""
+LLM_REWRITE_USER_PROMPT = """Samtalet hittills:
+{history}
+
+Följdfråga: {question}
+
+Fristående fråga:"""
+LLM_HISTORY_USER = "Användaren: {text}"
+LLM_HISTORY_ASSISTANT = "Assistenten: {text}"
+
+# Reasons shown in LLM_FALLBACK_NOTE's {reason}, and hints that follow the note.
+LLM_REASON_AUTH = "åtkomst nekad"
+LLM_HINT_AUTH = "Språkmodellen nekade åtkomst (401): kontrollera ASF_LLM_API_KEY."
+LLM_REASON_FORBIDDEN = "åtkomst nekad"
+LLM_HINT_FORBIDDEN = (
+    "Språkmodellen nekade åtkomst (403): nyckeln i ASF_LLM_API_KEY saknar behörighet "
+    "till modellen {model}."
+)
+LLM_REASON_TIMEOUT = "inget svar inom {seconds:g} s"
+LLM_HINT_TIMEOUT = "Öka ASF_LLM_TIMEOUT om tjänsten brukar vara långsam."
+LLM_REASON_CONNECTION = "tjänsten gick inte att nå"
+LLM_HINT_CONNECTION = "Kontrollera ASF_LLM_BASE_URL ({url}) och att tjänsten är igång."
+LLM_REASON_NOT_FOUND = "modellen eller adressen finns inte (404)"
+LLM_HINT_NOT_FOUND = "Kontrollera ASF_LLM_MODEL ({model}) och ASF_LLM_BASE_URL ({url})."
+LLM_REASON_RATE_LIMIT = "för många förfrågningar eller slut på kvot (429)"
+LLM_REASON_CONTEXT = "frågan och textavsnitten får inte plats i modellens kontextfönster"
+LLM_REASON_STATUS = "tjänsten svarade med felkod {status}"
+LLM_REASON_UNEXPECTED = "oväntat fel ({kind})"
+LLM_REASON_NOT_INSTALLED = "paketet langchain-openai är inte installerat"
+LLM_HINT_NOT_INSTALLED = "Installera det med: pip install 'asf-assistenten[llm]'."
+LLM_REASON_EMPTY = "svaret var tomt"
+LLM_REASON_NO_CITATIONS = "inget påstående i svaret hade en giltig källhänvisning"
+LLM_DROPPED_NOTE = (
+    "Obs: {count} mening(ar) ur språkmodellens svar saknade giltig källhänvisning "
+    "och togs bort."
+)
+
+# ----------------------------------------------------------------- chat
+MSG_CHAT_CHECKED = "Kontrollerat svar:"

@@ -55,7 +55,7 @@ class BM25:
         """Return the BM25 score of every document for the query tokens."""
         out = []
         terms = [t for t in dict.fromkeys(query) if t in self.idf]
-        for doc, length in zip(self.docs, self.lengths):
+        for doc, length in zip(self.docs, self.lengths, strict=True):
             score = 0.0
             for t in terms:
                 tf = doc.get(t, 0)

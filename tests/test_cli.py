@@ -20,7 +20,8 @@ def fake_model(monkeypatch):
 
 
 def test_ask_json_builds_the_index_with_progress_and_prints_one_object(capsys):
-    assert cli.main(["ask", "--json", "Hur många intervjuer genomfördes inom ramen för undersökningen?"]) == 0
+    question = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
+    assert cli.main(["ask", "--json", question]) == 0
     out, err = capsys.readouterr()
     assert "Bäddar in textavsnitt" in err
     obj = json.loads(out)
@@ -36,11 +37,11 @@ def test_ask_json_lines_from_stdin(capsys, monkeypatch, fake_model):
     cli.main(["ingest"])
     capsys.readouterr()
     monkeypatch.setattr("sys.stdin", io.StringIO(
-        "Vad är ett IOP?\n\nVem vann fotbolls-VM 2018?\n   \n"))
+        "Vad är ett IOP?\n\nHur bakar man kanelbullar?\n   \n"))
     assert cli.main(["ask", "--json", "-"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     objs = [json.loads(line) for line in lines]
-    assert [o["question"] for o in objs] == ["Vad är ett IOP?", "Vem vann fotbolls-VM 2018?"]
+    assert [o["question"] for o in objs] == ["Vad är ett IOP?", "Hur bakar man kanelbullar?"]
     assert [o["refused"] for o in objs] == [False, True]
 
 

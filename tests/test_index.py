@@ -10,7 +10,7 @@ from tests.conftest import DATA, FakeEmbeddings
 
 def _state(index: Index) -> dict[str, str]:
     data = index.store.get(include=["metadatas"])
-    return {cid: meta["version"] for cid, meta in zip(data["ids"], data["metadatas"])}
+    return {cid: meta["version"] for cid, meta in zip(data["ids"], data["metadatas"], strict=True)}
 
 
 def test_sync_builds_then_adds_nothing_for_unchanged_files(settings, fake_embeddings):
