@@ -41,6 +41,9 @@ class RetrievalSettings(BaseModel):
     sentence_dense: bool = Field(default=True,
                                  description="Also search sentence embeddings and score each "
                                              "chunk by its best sentence.")
+    annotate_passages: int = Field(default=6, ge=0, le=20,
+                                   description="Top passages whose every sentence is scored "
+                                               "against the question.")
     sentence_candidates: int = Field(default=60, ge=5, le=500,
                                      description="Sentence hits taken from the dense search.")
 
@@ -48,9 +51,9 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """How answers are composed."""
 
-    max_sentences: int = Field(default=4, ge=1, le=12,
+    max_sentences: int = Field(default=6, ge=1, le=12,
                                description="Most sentences taken around the best sentence.")
-    max_chars: int = Field(default=700, ge=100, le=4000,
+    max_chars: int = Field(default=1000, ge=100, le=4000,
                            description="Length budget of an answer's quoted text.")
     min_evidence: float = Field(default=0.35, ge=0, le=1,
                                 description="Below this evidence score the assistant refuses.")

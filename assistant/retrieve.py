@@ -32,6 +32,14 @@ class Passage:
     unit_dense: dict[int, float] = field(default_factory=dict)   # sentence position -> cosine
 
 
+@dataclass
+class DenseHits:
+    """Dense search results and the question vector they were found with."""
+
+    hits: list[tuple[Chunk, float, dict[int, float]]]
+    vector: list[float]
+
+
 class BM25:
     """Okapi BM25 over stemmed tokens."""
 
@@ -115,7 +123,7 @@ class HybridRetriever:
         return [(self._chunks[i], scores[i]) for i in order[: self.settings.candidates]
                 if scores[i] > 0]
 
-    def dense_search(self, question: str) -> list[tuple[Chunk, float, dict[int, float]]]:
+    def dense_search(self, question: str) -> DenseHits:
         """Return the nearest chunks by embedding, with cosine similarity.
 
         Sentences are embedded too: a chunk scores the better of its own similarity and its
@@ -138,15 +146,16 @@ class HybridRetriever:
                 units.setdefault(chunk_id, {})[int(doc.metadata.get("position", 0))] = sim
                 best[chunk_id] = max(best.get(chunk_id, -1.0), sim)
         ranked = sorted(best.items(), key=lambda kv: -kv[1])[: self.settings.candidates]
-        return [(self._by_id[cid], sim, units.get(cid, {})) for cid, sim in ranked
-                if cid in self._by_id]
+        return DenseHits(hits=[(self._by_id[cid], sim, units.get(cid, {})) for cid, sim in ranked
+                               if cid in self._by_id], vector=vector)
 
     def fuse(self, ranked: dict[str, Any]) -> list[Passage]:
         """Combine the rankings (weighted reciprocal rank fusion, or weighted scores)."""
         s = self.settings
         fused: dict[str, Passage] = {}
         for name, weight in (("bm25", s.bm25_weight), ("dense", s.dense_weight)):
-            hits = ranked.get(name) or []
+            found = ranked.get(name)
+            hits = found.hits if isinstance(found, DenseHits) else (found or [])
             if not hits:
                 continue
             values = [hit[1] for hit in hits]
@@ -169,6 +178,30 @@ class HybridRetriever:
             p.rank = rank
         return passages
 
+    def annotate(self, passages: list[Passage], vector: list[float] | None) -> list[Passage]:
+        """Give every sentence of the top passages its similarity to the question.
+
+        The sentence vectors were stored at indexing time, so this is one Chroma lookup and
+        a few dot products, and the answerer can pick sentences by meaning, not words only.
+        """
+        if vector is None or not self.settings.sentence_dense:
+            return passages
+        top = passages[: self.settings.annotate_passages]
+        data = self.index.unit_store._collection.get(
+            where={"chunk_id": {"$in": [p.chunk.chunk_id for p in top]}},
+            include=["embeddings", "metadatas"])
+        by_chunk = {p.chunk.chunk_id: p for p in top}
+        for emb, meta in zip(data["embeddings"], data["metadatas"], strict=True):
+            passage = by_chunk.get(str(meta.get("chunk_id")))
+            if passage is not None:
+                sim = float(sum(a * b for a, b in zip(emb, vector, strict=True)))
+                passage.unit_dense[int(meta.get("position", 0))] = sim
+        return passages
+
+    def _retrieve(self, branches: dict[str, Any]) -> list[Passage]:
+        dense = branches.get("dense")
+        return self.annotate(self.fuse(branches), dense.vector if dense else None)
+
     def as_runnable(self) -> Runnable[str, list[Passage]]:
         """Return the retrieval pipeline as an LCEL runnable: question -> passages."""
         branches: dict[str, Runnable] = {}
@@ -176,7 +209,7 @@ class HybridRetriever:
             branches["bm25"] = RunnableLambda(self.lexical_search, name="bm25")
         if self.settings.mode in ("hybrid", "dense"):
             branches["dense"] = RunnableLambda(self.dense_search, name="dense")
-        return RunnableParallel(branches) | RunnableLambda(self.fuse, name="fuse")
+        return RunnableParallel(branches) | RunnableLambda(self._retrieve, name="fuse")
 
     def retrieve(self, question: str) -> list[Passage]:
         """Return the passages that best match the question."""
