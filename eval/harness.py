@@ -228,10 +228,12 @@ ABLATION = [
     Variant("endast BM25", {"retrieval": {"mode": "bm25"}}),
     Variant("endast dense", {"retrieval": {"mode": "dense"}}),
     Variant("LangChain-baslinje (similarity_search, toppavsnittet)", {}, baseline=True),
+    Variant("hybrid med RRF-fusion", {"retrieval": {"fusion": "rrf"}}),
     Variant("hybrid, BM25-vikt 2", {"retrieval": {"bm25_weight": 2.0}}),
     Variant("hybrid, dense-vikt 2", {"retrieval": {"dense_weight": 2.0}}),
+    Variant("utan meningsinbäddningar", {"retrieval": {"sentence_dense": False}}),
     Variant("chunk 400 tecken", {"chunking": {"chunk_size": 400}}),
-    Variant("chunk 1000 tecken", {"chunking": {"chunk_size": 1000}}),
+    Variant("chunk 700 tecken", {"chunking": {"chunk_size": 700}}),
     Variant("utan sektionsväg i texten", {"chunking": {"section_in_text": False}}),
 ]
 

@@ -1,0 +1,101 @@
+"""The eval set is true to the report, the harness scores correctly, and quality holds.
+
+The issue's gate (hit@5 ≥ 0.95, fact recall ≥ 0.85, citation precision ≥ 0.90, refusal
+accuracy ≥ 0.90, false refusals ≤ 5 %) is not reached yet; eval/report.md shows where the
+pipeline stands. Until it is, `test_quality_does_not_regress` holds the line at the figures
+measured when the floor was last raised, so no change makes answers worse unnoticed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from assistant.answer import Answer, Citation, Context
+from assistant.text import collapse
+from eval.harness import (
+    DEFAULT,
+    GATE,
+    contains_evidence,
+    evaluate,
+    fact_found,
+    gate_failures,
+    load_items,
+    score_item,
+)
+from tests.conftest import REPORT
+
+# Raise these when the pipeline improves; never lower them to let a change through.
+FLOOR = {"hit@5": 0.86, "fact_recall": 0.58, "citation_precision": 0.66,
+         "refusal_accuracy": 0.88, "false_refusal_rate": 0.05}
+
+
+@pytest.fixture(scope="module")
+def items():
+    return load_items()
+
+
+def test_eval_set_is_verbatim_from_the_report_and_covers_what_it_must(items):
+    report = collapse(REPORT.read_text(encoding="utf-8")).lower()
+    assert len(items) >= 80 and len({i.id for i in items}) == len(items)
+    for item in items:
+        for evidence in item.evidence:
+            assert collapse(evidence).lower() in report, item.id
+        for fact in item.facts:
+            assert any(fact_found([alt], " ".join(item.evidence)) for alt in fact), item.id
+        assert item.answerable == bool(item.evidence)
+    counts = Counter(i.type for i in items)
+    assert counts["unanswerable"] >= 15
+    assert sum(i.lang == "en" for i in items) >= 10
+    assert sum(i.style == "user" for i in items) >= 15
+    text = " ".join(i.question + " " + " ".join(i.evidence) for i in items)
+    for name in ["Le Mat Jonsered", "Koopus", "Aspiranterna", "Stickans", "Gotlands skog",
+                 "Clean Car Service", "Galaxen", "Kamratstödet", "Yalla Rinkeby", "Koop M",
+                 "Rinkeby", "Västerås", "Vadstena", "utsedd kontaktperson",
+                 "Offentliga aktörer och företagsfrämjare"]:
+        assert name in text, name
+
+
+def _answer(text: str, quote: str, passage: str, refused: bool = False) -> Answer:
+    context = Context(1, "c1", "s", "t", "Sek", None, passage, 1.0)
+    citation = Citation(1, "c1", "s", "t", "Sek", None, quote)
+    return Answer("q", text, refused, [] if refused else [citation], [context])
+
+
+def test_scoring_counts_hits_facts_and_citations(items):
+    item = next(i for i in items if i.id == "q001")
+    passage = "Uppdraget. " + item.evidence[0] + " Mer text."
+    good = score_item(item, _answer("45 intervjuer genomfördes. [1]", item.evidence[0], passage),
+                      0.01)
+    assert good.hit_rank == 1 and good.facts_found == 1 and good.citations_ok == 1
+    assert not good.problems
+    bad = score_item(item, _answer("Det var många. [1]", "Något annat.", "Något annat."), 0.01)
+    assert bad.hit_rank is None and bad.facts_found == 0 and bad.citations_ok == 0
+    assert len(bad.problems) == 3
+
+
+def test_list_markers_do_not_hide_evidence():
+    from eval.harness import Item
+
+    item = Item("x", "q", "list", "csr", "sv", "report",
+                ["Det handlar då om: Den rent affärsmässiga drivkraften"], [["affärsmässiga"]])
+    assert contains_evidence(item, "Det handlar då om:\n- Den rent affärsmässiga drivkraften")
+
+
+def test_gate_failures_name_each_metric():
+    metrics = {"hit@5": 0.9, "fact_recall": 0.9, "citation_precision": 0.95,
+               "refusal_accuracy": 0.95, "false_refusal_rate": 0.1}
+    assert gate_failures(metrics) == ["hit@5=0.9 (gräns 0.95)",
+                                      "false_refusal_rate=0.1 (gräns 0.05)"]
+    assert set(GATE) == set(FLOOR)
+
+
+@pytest.mark.integration
+def test_quality_does_not_regress(items, real_embeddings, real_index_root):
+    runs = evaluate(items, [DEFAULT], embeddings=real_embeddings, data_root=real_index_root,
+                    log=lambda _: None)
+    metrics = runs[DEFAULT.name]["metrics"]
+    below = [f"{k}={metrics[k]} (golv {v})" for k, v in FLOOR.items()
+             if (metrics[k] > v if k == "false_refusal_rate" else metrics[k] < v)]
+    assert not below, below
