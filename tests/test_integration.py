@@ -8,13 +8,15 @@ import pytest
 
 from assistant.config import Settings
 from assistant.pipeline import Assistant
+from eval.harness import DEFAULT, settings_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def real_assistant(real_embeddings, real_index_root):
-    settings = Settings(data_dir=real_index_root / "default")
+    # The same folder the eval test uses for the default configuration: one build, not two.
+    settings = settings_for(Settings(), DEFAULT, real_index_root)
     a = Assistant(settings, embeddings=real_embeddings)
     a.ensure_index()
     return a
