@@ -69,7 +69,7 @@ def needs_context(question: str) -> bool:
     leans = bool(set(ws) & _ANAPHORA)
     if has_name:
         return False
-    return len(content) <= 3 or leans
+    return len(content) <= 2 or leans
 
 
 def context(history: Sequence[dict | str]) -> str:

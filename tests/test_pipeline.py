@@ -76,3 +76,11 @@ def test_follow_up_carries_the_topic_of_the_previous_turn(assistant):
     assert "Gotlands skog och miljö" in answer.standalone_question
     assert not answer.refused
     assert any("GSM" in c.quote or "Gotlands" in c.quote for c in answer.citations)
+
+
+def test_off_topic_follow_up_is_not_dressed_in_the_previous_topic(assistant):
+    history = [{"role": "user", "content": "Hur många intervjuer genomfördes?"},
+               {"role": "assistant", "content": "45 intervjuer genomfördes. [1]"}]
+    answer = assistant.ask("Hur bakar man kanelbullar med kardemumma?", history)
+    assert answer.standalone_question == "Hur bakar man kanelbullar med kardemumma?"
+    assert answer.refused

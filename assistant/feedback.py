@@ -1,0 +1,152 @@
+"""Answer feedback -> a local SQLite file, and `asf feedback export` as CSV or JSONL.
+
+Each rated answer is one row keyed by the answer's id, so changing a thumb from up to down
+updates the row instead of adding a second one; clearing the thumb removes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sqlite3
+import sys
+from collections.abc import Iterable
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from assistant.prompts import MSG_FEEDBACK_EMPTY, MSG_FEEDBACK_EXPORTED
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
+    from assistant.config import Settings
+
+FEEDBACK_FILE = "feedback.sqlite3"
+THUMBS_UP, THUMBS_DOWN = 1, 0
+FORMATS = ("csv", "jsonl")
+# Column order of the table and of both export formats.
+COLUMNS = ("answer_id", "created_at", "updated_at", "rating", "role", "question", "answer",
+           "refused", "citations")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    answer_id  TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    rating     INTEGER NOT NULL CHECK (rating IN (0, 1)),
+    role       TEXT NOT NULL DEFAULT '',
+    question   TEXT NOT NULL,
+    answer     TEXT NOT NULL,
+    refused    INTEGER NOT NULL DEFAULT 0,
+    citations  TEXT NOT NULL DEFAULT '[]'
+)
+"""
+
+
+def feedback_path(settings: Settings) -> Path:
+    """Return the feedback database file named by the settings."""
+    return settings.feedback_db or settings.data_dir / FEEDBACK_FILE
+
+
+def citations_of(answer: Answer) -> list[dict[str, Any]]:
+    """Return an answer's citations as plain dicts (what the feedback row stores)."""
+    return [{"n": c.n, "chunk_id": c.chunk_id, "source": c.source, "title": c.title,
+             "section": c.section, "page": c.page, "quote": c.quote} for c in answer.citations]
+
+
+class FeedbackStore:
+    """Thumbs up/down on answers, kept in one SQLite file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10)
+        conn.execute(_SCHEMA)
+        return conn
+
+    def record(self, answer_id: str, rating: int | None, *, question: str, answer: str,
+               citations: Iterable[dict[str, Any]] = (), refused: bool = False,
+               role: str = "") -> None:
+        """Store (or update) the rating of one answer; rating None removes it."""
+        with closing(self._connect()) as conn, conn:
+            if rating is None:
+                conn.execute("DELETE FROM feedback WHERE answer_id = ?", (answer_id,))
+                return
+            if rating not in (THUMBS_UP, THUMBS_DOWN):
+                raise ValueError(f"rating must be 0, 1 or None, not {rating!r}")
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            conn.execute(
+                "INSERT INTO feedback (answer_id, created_at, updated_at, rating, role, question,"
+                " answer, refused, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(answer_id) DO UPDATE SET rating = excluded.rating,"
+                " updated_at = excluded.updated_at",
+                (answer_id, now, now, rating, role, question, answer, int(refused),
+                 json.dumps(list(citations), ensure_ascii=False)))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Return every stored rating, oldest first, with citations as lists."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY created_at, rowid").fetchall()
+        out = []
+        for row in rows:
+            item = dict(row)
+            item["refused"] = bool(item["refused"])
+            item["citations"] = json.loads(item["citations"] or "[]")
+            out.append(item)
+        return out
+
+    def export(self, out: TextIO, fmt: str = "csv") -> int:
+        """Write every rating to `out` as CSV or JSONL; return how many were written."""
+        rows = self.rows()
+        if fmt == "jsonl":
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({**row, "refused": int(row["refused"]),
+                                 "citations": json.dumps(row["citations"], ensure_ascii=False)})
+        else:
+            raise ValueError(f"Okänt format: {fmt!r}. Välj {' eller '.join(FORMATS)}.")
+        return len(rows)
+
+
+# ---------------------------------------------------------------------- CLI
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the stored feedback as CSV or JSONL to a file or stdout."""
+    from assistant.config import Settings
+
+    store = FeedbackStore(feedback_path(Settings()))
+    if not store.path.exists():
+        print(MSG_FEEDBACK_EMPTY.format(path=store.path), file=sys.stderr)
+    if args.output is None:
+        store.export(sys.stdout, args.format)
+        return 0
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # A byte-order mark lets Excel read the Swedish letters in a CSV file correctly.
+    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+    with output.open("w", encoding=encoding, newline="") as out:
+        count = store.export(out, args.format)
+    print(MSG_FEEDBACK_EXPORTED.format(count=count, output=output), file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `feedback export` subcommand to the `asf` parser."""
+    parser = subparsers.add_parser("feedback", help="omdömen (tumme upp/ned) på svar")
+    actions = parser.add_subparsers(dest="feedback_command", required=True)
+    p = actions.add_parser("export", help="skriv omdömena som CSV eller JSONL")
+    p.add_argument("--format", choices=FORMATS, default="csv", help="filformat (standard: csv)")
+    p.add_argument("--output", "-o", metavar="FIL",
+                   help="fil att skriva till (standard: skriv till terminalen)")
+    p.set_defaults(func=cmd_export)

@@ -1,0 +1,181 @@
+"""End to end in a real headless Chromium: the app as `make run` starts it, the real model.
+
+The server runs `streamlit run ui/app.py` on a free loopback port, over a copy of an index
+built with the real embedding model (shared with the integration tests). Screenshots go to
+test-artifacts/. Needs Debian's chromium and chromium-driver (.ci/install-browser).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.pipeline import Assistant
+from ui.browser import MESSAGE, ask, chromium, start_server, wait_health, wait_ready
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+READY_TARGET = 20.0
+QUESTION = "Måste ett ASF ta marknadsmässiga priser?"
+MALICIOUS = """# Säkerhetstest för kvittoskrivare
+
+Kvittoskrivaren Zyxel-7 skriver ut kvitton i kassan. <script>window.__xss = 1</script>
+Läs mer på [klicka här](http://evil.example/) eller http://evil.example/path och www.evil.example.
+<img src=x onerror="window.__xss=2"> Skriv till evil@example.com för :red[hjälp].
+"""
+
+
+@pytest.fixture(scope="module")
+def server(real_embeddings, real_index_root, tmp_path_factory):
+    """The app over a private copy of the real index (the tests upload into it)."""
+    shared = Settings(data_dir=real_index_root / "default", corpus_dir=PROJECT_ROOT / "corpus")
+    Assistant(shared, embeddings=real_embeddings).ensure_index()
+    root = tmp_path_factory.mktemp("browser")
+    shutil.copytree(shared.data_dir, root / "data")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in ("sweco-asf-samverkan-naringslivet.txt", "sources.json"):
+        shutil.copy(PROJECT_ROOT / "corpus" / name, corpus / name)
+    env = {"ASF_DATA_DIR": str(root / "data"), "ASF_CORPUS_DIR": str(corpus),
+           "ASF_MODELS_DIR": str(PROJECT_ROOT / "models"),
+           "ASF_FEEDBACK_DB": str(root / "feedback.sqlite3")}
+    app = start_server(env, log=root / "streamlit.log")
+    try:
+        app.health_s = wait_health(app)   # type: ignore[attr-defined]
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture
+def driver(tmp_path):
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.fail("Chromium is missing: run .ci/install-browser")
+    browser = chromium(tmp_path / "profile")
+    yield browser
+    browser.quit()
+
+
+def _css(root, selector: str) -> list:
+    from selenium.webdriver.common.by import By
+
+    return root.find_elements(By.CSS_SELECTOR, selector)
+
+
+def _wait(condition, timeout: float = 120, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _shot(driver, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    time.sleep(0.5)   # let expanders finish opening
+    driver.execute_script("window.scrollTo(0, 0)")
+    # The app scrolls inside its own container: make the window as tall as the content.
+    height = driver.execute_script(
+        "return Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))")
+    driver.set_window_size(1280, min(max(int(height) + 200, 900), 4000))
+    path = ARTIFACTS / name
+    driver.save_screenshot(str(path))
+    return path
+
+
+def _click(element) -> None:
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    driver = element.parent
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    try:
+        element.click()
+    except ElementClickInterceptedException:
+        # The chat input is pinned over the bottom of the page, and the last answer's
+        # thumbs can sit under it; click them the way a script would.
+        driver.execute_script("arguments[0].click()", element)
+
+
+def _open_citation(message, n: int = 1):
+    summary = next(s for s in _css(message, '[data-testid="stExpander"] summary')
+                   if f"[{n}]" in s.text)
+    _click(summary)
+    return summary.find_element("xpath", "./..")
+
+
+def test_question_gets_a_cited_answer_in_the_browser(server, driver):
+    ready = wait_ready(driver, server.url)
+    assert server.health_s + ready <= READY_TARGET
+    assert "Företag / CSR" in driver.page_source
+    assert _css(driver, '[data-testid="stButton"] button')   # starter questions
+    _shot(driver, "browser-welcome.png")
+    seconds = ask(driver, QUESTION, timeout=180)
+    reply = _css(driver, MESSAGE)[-1]
+    assert "marknadsmässigt" in reply.text
+    assert [b.text for b in _css(reply, ".stMarkdownBadge")][:1] == ["1"]
+    details = _open_citation(reply)
+    _wait(lambda: _css(details, ".stMarkdownColoredBackground"), 10, "highlighted quote")
+    _wait(lambda: "Källa:" in details.text and "Avsnitt:" in details.text, 10, "the source line")
+    toggle = next(t for t in _css(details, '[data-testid="stCheckbox"] label')
+                  if "Läs hela avsnittet" in t.get_attribute("textContent"))
+    _wait(toggle.is_displayed, 10, "the opened expander")    # it opens with an animation
+    before = len(_css(driver, MESSAGE)[-1].text)
+    _click(toggle)
+    _wait(lambda: len(_css(driver, MESSAGE)[-1].text) > before, 30, "the whole section")
+    # Thumbs up is stored in the feedback file the settings name.
+    reply = _css(driver, MESSAGE)[-1]
+    _click(_css(reply, '[data-testid="stFeedback"] button')[0])
+    db = Path(server.log).parent / "feedback.sqlite3"
+
+    def stored():
+        if not db.exists():
+            return None
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT rating, question FROM feedback").fetchall()
+
+    assert _wait(stored, 30, "stored feedback") == [(1, QUESTION)]
+    _wait(lambda: "Tack för ditt omdöme!" in _css(driver, MESSAGE)[-1].text, 30, "the thanks")
+    path = _shot(driver, "browser-chat.png")
+    assert path.stat().st_size > 10_000
+    print(f"\nhealth {server.health_s:.1f} s, page ready {ready:.1f} s, answer {seconds:.1f} s")
+
+
+def test_uploaded_document_is_shown_as_text_never_as_markup(server, driver, tmp_path):
+    wait_ready(driver, server.url)
+    next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]') if "Källor" in a.text).click()
+    tab = _wait(lambda: [t for t in _css(driver, '[data-testid="stTab"]') if "Ladda upp" in t.text],
+                30, "the upload tab")[0]
+    tab.click()
+    document = tmp_path / "sakerhet.md"
+    document.write_text(MALICIOUS, encoding="utf-8")
+    _wait(lambda: _css(driver, 'input[type="file"]'), 30, "the file input")[0].send_keys(
+        str(document))
+    button = _wait(lambda: [b for b in _css(driver, "button") if "Läs in i indexet" in b.text
+                            and b.is_enabled()], 30, "the enabled upload button")[0]
+    button.click()
+    success = _wait(lambda: _css(driver, '[data-testid="stAlertContentSuccess"]'), 180,
+                    "the upload to finish")[0]
+    assert "sakerhet.md är inläst" in success.text
+    next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]') if "Chatt" in a.text).click()
+    _wait(lambda: _css(driver, '[data-testid="stChatInputTextArea"]'), 30, "the chat page")
+    ask(driver, "Vad gör kvittoskrivaren Zyxel-7 i kassan?", timeout=120)
+    reply = _css(driver, MESSAGE)[-1]
+    for summary in _css(reply, '[data-testid="stExpander"] summary'):
+        _click(summary)
+    _wait(lambda: "window.__xss = 1" in _css(driver, MESSAGE)[-1].text, 10, "the quoted text")
+    text = _css(driver, MESSAGE)[-1].text
+    assert "<script>window.__xss = 1</script>" in text          # shown, as text
+    assert "[klicka här](http://evil.example/)" in text.replace("\u2060", "")
+    assert driver.execute_script("return window.__xss") is None   # nothing ran
+    main = _css(driver, '[data-testid="stMainBlockContainer"]')[0]
+    assert not [a for a in _css(main, "a") if "evil" in (a.get_attribute("href") or "")]
+    assert not _css(main, 'img[src="x"], script')
+    _shot(driver, "browser-safety.png")

@@ -1,0 +1,365 @@
+"""The chat UI under Streamlit's AppTest: asking, citations, roles, refusals, feedback, export,
+the sources page and uploads; plus the pure rendering helpers it is built from.
+
+The app builds its own Assistant from Settings(); the fixture swaps the embedder that
+Settings makes for the deterministic fake, and isolated_dirs keeps every folder in tmp.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from types import SimpleNamespace
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.feedback import FeedbackStore
+from assistant.prompts import CANNOT_ANSWER_PHRASE, ROLES
+from ui import render
+
+APP = PROJECT_ROOT / "ui" / "app.py"
+QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
+OFF_TOPIC = "Hur bakar man kanelbullar med kardemumma?"
+MALICIOUS = """# Säkerhetstest för kvittoskrivare
+
+Kvittoskrivaren Zyxel-7 skriver ut kvitton i kassan. <script>window.__xss = 1</script>
+Läs mer på [x](http://evil.example/) eller http://evil.example/path och www.evil.example.
+<img src=x onerror="window.__xss=2"> Skriv till evil@example.com för :red[hjälp].
+"""
+
+
+@pytest.fixture
+def app(monkeypatch, fake_embeddings):
+    """The app, with the fake embedder and a fresh process-wide cache."""
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    yield at
+    st.cache_resource.clear()
+
+
+def _ask(at: AppTest, question: str) -> AppTest:
+    return at.chat_input[0].set_value(question).run()
+
+
+def _markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def _last_answer(at: AppTest):
+    return at.session_state["messages"][-1]["answer"]
+
+
+# ---------------------------------------------------------------------- chat
+def test_first_page_greets_and_offers_starters_for_each_role(app):
+    app.run()
+    assert not app.exception
+    assert app.sidebar.radio[0].options == [r["label"] for r in ROLES.values()]
+    for key, role in ROLES.items():
+        app.sidebar.radio[0].set_value(key).run()
+        assert str(role["welcome"]) in _markdown(app)
+        labels = [b.label for b in app.main.button]
+        assert labels == list(role["starters"]) and 4 <= len(labels) <= 6
+    assert app.chat_input[0].placeholder.startswith("Skriv din fråga")
+
+
+def test_question_gets_a_streamed_answer_with_numbered_citations(app):
+    app.run()
+    _ask(app, QUESTION)
+    assert not app.exception
+    assert [m.name for m in app.chat_message] == ["user", "assistant"]
+    answer = _last_answer(app)
+    assert not answer.refused and answer.citations
+    body = app.chat_message[1].markdown[0].value
+    assert "45" in body and ":blue-badge[1]" in body
+    assert "[" not in body.replace(":blue-badge[", "")
+    labels = [e.label for e in app.chat_message[1].expander]
+    assert len(labels) == len(answer.citations)
+    assert labels[0].startswith("\\[1\\]") and "Sammanfattning" in labels[0]
+    # The expander shows source, section and the passage with the quote marked.
+    inside = [m.value for m in app.chat_message[1].expander[0].markdown]
+    assert any("**Källa:**" in v and "**Avsnitt:**" in v for v in inside)
+    assert any(":orange-background[" in v and "45" in v for v in inside)
+
+
+def test_whole_section_can_be_read_from_a_citation(app):
+    app.run()
+    _ask(app, QUESTION)
+    toggle = app.chat_message[1].expander[0].toggle[0]
+    assert toggle.label == "Läs hela avsnittet"
+    toggle.set_value(True).run()
+    section = _last_answer(app).citations[0].section
+    settings = Settings()
+    from assistant.pipeline import Assistant
+
+    chunks = [c for c in Assistant(settings).index.chunks() if c.section == section]
+    shown = app.chat_message[1].expander[0].markdown[-1].value
+    assert chunks
+    for chunk in chunks:
+        assert render.escape_markdown(chunk.text.split("\n")[0][:30]) in shown
+
+
+def test_starter_question_is_asked_on_click(app):
+    app.run()
+    starter = str(ROLES["asf"]["starters"][2])
+    app.sidebar.radio[0].set_value("asf").run()
+    next(b for b in app.main.button if b.label == starter).click().run()
+    assert not app.exception
+    messages = app.session_state["messages"]
+    assert messages[0]["content"] == starter and messages[1]["answer"] is not None
+    assert not [b for b in app.main.button if b.label == starter]   # welcome is gone
+
+
+def test_refusal_looks_different_and_shows_the_closest_passages(app):
+    app.run()
+    _ask(app, OFF_TOPIC)
+    answer = _last_answer(app)
+    assert answer.refused
+    reply = app.chat_message[1]
+    assert reply.warning and reply.warning[0].value.startswith(CANNOT_ANSWER_PHRASE)
+    assert not any(":blue-badge[" in m.value for m in reply.markdown)
+    assert len(reply.expander) == 3
+    assert reply.expander[0].label.startswith(render.escape_markdown(answer.contexts[0].title))
+
+
+def test_follow_up_question_uses_the_history(app):
+    app.run()
+    _ask(app, "Hur uppstår samarbetet mellan Volvo Cars och Clean Car Service?")
+    _ask(app, "Och vad innebär det?")
+    answer = _last_answer(app)
+    assert "Volvo Cars" in answer.standalone_question
+    assert len(app.chat_message) == 4
+
+
+def test_bad_question_shows_a_swedish_error(app):
+    app.run()
+    _ask(app, "ASF " * 400)
+    assert not app.exception
+    assert "för lång" in app.chat_message[1].error[0].value
+    assert app.session_state["messages"][-1]["error"]
+
+
+def test_new_conversation_clears_the_chat(app):
+    app.run()
+    _ask(app, QUESTION)
+    next(b for b in app.sidebar.button if b.label == "Ny konversation").click().run()
+    assert app.session_state["messages"] == [] and not app.chat_message
+
+
+# ---------------------------------------------------------------------- feedback
+def test_thumbs_are_stored_with_question_answer_and_citations(app, settings):
+    app.run()
+    _ask(app, QUESTION)
+    answer = _last_answer(app)
+    app.chat_message[1].feedback[0].set_value(1).run()
+    assert not app.exception
+    store = FeedbackStore(settings.data_dir / "feedback.sqlite3")
+    [row] = store.rows()
+    assert row["rating"] == 1 and row["question"] == QUESTION
+    assert row["answer"] == answer.answer and row["role"] == "Företag / CSR"
+    assert row["citations"][0]["quote"] == answer.citations[0].quote
+    assert "Tack för ditt omdöme!" in [c.value for c in app.chat_message[1].caption]
+    app.chat_message[1].feedback[0].set_value(0).run()
+    assert [r["rating"] for r in store.rows()] == [0]
+
+
+def test_feedback_file_follows_the_settings(app, tmp_path, monkeypatch):
+    target = tmp_path / "elsewhere" / "omdomen.sqlite3"
+    monkeypatch.setenv("ASF_FEEDBACK_DB", str(target))
+    app.run()
+    _ask(app, OFF_TOPIC)
+    app.chat_message[1].feedback[0].set_value(0).run()
+    [row] = FeedbackStore(target).rows()
+    assert row["refused"] and row["rating"] == 0
+
+
+# ---------------------------------------------------------------------- export
+def test_download_holds_the_conversation_as_markdown(app):
+    app.run()
+    assert app.sidebar.download_button[0].disabled
+    _ask(app, OFF_TOPIC)
+    _ask(app, QUESTION)
+    assert not app.sidebar.download_button[0].disabled
+    messages = app.session_state["messages"]
+    text = render.conversation_markdown(messages, "Företag / CSR", datetime(2025, 1, 2, 3, 4))
+    answer = messages[3]["answer"]
+    assert text.startswith("# Samtal med ASF-assistenten\n")
+    assert "Exporterat 2025-01-02 03:04. Roll: Företag / CSR." in text
+    assert "## Fråga 1" in text and "## Fråga 2" in text and "**Källor**" in text
+    assert "45 intervjuer genomfördes" in text and "\\[1\\]" in text
+    assert "> " + render.escape_markdown(answer.citations[0].quote.split(" … ")[0])[:60] in text
+    assert CANNOT_ANSWER_PHRASE in text and "**Närmaste avsnitt**" in text
+
+
+# ---------------------------------------------------------------------- safety
+def test_document_text_is_never_live_markup(app, settings):
+    (settings.corpus_dir / "sakerhet.md").write_text(MALICIOUS, encoding="utf-8")
+    app.run()
+    _ask(app, "Vad gör kvittoskrivaren Zyxel-7 i kassan?")
+    answer = _last_answer(app)
+    shown = [m.value for m in app.chat_message[1].markdown]
+    shown += [e.label for e in app.chat_message[1].expander]
+    assert any("Zyxel" in v for v in shown), "the document should be cited or shown"
+    for value in shown:
+        assert_inert(value)
+    assert not answer.refused
+
+
+def assert_inert(markdown: str) -> None:
+    """Fail when Markdown would render HTML, a link or Streamlit markup from document text."""
+    unescaped = re.sub(r"\\.", "", markdown)
+    assert "<" not in unescaped and ">" not in unescaped
+    assert "](" not in unescaped and "[" not in unescaped.replace(":blue-badge[", "").replace(
+        ":orange-background[", "")
+    assert "http://" not in markdown and "www.evil" not in markdown
+    assert not re.search(r"@[\w-]", markdown)
+
+
+# ---------------------------------------------------------------------- sources page
+def test_sources_page_browses_sections_in_order(app):
+    app.run()
+    app.switch_page("app_pages/sources.py").run()
+    assert not app.exception
+    assert [t.label for t in app.tabs] == ["Bläddra", "Sök", "Dokument", "Ladda upp"]
+    document, section = app.selectbox
+    assert document.value == "sweco-asf-samverkan-naringslivet.txt"
+    first = section.options[0]
+    assert first.startswith("Sammanfattning")
+    section.set_value(3).run()
+    assert any(c.value.startswith("Avsnitt 4 av") for c in app.caption)
+    next(b for b in app.button if b.label == "Nästa avsnitt").click().run()
+    assert app.selectbox[1].value == 4
+    next(b for b in app.button if b.label == "Föregående avsnitt").click().run()
+    next(b for b in app.button if b.label == "Föregående avsnitt").click().run()
+    assert app.selectbox[1].value == 2
+    documents = app.dataframe[0].value
+    assert list(documents.columns) == ["Titel", "Fil", "Textavsnitt"]
+    assert documents.iloc[0]["Textavsnitt"] > 50
+
+
+def test_sources_page_search_uses_the_retriever(app):
+    app.run()
+    app.switch_page("app_pages/sources.py").run()
+    app.text_input[0].input("muntliga avtal").run()
+    hits = [m.value for m in app.tabs[1].markdown]
+    assert hits and hits[0].startswith("**1\\. ")
+    assert any("muntliga" in h.lower() for h in hits)
+
+
+def _upload(app: AppTest, name: str, data: bytes) -> AppTest:
+    app.switch_page("app_pages/sources.py").run()
+    app.file_uploader[0].upload(name, data, "text/plain").run()
+    return next(b for b in app.tabs[3].button if b.label == "Läs in i indexet").click().run()
+
+
+def test_upload_indexes_the_file(app, settings):
+    app.run()
+    _upload(app, "eget.md", MALICIOUS.encode())
+    assert not app.exception
+    assert app.tabs[3].success and "eget.md är inläst" in app.tabs[3].success[0].value
+    assert (settings.data_dir / "uploads" / "eget.md").exists()
+    sources = [row for row in app.dataframe[0].value["Fil"]]
+    assert "uploads/eget.md" in sources
+    app.switch_page("app_pages/chat.py").run()
+    _ask(app, "Vad gör kvittoskrivaren Zyxel-7 i kassan?")
+    assert any(c.source == "uploads/eget.md" for c in _last_answer(app).citations)
+
+
+def _chunk_ids(settings, embeddings) -> list[str]:
+    from assistant.pipeline import Assistant
+
+    return sorted(Assistant(settings, embeddings=embeddings).index.ids())
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("tom.txt", b"   \n", "tom eller saknar läsbar text"),
+    ("trasig.pdf", b"%PDF-1.4 inte alls en pdf", "trasig"),
+])
+def test_bad_upload_is_refused_and_leaves_index_and_folder_unchanged(app, settings, name, data,
+                                                                     message, fake_embeddings):
+    app.run()
+    before = _chunk_ids(settings, fake_embeddings)
+    _upload(app, name, data)
+    assert not app.exception
+    assert app.tabs[3].error and message in app.tabs[3].error[0].value
+    assert "Indexet är oförändrat" in app.tabs[3].error[0].value
+    assert not (settings.data_dir / "uploads" / name).exists()
+    assert _chunk_ids(settings, fake_embeddings) == before
+
+
+def test_too_large_upload_is_refused(app, settings, monkeypatch):
+    monkeypatch.setenv("ASF_MAX_UPLOAD_MB", "1")
+    app.run()
+    _upload(app, "stor.txt", b"Stor fil om ASF. " * 70_000)
+    assert "för stor" in app.tabs[3].error[0].value and "högst 1 MB" in app.tabs[3].error[0].value
+    assert not (Settings().data_dir / "uploads" / "stor.txt").exists()
+
+
+# ---------------------------------------------------------------------- pure helpers
+@pytest.mark.parametrize("raw", [
+    "<script>alert(1)</script>", "[x](http://evil)", "![bild](http://evil/x.png)",
+    "http://evil.example/path", "www.evil.example", "evil@example.com", ":red[hej]",
+    ":material/home:", "$x^2$", "**fet** _kursiv_ `kod`", "# Rubrik", "1. lista", "> citat",
+    "<img src=x onerror=alert(1)>", "&lt;script&gt;", "| a | b |", "~~stryk~~",
+])
+def test_escape_markdown_leaves_no_live_markup(raw):
+    assert_inert(render.escape_markdown(raw))
+
+
+def test_escape_keeps_the_text_readable():
+    text = "Företag – ASF:s pris 1.5 % \n- punkt ett\n- punkt två"
+    escaped = render.escape_markdown(text)
+    assert re.sub(r"\\(.)", r"\1", escaped).replace("\u2060", "") == (
+        "Företag – ASF:s pris 1.5 %   \n• punkt ett  \n• punkt två")
+
+
+def test_answer_markers_become_badges_only_for_real_citations():
+    md = render.answer_markdown("Först [1] sedan [2] och fotnot [7]", [1, 2])
+    assert md == "Först :blue-badge[1] sedan :blue-badge[2] och fotnot \\[7\\]"
+
+
+def test_highlight_marks_each_quoted_sentence_once():
+    text = "Inledning. Det citerade. Och nästa mening.\n- punkt <b>ett</b>"
+    md = render.highlight(text, ["Det citerade.", "Och nästa mening.", "punkt <b>ett</b>"])
+    assert md.count(":orange-background[") == 2
+    assert ":orange-background[Det citerade. Och nästa mening.]" in md
+    assert ":orange-background[punkt \\<b\\>ett\\</b\\>]" in md
+    assert md.startswith("Inledning. ")
+
+
+@pytest.mark.parametrize("name, size, expected", [
+    ("rapport.pdf", 1000, None), ("anteckning.MD", 10, None),
+    ("bild.png", 10, "filtyp som inte stöds"), (".dold.txt", 10, "filtyp som inte stöds"),
+    ("stor.txt", 21 * 1024 * 1024, "för stor (21.0 MB, högst 20 MB)"),
+])
+def test_check_upload(name, size, expected):
+    result = render.check_upload(name, size, 20)
+    assert result is None if expected is None else expected in result
+
+
+def test_group_sections_keeps_reading_order():
+    chunk = lambda source, section, seq: SimpleNamespace(  # noqa: E731
+        source=source, section=section, seq=seq, page=None, text=f"{section}-{seq}")
+    groups = render.group_sections([chunk("a", "Två", 3), chunk("a", "Ett", 0),
+                                    chunk("b", "X", 0), chunk("a", "Ett", 1),
+                                    chunk("a", "Två", 2)])
+    assert [g.section for g in groups["a"]] == ["Ett", "Två"]
+    assert groups["a"][1].text == "Två-2\n\nTvå-3"
+
+
+# ---------------------------------------------------------------------- real model
+@pytest.mark.integration
+def test_every_starter_question_gets_a_cited_answer_from_the_report(real_embeddings,
+                                                                     real_index_root):
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant(Settings(data_dir=real_index_root / "default"),
+                          embeddings=real_embeddings)
+    assistant.ensure_index()
+    for role in ROLES.values():
+        for question in role["starters"]:
+            answer = assistant.ask(str(question))
+            assert not answer.refused and answer.citations, question

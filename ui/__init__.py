@@ -1,0 +1,1 @@
+"""The Streamlit chat UI of ASF-assistenten (`make run`)."""

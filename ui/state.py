@@ -1,0 +1,102 @@
+"""What the UI keeps: one warm Assistant per process, and each browser session's chat."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from assistant.config import Settings
+from assistant.feedback import FeedbackStore, feedback_path
+from assistant.pipeline import Assistant
+from assistant.prompts import ROLE_COMPANY, ROLES
+from ui import texts
+from ui.render import escape_markdown
+
+WARM_UP_QUESTION = "Hur kan företag och arbetsintegrerande sociala företag göra affärer?"
+
+
+@dataclass
+class Loaded:
+    """A ready Assistant and what went wrong (but not fatally) while preparing it."""
+
+    assistant: Assistant
+    warnings: list[str] = field(default_factory=list)
+
+
+@st.cache_resource(show_spinner=texts.LOADING, max_entries=4)
+def _load(config: str) -> Loaded:
+    """Build the Assistant for one configuration: index ready, model and caches warm.
+
+    config: the settings as JSON, only to give each configuration its own cached Assistant
+    (tests run many apps with different data folders in one process).
+    """
+    del config
+    assistant = Assistant(Settings())
+    report = assistant.ensure_index()
+    warnings = [str(e) for e in report.errors] if report else []
+    # Load the model, BM25 and Chroma's vector files in the background: the page is usable at
+    # once, and a question asked meanwhile waits only for what is still loading.
+    threading.Thread(target=_warm_up, args=(assistant,), name="asf-warm-up", daemon=True).start()
+    return Loaded(assistant, warnings)
+
+
+def _warm_up(assistant: Assistant) -> None:
+    try:
+        assistant.ask(WARM_UP_QUESTION)
+    except Exception:  # noqa: BLE001 - a real question will show the same error
+        pass
+
+
+def load_assistant() -> Loaded:
+    """Return the process-wide Assistant for the current settings (built on first call)."""
+    return _load(Settings().model_dump_json())
+
+
+def assistant_or_stop() -> Assistant:
+    """Return the Assistant, or show why it cannot start and stop this page."""
+    try:
+        loaded = load_assistant()
+    except Exception as exc:  # noqa: BLE001 - the page shows the reason instead of a trace
+        st.error(texts.LOAD_FAILED.format(error=exc))
+        st.stop()
+    for warning in loaded.warnings:
+        st.sidebar.warning(texts.LOAD_WARNING.format(error=escape_markdown(warning)))
+    return loaded.assistant
+
+
+def feedback_store(assistant: Assistant) -> FeedbackStore:
+    """Return the feedback store named by the assistant's settings."""
+    return FeedbackStore(feedback_path(assistant.settings))
+
+
+# ---------------------------------------------------------------------- session
+def messages() -> list[dict[str, Any]]:
+    """Return this session's conversation: dicts with id, role, content, answer, error."""
+    return st.session_state.setdefault("messages", [])
+
+
+def new_message(role: str, content: str, **extra: Any) -> dict[str, Any]:
+    """Return a conversation entry with a fresh id."""
+    return {"id": uuid.uuid4().hex, "role": role, "content": content, "answer": None,
+            "error": None, "rating": None, **extra}
+
+
+def history() -> list[dict[str, str]]:
+    """Return the earlier turns as {"role", "content"} for follow-up questions."""
+    return [{"role": m["role"], "content": m["content"]} for m in messages()
+            if not m.get("error")]
+
+
+def current_role() -> str:
+    """Return the chosen user group (a key of ROLES)."""
+    role = st.session_state.get("role")
+    return role if role in ROLES else ROLE_COMPANY
+
+
+def role_label(role: str) -> str:
+    """Return the Swedish name of a user group."""
+    return str(ROLES[role]["label"]) if role in ROLES else role

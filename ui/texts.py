@@ -1,0 +1,69 @@
+"""The Swedish labels and messages of the web UI, as named constants."""
+
+APP_TITLE = "ASF-assistenten"
+APP_ICON = ":material/handshake:"
+APP_TAGLINE = (
+    "Frågor och svar med källhänvisningar om affärer mellan arbetsintegrerande sociala "
+    "företag (ASF) och näringslivet."
+)
+
+PAGE_CHAT = "Chatt"
+PAGE_SOURCES = "Källor"
+
+# ----------------------------------------------------------------- chat
+ROLE_PICKER = "Jag är"
+ROLE_HELP = "Välj den grupp som passar dig bäst, så får du förslag på frågor."
+STARTERS_HEADING = "Förslag på frågor"
+CHAT_PLACEHOLDER = "Skriv din fråga om ASF och näringslivet …"
+NEW_CHAT = "Ny konversation"
+DOWNLOAD_CHAT = "Ladda ner samtalet (Markdown)"
+DOWNLOAD_FILE = "asf-samtal-{stamp}.md"
+THINKING = "Söker i rapporten …"
+LOADING = "Laddar språkmodellen och indexet (första gången kan det ta en minut) …"
+LOAD_FAILED = "Assistenten kunde inte startas: {error}"
+ANSWER_FAILED = "Något gick fel när frågan besvarades: {error}"
+NO_ANSWER = "inget svar kom från svarsmotorn"
+LOAD_WARNING = "Varning vid inläsning: {error}"
+SOURCES_HEADING = "Källor"
+CLOSEST_HEADING = "Närmaste avsnitt"
+WHOLE_SECTION = "Läs hela avsnittet"
+FEEDBACK_THANKS = "Tack för ditt omdöme!"
+PAGE_LABEL = "sida {page}"
+SOURCE_LINE = "**Källa:** {title}  \n**Avsnitt:** {section}"
+PASSAGE_HEADING = "**Textavsnittet** (det citerade är markerat):"
+
+# ----------------------------------------------------------------- export
+EXPORT_TITLE = "Samtal med ASF-assistenten"
+EXPORT_META = "Exporterat {when}. Roll: {role}."
+EXPORT_QUESTION = "Fråga {n}"
+EXPORT_ANSWER = "Svar"
+EXPORT_SOURCES = "Källor"
+EXPORT_CLOSEST = "Närmaste avsnitt"
+EXPORT_ERROR = "Fel"
+EXPORT_EMPTY = "Samtalet är tomt."
+
+# ----------------------------------------------------------------- sources page
+SOURCES_TITLE = "Källor och dokument"
+SOURCES_INTRO = (
+    "Bläddra i rapporten avsnitt för avsnitt, sök i alla indexerade dokument eller läs in "
+    "ett eget dokument."
+)
+TAB_BROWSE = "Bläddra"
+TAB_SEARCH = "Sök"
+TAB_DOCUMENTS = "Dokument"
+TAB_UPLOAD = "Ladda upp"
+PICK_DOCUMENT = "Dokument"
+PICK_SECTION = "Avsnitt"
+SECTION_POSITION = "Avsnitt {n} av {total}"
+PREVIOUS_SECTION = "Föregående avsnitt"
+NEXT_SECTION = "Nästa avsnitt"
+SEARCH_LABEL = "Sök i dokumenten"
+SEARCH_PLACEHOLDER = "Till exempel: muntliga avtal"
+SEARCH_NONE = "Inga träffar. Pröva andra ord."
+SEARCH_HIT = "{rank}. {title} – {section}"
+DOCUMENTS_COLUMNS = {"title": "Titel", "source": "Fil", "chunks": "Textavsnitt"}
+DOCUMENTS_EMPTY = "Inga dokument är indexerade ännu."
+UPLOAD_LABEL = "Välj en fil (.pdf, .txt eller .md, högst {limit} MB)"
+UPLOAD_BUTTON = "Läs in i indexet"
+UPLOAD_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
+UPLOAD_SAVING = "Läser {name} …"
