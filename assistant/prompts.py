@@ -60,7 +60,7 @@ MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
 MSG_BUILDING_INDEX = "Bygger index för {files} dokument …"
 
 # ----------------------------------------------------------------- feedback
-MSG_FEEDBACK_EXPORTED = "Skrev {count} omdömen till {output}."
+MSG_FEEDBACK_EXPORTED = "Antal exporterade omdömen: {count} (i {output})."
 MSG_FEEDBACK_EMPTY = "Inga omdömen är sparade ännu ({path})."
 
 # ----------------------------------------------------------------- uploads
@@ -82,8 +82,8 @@ ROLES = {
         "label": "Företag / CSR",
         "welcome": (
             "Välkommen! Här får du svar ur rapporten om hur företag kan göra affärer med "
-            "arbetsintegrerande sociala företag (ASF): hur ni kommer igång, vad ett ASF kan "
-            "leverera och vad ni kan förvänta er av samarbetet."
+            "arbetsintegrerande sociala företag (ASF): vad ett ASF kan leverera, hur "
+            "samarbeten kommer till och formaliseras, och vad ni kan förvänta er av dem."
         ),
         "starters": [
             "Vilka drivkrafter har företagen för att samverka med ASF?",
@@ -188,3 +188,56 @@ LLM_DROPPED_NOTE = (
 
 # ----------------------------------------------------------------- chat
 MSG_CHAT_CHECKED = "Kontrollerat svar:"
+
+# ----------------------------------------------------------------- case catalog (fallexempel)
+# Case cards are the report's named examples as structured YAML (corpus/cases/, see
+# assistant/cases.py). Their errors name the file ({name}) and the field.
+CASE_TITLE = "Fallexempel: {name}"
+CASE_KIND_LABELS = {"ASF": "ASF", "company": "företag", "network": "nätverk",
+                    "public body": "offentlig aktör"}
+CASE_FIELD_LABELS = {
+    "name": "Namn", "kind": "Typ", "summary": "Sammanfattning", "place": "Ort",
+    "industry": "Bransch", "partners": "Samarbetsparter", "arena": "Arena",
+    "started_by": "Så började affärerna", "partner_values": "Det samarbetsparten värdesätter",
+    "section": "Avsnitt i rapporten",
+}
+ERR_CASE_YAML = (
+    "Fallkortet {name} är inte giltig YAML ({reason}). Kontrollera indrag och citattecken; "
+    "formatet beskrivs i corpus/cases/TEMPLATE.md."
+)
+ERR_CASE_EMPTY = "Fallkortet {name} är tomt. Fyll i det enligt corpus/cases/TEMPLATE.md."
+ERR_CASE_NOT_MAPPING = (
+    "Fallkortet {name} ska bestå av fält som name, kind och summary "
+    "(se corpus/cases/TEMPLATE.md), men innehåller något annat."
+)
+ERR_CASE_MISSING = "Fallkortet {name} saknar det obligatoriska fältet ”{field}”."
+ERR_CASE_UNKNOWN_FIELD = "Fallkortet {name} har ett okänt fält ”{field}”. Tillåtna fält: {allowed}."
+ERR_CASE_BAD_VALUE = (
+    "Fallkortet {name}: fältet ”{field}” har värdet ”{value}”, som inte är tillåtet. "
+    "Tillåtna värden: {allowed}."
+)
+ERR_CASE_NOT_TEXT = "Fallkortet {name}: fältet ”{field}” ska vara en text."
+ERR_CASE_NOT_LIST = (
+    "Fallkortet {name}: fältet ”{field}” ska vara en lista (skriv [] om källan inte säger något)."
+)
+ERR_CASE_FACT = (
+    "Fallkortet {name}: fältet ”{field}” ska ha både value (din korta sammanfattning) och quote "
+    "(den ordagranna källtexten)."
+)
+ERR_CASE_QUOTE_NOT_FOUND = (
+    "Fallkortet {name}: citatet i fältet ”{field}” finns inte ordagrant i källtexten: ”{quote}”"
+)
+CASES_ANSWER_INTRO = "Rapporten har {count} fallexempel som passar frågan ({criteria}):"
+CASES_ANSWER_INTRO_ONE = "Rapporten har ett fallexempel som passar frågan ({criteria}):"
+CASES_ANSWER_ALL = "Rapporten har {count} namngivna fallexempel:"
+CASES_ANSWER_NOTE = (
+    "Svaret kommer ur fallkatalogen, rapportens namngivna exempel. Varje exempel citeras "
+    "ordagrant ur rapporten."
+)
+CASES_CRITERIA_LABELS = {"industry": "bransch", "arena": "arena",
+                         "started_by": "så började affärerna", "place": "ort", "kind": "typ",
+                         "name": "namn", "text": "sökord"}
+MSG_CASES_COUNT = "{count} fallexempel"
+MSG_CASES_NONE = "Inga fallexempel matchar filtren."
+ERR_CASES_BAD_FILTER = "Okänt värde för --{option}: ”{value}”. Tillåtna värden: {allowed}."
+MSG_CASES_QUOTES_OK = "Alla citat i {count} fallkort finns ordagrant i källtexten."
