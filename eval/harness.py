@@ -234,7 +234,7 @@ ABLATION = [
     Variant("utan meningsinbäddningar", {"retrieval": {"sentence_dense": False}}),
     Variant("chunk 400 tecken", {"chunking": {"chunk_size": 400}}),
     Variant("chunk 700 tecken", {"chunking": {"chunk_size": 700}}),
-    Variant("utan sektionsväg i texten", {"chunking": {"section_in_text": False}}),
+    Variant("med sektionsväg i texten", {"chunking": {"section_in_text": True}}),
 ]
 
 
