@@ -165,20 +165,22 @@ def conversation_markdown(messages: Sequence[Mapping[str, Any]], role: str = "",
             if contexts:
                 lines += [f"**{texts.EXPORT_CLOSEST}**", ""]
             for ctx in contexts:
-                head = f"{_field(ctx, 'title')} – " + location(_field(ctx, "section", ""),
-                                                                _field(ctx, "page"))
-                lines += [f"- {escape_markdown(head)}", "",
-                          *_blockquote(_field(ctx, "text", "")), ""]
+                lines += _source_lines("- ", ctx, _field(ctx, "text", ""))
             continue
         citations = list(_field(answer, "citations", []) or [])
         if citations:
             lines += [f"**{texts.EXPORT_SOURCES}**", ""]
         for c in citations:
-            head = f"{_field(c, 'title')} – " + location(_field(c, "section", ""),
-                                                          _field(c, "page"))
-            lines += [f"\\[{_field(c, 'n')}\\] {escape_markdown(head)}", "",
-                      *_blockquote(" … ".join(quote_parts(_field(c, "quote", "")))), ""]
+            lines += _source_lines(f"\\[{_field(c, 'n')}\\] ", c,
+                                   " … ".join(quote_parts(_field(c, "quote", ""))))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _source_lines(prefix: str, source: object, quote: str) -> list[str]:
+    """Return a source's Markdown heading line (title – section, page) and its quote."""
+    head = f"{_field(source, 'title')} – " + location(_field(source, "section", ""),
+                                                       _field(source, "page"))
+    return [f"{prefix}{escape_markdown(head)}", "", *_blockquote(quote), ""]
 
 
 def _blockquote(text: str) -> list[str]:
