@@ -8,7 +8,7 @@ When the evidence is too weak it refuses with one fixed phrase and shows the clo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -71,6 +71,17 @@ class Answer:
             "contexts": [
                 {k: v for k, v in asdict(c).items() if k != "title"} for c in self.contexts],
         }
+
+
+def final_answer(events: Iterable[str | Answer]) -> Answer:
+    """Drain a stream of answer events and return the finished Answer at its end."""
+    result: Answer | None = None
+    for event in events:
+        if isinstance(event, Answer):
+            result = event
+    if result is None:
+        raise RuntimeError("answer stream ended without an Answer")
+    return result
 
 
 def contexts_of(passages: list[Passage]) -> list[Context]:

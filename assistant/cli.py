@@ -220,6 +220,67 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_main(argv)
 
 
+def format_case(case, quotes: bool = False) -> str:
+    """Return one case card for reading in a terminal (with the quote under each fact)."""
+    from assistant.prompts import CASE_FIELD_LABELS as LABELS
+
+    lines = [f"{case.name}  ({case.about})"]
+    if quotes:
+        for name, fact in case.facts():
+            lines += [f"  {LABELS[name]}: {fact.value}", f"      ”{fact.quote}”"]
+    else:
+        for name in ("summary", "industry", "partners", "arena", "started_by", "partner_values"):
+            if values := case.values(name):
+                lines.append(f"  {LABELS[name]}: {'; '.join(values)}")
+    lines += [f"  {LABELS['section']}: {case.section}", f"  Fil: {case.source}"]
+    return "\n".join(lines)
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from assistant.cases import (
+        Catalog,
+        cases_json,
+        check_quotes,
+        document_text,
+        is_case_file,
+        query_from_options,
+    )
+    from assistant.index import Index
+    from assistant.prompts import MSG_CASES_COUNT, MSG_CASES_NONE, MSG_CASES_QUOTES_OK
+
+    index = Index(_settings(args))          # reads only the corpus folders; no model is loaded
+    files = index.corpus_files()
+    catalog = Catalog.load(files, index.source_key)
+    for error in catalog.errors:
+        print(f"Fel: {error}", file=sys.stderr)
+    if args.check:
+        texts = [document_text(p) for p in files if not is_case_file(p)]
+        problems = [m for case in catalog for m in check_quotes(case, "\n".join(texts))]
+        for problem in problems:
+            print(f"Fel: {problem}", file=sys.stderr)
+        if not problems and not catalog.errors:
+            print(MSG_CASES_QUOTES_OK.format(count=len(catalog)))
+        return EXIT_ERROR if problems or catalog.errors else EXIT_OK
+    try:
+        query = query_from_options(args.industry, args.arena, args.started_by, args.place,
+                                   args.kind, " ".join(args.text))
+    except ValueError as exc:
+        print(f"Fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    matches = catalog.filter(query)
+    if args.json:
+        print(cases_json(matches))
+        return EXIT_OK
+    if not matches:
+        print(MSG_CASES_NONE)
+        return EXIT_OK
+    criteria = query.criteria()
+    print(MSG_CASES_COUNT.format(count=len(matches)) + (f" ({criteria})" if criteria else ""))
+    for match in matches:
+        print("\n" + format_case(match.case, quotes=args.quotes))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `asf` command."""
     parser = argparse.ArgumentParser(
@@ -249,11 +310,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("cases", help="lista och filtrera rapportens fallexempel",
+                       description="Lista rapportens fallexempel (corpus/cases/*.yaml). Flera "
+                                   "filter kombineras med och; samma filter flera gånger "
+                                   "betyder eller.")
+    p.add_argument("text", nargs="*", help="fritext som ska finnas i fallkortet")
+    p.add_argument("--industry", action="append", default=[], metavar="BRANSCH",
+                   help="bransch, t.ex. fastighet, industri, IT, bygg, event")
+    p.add_argument("--arena", action="append", default=[], metavar="ARENA",
+                   help="näringslivet, näringslivsnätverk, kommuner och myndigheter, andra ASF")
+    p.add_argument("--started-by", action="append", default=[], metavar="SÄTT",
+                   help="direktförsäljning, upphandling, rekommendation, styrelse- och "
+                        "nätverkskontakter, tidigare branschkontakt, behov i närområdet")
+    p.add_argument("--place", action="append", default=[], metavar="ORT", help="ort eller region")
+    p.add_argument("--kind", action="append", default=[], metavar="TYP",
+                   help="ASF, company (företag), network (nätverk), public body (offentlig aktör)")
+    p.add_argument("--json", action="store_true", help="skriv fallkorten som JSON")
+    p.add_argument("--quotes", action="store_true", help="visa rapportcitaten bakom varje fält")
+    p.add_argument("--check", action="store_true",
+                   help="kontrollera att varje citat finns ordagrant i korpusens dokument")
+    p.set_defaults(func=cmd_cases)
+
     p = sub.add_parser("eval", help="kör utvärderingen och skriv eval/report.md")
     p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
     p.add_argument("--ablation", action="store_true", help="jämför även varianter")
     p.add_argument("--limit", type=int, default=0, help="bara de N första frågorna")
     p.set_defaults(func=cmd_eval)
+    from assistant.feedback import register as register_feedback
+
+    register_feedback(sub)
     return parser
 
 

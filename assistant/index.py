@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.cases import CaseDocument
 from assistant.chunking import Chunk, chunk_document, split_units
 from assistant.config import Settings
 from assistant.ingest import (
@@ -66,7 +67,9 @@ class SyncReport:
 
 
 def _metadata(chunk: Chunk, doc: SourceDocument, version: str) -> dict[str, Any]:
-    return {
+    # A case card's fields ride along with its chunk (case_name, case_industry, ...).
+    extra = doc.extra_metadata if isinstance(doc, CaseDocument) else {}
+    return extra | {
         "source": chunk.source,
         "title": chunk.title,
         "section": chunk.section,
@@ -268,8 +271,10 @@ class Index:
                         docs.append(doc)
             new_chunks: list[tuple[Chunk, SourceDocument]] = []
             for doc in docs:
-                for chunk in chunk_document(doc, self.settings.chunking.chunk_size,
-                                            self.settings.chunking.section_in_text):
+                # A case card is one passage of its quotes; other files are chunked.
+                chunks = doc.chunks() if isinstance(doc, CaseDocument) else chunk_document(
+                    doc, self.settings.chunking.chunk_size, self.settings.chunking.section_in_text)
+                for chunk in chunks:
                     new_chunks.append((chunk, doc))
             new_ids = {c.chunk_id for c, _ in new_chunks}
             stale: list[str] = []
@@ -282,7 +287,8 @@ class Index:
                         report.removed_sources.append(source)
             known = {cid for ids in by_source.values() for cid in ids}
             to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
-            units = [(c, u) for c, _ in to_add for u in split_units(c.text)]
+            # A case card's sentences are the report's, already in the sentence index.
+            units = [(c, u) for c, _ in to_add if c.kind != "case" for u in split_units(c.text)]
             # Embed everything first: a failure here leaves the collections untouched.
             vectors = self._embed([c.indexed_text for c, _ in to_add]
                                   + [u.text for _, u in units], progress)
@@ -327,7 +333,8 @@ class Index:
     def version(self, doc: SourceDocument) -> str:
         """Return what must match for a file's chunks to be current (content and chunking)."""
         chunking = self.settings.chunking
-        return (f"{doc.sha256}:{PARSER_VERSION}:{chunking.chunk_size}:"
+        parser = doc.parser_version if isinstance(doc, CaseDocument) else PARSER_VERSION
+        return (f"{doc.sha256}:{parser}:{chunking.chunk_size}:"
                 f"{int(chunking.section_in_text)}")
 
     def _embed(self, texts: list[str], progress: Progress | None) -> list[list[float]]:

@@ -25,6 +25,8 @@ from assistant.prompts import (
 )
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
+# Case cards (the catalog of named examples, see assistant/cases.py) are YAML files.
+CASE_SUFFIXES = (".yaml", ".yml")
 # Documentation files that live beside the corpus but are not part of it.
 SKIPPED_NAMES = frozenset({"readme.md", "template.md", "license", "license.md", "notice.md"})
 SECTION_SEPARATOR = " › "
@@ -493,6 +495,10 @@ def load_document(path: Path, source: str | None = None,
     if not path.exists() or not path.is_file():
         raise IngestError(path, ERR_NOT_FOUND)
     suffix = path.suffix.lower()
+    if suffix in CASE_SUFFIXES:
+        from assistant.cases import load_case_document
+
+        return load_case_document(path, source=source)
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(path, ERR_UNSUPPORTED_TYPE)
     if path.stat().st_size == 0:
@@ -518,5 +524,5 @@ def load_document(path: Path, source: str | None = None,
 
 def is_corpus_file(path: Path) -> bool:
     """Return True for files the corpus indexes (supported type, not documentation)."""
-    return (path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES
+    return (path.is_file() and path.suffix.lower() in (*SUPPORTED_SUFFIXES, *CASE_SUFFIXES)
             and path.name.lower() not in SKIPPED_NAMES and not path.name.startswith("."))

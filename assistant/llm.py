@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from assistant import prompts
-from assistant.answer import Answer, Citation, ExtractiveAnswerer, contexts_of, refusal
+from assistant.answer import (
+    Answer,
+    Citation,
+    ExtractiveAnswerer,
+    contexts_of,
+    final_answer,
+    refusal,
+)
 from assistant.chunking import split_units
 from assistant.config import Settings
 from assistant.followup import rewrite as rewrite_deterministic
@@ -389,12 +396,7 @@ class LLMAnswerer:
     # ------------------------------------------------------------------ answers
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Return the checked answer (or the extractive one, with a note, when it fails)."""
-        result: Answer | None = None
-        for event in self.stream(question, passages):
-            if isinstance(event, Answer):
-                result = event
-        assert result is not None
-        return result
+        return final_answer(self.stream(question, passages))
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked Answer (authoritative)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from assistant.answer import Answer, ExtractiveAnswerer
+from assistant.answer import Answer, ExtractiveAnswerer, final_answer
+from assistant.cases import Catalog, answer_from_catalog
 from assistant.config import Settings
 from assistant.index import Index, Progress, SyncReport
 from assistant.prompts import ERR_EMPTY_QUESTION, ERR_QUESTION_TOO_LONG
@@ -28,6 +29,7 @@ class Assistant:
         self.index = Index(self.settings, embeddings)
         self.retriever = HybridRetriever(self.index, self.settings.retrieval)
         self._answerer = answerer
+        self._catalog = Catalog()
 
     @property
     def answerer(self) -> ExtractiveAnswerer:
@@ -35,6 +37,12 @@ class Assistant:
         if self._answerer is None:
             self._answerer = make_answerer(self.settings, self.retriever)
         return self._answerer  # type: ignore[return-value]
+
+    @property
+    def catalog(self) -> Catalog:
+        """Return the case catalog: the case cards in the corpus and uploads folders."""
+        self._catalog.refresh(self.index.corpus_files(), self.index.source_key)
+        return self._catalog
 
     # ------------------------------------------------------------------ index
     def ensure_index(self, progress: Progress | None = None) -> SyncReport | None:
@@ -74,18 +82,20 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[dict | str] = ()) -> Answer:
         """Answer one question (history: earlier turns, for follow-up questions)."""
-        result: Answer | None = None
-        for event in self.stream(question, history):
-            if isinstance(event, Answer):
-                result = event
-        assert result is not None
-        return result
+        return final_answer(self.stream(question, history))
 
     def stream(self, question: str, history: Sequence[dict | str] = ()) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they are produced, then the finished Answer."""
         question = self.check_question(question)
         self.index.require()
         query = self.standalone(question, history)
+        # List-of-cases questions are answered from the case catalog (no retrieval, no LLM).
+        listed = answer_from_catalog(self.catalog, query)
+        if listed is not None:
+            listed.question, listed.standalone_question = question, query
+            yield from (line + "\n" for line in listed.answer.split("\n"))
+            yield listed
+            return
         passages = self.retriever.retrieve(query)
         for event in self.answerer.stream(query, passages):
             if isinstance(event, Answer):

@@ -250,7 +250,8 @@ def settings_for(base: Settings, variant: Variant, data_root: Path) -> Settings:
 
 def evaluate(items: list[Item], variants: list[Variant], base: Settings | None = None,
              embeddings=None, data_root: Path | None = None,
-             log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+             log: Callable[[str], None] = print,
+             with_cases: bool = True) -> dict[str, dict[str, Any]]:
     """Run every variant on the items; return metrics and results per variant name."""
     base = base or Settings()
     embeddings = embeddings or base.make_embeddings()
@@ -275,6 +276,12 @@ def evaluate(items: list[Item], variants: list[Variant], base: Settings | None =
             log(f"  {variant.name}: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
             out[variant.name] = {"metrics": metrics, "results": results,
                                  "chunks": len(assistant.index.chunks())}
+            if variant is DEFAULT and with_cases:
+                from eval.cases_eval import run_case_eval
+
+                out[variant.name]["cases"] = run_case_eval(assistant)
+                log("  fallfrågor: " + ", ".join(
+                    f"{k}={v}" for k, v in out[variant.name]["cases"]["metrics"].items()))
     finally:
         if own_tmp is not None:
             own_tmp.cleanup()
@@ -319,6 +326,10 @@ def write_report(runs: dict[str, dict[str, Any]], default_name: str, path: Path)
         lines += [f"## Per {label}", ""]
         lines += _table([(k, summarize(v)) for k, v in sorted(groups.items())], MAIN_COLUMNS[:-2])
         lines.append("")
+    if "cases" in default:
+        from eval.cases_eval import report_lines
+
+        lines += report_lines(default["cases"])
     if len(runs) > 1:
         lines += ["## Ablation", "", "Alla varianter i samma körning, på samma maskin.", ""]
         rows = [(f"{name} ({run['chunks']} avsnitt)", run["metrics"]) for name, run in runs.items()]

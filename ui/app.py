@@ -21,7 +21,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui import texts  # noqa: E402
+from ui import cases_view, texts  # noqa: E402
 
 st.set_page_config(page_title=texts.APP_TITLE, page_icon=texts.APP_ICON, layout="centered")
 # Widget values live only while their widget is drawn; keep the role when the user visits
@@ -32,5 +32,6 @@ if "role" in st.session_state:
 page = st.navigation([
     st.Page("app_pages/chat.py", title=texts.PAGE_CHAT, icon=":material/chat:", default=True),
     st.Page("app_pages/sources.py", title=texts.PAGE_SOURCES, icon=":material/menu_book:"),
+    st.Page(cases_view.PAGE_PATH, title=cases_view.PAGE_TITLE, icon=":material/work:"),
 ])
 page.run()

@@ -13,7 +13,7 @@ import streamlit as st
 from assistant.answer import Answer, Citation, Context
 from assistant.feedback import citations_of
 from assistant.pipeline import Assistant, QuestionError
-from ui import render, state, texts
+from ui import cases_view, render, state, texts
 
 CURSOR = " ▌"
 USER_AVATAR = ":material/person:"
@@ -51,6 +51,10 @@ def citation(assistant: Assistant, answer: Answer, c: Citation, key: str) -> Non
         st.markdown(texts.PASSAGE_HEADING)
         st.markdown(render.highlight(_passage_text(assistant, answer, c.chunk_id, c.quote),
                                      quotes))
+        if link := cases_view.link_for_citation(c.source):
+            st.page_link(cases_view.PAGE_PATH, query_params=link, icon=":material/work:",
+                         label=cases_view.OPEN_CARD.format(
+                             name=c.title.removeprefix("Fallexempel: ")))
         _whole_section(assistant, c.source, c.section, quotes, key=f"{key}-section")
 
 
