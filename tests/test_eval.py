@@ -27,8 +27,8 @@ from eval.harness import (
 from tests.conftest import REPORT
 
 # Raise these when the pipeline improves; never lower them to let a change through.
-FLOOR = {"hit@5": 0.86, "fact_recall": 0.58, "citation_precision": 0.66,
-         "refusal_accuracy": 0.88, "false_refusal_rate": 0.05}
+FLOOR = {"hit@5": 0.86, "fact_recall": 0.60, "citation_precision": 0.68,
+         "refusal_accuracy": 0.90, "false_refusal_rate": 0.05}
 
 
 @pytest.fixture(scope="module")
