@@ -93,9 +93,9 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str) -> s
             return "frågan gäller namngivna personer som källtexten inte nämner"
     elif _ENTITY_QUESTION.search(question):
         focus = _focus_sentence(question, answer_text)
-        names = {n for n in _PROPER.findall(focus)
-                 if n not in question and n not in _GENERIC_NAMES}
-        if not names:
+        proper = {n for n in _PROPER.findall(focus)
+                  if n not in question and n not in _GENERIC_NAMES}
+        if not proper:
             return "frågan gäller ett namn som källtexten inte anger"
     people = list(_PERSON_NAME.findall(question))
     if people and _OPINION.search(question):

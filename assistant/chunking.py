@@ -54,16 +54,17 @@ def _split_block(block: Block, limit: int) -> list[str]:
         if current and current != [repeat]:
             parts.append("\n".join(current))
         return parts
-    parts, current = [], ""
+    pieces: list[str] = []
+    text = ""
     for sentence in split_sentences(block.text):
-        if current and len(current) + len(sentence) + 1 > limit:
-            parts.append(current)
-            current = sentence
+        if text and len(text) + len(sentence) + 1 > limit:
+            pieces.append(text)
+            text = sentence
         else:
-            current = f"{current} {sentence}".strip()
-    if current:
-        parts.append(current)
-    return parts
+            text = f"{text} {sentence}".strip()
+    if text:
+        pieces.append(text)
+    return pieces
 
 
 def chunk_document(doc: SourceDocument, chunk_size: int = 700,

@@ -258,10 +258,10 @@ class Index:
             if report.errors and strict:
                 return report
             # Previously ingested files outside the corpus folder stay while they exist.
-            for source, path in paths_of_sources.items():
-                if source not in seen_sources and path and Path(path).exists():
+            for source, stored_path in paths_of_sources.items():
+                if source not in seen_sources and stored_path and Path(stored_path).exists():
                     try:
-                        doc = self.load(Path(path))
+                        doc = self.load(Path(stored_path))
                     except IngestError as exc:
                         report.errors.append(exc)
                         seen_sources.add(source)
@@ -299,7 +299,7 @@ class Index:
                 batch = to_add[start:start + 256]
                 collection.upsert(
                     ids=[c.chunk_id for c, _ in batch],
-                    embeddings=chunk_vectors[start:start + 256],
+                    embeddings=chunk_vectors[start:start + 256],  # type: ignore[arg-type]
                     documents=[c.indexed_text for c, _ in batch],
                     metadatas=[_metadata(c, d, self.version(d)) for c, d in batch],
                 )
@@ -307,7 +307,7 @@ class Index:
                 batch_units = units[start:start + 256]
                 unit_collection.upsert(
                     ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
-                    embeddings=unit_vectors[start:start + 256],
+                    embeddings=unit_vectors[start:start + 256],  # type: ignore[arg-type]
                     documents=[u.text for _, u in batch_units],
                     metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
                                 "source": c.source} for c, u in batch_units],
@@ -320,7 +320,8 @@ class Index:
                                              for c, d in refreshed])
             if stale:
                 stale_ids = sorted(set(stale))
-                unit_collection.delete(where={"chunk_id": {"$in": stale_ids}})
+                unit_collection.delete(
+                    where={"chunk_id": {"$in": stale_ids}})  # type: ignore[dict-item]
                 collection.delete(ids=stale_ids)
             report.added = len(to_add)
             report.removed = len(set(stale))

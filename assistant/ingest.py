@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from assistant.prompts import (
     ERR_EMPTY_FILE,
@@ -297,7 +298,7 @@ def parse_lines(raw: list[tuple[str, int | None]], title: str) -> list[Block]:
     paras = _paragraphs(lines)
     figure = _is_figure_text(paras)
     # Pass 1: split headings off paragraphs.
-    seq: list[tuple[str, object]] = []        # ("heading", (text, para)) | ("para", para)
+    seq: list[tuple[str, Any]] = []        # ("heading", (text, para, alone)) | ("para", para)
     for para, is_fig in zip(paras, figure, strict=True):
         if is_fig:
             continue
@@ -438,6 +439,7 @@ def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
+            ok: object
             try:
                 ok = reader.decrypt("")
             except Exception:  # noqa: BLE001 - pypdf raises several types here

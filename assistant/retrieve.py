@@ -188,14 +188,15 @@ class HybridRetriever:
             return passages
         top = passages[: self.settings.annotate_passages]
         data = self.index.unit_store._collection.get(
-            where={"chunk_id": {"$in": [p.chunk.chunk_id for p in top]}},
+            where={"chunk_id": {"$in": [p.chunk.chunk_id for p in top]}},  # type: ignore[dict-item]
             include=["embeddings", "metadatas"])
         by_chunk = {p.chunk.chunk_id: p for p in top}
-        for emb, meta in zip(data["embeddings"], data["metadatas"], strict=True):
+        embeddings = data["embeddings"] if data["embeddings"] is not None else []
+        for emb, meta in zip(embeddings, data["metadatas"] or [], strict=True):
             passage = by_chunk.get(str(meta.get("chunk_id")))
             if passage is not None:
                 sim = float(sum(a * b for a, b in zip(emb, vector, strict=True)))
-                passage.unit_dense[int(meta.get("position", 0))] = sim
+                passage.unit_dense[int(str(meta.get("position", 0)))] = sim
         return passages
 
     def _retrieve(self, branches: dict[str, Any]) -> list[Passage]:
