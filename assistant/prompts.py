@@ -57,7 +57,6 @@ MSG_INDEX_CHANGED = (
     "({sources} dokument, {chunks} textavsnitt totalt)."
 )
 MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
-MSG_BUILDING_INDEX = "Bygger index för {files} dokument …"
 
 # ----------------------------------------------------------------- feedback
 MSG_FEEDBACK_EXPORTED = "Antal exporterade omdömen: {count} (i {output})."
