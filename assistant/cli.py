@@ -116,17 +116,22 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reject(question: str, error: Exception, as_json: bool) -> int:
+    """Report a question that cannot be asked (as JSON or on stderr); return exit status 2."""
+    if as_json:
+        print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False))
+    else:
+        print(f"Fel: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _ask_one(assistant, question: str, as_json: bool) -> int:
     from assistant.pipeline import QuestionError
 
     try:
         answer = assistant.ask(question)
     except QuestionError as exc:
-        if as_json:
-            print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
-        else:
-            print(f"Fel: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _reject(question, exc, as_json)
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
     else:
@@ -145,11 +150,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         try:
             validate_question(question, _settings(args).answer.max_question_chars)
         except QuestionError as exc:
-            if args.json:
-                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
-            else:
-                print(f"Fel: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return _reject(question, exc, args.json)
         return _ask_one(_assistant(args), question, args.json)
     assistant = _assistant(args)
     status = EXIT_OK
