@@ -179,7 +179,8 @@ class ExtractiveAnswerer:
             return []
         best_score, best = scored[0]
         anchor = best.passage
-        units = _units(anchor)
+        # The anchor's units were split and scored above; reuse them in reading order.
+        units = sorted((u for _, u in scored if u.passage is anchor), key=lambda u: u.position)
         budget = self.settings.max_chars
         chosen = [best]
         size = len(best.text)
