@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -138,8 +139,12 @@ def test_question_gets_a_cited_answer_in_the_browser(server, driver):
     def stored():
         if not db.exists():
             return None
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT rating, question FROM feedback").fetchall()
+        # The app may have created the file but not yet its table: keep waiting then.
+        try:
+            with closing(sqlite3.connect(db)) as conn:
+                return conn.execute("SELECT rating, question FROM feedback").fetchall()
+        except sqlite3.OperationalError:
+            return None
 
     assert _wait(stored, 30, "stored feedback") == [(1, QUESTION)]
     _wait(lambda: "Tack för ditt omdöme!" in _css(driver, MESSAGE)[-1].text, 30, "the thanks")
