@@ -17,7 +17,7 @@ from assistant.chunking import Chunk, split_units
 from assistant.config import AnswerSettings
 from assistant.prompts import REFUSAL_ANSWER
 from assistant.retrieve import BM25, Passage
-from assistant.text import tokens, words
+from assistant.text import is_english, tokens
 
 
 @dataclass
@@ -105,16 +105,6 @@ class _Unit:
 def _units(passage: Passage) -> list[_Unit]:
     return [_Unit(u.text, passage, u.position, u.lead_in, u.items)
             for u in split_units(passage.chunk.text)]
-
-
-_ENGLISH = frozenset("the what which who how why does do is are was were can should of and "
-                     "for with their they our we you".split())
-
-
-def is_english(question: str) -> bool:
-    """Return True when a question reads as English rather than Swedish."""
-    ws = words(question)
-    return bool(ws) and sum(w in _ENGLISH for w in ws) >= max(1, len(ws) // 4)
 
 
 class ExtractiveAnswerer:

@@ -39,6 +39,19 @@ class RetrievalSettings(BaseModel):
         default="score", description="rrf: reciprocal rank fusion; score: weighted sum of "
                                    "max-normalised BM25 and dense scores.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    english_bm25_weight: float = Field(
+        default=0.5, ge=0, description="BM25 weight for questions in English, whose words "
+                                       "rarely share a Swedish stem with the report.")
+    feedback_weight: float = Field(
+        default=0.2, ge=0, le=2, description="Pseudo-relevance feedback: how far the question "
+                                             "vector moves toward the top passages' vectors "
+                                             "before a second dense search (0: off).")
+    feedback_passages: int = Field(default=3, ge=1, le=10,
+                                   description="Top passages that feedback moves toward.")
+    neighbour_weight: float = Field(
+        default=0.3, ge=0, le=2, description="Below the best passage, a passage also gains this "
+                                             "share of its best same-section neighbour's score "
+                                             "(0: off).")
     sentence_dense: bool = Field(default=True,
                                  description="Also search sentence embeddings and score each "
                                              "chunk by its best sentence.")

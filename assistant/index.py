@@ -361,3 +361,24 @@ class Index:
     def ids(self) -> Iterable[str]:
         """Return the ids of every chunk."""
         return [c.chunk_id for c in self.chunks()]
+
+    def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        """Return the stored embeddings of the given chunks."""
+        if not chunk_ids:
+            return {}
+        data = self.store._collection.get(ids=chunk_ids, include=["embeddings"])
+        embeddings = data["embeddings"] if data["embeddings"] is not None else []
+        return {cid: list(map(float, emb)) for cid, emb in zip(data["ids"], embeddings,
+                                                                 strict=True)}
+
+    def unit_vectors(self, chunk_ids: list[str]) -> list[tuple[str, int, list[float]]]:
+        """Return (chunk id, sentence position, embedding) for every sentence of the chunks."""
+        if not chunk_ids:
+            return []
+        data = self.unit_store._collection.get(
+            where={"chunk_id": {"$in": chunk_ids}},  # type: ignore[dict-item]
+            include=["embeddings", "metadatas"])
+        embeddings = data["embeddings"] if data["embeddings"] is not None else []
+        return [(str(meta.get("chunk_id")), int(str(meta.get("position", 0))),
+                 list(map(float, emb)))
+                for emb, meta in zip(embeddings, data["metadatas"] or [], strict=True)]

@@ -1,7 +1,8 @@
 """Question -> ranked passages: BM25 (Swedish Snowball stems) and dense Chroma search, fused.
 
 The pipeline is an LCEL graph: both retrievers run as a RunnableParallel and a RunnableLambda
-fuses their rankings with weighted reciprocal rank fusion.
+fuses their scores, searches once more with pseudo-relevance feedback, and ranks the passages
+with the help of their same-section neighbours.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
+from langchain_core.runnables import (Runnable, RunnableLambda, RunnableParallel,
+                                      RunnablePassthrough)
 
 from assistant.chunking import Chunk
 from assistant.config import RetrievalSettings
 from assistant.index import Index
-from assistant.text import tokens
+from assistant.text import is_english, tokens
 
 
 @dataclass
@@ -124,13 +126,16 @@ class HybridRetriever:
                 if scores[i] > 0]
 
     def dense_search(self, question: str) -> DenseHits:
-        """Return the nearest chunks by embedding, with cosine similarity.
+        """Return the nearest chunks by embedding, with cosine similarity."""
+        return self.dense_by_vector(self.index.embeddings.embed_query(question))
+
+    def dense_by_vector(self, vector: list[float]) -> DenseHits:
+        """Return the nearest chunks to a vector.
 
         Sentences are embedded too: a chunk scores the better of its own similarity and its
         best sentence's, and the sentence similarities travel along for answer selection.
         """
         self.bm25  # noqa: B018 - make sure the id map is current
-        vector = self.index.embeddings.embed_query(question)
         k = min(self.settings.candidates, max(1, len(self._chunks)))
         best: dict[str, float] = {}
         for doc, distance in self.index.store.similarity_search_by_vector_with_relevance_scores(
@@ -149,11 +154,31 @@ class HybridRetriever:
         return DenseHits(hits=[(self._by_id[cid], sim, units.get(cid, {})) for cid, sim in ranked
                                if cid in self._by_id], vector=vector)
 
+    def feedback(self, passages: list[Passage], vector: list[float]) -> DenseHits | None:
+        """Search again with the question vector moved toward the top passages' vectors.
+
+        A question worded unlike the report finds its topic in the first results; the
+        second search then looks for that topic (pseudo-relevance feedback, Rocchio-style).
+        """
+        s = self.settings
+        top = [p.chunk.chunk_id for p in passages[: s.feedback_passages]]
+        stored = self.index.chunk_vectors(top)
+        if not s.feedback_weight or not stored:
+            return None
+        dims = len(vector)
+        centre = [sum(v[i] for v in stored.values()) / len(stored) for i in range(dims)]
+        moved = [q + s.feedback_weight * c for q, c in zip(vector, centre, strict=True)]
+        norm = math.sqrt(sum(x * x for x in moved)) or 1.0
+        return self.dense_by_vector([x / norm for x in moved])
+
     def fuse(self, ranked: dict[str, Any]) -> list[Passage]:
         """Combine the rankings (weighted reciprocal rank fusion, or weighted scores)."""
         s = self.settings
         fused: dict[str, Passage] = {}
-        for name, weight in (("bm25", s.bm25_weight), ("dense", s.dense_weight)):
+        bm25_weight = s.bm25_weight
+        if is_english(str(ranked.get("question", ""))):
+            bm25_weight *= s.english_bm25_weight
+        for name, weight in (("bm25", bm25_weight), ("dense", s.dense_weight)):
             found = ranked.get(name)
             hits = found.hits if isinstance(found, DenseHits) else (found or [])
             if not hits:
@@ -173,39 +198,88 @@ class HybridRetriever:
                     p.unit_dense = extra[0] if extra else {}
                 else:
                     p.lexical = value
-        passages = sorted(fused.values(), key=lambda p: -p.score)[: max(s.k, 5)]
+        return sorted(fused.values(), key=lambda p: -p.score)
+
+    def neighbours(self, chunk: Chunk) -> list[Chunk]:
+        """Return the chunks just before and after `chunk` in the same section."""
+        self.bm25  # noqa: B018 - make sure the maps are current
+        found = (self._by_position.get((chunk.source, chunk.seq + step)) for step in (-1, 1))
+        return [c for c in found if c is not None and c.section_path == chunk.section_path]
+
+    def rank(self, fused: list[Passage]) -> list[Passage]:
+        """Keep the best match first; rank the rest with their neighbours' scores too.
+
+        The report states a point in one passage and develops it in the next, so a passage
+        next to a strong match is a better second candidate than its own words suggest.
+        """
+        s = self.settings
+        if not fused:
+            return []
+        weight = s.neighbour_weight
+        direct = {p.chunk.chunk_id: p.score for p in fused}
+        pool = {p.chunk.chunk_id: p for p in fused}
+        if weight:
+            for p in fused:
+                for near in self.neighbours(p.chunk):
+                    pool.setdefault(near.chunk_id, Passage(chunk=near, score=0.0))
+        best = fused[0]
+
+        def boosted(p: Passage) -> float:
+            near = [direct.get(c.chunk_id, 0.0) for c in self.neighbours(p.chunk)] if weight \
+                else []
+            return direct.get(p.chunk.chunk_id, 0.0) + weight * max(near, default=0.0)
+
+        rest = sorted((p for cid, p in pool.items() if p is not best), key=lambda p: -boosted(p))
+        passages = [best, *rest][: max(s.k, 5)]
         for rank, p in enumerate(passages, start=1):
             p.rank = rank
+            if p is not best:
+                p.score = boosted(p)
         return passages
 
     def annotate(self, passages: list[Passage], vector: list[float] | None) -> list[Passage]:
-        """Give every sentence of the top passages its similarity to the question.
+        """Give the top passages and each of their sentences their similarity to the question.
 
-        The sentence vectors were stored at indexing time, so this is one Chroma lookup and
-        a few dot products, and the answerer can pick sentences by meaning, not words only.
+        The vectors were stored at indexing time, so this is two Chroma lookups and a few dot
+        products. The answerer can then pick sentences by meaning, not words only, and judge
+        the evidence by the question itself (feedback searched with a moved vector).
         """
-        if vector is None or not self.settings.sentence_dense:
+        if vector is None:
             return passages
         top = passages[: self.settings.annotate_passages]
-        data = self.index.unit_store._collection.get(
-            where={"chunk_id": {"$in": [p.chunk.chunk_id for p in top]}},  # type: ignore[dict-item]
-            include=["embeddings", "metadatas"])
         by_chunk = {p.chunk.chunk_id: p for p in top}
-        embeddings = data["embeddings"] if data["embeddings"] is not None else []
-        for emb, meta in zip(embeddings, data["metadatas"] or [], strict=True):
-            passage = by_chunk.get(str(meta.get("chunk_id")))
-            if passage is not None:
-                sim = float(sum(a * b for a, b in zip(emb, vector, strict=True)))
-                passage.unit_dense[int(str(meta.get("position", 0)))] = sim
+
+        def similarity(emb: list[float]) -> float:
+            return float(sum(a * b for a, b in zip(emb, vector, strict=True)))
+
+        for p in top:
+            p.unit_dense = {}
+        if self.settings.sentence_dense:
+            for chunk_id, position, emb in self.index.unit_vectors(list(by_chunk)):
+                passage = by_chunk.get(chunk_id)
+                if passage is not None:
+                    passage.unit_dense[position] = similarity(emb)
+        for chunk_id, emb in self.index.chunk_vectors(list(by_chunk)).items():
+            passage = by_chunk[chunk_id]
+            passage.dense = max([similarity(emb), *passage.unit_dense.values()])
         return passages
 
     def _retrieve(self, branches: dict[str, Any]) -> list[Passage]:
         dense = branches.get("dense")
-        return self.annotate(self.fuse(branches), dense.vector if dense else None)
+        fused = self.fuse(branches)
+        if isinstance(dense, DenseHits) and self.settings.feedback_weight and fused:
+            again = self.feedback(fused, dense.vector)
+            if again is not None:
+                fused = self.fuse({**branches, "dense": again})
+        return self.annotate(self.rank(fused), dense.vector if dense else None)
 
     def as_runnable(self) -> Runnable[str, list[Passage]]:
-        """Return the retrieval pipeline as an LCEL runnable: question -> passages."""
-        branches: dict[str, Runnable] = {}
+        """Return the retrieval pipeline as an LCEL runnable: question -> passages.
+
+        BM25 and dense search run in parallel; the fusion step may search once more with
+        feedback, ranks, and scores the sentences of the top passages.
+        """
+        branches: dict[str, Runnable] = {"question": RunnablePassthrough()}
         if self.settings.mode in ("hybrid", "bm25"):
             branches["bm25"] = RunnableLambda(self.lexical_search, name="bm25")
         if self.settings.mode in ("hybrid", "dense"):

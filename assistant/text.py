@@ -73,3 +73,13 @@ def split_sentences(text: str) -> list[str]:
 def collapse(text: str) -> str:
     """Return text with every run of whitespace turned into one space."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+_ENGLISH = frozenset("the what which who how why does do is are was were can should of and "
+                     "for with their they our we you".split())
+
+
+def is_english(question: str) -> bool:
+    """Return True when a question reads as English rather than Swedish."""
+    ws = words(question)
+    return bool(ws) and sum(w in _ENGLISH for w in ws) >= max(1, len(ws) // 4)

@@ -1,0 +1,108 @@
+"""Retrieval: fusion, English questions, pseudo-relevance feedback and neighbour-aware ranking."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from assistant.retrieve import DenseHits, Passage
+
+
+@pytest.fixture
+def retriever(assistant):
+    return assistant.retriever
+
+
+def _chunk_with_two_neighbours(retriever):
+    return next(c for c in retriever.index.chunks() if len(retriever.neighbours(c)) == 2)
+
+
+def test_neighbours_are_the_adjacent_chunks_of_the_same_section(retriever):
+    chunk = _chunk_with_two_neighbours(retriever)
+    before, after = retriever.neighbours(chunk)
+    assert (before.seq, after.seq) == (chunk.seq - 1, chunk.seq + 1)
+    assert before.section_path == after.section_path == chunk.section_path
+    first = min((c for c in retriever.index.chunks() if c.source == chunk.source),
+                key=lambda c: c.seq)
+    assert all(n.seq == first.seq + 1 for n in retriever.neighbours(first))
+
+
+def test_best_match_stays_first_and_a_strong_match_lifts_its_neighbours(retriever):
+    chunk = _chunk_with_two_neighbours(retriever)
+    before, after = retriever.neighbours(chunk)
+    unrelated = next(c for c in retriever.index.chunks()
+                     if c.section_path != chunk.section_path and c.source == chunk.source)
+    fused = [Passage(chunk=chunk, score=1.0), Passage(chunk=unrelated, score=0.5),
+             Passage(chunk=before, score=0.35)]
+
+    retriever.settings.neighbour_weight = 0.0
+    plain = retriever.rank([Passage(chunk=p.chunk, score=p.score) for p in fused])
+    assert [p.chunk.chunk_id for p in plain] == [chunk.chunk_id, unrelated.chunk_id,
+                                                 before.chunk_id]
+
+    retriever.settings.neighbour_weight = 0.3
+    ranked = retriever.rank(fused)
+    ids = [p.chunk.chunk_id for p in ranked]
+    # `before` (0.35 + 0.3 * 1.0) now beats the unrelated passage; `after` was not found
+    # at all but is read in as the best match's neighbour (0 + 0.3 * 1.0).
+    assert ids[:3] == [chunk.chunk_id, before.chunk_id, unrelated.chunk_id]
+    assert after.chunk_id in ids
+    assert [p.rank for p in ranked] == list(range(1, len(ranked) + 1))
+    assert ranked[0].score == 1.0 and ranked[1].score == pytest.approx(0.65)
+
+
+def test_the_best_direct_match_is_first_even_when_a_neighbour_scores_higher(retriever):
+    chunk = _chunk_with_two_neighbours(retriever)
+    before, _ = retriever.neighbours(chunk)
+    retriever.settings.neighbour_weight = 1.0
+    ranked = retriever.rank([Passage(chunk=chunk, score=1.0), Passage(chunk=before, score=0.9)])
+    assert ranked[0].chunk.chunk_id == chunk.chunk_id
+    assert ranked[1].score == pytest.approx(1.9)
+
+
+def test_english_questions_lean_less_on_bm25(retriever):
+    chunks = retriever.index.chunks()
+    lexical, semantic = chunks[0], chunks[1]
+    retriever.settings.english_bm25_weight = 0.5
+
+    def fused(question):
+        scores = {p.chunk.chunk_id: p.score for p in retriever.fuse({
+            "question": question, "bm25": [(lexical, 8.0)],
+            "dense": DenseHits(hits=[(semantic, 0.6, {}), (lexical, 0.2, {})], vector=[])})}
+        return scores[lexical.chunk_id], scores[semantic.chunk_id]
+
+    assert fused("Hur hittar vi ett socialt företag?") == (1.0, 1.0)
+    assert fused("How do we find a social enterprise to work with?") == (0.5, 1.0)
+
+
+def test_feedback_moves_the_question_toward_the_top_passages(retriever):
+    question = "Vilka drivkrafter har företagen för att samarbeta med ett ASF?"
+    vector = retriever.index.embeddings.embed_query(question)
+    top = retriever.fuse({"question": question, "bm25": retriever.lexical_search(question),
+                          "dense": retriever.dense_search(question)})[:3]
+    stored = retriever.index.chunk_vectors([p.chunk.chunk_id for p in top])
+    centre = [sum(v[i] for v in stored.values()) for i in range(len(vector))]
+
+    def towards_centre(v):
+        return sum(a * b for a, b in zip(v, centre, strict=True))
+
+    retriever.settings.feedback_weight = 0.0
+    assert retriever.feedback(top, vector) is None
+    retriever.settings.feedback_weight = 0.5
+    again = retriever.feedback(top, vector)
+    assert again is not None and again.hits
+    assert math.isclose(math.sqrt(sum(x * x for x in again.vector)), 1.0, rel_tol=1e-6)
+    assert towards_centre(again.vector) > towards_centre(vector)
+
+
+def test_passages_are_judged_by_their_similarity_to_the_question_itself(retriever):
+    question = "Hur formaliseras samarbetena mellan ASF och företag?"
+    retriever.settings.feedback_weight = 1.0
+    passages = retriever.retrieve(question)
+    vector = retriever.index.embeddings.embed_query(question)
+    top = passages[0]
+    stored = retriever.index.chunk_vectors([top.chunk.chunk_id])[top.chunk.chunk_id]
+    own = sum(a * b for a, b in zip(stored, vector, strict=True))
+    assert top.unit_dense
+    assert top.dense == pytest.approx(max(own, *top.unit_dense.values()))
