@@ -13,8 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.runnables import (Runnable, RunnableLambda, RunnableParallel,
-                                      RunnablePassthrough)
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 
 from assistant.chunking import Chunk
 from assistant.config import RetrievalSettings
