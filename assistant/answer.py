@@ -84,6 +84,15 @@ def final_answer(events: Iterable[str | Answer]) -> Answer:
     return result
 
 
+def by_match(passages: list[Passage]) -> list[Passage]:
+    """Return the passages best direct match first.
+
+    Retrieval ranks the passages below the first partly by their neighbours, which helps
+    show the right context; the answer is drawn from the passages that match by themselves.
+    """
+    return sorted(passages, key=lambda p: (-p.direct, p.rank))
+
+
 def contexts_of(passages: list[Passage]) -> list[Context]:
     """Return the passages as contexts in rank order."""
     return [Context(rank=p.rank, chunk_id=p.chunk.chunk_id, source=p.chunk.source,
@@ -127,7 +136,7 @@ class ExtractiveAnswerer:
         """Return how well the passages support an answer (0..1)."""
         if not passages:
             return 0.0
-        top = passages[:3]
+        top = by_match(passages)[:3]
         dense_values = [p.dense for p in top if p.dense is not None]
         # Cosine similarities of this model sit roughly in 0.2 (unrelated) .. 0.7 (on topic).
         dense = min(1.0, max(0.0, (max(dense_values) - 0.2) / 0.5)) if dense_values else None
@@ -140,8 +149,8 @@ class ExtractiveAnswerer:
     def _score_units(self, question: str, passages: list[Passage]) -> list[tuple[float, _Unit]]:
         qset = set(tokens(question))
         scored: list[tuple[float, _Unit]] = []
-        for p in passages[: self.settings.candidate_passages]:
-            prior = 1.0 / (1.0 + self.settings.rank_decay * (p.rank - 1))
+        for order, p in enumerate(by_match(passages)[: self.settings.candidate_passages]):
+            prior = 1.0 / (1.0 + self.settings.rank_decay * order)
             for unit in _units(p):
                 overlap = self._coverage(qset, set(tokens(unit.text))) if qset else 0.0
                 # Early sentences of a passage carry its topic; later ones need the words.
@@ -196,9 +205,9 @@ class ExtractiveAnswerer:
             if unit.passage is not anchor and sc >= 0.85 * best_score:
                 chosen.append(unit)
                 break
-        order = {id(p): p.rank for p in passages}
-        chosen.sort(key=lambda u: (order.get(id(u.passage), u.passage.rank), u.passage.chunk.seq,
-                                   u.position))
+        order = {id(p): i for i, p in enumerate(by_match(passages))}
+        chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
+                                   u.passage.chunk.seq, u.position))
         return chosen
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
@@ -209,7 +218,7 @@ class ExtractiveAnswerer:
             return refusal(question, contexts, evidence)
         units = self.select(question, passages)
         result = compose(question, units, contexts, evidence)
-        cited = " ".join(p.chunk.text for p in passages[:3])
+        cited = " ".join(p.chunk.text for p in by_match(passages)[:3])
         reason = missing_answer_type(question, result.answer, cited)
         if reason:
             refused = refusal(question, contexts, evidence)

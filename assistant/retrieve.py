@@ -28,6 +28,7 @@ class Passage:
     chunk: Chunk
     score: float
     rank: int = 0
+    direct: float = 0.0             # fused score before neighbours are counted
     dense: float | None = None      # cosine similarity to the question
     lexical: float | None = None    # BM25 score
     unit_dense: dict[int, float] = field(default_factory=dict)   # sentence position -> cosine
@@ -232,6 +233,7 @@ class HybridRetriever:
         passages = [best, *rest][: max(s.k, 5)]
         for rank, p in enumerate(passages, start=1):
             p.rank = rank
+            p.direct = direct.get(p.chunk.chunk_id, 0.0)
             if p is not best:
                 p.score = boosted(p)
         return passages

@@ -106,3 +106,27 @@ def test_passages_are_judged_by_their_similarity_to_the_question_itself(retrieve
     own = sum(a * b for a, b in zip(stored, vector, strict=True))
     assert top.unit_dense
     assert top.dense == pytest.approx(max(own, *top.unit_dense.values()))
+
+
+
+def test_answer_is_drawn_from_direct_matches_not_from_passages_lifted_by_neighbours(assistant):
+    from assistant.answer import ExtractiveAnswerer, by_match
+    from assistant.text import split_sentences
+
+    chunks = [c for c in assistant.retriever.index.chunks() if len(c.text) > 300]
+    first, lifted, third = chunks[0], chunks[5], chunks[10]
+    question = split_sentences(lifted.text)[0]
+    # `lifted` ranks second only through its neighbour; by itself it matched nothing.
+    passages = [Passage(chunk=first, score=1.0, rank=1, direct=1.0),
+                Passage(chunk=lifted, score=0.6, rank=2, direct=0.0),
+                Passage(chunk=third, score=0.5, rank=3, direct=0.5)]
+    assert by_match(passages) == [passages[0], passages[2], passages[1]]
+
+    settings = assistant.settings.answer.model_copy(update={"candidate_passages": 2,
+                                                            "min_evidence": 0.0})
+    answer = ExtractiveAnswerer(settings, assistant.retriever.bm25).answer(question, passages)
+    assert not answer.refused
+    assert lifted.chunk_id not in {c.chunk_id for c in answer.citations}
+    # Shown beside the answer, the passages keep their retrieval order.
+    assert [c.chunk_id for c in answer.contexts] == [first.chunk_id, lifted.chunk_id,
+                                                     third.chunk_id]
