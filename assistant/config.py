@@ -65,7 +65,7 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """How answers are composed."""
 
-    max_sentences: int = Field(default=6, ge=1, le=12,
+    max_sentences: int = Field(default=10, ge=1, le=12,
                                description="Most sentences taken around the best sentence.")
     max_chars: int = Field(default=1000, ge=100, le=4000,
                            description="Length budget of an answer's quoted text.")
