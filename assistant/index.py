@@ -339,12 +339,17 @@ class Index:
                 f"{int(chunking.section_in_text)}")
 
     def _embed(self, texts: list[str], progress: Progress | None) -> list[list[float]]:
-        vectors: list[list[float]] = []
+        """Embed texts in batches of similar length (far less padding), in the given order."""
         total = len(texts)
+        vectors: list[list[float]] = [[] for _ in texts]
+        order = sorted(range(total), key=lambda i: len(texts[i]))
         if progress and total:
             progress(0, total)
         for start in range(0, total, EMBED_BATCH):
-            vectors.extend(self.embeddings.embed_documents(texts[start:start + EMBED_BATCH]))
+            batch = order[start:start + EMBED_BATCH]
+            for i, vector in zip(batch, self.embeddings.embed_documents([texts[i] for i in batch]),
+                                 strict=True):
+                vectors[i] = vector
             if progress:
                 progress(min(start + EMBED_BATCH, total), total)
         return vectors

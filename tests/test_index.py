@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.chunking import split_units
 from assistant.index import Index
 from tests.conftest import DATA, FakeEmbeddings
 
@@ -89,3 +90,19 @@ def test_rebuild_starts_from_scratch(settings, fake_embeddings):
     first = index.sync()
     report = index.rebuild()
     assert report.added == first.added and report.chunks == first.chunks
+
+
+def test_every_stored_vector_belongs_to_its_own_text(settings, fake_embeddings):
+    # Texts are embedded in batches sorted by length; each vector must go back to its text.
+    index = Index(settings, fake_embeddings)
+    index.sync()
+    chunks = index.chunks()
+    stored = index.chunk_vectors([c.chunk_id for c in chunks])
+    for chunk in chunks:
+        assert stored[chunk.chunk_id] == pytest.approx(fake_embeddings._vector(chunk.indexed_text))
+    sentences = index.unit_vectors([c.chunk_id for c in chunks if c.kind != "case"])
+    by_chunk = {c.chunk_id: c for c in chunks}
+    assert sentences
+    for chunk_id, position, vector in sentences:
+        text = next(u.text for u in split_units(by_chunk[chunk_id].text) if u.position == position)
+        assert vector == pytest.approx(fake_embeddings._vector(text))
