@@ -20,8 +20,8 @@ class ChunkingSettings(BaseModel):
     chunk_size: int = Field(default=1000, ge=200, le=4000,
                             description="Target passage length in characters.")
     section_in_text: bool = Field(
-        default=False, description="Prefix each passage's indexed text with its section path "
-                                   "(off: it lost the ablation in eval/ablation.md).")
+        default=True, description="Prefix each passage's indexed text with its section path "
+                                  "(won the ablation in eval/ablation.md).")
 
 
 class RetrievalSettings(BaseModel):

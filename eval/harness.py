@@ -237,7 +237,7 @@ ABLATION = [
     Variant("engelska frågor med full BM25-vikt", {"retrieval": {"english_bm25_weight": 1.0}}),
     Variant("chunk 400 tecken", {"chunking": {"chunk_size": 400}}),
     Variant("chunk 700 tecken", {"chunking": {"chunk_size": 700}}),
-    Variant("med sektionsväg i texten", {"chunking": {"section_in_text": True}}),
+    Variant("utan sektionsväg i texten", {"chunking": {"section_in_text": False}}),
 ]
 
 
