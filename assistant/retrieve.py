@@ -222,20 +222,18 @@ class HybridRetriever:
             for p in fused:
                 for near in self.neighbours(p.chunk):
                     pool.setdefault(near.chunk_id, Passage(chunk=near, score=0.0))
+        boosted = {cid: direct.get(cid, 0.0) + weight * max(
+            (direct.get(c.chunk_id, 0.0) for c in self.neighbours(p.chunk)), default=0.0)
+            for cid, p in pool.items()} if weight else direct
         best = fused[0]
-
-        def boosted(p: Passage) -> float:
-            near = [direct.get(c.chunk_id, 0.0) for c in self.neighbours(p.chunk)] if weight \
-                else []
-            return direct.get(p.chunk.chunk_id, 0.0) + weight * max(near, default=0.0)
-
-        rest = sorted((p for cid, p in pool.items() if p is not best), key=lambda p: -boosted(p))
+        rest = sorted((p for p in pool.values() if p is not best),
+                      key=lambda p: -boosted[p.chunk.chunk_id])
         passages = [best, *rest][: max(s.k, 5)]
         for rank, p in enumerate(passages, start=1):
             p.rank = rank
             p.direct = direct.get(p.chunk.chunk_id, 0.0)
             if p is not best:
-                p.score = boosted(p)
+                p.score = boosted[p.chunk.chunk_id]
         return passages
 
     def annotate(self, passages: list[Passage], vector: list[float] | None) -> list[Passage]:
