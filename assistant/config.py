@@ -35,6 +35,10 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(default=1.0, ge=0, description="Weight of BM25 in rank fusion.")
     dense_weight: float = Field(default=1.0, ge=0,
                                 description="Weight of dense retrieval in rank fusion.")
+    late_weight: float = Field(
+        default=1.5, ge=0, description="Weight of late interaction (each question token matched "
+                                       "to its most similar passage token) in score fusion "
+                                       "(0: off).")
     fusion: Literal["rrf", "score"] = Field(
         default="score", description="rrf: reciprocal rank fusion; score: weighted sum of "
                                    "max-normalised BM25 and dense scores.")

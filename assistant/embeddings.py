@@ -7,12 +7,18 @@ model gives a clear Swedish message instead of a download attempt.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.late import TokenVectors
 from assistant.prompts import ERR_MODEL_MISSING
+
+_WORDLIKE = re.compile(r"\w")
 
 
 class ModelMissingError(RuntimeError):
@@ -79,6 +85,47 @@ class LazyEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed a question with the model's query prompt."""
         return self._load().embed_query(text)
+
+    def embed_with_tokens(self, texts: list[str], *, query: bool = False
+                          ) -> list[tuple[list[float], TokenVectors]]:
+        """Embed texts and return, for each, its vector and its contextual token vectors.
+
+        One forward pass gives both. The model ends in mean pooling and two linear layers
+        without activation, so each token's hidden state mapped through the same layers lies
+        in the space of the text vectors (their mean is the text vector before
+        normalisation). Prompt and special tokens are dropped.
+        """
+        import torch
+
+        self._load()
+        client: Any = self._inner._client  # type: ignore[union-attr]
+        prompt_name = "query" if query else "document"
+        prompt = client.prompts.get(prompt_name, "")
+        # The prompt's trailing space joins the first word, so count it without that space.
+        skip = len(client.tokenizer(prompt.rstrip())["input_ids"]) - 1 if prompt else 1
+        dense_layers = [m for m in client if type(m).__name__ == "Dense"]
+        with torch.no_grad():
+            outputs = client.encode(texts, prompt_name=prompt_name if prompt else None,
+                                    output_value=None, batch_size=16, convert_to_tensor=False,
+                                    normalize_embeddings=True)
+            result = []
+            for out in outputs:
+                mask = out["attention_mask"].bool()
+                states = out["token_embeddings"][mask][skip:-1]
+                ids = out["input_ids"][mask][skip:-1]
+                # Punctuation carries no content to match.
+                keep = torch.tensor([bool(_WORDLIKE.search(t)) for t in
+                                     client.tokenizer.convert_ids_to_tokens(ids.tolist())],
+                                    dtype=torch.bool)
+                if keep.any():
+                    states, ids = states[keep], ids[keep]
+                for module in dense_layers:
+                    states = module({"sentence_embedding": states})["sentence_embedding"]
+                projected = torch.nn.functional.normalize(states.float(), dim=-1)
+                result.append((out["sentence_embedding"].float().tolist(),
+                               TokenVectors(ids=ids.numpy().astype(np.int32),
+                                            vectors=projected.numpy().astype(np.float16))))
+        return result
 
 
 def _model_prompts(path: Path) -> dict[str, str]:

@@ -24,6 +24,7 @@ from assistant.ingest import (
     is_corpus_file,
     load_document,
 )
+from assistant.late import LateScorer, TokenStore, TokenVectors
 from assistant.prompts import ERR_NO_INDEX
 
 if TYPE_CHECKING:
@@ -109,6 +110,13 @@ class Index:
         self._unit_store: Chroma | None = None
         self._lock = threading.RLock()
         self._chunks: list[Chunk] | None = None
+        self.tokens = TokenStore(settings.index_dir / "tokens")
+        self._late: LateScorer | None = None
+
+    @property
+    def has_token_vectors(self) -> bool:
+        """Return True when the embedding model gives token vectors (late interaction)."""
+        return callable(getattr(self.embeddings, "embed_with_tokens", None))
 
     # ------------------------------------------------------------------ storage
     @property
@@ -285,14 +293,21 @@ class Index:
                     if source not in seen_sources:
                         stale.extend(ids)
                         report.removed_sources.append(source)
-            known = {cid for ids in by_source.values() for cid in ids}
+            # A chunk stored without token vectors (by a version before they existed) is
+            # embedded again; version() makes its file count as changed.
+            known = {cid for ids in by_source.values() for cid in ids
+                     if not self.has_token_vectors or self.tokens.has(cid)}
             to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
             # A case card's sentences are the report's, already in the sentence index.
             units = [(c, u) for c, _ in to_add if c.kind != "case" for u in split_units(c.text)]
             # Embed everything first: a failure here leaves the collections untouched.
-            vectors = self._embed([c.indexed_text for c, _ in to_add]
-                                  + [u.text for _, u in units], progress)
-            chunk_vectors, unit_vectors = vectors[: len(to_add)], vectors[len(to_add):]
+            chunk_vectors, chunk_tokens = self._embed_chunks([c.indexed_text for c, _ in to_add],
+                                                             len(units), progress)
+            unit_vectors = self._embed([u.text for _, u in units], progress,
+                                       done=len(to_add), total=len(to_add) + len(units))
+            for (chunk, _), tokens in zip(to_add if chunk_tokens else [], chunk_tokens,
+                                          strict=True):
+                self.tokens.put(chunk.chunk_id, tokens)
             collection = self.store._collection
             unit_collection = self.unit_store._collection
             for start in range(0, len(to_add), 256):
@@ -323,10 +338,12 @@ class Index:
                 unit_collection.delete(
                     where={"chunk_id": {"$in": stale_ids}})  # type: ignore[dict-item]
                 collection.delete(ids=stale_ids)
+                self.tokens.delete(stale_ids)
             report.added = len(to_add)
             report.removed = len(set(stale))
             report.changed_sources = [d.source for d in docs]
             self._chunks = None
+            self._late = None
             report.chunks = collection.count()
             report.sources = len({c.source for c in self.chunks()})
             return report
@@ -336,31 +353,56 @@ class Index:
         chunking = self.settings.chunking
         parser = doc.parser_version if isinstance(doc, CaseDocument) else PARSER_VERSION
         return (f"{doc.sha256}:{parser}:{chunking.chunk_size}:"
-                f"{int(chunking.section_in_text)}")
+                f"{int(chunking.section_in_text)}{':tokens' if self.has_token_vectors else ''}")
 
-    def _embed(self, texts: list[str], progress: Progress | None) -> list[list[float]]:
-        """Embed texts in batches of similar length (far less padding), in the given order."""
-        total = len(texts)
-        vectors: list[list[float]] = [[] for _ in texts]
-        order = sorted(range(total), key=lambda i: len(texts[i]))
-        if progress and total:
+    def _embed_chunks(self, texts: list[str], later: int, progress: Progress | None
+                      ) -> tuple[list[list[float]], list[TokenVectors]]:
+        """Embed chunk texts; with a token-capable model, keep their token vectors too."""
+        total = len(texts) + later
+        if not self.has_token_vectors:
+            return self._embed(texts, progress, total=total), []
+        both = self._embed(texts, progress, total=total, tokens=True)
+        return [v for v, _ in both], [t for _, t in both]  # type: ignore[misc]
+
+    def _embed(self, texts: list[str], progress: Progress | None, *, done: int = 0,
+               total: int | None = None, tokens: bool = False) -> list[Any]:
+        """Embed texts in batches of similar length (far less padding), in the given order.
+
+        With tokens=True each result is (vector, TokenVectors). Progress counts from `done`
+        toward `total` so that several calls report as one job.
+        """
+        total = len(texts) + done if total is None else total
+        results: list[Any] = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        if progress and total and not done:
             progress(0, total)
-        for start in range(0, total, EMBED_BATCH):
+        for start in range(0, len(texts), EMBED_BATCH):
             batch = order[start:start + EMBED_BATCH]
-            for i, vector in zip(batch, self.embeddings.embed_documents([texts[i] for i in batch]),
-                                 strict=True):
-                vectors[i] = vector
+            batch_texts = [texts[i] for i in batch]
+            embedded = (self.embeddings.embed_with_tokens(batch_texts)  # type: ignore[attr-defined]
+                        if tokens else self.embeddings.embed_documents(batch_texts))
+            for i, result in zip(batch, embedded, strict=True):
+                results[i] = result
             if progress:
-                progress(min(start + EMBED_BATCH, total), total)
-        return vectors
+                progress(done + min(start + EMBED_BATCH, len(texts)), total)
+        return results
+
+    def late_scorer(self) -> LateScorer:
+        """Return the token-vector scorer over the current chunks (cached until a sync)."""
+        with self._lock:
+            if self._late is None:
+                self._late = LateScorer([c.chunk_id for c in self.chunks()], self.tokens)
+            return self._late
 
     def rebuild(self, progress: Progress | None = None) -> SyncReport:
         """Drop the collection and index the corpus from scratch."""
         with self._lock:
             self.unit_store.delete_collection()
             self.store.delete_collection()
+            self.tokens.clear()
             self._store = self._unit_store = None
             self._chunks = None
+            self._late = None
             return self.sync(strict=False, progress=progress)
 
     def ids(self) -> Iterable[str]:

@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel,
 from assistant.chunking import Chunk
 from assistant.config import RetrievalSettings
 from assistant.index import Index
+from assistant.late import TokenVectors
 from assistant.text import is_english, tokens
 
 
@@ -31,6 +32,7 @@ class Passage:
     direct: float = 0.0             # fused score before neighbours are counted
     dense: float | None = None      # cosine similarity to the question
     lexical: float | None = None    # BM25 score
+    late: float | None = None       # late-interaction (token MaxSim) score
     unit_dense: dict[int, float] = field(default_factory=dict)   # sentence position -> cosine
 
 
@@ -40,6 +42,7 @@ class DenseHits:
 
     hits: list[tuple[Chunk, float, dict[int, float]]]
     vector: list[float]
+    tokens: TokenVectors | None = None     # the question's token vectors, for late interaction
 
 
 class BM25:
@@ -126,8 +129,26 @@ class HybridRetriever:
                 if scores[i] > 0]
 
     def dense_search(self, question: str) -> DenseHits:
-        """Return the nearest chunks by embedding, with cosine similarity."""
+        """Return the nearest chunks by embedding, with cosine similarity.
+
+        With a token-capable model the same forward pass gives the question's token vectors.
+        """
+        if self.settings.late_weight and self.index.has_token_vectors:
+            [(vector, tokens)] = self.index.embeddings.embed_with_tokens(  # type: ignore[attr-defined]
+                [question], query=True)
+            hits = self.dense_by_vector(vector)
+            hits.tokens = tokens
+            return hits
         return self.dense_by_vector(self.index.embeddings.embed_query(question))
+
+    def late_search(self, tokens: TokenVectors | None) -> list[tuple[Chunk, float]]:
+        """Return the best chunks by late interaction (token MaxSim), best first."""
+        if tokens is None:
+            return []
+        self.bm25  # noqa: B018 - make sure the id map is current
+        scores = self.index.late_scorer().scores(tokens)
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: self.settings.candidates]
+        return [(self._by_id[cid], value) for cid, value in ranked if cid in self._by_id]
 
     def dense_by_vector(self, vector: list[float]) -> DenseHits:
         """Return the nearest chunks to a vector.
@@ -178,7 +199,8 @@ class HybridRetriever:
         bm25_weight = s.bm25_weight
         if is_english(str(ranked.get("question", ""))):
             bm25_weight *= s.english_bm25_weight
-        for name, weight in (("bm25", bm25_weight), ("dense", s.dense_weight)):
+        for name, weight in (("bm25", bm25_weight), ("dense", s.dense_weight),
+                             ("late", s.late_weight)):
             found = ranked.get(name)
             hits = found.hits if isinstance(found, DenseHits) else (found or [])
             if not hits:
@@ -189,13 +211,15 @@ class HybridRetriever:
                 p = fused.setdefault(chunk.chunk_id, Passage(chunk=chunk, score=0.0))
                 if s.fusion == "rrf":
                     p.score += weight / (s.rrf_k + rank + 1)
-                elif name == "dense":
+                elif name in ("dense", "late"):
                     p.score += weight * (value - low) / ((top - low) or 1.0)
                 else:
                     p.score += weight * value / (top or 1.0)
                 if name == "dense":
                     p.dense = value
                     p.unit_dense = extra[0] if extra else {}
+                elif name == "late":
+                    p.late = value
                 else:
                     p.lexical = value
         return sorted(fused.values(), key=lambda p: -p.score)
@@ -265,6 +289,8 @@ class HybridRetriever:
 
     def _retrieve(self, branches: dict[str, Any]) -> list[Passage]:
         dense = branches.get("dense")
+        if isinstance(dense, DenseHits) and dense.tokens is not None:
+            branches = {**branches, "late": self.late_search(dense.tokens)}
         fused = self.fuse(branches)
         if isinstance(dense, DenseHits) and self.settings.feedback_weight and fused:
             again = self.feedback(fused, dense.vector)

@@ -231,6 +231,8 @@ ABLATION = [
     Variant("hybrid med RRF-fusion", {"retrieval": {"fusion": "rrf"}}),
     Variant("hybrid, BM25-vikt 2", {"retrieval": {"bm25_weight": 2.0}}),
     Variant("hybrid, dense-vikt 2", {"retrieval": {"dense_weight": 2.0}}),
+    Variant("utan token-matchning (late interaction)", {"retrieval": {"late_weight": 0.0}}),
+    Variant("token-matchning med vikt 3", {"retrieval": {"late_weight": 3.0}}),
     Variant("utan meningsinbäddningar", {"retrieval": {"sentence_dense": False}}),
     Variant("utan pseudo-relevansåterkoppling", {"retrieval": {"feedback_weight": 0.0}}),
     Variant("utan grannavsnitt i rankningen", {"retrieval": {"neighbour_weight": 0.0}}),
