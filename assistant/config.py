@@ -78,7 +78,7 @@ class AnswerSettings(BaseModel):
     sentence_dense_weight: float = Field(default=0.8, ge=0,
                                          description="Weight of a sentence's embedding similarity "
                                                      "when choosing answer sentences.")
-    candidate_passages: int = Field(default=3, ge=1, le=20,
+    candidate_passages: int = Field(default=2, ge=1, le=20,
                                     description="Top passages whose sentences may be quoted.")
     rank_decay: float = Field(default=0.5, ge=0,
                               description="How much a passage's retrieval rank discounts its "

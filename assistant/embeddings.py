@@ -111,8 +111,9 @@ class LazyEmbeddings(Embeddings):
             result = []
             for out in outputs:
                 mask = out["attention_mask"].bool()
-                states = out["token_embeddings"][mask][skip:-1]
-                ids = out["input_ids"][mask][skip:-1]
+                ids = out["input_ids"][mask]
+                end = -1 if len(ids) and int(ids[-1]) == client.tokenizer.eos_token_id else None
+                states, ids = out["token_embeddings"][mask][skip:end], ids[skip:end]
                 # Punctuation carries no content to match.
                 keep = torch.tensor([bool(_WORDLIKE.search(t)) for t in
                                      client.tokenizer.convert_ids_to_tokens(ids.tolist())],

@@ -16,7 +16,6 @@ import math
 import os
 import re
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -86,7 +85,6 @@ class LateScorer:
     """MaxSim scores of every stored chunk for a question's token vectors."""
 
     def __init__(self, chunk_ids: list[str], store: TokenStore):
-        self._lock = threading.Lock()
         found = [(cid, t) for cid in chunk_ids
                  if (t := store.get(cid)) is not None and len(t.ids)]
         self.chunk_ids = [cid for cid, _ in found]

@@ -219,7 +219,7 @@ class Variant:
     """One configuration of the ablation."""
 
     name: str
-    overrides: dict[str, dict[str, Any]]
+    overrides: dict[str, Any]       # settings group -> field overrides, or field -> value
     baseline: bool = False
 
 
@@ -233,6 +233,7 @@ ABLATION = [
     Variant("hybrid, dense-vikt 2", {"retrieval": {"dense_weight": 2.0}}),
     Variant("utan token-matchning (late interaction)", {"retrieval": {"late_weight": 0.0}}),
     Variant("token-matchning med vikt 3", {"retrieval": {"late_weight": 3.0}}),
+    Variant("svar ur tre avsnitt (inte två)", {"answer": {"candidate_passages": 3}}),
     Variant("utan meningsinbäddningar", {"retrieval": {"sentence_dense": False}}),
     Variant("utan pseudo-relevansåterkoppling", {"retrieval": {"feedback_weight": 0.0}}),
     Variant("utan grannavsnitt i rankningen", {"retrieval": {"neighbour_weight": 0.0}}),
@@ -240,6 +241,7 @@ ABLATION = [
     Variant("chunk 400 tecken", {"chunking": {"chunk_size": 400}}),
     Variant("chunk 700 tecken", {"chunking": {"chunk_size": 700}}),
     Variant("utan sektionsväg i texten", {"chunking": {"section_in_text": False}}),
+    Variant("fp32-modell (utan int8-kvantisering)", {"embedding_quantize": False}),
 ]
 
 
@@ -247,9 +249,13 @@ def settings_for(base: Settings, variant: Variant, data_root: Path) -> Settings:
     """Return base settings with a variant's overrides and its own index folder."""
     data = base.model_dump()
     for group, values in variant.overrides.items():
-        data[group].update(values)
+        if isinstance(values, dict):
+            data[group].update(values)
+        else:
+            data[group] = values
     chunking = data["chunking"]
-    data["data_dir"] = data_root / f"c{chunking['chunk_size']}-s{int(chunking['section_in_text'])}"
+    data["data_dir"] = data_root / (f"c{chunking['chunk_size']}-s{int(chunking['section_in_text'])}"
+                                    + ("" if data["embedding_quantize"] else "-fp32"))
     return Settings(**data)
 
 
@@ -268,7 +274,10 @@ def evaluate(items: list[Item], variants: list[Variant], base: Settings | None =
     try:
         for variant in variants:
             settings = settings_for(base, variant, data_root)
-            assistant = Assistant(settings, embeddings=embeddings)
+            # A variant with another numeric mode needs its own model (and has its own index).
+            own = (settings.make_embeddings()
+                   if settings.embedding_quantize != base.embedding_quantize else embeddings)
+            assistant = Assistant(settings, embeddings=own)
             start = time.perf_counter()
             built = assistant.ensure_index()
             build_s = time.perf_counter() - start
