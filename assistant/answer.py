@@ -208,7 +208,32 @@ class ExtractiveAnswerer:
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
+        rest = self._list_continuation(chosen, units, anchor)
+        if rest is not None:
+            chosen.insert(max(i for i, u in enumerate(chosen) if u.passage is anchor) + 1, rest)
         return chosen
+
+    def _list_continuation(self, chosen: list[_Unit], units: list[_Unit],
+                           anchor: Passage) -> _Unit | None:
+        """Return the rest of a quoted list that a passage boundary cut off, if any.
+
+        A list whose lead-in is quoted and whose items run to the end of the passage goes on
+        in the next passage of the same section (which repeats the lead-in); a list answer
+        without those items is incomplete. They are quoted from, and cited to, that passage.
+        """
+        lead = next((u for u in chosen if u.passage is anchor and u.lead_in and u.items), None)
+        if lead is None or self.following is None or units[-1].text != lead.items[-1]:
+            return None
+        nxt = self.following(anchor.chunk)
+        if nxt is None:
+            return None
+        first = nxt.text.split("\n\n", 1)[0].split("\n")
+        if first and first[0] == lead.text:
+            first = first[1:]       # chunking repeats the lead-in above a list's continuation
+        if not first or not all(line.startswith("- ") for line in first):
+            return None
+        follow = Passage(chunk=nxt, score=anchor.score, rank=anchor.rank)
+        return _Unit("", follow, -1, lead_in=True, items=[line[2:] for line in first])
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Return a cited answer, or a refusal when the evidence is weak."""
@@ -254,11 +279,12 @@ def compose(question: str, units: list[_Unit], contexts: list[Context],
         chunk = unit.passage.chunk
         n = numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
         text = unit.text
-        quotes.setdefault(chunk.chunk_id, []).append(text)
+        quotes.setdefault(chunk.chunk_id, []).extend([text] if text else [])
         if unit.lead_in and unit.items:
             items = [item for item in unit.items[:8] if item not in included]
             included.update(items)
-            text = text + "\n" + "\n".join(f"- {item}" for item in items)
+            # A list continued from the previous passage has no lead-in of its own.
+            text = "\n".join([text] + [f"- {item}" for item in items])
             quotes[chunk.chunk_id].extend(items)
         parts.append(f"{text} [{n}]")
     citations = []
