@@ -260,7 +260,8 @@ class Index:
                     continue
                 seen_sources.add(doc.source)
                 old = by_source.get(doc.source, {})
-                if old and all(v == self.version(doc) for v in old.values()):
+                if old and all(v == self.version(doc) for v in old.values()) and (
+                        not self.has_token_vectors or all(self.tokens.has(c) for c in old)):
                     continue
                 docs.append(doc)
             if report.errors and strict:
@@ -293,8 +294,8 @@ class Index:
                     if source not in seen_sources:
                         stale.extend(ids)
                         report.removed_sources.append(source)
-            # A chunk stored without token vectors (by a version before they existed) is
-            # embedded again; version() makes its file count as changed.
+            # A chunk stored without token vectors (by a version before they existed, or whose
+            # file was lost) is embedded again; its file was taken up as changed above.
             known = {cid for ids in by_source.values() for cid in ids
                      if not self.has_token_vectors or self.tokens.has(cid)}
             to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]

@@ -16,6 +16,7 @@ import math
 import os
 import re
 import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,8 +67,13 @@ class TokenStore:
         path = self._path(chunk_id)
         if not path.exists():
             return None
-        with np.load(path) as data:
-            return TokenVectors(ids=data["ids"], vectors=data["vectors"])
+        try:
+            with np.load(path) as data:
+                return TokenVectors(ids=data["ids"], vectors=data["vectors"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            # Unreadable: drop it, so that the next sync embeds the chunk again.
+            path.unlink(missing_ok=True)
+            return None
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         """Remove the token vectors of chunks that left the index."""

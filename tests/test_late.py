@@ -102,6 +102,13 @@ def test_index_keeps_token_vectors_in_step_with_its_chunks(real_embeddings, tmp_
     assert {p.stem for p in index.tokens.folder.glob("*.npz")} == ids
     assert len(index.late_scorer()) == len(ids)
     assert index.sync().added == 0
+    # A lost or damaged token file is skipped when scoring and restored by the next sync.
+    lost, damaged = sorted(ids)[:2]
+    index.tokens._path(lost).unlink()
+    index.tokens._path(damaged).write_bytes(b"not a zip file")
+    assert len(Index(settings, embeddings=real_embeddings).late_scorer()) == len(ids) - 2
+    assert index.sync().added == 2
+    assert {p.stem for p in index.tokens.folder.glob("*.npz")} == ids
     # A removed file takes its token vectors with it.
     (corpus / "b.txt").unlink()
     index.sync()
