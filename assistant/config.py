@@ -41,7 +41,7 @@ class RetrievalSettings(BaseModel):
                                        "(0: off).")
     fusion: Literal["rrf", "score"] = Field(
         default="score", description="rrf: reciprocal rank fusion; score: weighted sum of "
-                                   "max-normalised BM25 and dense scores.")
+                                   "normalised BM25, dense and late-interaction scores.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     english_bm25_weight: float = Field(
         default=0.5, ge=0, description="BM25 weight for questions in English, whose words "

@@ -1,8 +1,9 @@
 """Question -> ranked passages: BM25 (Swedish Snowball stems) and dense Chroma search, fused.
 
-The pipeline is an LCEL graph: both retrievers run as a RunnableParallel and a RunnableLambda
-fuses their scores, searches once more with pseudo-relevance feedback, and ranks the passages
-with the help of their same-section neighbours.
+The pipeline is an LCEL graph: both retrievers run as a RunnableParallel (the dense branch also
+returns the question's token vectors) and a RunnableLambda adds late-interaction scores (see
+late.py), fuses the three, searches once more with pseudo-relevance feedback, and ranks the
+passages with the help of their same-section neighbours.
 """
 
 from __future__ import annotations
