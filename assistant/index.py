@@ -260,8 +260,7 @@ class Index:
                     continue
                 seen_sources.add(doc.source)
                 old = by_source.get(doc.source, {})
-                if old and all(v == self.version(doc) for v in old.values()) and (
-                        not self.has_token_vectors or all(self.tokens.has(c) for c in old)):
+                if self._is_current(doc, old):
                     continue
                 docs.append(doc)
             if report.errors and strict:
@@ -276,7 +275,7 @@ class Index:
                         seen_sources.add(source)
                         continue
                     seen_sources.add(source)
-                    if any(v != self.version(doc) for v in by_source.get(source, {}).values()):
+                    if not self._is_current(doc, by_source.get(source, {})):
                         docs.append(doc)
             new_chunks: list[tuple[Chunk, SourceDocument]] = []
             for doc in docs:
@@ -295,7 +294,7 @@ class Index:
                         stale.extend(ids)
                         report.removed_sources.append(source)
             # A chunk stored without token vectors (by a version before they existed, or whose
-            # file was lost) is embedded again; its file was taken up as changed above.
+            # file was lost) is embedded again; _is_current() took its file up as changed.
             known = {cid for ids in by_source.values() for cid in ids
                      if not self.has_token_vectors or self.tokens.has(cid)}
             to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
@@ -354,7 +353,17 @@ class Index:
         chunking = self.settings.chunking
         parser = doc.parser_version if isinstance(doc, CaseDocument) else PARSER_VERSION
         return (f"{doc.sha256}:{parser}:{chunking.chunk_size}:"
-                f"{int(chunking.section_in_text)}{':tokens' if self.has_token_vectors else ''}")
+                f"{int(chunking.section_in_text)}")
+
+    def _is_current(self, doc: SourceDocument, stored: dict[str, str]) -> bool:
+        """Return True when a file's stored chunks (id -> version) need no work.
+
+        They must carry the file's current version and, with a token-capable model, have
+        their token vectors on disk.
+        """
+        version = self.version(doc)
+        return bool(stored) and all(v == version for v in stored.values()) and (
+            not self.has_token_vectors or all(self.tokens.has(cid) for cid in stored))
 
     def _embed_chunks(self, texts: list[str], later: int, progress: Progress | None
                       ) -> tuple[list[list[float]], list[TokenVectors]]:
