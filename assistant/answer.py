@@ -201,10 +201,22 @@ class ExtractiveAnswerer:
                     and size + len(unit.text) <= budget):
                 chosen.append(unit)
                 size += len(unit.text)
+        # A quote that opens with a pronoun refers back: quote the sentence it refers to.
+        first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
+        if first.position > 0 and _refers_back(first.text):
+            before = units[first.position - 1]
+            if not before.lead_in and not any(before.text in u.items for u in units):
+                chosen.append(before)
         for sc, unit in scored:
             if unit.passage is not anchor and sc >= 0.85 * best_score:
                 chosen.append(unit)
+                # A sentence that announces a list ("there are several reasons") brings it.
+                after = next((u for _, u in scored if u.passage is unit.passage
+                              and u.position == unit.position + 1), None)
+                if after is not None and after.lead_in and after.items:
+                    chosen.append(after)
                 break
+        chosen += _lead_ins(chosen, [u for _, u in scored])
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
@@ -259,6 +271,42 @@ class ExtractiveAnswerer:
         yield result
 
 
+# Words that open a sentence by pointing back to the one before it.
+_BACK_REFERENCES = frozenset(
+    "de dessa detta denna hen han hon deras dess därför dessutom dock they these this it".split())
+
+
+# Demonstratives that point back from inside a sentence's opening ("mot denna bakgrund").
+_DEMONSTRATIVES = frozenset("denna dessa detta".split())
+
+
+def _refers_back(sentence: str) -> bool:
+    """Return True when a sentence's opening words point back to the sentence before."""
+    opening = [w.lower().strip(",.:;”\"") for w in sentence.split()[:6]]
+    return bool(opening) and (opening[0] in _BACK_REFERENCES
+                              or any(w in _DEMONSTRATIVES for w in opening))
+
+
+def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
+    """Return the lead-ins of quoted list items whose lead-in is not quoted yet.
+
+    A list item read without the sentence that introduces it does not say what it is an item
+    of; with its lead-in the whole list is quoted.
+    """
+    have = {(id(u.passage), u.position) for u in chosen}
+    extra: list[_Unit] = []
+    for unit in chosen:
+        if unit.lead_in:
+            continue
+        lead = max((u for u in candidates if u.passage is unit.passage and u.lead_in
+                    and u.position < unit.position and unit.text in u.items),
+                   key=lambda u: u.position, default=None)
+        if lead is not None and (id(lead.passage), lead.position) not in have:
+            have.add((id(lead.passage), lead.position))
+            extra.append(lead)
+    return extra
+
+
 def refusal(question: str, contexts: list[Context], evidence: float) -> Answer:
     """Return the fixed refusal with the closest passages as contexts."""
     return Answer(question=question, answer=REFUSAL_ANSWER, refused=True, contexts=contexts,
@@ -294,7 +342,9 @@ def compose(question: str, units: list[_Unit], contexts: list[Context],
         citations.append(Citation(n=n, chunk_id=chunk_id, source=chunk.source, title=chunk.title,
                                   section=chunk.section, page=chunk.page,
                                   quote=" … ".join(dict.fromkeys(quotes[chunk_id]))))
-    answer = _merge_markers(" ".join(parts))
+    # Text after a list starts on a line of its own, not on the last item's line.
+    joined = "".join(part + ("\n\n" if "\n- " in part else " ") for part in parts).strip()
+    answer = _merge_markers(joined)
     return Answer(question=question, answer=answer, refused=False, citations=citations,
                   contexts=contexts, evidence=evidence)
 

@@ -61,13 +61,14 @@ def _number_near(text: str, noun: str) -> bool:
     return False
 
 
-def _focus_sentence(question: str, answer_text: str) -> str:
-    """Return the answer sentence sharing the most content words with the question."""
+def _focus_sentences(question: str, answer_text: str) -> list[str]:
+    """Return the answer sentences sharing the most content words with the question."""
     from assistant.text import tokens
 
     q = set(tokens(question))
     sentences = [x for x in re.split(r"(?<=[.!?:])\s+|\n", answer_text) if x.strip()]
-    return max(sentences, key=lambda x: len(q & set(tokens(x))), default="")
+    shared = [len(q & set(tokens(x))) for x in sentences]
+    return [x for x, n in zip(sentences, shared, strict=True) if n == max(shared)]
 
 
 def missing_answer_type(question: str, answer_text: str, passage_text: str) -> str | None:
@@ -92,8 +93,8 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str) -> s
         if not names:
             return "frågan gäller namngivna personer som källtexten inte nämner"
     elif _ENTITY_QUESTION.search(question):
-        focus = _focus_sentence(question, answer_text)
-        proper = {n for n in _PROPER.findall(focus)
+        proper = {n for focus in _focus_sentences(question, answer_text)
+                  for n in _PROPER.findall(focus)
                   if n not in question and n not in _GENERIC_NAMES}
         if not proper:
             return "frågan gäller ett namn som källtexten inte anger"

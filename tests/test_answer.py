@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.answer import ExtractiveAnswerer
+from assistant.answer import ExtractiveAnswerer, _refers_back
 from assistant.chunking import Chunk
 from assistant.config import AnswerSettings
 from assistant.retrieve import Passage
@@ -49,3 +49,51 @@ def test_no_continuation_when_the_list_ends_inside_the_passage():
     rest = _chunk(2, f"{LEAD}\n- Kommuner och myndigheter.")
     answer = _answer(first, rest)
     assert [c.chunk_id for c in answer.citations] == ["c1"]
+
+
+def _ask(question: str, *passages: Passage) -> str:
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    return answerer.answer(question, list(passages)).answer
+
+
+def test_a_quoted_list_item_brings_the_sentence_that_introduces_its_list():
+    text = ("Företagen samarbetar av flera skäl.\n\nDet handlar om följande:\n"
+            "- Den rent affärsmässiga drivkraften\n- Att stötta lokalsamhällets utveckling\n\n"
+            "Vilken som väger tyngst varierar.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = _ask("Vad är den affärsmässiga drivkraften?", passage)
+    assert ("Det handlar om följande:\n- Den rent affärsmässiga drivkraften\n"
+            "- Att stötta lokalsamhällets utveckling") in answer
+    # Text after a list starts on a line of its own.
+    assert "utveckling\n\nVilken som väger tyngst varierar." in answer
+
+
+def test_a_sentence_quoted_from_a_second_passage_brings_the_list_it_announces():
+    first = _chunk(1, "Ett exempel på valet av bransch är ett hotell i Jonsered. Hotellet har "
+                      "avtal med tre fabriker på orten.")
+    second = _chunk(2, "Av intervjuerna framkommer flera orsaker till valet av bransch. "
+                       "Det beror bland annat på:\n- behov och efterfrågan i närområdet\n"
+                       "- ledningens kunskap och erfarenhet", section=("Kartläggningen",))
+    answer = _ask("Varför väljer företagen en viss bransch?",
+                  Passage(chunk=first, score=1.0, rank=1, direct=1.0, dense=0.9,
+                          unit_dense={0: 0.45, 1: 0.5}),
+                  Passage(chunk=second, score=0.9, rank=2, direct=0.9, dense=0.9,
+                          unit_dense={0: 0.6}))
+    assert "Av intervjuerna framkommer flera orsaker till valet av bransch." in answer
+    assert ("Det beror bland annat på:\n- behov och efterfrågan i närområdet\n"
+            "- ledningens kunskap och erfarenhet [2]") in answer
+
+
+def test_a_quote_that_opens_with_a_pronoun_brings_the_sentence_it_refers_to():
+    text = ("Ett exempel på detta är Le Mat Jonsered. De har avtal med tre lokala fabriker "
+            "som skickar sina gäster till hotellet.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = _ask("Vilka avtal har hotellet med lokala fabriker och gäster?", passage)
+    assert answer.startswith("Ett exempel på detta är Le Mat Jonsered. De har avtal")
+
+
+def test_back_references_are_told_from_sentences_that_stand_alone():
+    assert _refers_back("Det skulle mot denna bakgrund vara intressant att jämföra.")
+    assert _refers_back("Dessutom har de avtal med kommunen.")
+    assert not _refers_back("Det finns många arbetsintegrerande sociala företag i Sverige.")
+    assert not _refers_back("Koopus monterar hörselskydd.")
