@@ -30,7 +30,7 @@ from eval.harness import (
 from tests.conftest import REPORT
 
 # Raise these when the pipeline improves; never lower them to let a change through.
-FLOOR = {"hit@5": 0.95, "fact_recall": 0.76, "citation_precision": 0.81,
+FLOOR = {"hit@5": 0.95, "fact_recall": 0.79, "citation_precision": 0.82,
          "refusal_accuracy": 0.90, "false_refusal_rate": 0.05}
 
 
