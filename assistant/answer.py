@@ -329,7 +329,9 @@ def compose(question: str, units: list[_Unit], contexts: list[Context],
         text = unit.text
         quotes.setdefault(chunk.chunk_id, []).extend([text] if text else [])
         if unit.lead_in and unit.items:
-            items = [item for item in unit.items[:8] if item not in included]
+            # A list is quoted whole, even when one of its items was quoted on its own before
+            # (from another passage): a list with a gap misstates what it lists.
+            items = unit.items[:8]
             included.update(items)
             # A list continued from the previous passage has no lead-in of its own.
             text = "\n".join([text] + [f"- {item}" for item in items])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.answer import ExtractiveAnswerer, _refers_back
+from assistant.answer import ExtractiveAnswerer, _refers_back, _Unit, compose
 from assistant.chunking import Chunk
 from assistant.config import AnswerSettings
 from assistant.retrieve import Passage
@@ -97,3 +97,15 @@ def test_back_references_are_told_from_sentences_that_stand_alone():
     assert _refers_back("Dessutom har de avtal med kommunen.")
     assert not _refers_back("Det finns många arbetsintegrerande sociala företag i Sverige.")
     assert not _refers_back("Koopus monterar hörselskydd.")
+
+
+def test_a_list_is_quoted_whole_even_when_an_item_was_quoted_before():
+    card = Passage(chunk=_chunk(1, "Ulrica Persson, Dialogkraft AB."), score=1.0, rank=1)
+    report = Passage(chunk=_chunk(2, "Följande aktörer medverkade:\n- Ove Jansson, Företagarna.\n"
+                                     "- Ulrica Persson, Dialogkraft AB."), score=0.9, rank=2)
+    units = [_Unit("Ulrica Persson, Dialogkraft AB.", card, 0),
+             _Unit("Följande aktörer medverkade:", report, 0, lead_in=True,
+                   items=["Ove Jansson, Företagarna.", "Ulrica Persson, Dialogkraft AB."])]
+    answer = compose("Vilka medverkade?", units, [], 1.0)
+    assert answer.answer.endswith("Följande aktörer medverkade:\n- Ove Jansson, Företagarna.\n"
+                                  "- Ulrica Persson, Dialogkraft AB. [2]")
