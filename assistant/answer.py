@@ -344,11 +344,20 @@ def compose(question: str, units: list[_Unit], contexts: list[Context],
         citations.append(Citation(n=n, chunk_id=chunk_id, source=chunk.source, title=chunk.title,
                                   section=chunk.section, page=chunk.page,
                                   quote=" … ".join(dict.fromkeys(quotes[chunk_id]))))
-    # Text after a list starts on a line of its own, not on the last item's line.
-    joined = "".join(part + ("\n\n" if "\n- " in part else " ") for part in parts).strip()
-    answer = _merge_markers(joined)
+    answer = _merge_markers(_join(parts))
     return Answer(question=question, answer=answer, refused=False, citations=citations,
                   contexts=contexts, evidence=evidence)
+
+
+def _join(parts: list[str]) -> str:
+    """Join answer parts: text after a list starts a paragraph, a list's continuation goes on."""
+    pieces: list[str] = []
+    for i, part in enumerate(parts):
+        if i:
+            pieces.append("" if part.startswith("\n") else
+                          "\n\n" if "\n- " in parts[i - 1] else " ")
+        pieces.append(part)
+    return "".join(pieces)
 
 
 def _merge_markers(text: str) -> str:

@@ -68,7 +68,8 @@ def _focus_sentences(question: str, answer_text: str) -> list[str]:
     q = set(tokens(question))
     sentences = [x for x in re.split(r"(?<=[.!?:])\s+|\n", answer_text) if x.strip()]
     shared = [len(q & set(tokens(x))) for x in sentences]
-    return [x for x, n in zip(sentences, shared, strict=True) if n == max(shared)]
+    most = max(shared, default=0)
+    return [x for x, n in zip(sentences, shared, strict=True) if n == most]
 
 
 def missing_answer_type(question: str, answer_text: str, passage_text: str) -> str | None:

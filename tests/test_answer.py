@@ -28,8 +28,8 @@ def test_a_list_cut_by_a_passage_boundary_is_completed_from_the_next_passage():
     rest = _chunk(2, f"{LEAD}\n- Kommuner och myndigheter.\n- Andra ASF.\n\nDärefter analyserades "
                      "resultatet noga.")
     answer = _answer(first, rest)
-    assert "- Näringslivet och privata aktörer." in answer.answer
-    assert "- Kommuner och myndigheter.\n- Andra ASF. [2]" in answer.answer
+    assert ("- Näringslivet och privata aktörer. [1]\n- Kommuner och myndigheter.\n"
+            "- Andra ASF. [2]") in answer.answer
     assert "Därefter" not in answer.answer
     assert answer.answer.count(LEAD) == 1
     assert [c.chunk_id for c in answer.citations] == ["c1", "c2"]

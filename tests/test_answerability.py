@@ -15,3 +15,8 @@ def test_a_who_question_without_any_name_in_the_matching_text_is_refused():
     answer = "Tre träffar hölls under hösten. Träffarna hölls under en halvdag."
     reason = missing_answer_type("Var hölls träffarna och vem ansvarade?", answer, answer)
     assert reason == "frågan gäller ett namn som källtexten inte anger"
+
+
+def test_an_empty_answer_text_is_judged_without_error():
+    reason = missing_answer_type("Vem ansvarade?", "", "")
+    assert reason == "frågan gäller ett namn som källtexten inte anger"
