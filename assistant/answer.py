@@ -109,10 +109,11 @@ class _Unit:
     position: int
     lead_in: bool = False
     items: list[str] = field(default_factory=list)
+    lead: int | None = None         # a list item's lead-in (its position), if it has one
 
 
 def _units(passage: Passage) -> list[_Unit]:
-    return [_Unit(u.text, passage, u.position, u.lead_in, u.items)
+    return [_Unit(u.text, passage, u.position, u.lead_in, u.items, u.lead)
             for u in split_units(passage.chunk.text)]
 
 
@@ -184,10 +185,9 @@ class ExtractiveAnswerer:
         chosen = [best]
         size = len(best.text)
         window = units[best.position + 1:]
-        if not window and self.following is not None and not best.lead_in:
-            nxt = self.following(anchor.chunk)
-            if nxt is not None:
-                follow = Passage(chunk=nxt, score=anchor.score, rank=anchor.rank)
+        if not window and not best.lead_in:
+            follow = self._following(anchor)
+            if follow is not None:
                 window = _units(follow)[:2]
         for unit in window[: self.settings.max_sentences - 1]:
             if size + len(unit.text) > budget:
@@ -205,7 +205,7 @@ class ExtractiveAnswerer:
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
         if first.position > 0 and _refers_back(first.text):
             before = units[first.position - 1]
-            if not before.lead_in and not any(before.text in u.items for u in units):
+            if not before.lead_in and before.lead is None:
                 chosen.append(before)
         for sc, unit in scored:
             if unit.passage is not anchor and sc >= 0.85 * best_score:
@@ -234,18 +234,23 @@ class ExtractiveAnswerer:
         without those items is incomplete. They are quoted from, and cited to, that passage.
         """
         lead = next((u for u in chosen if u.passage is anchor and u.lead_in and u.items), None)
-        if lead is None or self.following is None or units[-1].text != lead.items[-1]:
+        if lead is None or units[-1].lead != lead.position:
             return None
-        nxt = self.following(anchor.chunk)
-        if nxt is None:
+        follow = self._following(anchor)
+        if follow is None:
             return None
-        first = nxt.text.split("\n\n", 1)[0].split("\n")
+        first = follow.chunk.text.split("\n\n", 1)[0].split("\n")
         if first and first[0] == lead.text:
             first = first[1:]       # chunking repeats the lead-in above a list's continuation
         if not first or not all(line.startswith("- ") for line in first):
             return None
-        follow = Passage(chunk=nxt, score=anchor.score, rank=anchor.rank)
         return _Unit("", follow, -1, lead_in=True, items=[line[2:] for line in first])
+
+    def _following(self, anchor: Passage) -> Passage | None:
+        """Return the next passage of the anchor's section, to read on into, if any."""
+        nxt = self.following(anchor.chunk) if self.following is not None else None
+        return (Passage(chunk=nxt, score=anchor.score, rank=anchor.rank)
+                if nxt is not None else None)
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Return a cited answer, or a refusal when the evidence is weak."""
@@ -293,17 +298,14 @@ def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
     A list item read without the sentence that introduces it does not say what it is an item
     of; with its lead-in the whole list is quoted.
     """
+    by_place = {(id(u.passage), u.position): u for u in candidates}
     have = {(id(u.passage), u.position) for u in chosen}
     extra: list[_Unit] = []
     for unit in chosen:
-        if unit.lead_in:
-            continue
-        lead = max((u for u in candidates if u.passage is unit.passage and u.lead_in
-                    and u.position < unit.position and unit.text in u.items),
-                   key=lambda u: u.position, default=None)
-        if lead is not None and (id(lead.passage), lead.position) not in have:
-            have.add((id(lead.passage), lead.position))
-            extra.append(lead)
+        place = (id(unit.passage), unit.lead)
+        if unit.lead is not None and place not in have and place in by_place:
+            have.add(place)
+            extra.append(by_place[place])
     return extra
 
 

@@ -113,6 +113,7 @@ class Unit:
     position: int
     lead_in: bool = False                 # a sentence ending in ":" that introduces a list
     items: list[str] = field(default_factory=list)
+    lead: int | None = None               # a list item's lead-in (its position), if it has one
 
 
 def split_units(text: str) -> list[Unit]:
@@ -125,11 +126,13 @@ def split_units(text: str) -> list[Unit]:
             items = [line[2:] for line in lines if line.startswith("- ")]
             for sentence in split_sentences(" ".join(head)):
                 units.append(Unit(sentence, len(units)))
+            lead = None
             if units and units[-1].text.endswith(":"):
                 units[-1].lead_in = True
                 units[-1].items = items
+                lead = units[-1].position
             for item in items:
-                units.append(Unit(item, len(units)))
+                units.append(Unit(item, len(units), lead=lead))
         else:
             for sentence in split_sentences(para.replace("\n", " ")):
                 units.append(Unit(sentence, len(units)))

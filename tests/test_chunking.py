@@ -47,3 +47,8 @@ def test_units_split_sentences_and_list_items():
     assert [u.text for u in units] == [
         "Vi har t.ex. tre drivkrafter.", "Det handlar om:", "pris", "kvalitet"]
     assert units[1].lead_in and units[1].items == ["pris", "kvalitet"]
+
+
+def test_list_items_know_their_lead_in():
+    units = split_units("Det handlar om:\n- pris\n- kvalitet\n\nEn lista utan inledning\n- a")
+    assert [u.lead for u in units] == [None, 0, 0, None, None]
