@@ -121,10 +121,10 @@ class ExtractiveAnswerer:
     """Compose answers from the best-matching sentences of the retrieved passages."""
 
     def __init__(self, settings: AnswerSettings, bm25: BM25 | None = None,
-                 following: Callable[[Chunk], Chunk | None] | None = None):
+                 neighbour: Callable[[Chunk, int], Chunk | None] | None = None):
         self.settings = settings
         self.bm25 = bm25
-        self.following = following
+        self.neighbour = neighbour      # (chunk, ±1) -> the next/previous chunk of its section
 
     def _idf(self, token: str) -> float:
         return self.bm25.idf_of(token) if self.bm25 else 1.0
@@ -186,7 +186,7 @@ class ExtractiveAnswerer:
         size = len(best.text)
         window = units[best.position + 1:]
         if not window and not best.lead_in:
-            follow = self._following(anchor)
+            follow = self._adjacent(anchor, 1)
             if follow is not None:
                 window = _units(follow)[:2]
         for unit in window[: self.settings.max_sentences - 1]:
@@ -220,37 +220,49 @@ class ExtractiveAnswerer:
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
-        rest = self._list_continuation(chosen, units, anchor)
-        if rest is not None:
-            chosen.insert(max(i for i, u in enumerate(chosen) if u.passage is anchor) + 1, rest)
+        self._complete_list(chosen, units, anchor)
         return chosen
 
-    def _list_continuation(self, chosen: list[_Unit], units: list[_Unit],
-                           anchor: Passage) -> _Unit | None:
-        """Return the rest of a quoted list that a passage boundary cut off, if any.
+    def _complete_list(self, chosen: list[_Unit], units: list[_Unit], anchor: Passage) -> None:
+        """Add the parts of a quoted list that passage boundaries cut off, in place.
 
-        A list whose lead-in is quoted and whose items run to the end of the passage goes on
-        in the next passage of the same section (which repeats the lead-in); a list answer
-        without those items is incomplete. They are quoted from, and cited to, that passage.
+        Chunking cuts a long list into parts and repeats its lead-in above each later part.
+        A list answer without the other parts is incomplete, so when the quoted list runs to
+        the end of its passage the next passage's part follows it, and when it opens its
+        passage under a repeated lead-in the previous passage's part comes first. Each part
+        is quoted from, and cited to, its own passage.
         """
         lead = next((u for u in chosen if u.passage is anchor and u.lead_in and u.items), None)
-        if lead is None or units[-1].lead != lead.position:
-            return None
-        follow = self._following(anchor)
-        if follow is None:
-            return None
-        first = follow.chunk.text.split("\n\n", 1)[0].split("\n")
-        if first and first[0] == lead.text:
-            first = first[1:]       # chunking repeats the lead-in above a list's continuation
-        if not first or not all(line.startswith("- ") for line in first):
-            return None
-        return _Unit("", follow, -1, lead_in=True, items=[line[2:] for line in first])
+        if lead is None:
+            return
+        if units[-1].lead == lead.position:
+            follow = self._adjacent(anchor, 1)
+            items = _list_part(follow, lead.text, opening=True) if follow else None
+            if items:
+                last = max(i for i, u in enumerate(chosen) if u.passage is anchor)
+                chosen.insert(last + 1, _Unit("", follow, -1, lead_in=True,  # type: ignore[arg-type]
+                                              items=items))
+        repeated = split_units(anchor.chunk.text.split("\n\n", 1)[0])[: lead.position + 1]
+        if repeated[-1].position != lead.position:
+            return                  # the lead-in is not in the passage's first paragraph
+        before = self._adjacent(anchor, -1)
+        items = _list_part(before, lead.text, opening=False) if before else None
+        if not items:
+            return
+        # The passage's opening sentences repeat the end of the previous passage: quote them
+        # once, above the first part, and go on with this passage's items.
+        at = next(i for i, u in enumerate(chosen) if u is lead)
+        first = _Unit(" ".join(u.text for u in repeated), before, -1,  # type: ignore[arg-type]
+                      lead_in=True, items=items)
+        rest = _Unit("", anchor, lead.position, lead_in=True, items=lead.items)
+        chosen[:] = ([u for u in chosen[:at] if u.passage is not anchor] + [first, rest]
+                     + chosen[at + 1:])
 
-    def _following(self, anchor: Passage) -> Passage | None:
-        """Return the next passage of the anchor's section, to read on into, if any."""
-        nxt = self.following(anchor.chunk) if self.following is not None else None
-        return (Passage(chunk=nxt, score=anchor.score, rank=anchor.rank)
-                if nxt is not None else None)
+    def _adjacent(self, anchor: Passage, step: int) -> Passage | None:
+        """Return the next (step 1) or previous (step -1) passage of the anchor's section."""
+        near = self.neighbour(anchor.chunk, step) if self.neighbour is not None else None
+        return (Passage(chunk=near, score=anchor.score, rank=anchor.rank)
+                if near is not None else None)
 
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         """Return a cited answer, or a refusal when the evidence is weak."""
@@ -309,6 +321,20 @@ def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
     return extra
 
 
+def _list_part(passage: Passage, lead: str, *, opening: bool) -> list[str] | None:
+    """Return the items of a list part introduced by `lead` that opens (or closes) a passage.
+
+    A part that opens a passage may also start without a repeated lead-in.
+    """
+    paragraphs = passage.chunk.text.split("\n\n")
+    paragraph = paragraphs[0] if opening else paragraphs[-1]
+    lines = paragraph.split("\n")
+    if opening and all(line.startswith("- ") for line in lines):
+        return [line[2:] for line in lines]
+    found = next((u for u in split_units(paragraph) if u.lead_in and u.text == lead), None)
+    return found.items if found is not None and found.items else None
+
+
 def refusal(question: str, contexts: list[Context], evidence: float) -> Answer:
     """Return the fixed refusal with the closest passages as contexts."""
     return Answer(question=question, answer=REFUSAL_ANSWER, refused=True, contexts=contexts,
@@ -323,7 +349,7 @@ def compose(question: str, units: list[_Unit], contexts: list[Context],
     parts: list[str] = []
     included: set[str] = set()
     for unit in units:
-        if unit.text in included:
+        if unit.text and unit.text in included:     # a list's continuation has no text
             continue
         included.add(unit.text)
         chunk = unit.passage.chunk

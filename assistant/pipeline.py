@@ -118,10 +118,10 @@ def make_answerer(settings: Settings, retriever: HybridRetriever) -> ExtractiveA
     """Build the answer backend named in the settings."""
     backend = settings.backend
     if backend == "extractive":
-        return ExtractiveAnswerer(settings.answer, retriever.bm25, retriever.following)
+        return ExtractiveAnswerer(settings.answer, retriever.bm25, retriever.neighbour)
     if backend == "llm":
         from assistant.llm import LLMAnswerer
 
         return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,
-                                                            retriever.following))  # type: ignore[return-value]
+                                                            retriever.neighbour))  # type: ignore[return-value]
     raise ValueError(f"Okänd svarsmotor: {backend!r}. Välj 'extractive' eller 'llm'.")

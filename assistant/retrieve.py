@@ -109,11 +109,11 @@ class HybridRetriever:
         assert self._bm25 is not None
         return self._bm25
 
-    def following(self, chunk: Chunk) -> Chunk | None:
-        """Return the chunk that follows `chunk` in the same section, if any."""
+    def neighbour(self, chunk: Chunk, step: int) -> Chunk | None:
+        """Return the chunk `step` places after (negative: before) `chunk` in its section."""
         self.bm25  # noqa: B018 - make sure the maps are current
-        nxt = self._by_position.get((chunk.source, chunk.seq + 1))
-        return nxt if nxt is not None and nxt.section_path == chunk.section_path else None
+        near = self._by_position.get((chunk.source, chunk.seq + step))
+        return near if near is not None and near.section_path == chunk.section_path else None
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         """Return an indexed chunk by id."""
@@ -227,9 +227,7 @@ class HybridRetriever:
 
     def neighbours(self, chunk: Chunk) -> list[Chunk]:
         """Return the chunks just before and after `chunk` in the same section."""
-        self.bm25  # noqa: B018 - make sure the maps are current
-        found = (self._by_position.get((chunk.source, chunk.seq + step)) for step in (-1, 1))
-        return [c for c in found if c is not None and c.section_path == chunk.section_path]
+        return [c for c in (self.neighbour(chunk, -1), self.neighbour(chunk, 1)) if c is not None]
 
     def rank(self, fused: list[Passage]) -> list[Passage]:
         """Keep the best match first; rank the rest with their neighbours' scores too.

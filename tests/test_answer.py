@@ -18,7 +18,8 @@ def _chunk(seq: int, text: str, section: tuple[str, ...] = SECTION) -> Chunk:
 
 def _answer(first: Chunk, following: Chunk | None):
     answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0),
-                                  following=lambda c: following if c is first else None)
+                                  neighbour=lambda c, step: following if c is first and step == 1
+                                  else None)
     passage = Passage(chunk=first, score=1.0, rank=1, direct=1.0, dense=0.9)
     return answerer.answer("Vilka arenor för samverkan finns?", [passage])
 
@@ -34,6 +35,49 @@ def test_a_list_cut_by_a_passage_boundary_is_completed_from_the_next_passage():
     assert answer.answer.count(LEAD) == 1
     assert [c.chunk_id for c in answer.citations] == ["c1", "c2"]
     assert answer.citations[1].quote == "Kommuner och myndigheter. … Andra ASF."
+
+
+def test_a_list_that_opens_its_passage_under_a_repeated_lead_in_starts_in_the_previous_one():
+    before = _chunk(1, f"Modellen beskriver arenor.\n\n{LEAD}\n- Näringslivet och privata aktörer.")
+    anchor = _chunk(2, f"{LEAD}\n- Kommuner och myndigheter.\n- Andra ASF.\n\nDärefter "
+                       "analyserades resultatet noga.")
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0),
+                                  neighbour=lambda c, step: before if c is anchor and step == -1
+                                  else None)
+    passage = Passage(chunk=anchor, score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = answerer.answer("Vilka arenor för samverkan finns?", [passage])
+    assert answer.answer.startswith(f"{LEAD}\n- Näringslivet och privata aktörer. [1]\n"
+                                    "- Kommuner och myndigheter.\n- Andra ASF.")
+    assert answer.answer.count(LEAD) == 1
+    assert [c.chunk_id for c in answer.citations] == ["c1", "c2"]
+    assert answer.citations[0].quote == f"{LEAD} … Näringslivet och privata aktörer."
+
+
+def test_a_two_sentence_lead_in_repeated_above_a_list_part_is_quoted_once():
+    lead = "Arenorna beskrivs i modellen. Samverkan sker på dessa arenor:"
+    before = _chunk(1, f"Inledning om modellen.\n\n{lead}\n- Näringslivet och privata aktörer.")
+    anchor = _chunk(2, f"{lead}\n- Kommuner och myndigheter.\n- Andra ASF.")
+    after = _chunk(3, f"{lead}\n- Ideella föreningar.")
+    chunks = {(1, 1): anchor, (2, -1): before, (2, 1): after, (3, -1): anchor}
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0),
+                                  neighbour=lambda c, step: chunks.get((c.seq, step)))
+    passage = Passage(chunk=anchor, score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = answerer.answer("Vilka arenor för samverkan finns?", [passage])
+    assert answer.answer == (f"{lead}\n- Näringslivet och privata aktörer. [1]\n"
+                             "- Kommuner och myndigheter.\n- Andra ASF. [2]\n"
+                             "- Ideella föreningar. [3]")
+
+
+def test_a_list_is_not_completed_from_a_previous_passage_that_ends_with_another_list():
+    before = _chunk(1, "Andra listor finns:\n- Något helt annat.")
+    anchor = _chunk(2, f"{LEAD}\n- Kommuner och myndigheter.\n- Andra ASF.")
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0),
+                                  neighbour=lambda c, step: before if c is anchor and step == -1
+                                  else None)
+    passage = Passage(chunk=anchor, score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = answerer.answer("Vilka arenor för samverkan finns?", [passage])
+    assert [c.chunk_id for c in answer.citations] == ["c2"]
+    assert "Något helt annat" not in answer.answer
 
 
 def test_no_continuation_when_the_next_passage_does_not_go_on_with_the_list():

@@ -75,7 +75,7 @@ def _texts(events: list) -> str:
 def _extractive(assistant: Assistant, question: str) -> Answer:
     settings = assistant.settings
     answerer = ExtractiveAnswerer(settings.answer, assistant.retriever.bm25,
-                                  assistant.retriever.following)
+                                  assistant.retriever.neighbour)
     return answerer.answer(question, assistant.retriever.retrieve(question))
 
 
