@@ -46,10 +46,18 @@ class Assistant:
 
     # ------------------------------------------------------------------ index
     def ensure_index(self, progress: Progress | None = None) -> SyncReport | None:
-        """Build the index from the corpus when none exists yet; return what was done."""
-        if self.index.exists():
+        """Build the index, or bring it up to date; return what was done (None: nothing).
+
+        An existing index is checked against the corpus and uploads folders and the chunking
+        settings (when nothing changed this takes a few hundredths of a second), so a changed
+        report, case card or setting is indexed before any question is answered from stale
+        passages. Files ingested from elsewhere stay even when their file is gone; pruning
+        them is left to `asf ingest`.
+        """
+        fresh = not self.index.exists()
+        report = self.index.sync(strict=False, prune=fresh, progress=progress)
+        if not (fresh or report.changed or report.errors):
             return None
-        report = self.index.sync(strict=False, progress=progress)
         self.retriever.refresh()
         return report
 

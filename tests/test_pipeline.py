@@ -84,3 +84,43 @@ def test_off_topic_follow_up_is_not_dressed_in_the_previous_topic(assistant):
     answer = assistant.ask("Hur bakar man kanelbullar med kardemumma?", history)
     assert answer.standalone_question == "Hur bakar man kanelbullar med kardemumma?"
     assert answer.refused
+
+
+def test_an_index_that_is_up_to_date_is_left_as_it_is(assistant, settings, fake_embeddings):
+    again = Assistant(settings, embeddings=fake_embeddings)
+    calls = fake_embeddings.calls
+    assert again.ensure_index() is None
+    assert fake_embeddings.calls == calls
+
+
+def test_a_changed_corpus_file_is_indexed_again_before_questions_are_answered(
+        assistant, settings, fake_embeddings):
+    report = settings.corpus_dir / "sweco-asf-samverkan-naringslivet.txt"
+    report.write_text(report.read_text(encoding="utf-8") + "\n\nTillägg\n\nKoopus har öppnat "
+                      "ett kafé i Gnesta som drivs av tolv medarbetare.\n", encoding="utf-8")
+    later = Assistant(settings, embeddings=fake_embeddings)
+    done = later.ensure_index()
+    assert done is not None and done.changed_sources == ["sweco-asf-samverkan-naringslivet.txt"]
+    assert any("Gnesta" in c.text for c in later.index.chunks())
+    assert "Gnesta" in later.ask("Var har Koopus öppnat ett kafé?").answer
+
+
+def test_a_changed_chunk_size_rebuilds_the_passages(assistant, settings, fake_embeddings):
+    before = len(assistant.index.chunks())
+    smaller = settings.model_copy(deep=True)
+    smaller.chunking.chunk_size = 400
+    later = Assistant(smaller, embeddings=fake_embeddings)
+    assert later.ensure_index() is not None
+    assert len(later.index.chunks()) > before
+
+
+def test_a_file_ingested_from_elsewhere_stays_when_its_file_is_gone(
+        assistant, settings, fake_embeddings, tmp_path):
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Extra\n\nEtt kooperativ i Kiruna säljer renskinn till hotell.\n",
+                     encoding="utf-8")
+    assistant.ingest([extra])
+    extra.unlink()
+    later = Assistant(settings, embeddings=fake_embeddings)
+    later.ensure_index()
+    assert any("Kiruna" in c.text for c in later.index.chunks())
