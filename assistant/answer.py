@@ -220,43 +220,43 @@ class ExtractiveAnswerer:
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
-        self._complete_list(chosen, units, anchor)
+        self._complete_lists(chosen)
         return chosen
 
-    def _complete_list(self, chosen: list[_Unit], units: list[_Unit], anchor: Passage) -> None:
-        """Add the parts of a quoted list that passage boundaries cut off, in place.
+    def _complete_lists(self, chosen: list[_Unit]) -> None:
+        """Add the parts of quoted lists that passage boundaries cut off, in place.
 
         Chunking cuts a long list into parts and repeats its lead-in above each later part.
-        A list answer without the other parts is incomplete, so when the quoted list runs to
+        A list answer without the other parts is incomplete, so when a quoted list runs to
         the end of its passage the next passage's part follows it, and when it opens its
         passage under a repeated lead-in the previous passage's part comes first. Each part
         is quoted from, and cited to, its own passage.
         """
-        lead = next((u for u in chosen if u.passage is anchor and u.lead_in and u.items), None)
-        if lead is None:
-            return
-        if units[-1].lead == lead.position:
-            follow = self._adjacent(anchor, 1)
-            items = _list_part(follow, lead.text, opening=True) if follow else None
-            if items:
-                last = max(i for i, u in enumerate(chosen) if u.passage is anchor)
-                chosen.insert(last + 1, _Unit("", follow, -1, lead_in=True,  # type: ignore[arg-type]
-                                              items=items))
-        repeated = split_units(anchor.chunk.text.split("\n\n", 1)[0])[: lead.position + 1]
-        if repeated[-1].position != lead.position:
-            return                  # the lead-in is not in the passage's first paragraph
-        before = self._adjacent(anchor, -1)
-        items = _list_part(before, lead.text, opening=False) if before else None
-        if not items:
-            return
-        # The passage's opening sentences repeat the end of the previous passage: quote them
-        # once, above the first part, and go on with this passage's items.
-        at = next(i for i, u in enumerate(chosen) if u is lead)
-        first = _Unit(" ".join(u.text for u in repeated), before, -1,  # type: ignore[arg-type]
-                      lead_in=True, items=items)
-        rest = _Unit("", anchor, lead.position, lead_in=True, items=lead.items)
-        chosen[:] = ([u for u in chosen[:at] if u.passage is not anchor] + [first, rest]
-                     + chosen[at + 1:])
+        for lead in [u for u in chosen if u.lead_in and u.items and u.text]:
+            passage = lead.passage
+            units = split_units(passage.chunk.text)
+            if units[-1].lead == lead.position:
+                follow = self._adjacent(passage, 1)
+                items = _list_part(follow, lead.text, opening=True) if follow else None
+                if items:
+                    at = next(i for i, u in enumerate(chosen) if u is lead)
+                    chosen.insert(at + 1, _Unit("", follow, -1, lead_in=True,  # type: ignore[arg-type]
+                                                items=items))
+            repeated = split_units(passage.chunk.text.split("\n\n", 1)[0])[: lead.position + 1]
+            if repeated[-1].position != lead.position:
+                continue            # the lead-in is not in the passage's first paragraph
+            before = self._adjacent(passage, -1)
+            items = _list_part(before, lead.text, opening=False) if before else None
+            if not items:
+                continue
+            # The passage's opening sentences repeat the end of the previous passage: quote
+            # them once, above the first part, and go on with this passage's items.
+            at = next(i for i, u in enumerate(chosen) if u is lead)
+            first = _Unit(" ".join(u.text for u in repeated), before, -1,  # type: ignore[arg-type]
+                          lead_in=True, items=items)
+            rest = _Unit("", passage, lead.position, lead_in=True, items=lead.items)
+            chosen[:] = ([u for u in chosen[:at] if u.passage is not passage
+                          or u.position > lead.position] + [first, rest] + chosen[at + 1:])
 
     def _adjacent(self, anchor: Passage, step: int) -> Passage | None:
         """Return the next (step 1) or previous (step -1) passage of the anchor's section."""

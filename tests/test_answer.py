@@ -68,6 +68,23 @@ def test_a_two_sentence_lead_in_repeated_above_a_list_part_is_quoted_once():
                              "- Ideella föreningar. [3]")
 
 
+def test_a_list_quoted_from_a_second_passage_is_completed_too():
+    anchor = _chunk(1, "Modellen beskriver arenor.", section=("Analys",))
+    second = _chunk(5, f"Inledning.\n\n{LEAD}\n- Näringslivet och privata aktörer.")
+    rest = _chunk(6, f"{LEAD}\n- Kommuner och myndigheter.")
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0),
+                                  neighbour=lambda c, step: rest if c is second and step == 1
+                                  else None)
+    first = Passage(chunk=anchor, score=1.0, rank=1, direct=1.0)
+    other = Passage(chunk=second, score=0.9, rank=2, direct=0.9)
+    lead = _Unit(LEAD, other, 1, lead_in=True, items=["Näringslivet och privata aktörer."])
+    chosen = [_Unit("Modellen beskriver arenor.", first, 0), lead]
+    answerer._complete_lists(chosen)
+    answer = compose("Vilka arenor finns?", chosen, [], 1.0)
+    assert answer.answer.endswith(f"{LEAD}\n- Näringslivet och privata aktörer. [2]\n"
+                                  "- Kommuner och myndigheter. [3]")
+
+
 def test_a_list_is_not_completed_from_a_previous_passage_that_ends_with_another_list():
     before = _chunk(1, "Andra listor finns:\n- Något helt annat.")
     anchor = _chunk(2, f"{LEAD}\n- Kommuner och myndigheter.\n- Andra ASF.")
