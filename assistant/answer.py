@@ -234,29 +234,42 @@ class ExtractiveAnswerer:
         """
         for lead in [u for u in chosen if u.lead_in and u.items and u.text]:
             passage = lead.passage
-            units = split_units(passage.chunk.text)
-            if units[-1].lead == lead.position:
-                follow = self._adjacent(passage, 1)
-                items = _list_part(follow, lead.text, opening=True) if follow else None
-                if items:
-                    at = next(i for i, u in enumerate(chosen) if u is lead)
-                    chosen.insert(at + 1, _Unit("", follow, -1, lead_in=True,  # type: ignore[arg-type]
-                                                items=items))
+            at = next(i for i, u in enumerate(chosen) if u is lead)
+            if split_units(passage.chunk.text)[-1].lead == lead.position:
+                # The list runs to the end of its passage: read on while the parts go on.
+                near: Passage | None = passage
+                for _ in range(_MAX_LIST_PARTS):
+                    near = self._adjacent(near, 1) if near else None
+                    items = _list_part(near, lead.text, opening=True) if near else None
+                    if near is None or not items:
+                        break
+                    at += 1
+                    chosen.insert(at, _Unit("", near, -1, lead_in=True, items=items))
+                    if "\n\n" in near.chunk.text:
+                        break               # the list ends inside this passage
             repeated = split_units(passage.chunk.text.split("\n\n", 1)[0])[: lead.position + 1]
             if repeated[-1].position != lead.position:
                 continue            # the lead-in is not in the passage's first paragraph
-            before = self._adjacent(passage, -1)
-            items = _list_part(before, lead.text, opening=False) if before else None
-            if not items:
+            # The list opens its passage under a repeated lead-in: read back while parts do.
+            parts: list[_Unit] = []
+            near = passage
+            for _ in range(_MAX_LIST_PARTS):
+                near = self._adjacent(near, -1) if near else None
+                items = _list_part(near, lead.text, opening=False) if near else None
+                if near is None or not items:
+                    break
+                parts.insert(0, _Unit("", near, -1, lead_in=True, items=items))
+                if "\n\n" in near.chunk.text:
+                    break                   # the list starts inside this passage
+            if not parts:
                 continue
-            # The passage's opening sentences repeat the end of the previous passage: quote
-            # them once, above the first part, and go on with this passage's items.
-            at = next(i for i, u in enumerate(chosen) if u is lead)
-            first = _Unit(" ".join(u.text for u in repeated), before, -1,  # type: ignore[arg-type]
-                          lead_in=True, items=items)
+            # The passage's opening sentences repeat the lead-in: quote them once, above the
+            # first part, and go on with this passage's items.
+            parts[0].text = " ".join(u.text for u in repeated)
             rest = _Unit("", passage, lead.position, lead_in=True, items=lead.items)
+            at = next(i for i, u in enumerate(chosen) if u is lead)
             chosen[:] = ([u for u in chosen[:at] if u.passage is not passage
-                          or u.position > lead.position] + [first, rest] + chosen[at + 1:])
+                          or u.position > lead.position] + parts + [rest] + chosen[at + 1:])
 
     def _adjacent(self, anchor: Passage, step: int) -> Passage | None:
         """Return the next (step 1) or previous (step -1) passage of the anchor's section."""
@@ -319,6 +332,10 @@ def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
             have.add(place)
             extra.append(by_place[place])
     return extra
+
+
+# A list is read across at most this many neighbouring passages in either direction.
+_MAX_LIST_PARTS = 10
 
 
 def _list_part(passage: Passage, lead: str, *, opening: bool) -> list[str] | None:

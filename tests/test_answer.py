@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from assistant.answer import ExtractiveAnswerer, _refers_back, _Unit, compose
 from assistant.chunking import Chunk
 from assistant.config import AnswerSettings
@@ -66,6 +68,22 @@ def test_a_two_sentence_lead_in_repeated_above_a_list_part_is_quoted_once():
     assert answer.answer == (f"{lead}\n- Näringslivet och privata aktörer. [1]\n"
                              "- Kommuner och myndigheter.\n- Andra ASF. [2]\n"
                              "- Ideella föreningar. [3]")
+
+
+def test_a_list_cut_into_three_parts_is_read_whole_from_its_first_or_last_part():
+    first = "Näringslivet och privata aktörer."
+    parts = [_chunk(1, f"Modellen beskriver arenor.\n\n{LEAD}\n- {first}"),
+             _chunk(2, f"{LEAD}\n- Kommuner och myndigheter."),
+             _chunk(3, f"{LEAD}\n- Andra ASF.\n\nDärefter analyserades resultatet noga.")]
+    whole = f"{LEAD}\n- {first}\n- Kommuner och myndigheter.\n- Andra ASF."
+    for anchor in (parts[0], parts[2]):
+        answerer = ExtractiveAnswerer(
+            AnswerSettings(min_evidence=0.0),
+            neighbour=lambda c, step: parts[c.seq - 1 + step] if 0 < c.seq + step <= 3 else None)
+        passage = Passage(chunk=anchor, score=1.0, rank=1, direct=1.0, dense=0.9)
+        answer = answerer.answer("Vilka arenor för samverkan finns?", [passage])
+        assert whole in re.sub(r" \[\d\]", "", answer.answer), answer.answer
+        assert [c.chunk_id for c in answer.citations] == ["c1", "c2", "c3"]
 
 
 def test_a_list_quoted_from_a_second_passage_is_completed_too():
