@@ -232,44 +232,45 @@ class ExtractiveAnswerer:
         passage under a repeated lead-in the previous passage's part comes first. Each part
         is quoted from, and cited to, its own passage.
         """
+        covered: set[tuple[str, str]] = set()   # (passage, lead-in) of list parts placed
         for lead in [u for u in chosen if u.lead_in and u.items and u.text]:
             passage = lead.passage
-            at = next(i for i, u in enumerate(chosen) if u is lead)
-            if split_units(passage.chunk.text)[-1].lead == lead.position:
-                # The list runs to the end of its passage: read on while the parts go on.
-                near: Passage | None = passage
-                for _ in range(_MAX_LIST_PARTS):
-                    near = self._adjacent(near, 1) if near else None
-                    items = _list_part(near, lead.text, opening=True) if near else None
-                    if near is None or not items:
-                        break
-                    at += 1
-                    chosen.insert(at, _Unit("", near, -1, lead_in=True, items=items))
-                    if "\n\n" in near.chunk.text:
-                        break               # the list ends inside this passage
-            repeated = split_units(passage.chunk.text.split("\n\n", 1)[0])[: lead.position + 1]
-            if repeated[-1].position != lead.position:
-                continue            # the lead-in is not in the passage's first paragraph
-            # The list opens its passage under a repeated lead-in: read back while parts do.
-            parts: list[_Unit] = []
-            near = passage
-            for _ in range(_MAX_LIST_PARTS):
-                near = self._adjacent(near, -1) if near else None
-                items = _list_part(near, lead.text, opening=False) if near else None
-                if near is None or not items:
-                    break
-                parts.insert(0, _Unit("", near, -1, lead_in=True, items=items))
-                if "\n\n" in near.chunk.text:
-                    break                   # the list starts inside this passage
-            if not parts:
+            if (passage.chunk.chunk_id, lead.text) in covered:
+                chosen[:] = [u for u in chosen if u is not lead]     # its part is quoted
                 continue
-            # The passage's opening sentences repeat the lead-in: quote them once, above the
-            # first part, and go on with this passage's items.
-            parts[0].text = " ".join(u.text for u in repeated)
-            rest = _Unit("", passage, lead.position, lead_in=True, items=lead.items)
+            units = split_units(passage.chunk.text)
+            after = self._list_parts(passage, lead.text, 1) if units[-1].lead == lead.position \
+                else []
+            # The sentences that open the passage up to the lead-in repeat the previous part's.
+            repeated = split_units(passage.chunk.text.split("\n\n", 1)[0])[: lead.position + 1]
+            before = (self._list_parts(passage, lead.text, -1)
+                      if repeated and repeated[-1].position == lead.position else [])
+            covered.update((u.passage.chunk.chunk_id, lead.text) for u in [lead, *before, *after])
             at = next(i for i, u in enumerate(chosen) if u is lead)
-            chosen[:] = ([u for u in chosen[:at] if u.passage is not passage
-                          or u.position > lead.position] + parts + [rest] + chosen[at + 1:])
+            if before:
+                # Quote the lead-in once, above the first part; this passage's items go on.
+                before[0].text = " ".join(u.text for u in repeated)
+                head = [u for u in chosen[:at] if u.passage is not passage
+                        or u.position > lead.position]
+                here = _Unit("", passage, lead.position, lead_in=True, items=lead.items)
+                chosen[:] = head + before + [here] + after + chosen[at + 1:]
+            else:
+                chosen[at + 1:at + 1] = after
+
+    def _list_parts(self, passage: Passage, lead: str, step: int) -> list[_Unit]:
+        """Return the parts of a list that go on in the next (step 1) or previous (-1)
+        passages, in reading order, as units without text of their own."""
+        parts: list[_Unit] = []
+        near: Passage | None = passage
+        for _ in range(_MAX_LIST_PARTS):
+            near = self._adjacent(near, step) if near is not None else None
+            items = _list_part(near, lead, opening=step > 0) if near is not None else None
+            if near is None or not items:
+                break
+            parts.append(_Unit("", near, -1, lead_in=True, items=items))
+            if "\n\n" in near.chunk.text:
+                break               # the list starts (or ends) inside this passage
+        return parts if step > 0 else parts[::-1]
 
     def _adjacent(self, anchor: Passage, step: int) -> Passage | None:
         """Return the next (step 1) or previous (step -1) passage of the anchor's section."""
@@ -334,20 +335,16 @@ def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
     return extra
 
 
-# A list is read across at most this many neighbouring passages in either direction.
+# A list is read across at most this many neighbouring passages in either direction, and
+# at most this many of its items are quoted (the report's longest list has ten).
 _MAX_LIST_PARTS = 10
+_MAX_LIST_ITEMS = 12
 
 
 def _list_part(passage: Passage, lead: str, *, opening: bool) -> list[str] | None:
-    """Return the items of a list part introduced by `lead` that opens (or closes) a passage.
-
-    A part that opens a passage may also start without a repeated lead-in.
-    """
+    """Return the items of a list part under `lead` that opens (or closes) a passage."""
     paragraphs = passage.chunk.text.split("\n\n")
     paragraph = paragraphs[0] if opening else paragraphs[-1]
-    lines = paragraph.split("\n")
-    if opening and all(line.startswith("- ") for line in lines):
-        return [line[2:] for line in lines]
     found = next((u for u in split_units(paragraph) if u.lead_in and u.text == lead), None)
     return found.items if found is not None and found.items else None
 
@@ -365,22 +362,28 @@ def compose(question: str, units: list[_Unit], contexts: list[Context],
     quotes: dict[str, list[str]] = {}
     parts: list[str] = []
     included: set[str] = set()
+    room = _MAX_LIST_ITEMS                  # items the current list may still quote
     for unit in units:
-        if unit.text and unit.text in included:     # a list's continuation has no text
-            continue
+        listed = unit.lead_in and bool(unit.items)
+        if unit.text:
+            if unit.text in included:
+                continue
+            room = _MAX_LIST_ITEMS if listed else room
+        elif not room or set(unit.items) <= included:
+            continue            # a list part (no lead-in of its own) past the limit, or quoted
         included.add(unit.text)
         chunk = unit.passage.chunk
-        n = numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
         text = unit.text
-        quotes.setdefault(chunk.chunk_id, []).extend([text] if text else [])
-        if unit.lead_in and unit.items:
+        if listed:
             # A list is quoted whole, even when one of its items was quoted on its own before
             # (from another passage): a list with a gap misstates what it lists.
-            items = unit.items[:8]
+            items = unit.items[:room]
+            room -= len(items)
             included.update(items)
-            # A list continued from the previous passage has no lead-in of its own.
-            text = "\n".join([text] + [f"- {item}" for item in items])
-            quotes[chunk.chunk_id].extend(items)
+            text = "\n".join(([text] if text else [""]) + [f"- {item}" for item in items])
+        n = numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
+        quotes.setdefault(chunk.chunk_id, []).extend(
+            ([unit.text] if unit.text else []) + (items if listed else []))
         parts.append(f"{text} [{n}]")
     citations = []
     by_id = {u.passage.chunk.chunk_id: u.passage.chunk for u in units}

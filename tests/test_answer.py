@@ -103,6 +103,54 @@ def test_a_list_quoted_from_a_second_passage_is_completed_too():
                                   "- Kommuner och myndigheter. [3]")
 
 
+def _lead(passage: Passage, items: list[str], position: int = 0) -> _Unit:
+    return _Unit(LEAD, passage, position, lead_in=True, items=items)
+
+
+def test_two_retrieved_parts_of_one_list_are_quoted_once_each():
+    first = _chunk(1, f"Modellen beskriver arenor.\n\n{LEAD}\n- Näringslivet.\n- Kommunerna.")
+    second = _chunk(2, f"{LEAD}\n- Andra ASF.\n- Föreningarna.")
+    near = {(1, 1): second, (2, -1): first}
+    answerer = ExtractiveAnswerer(AnswerSettings(),
+                                  neighbour=lambda c, step: near.get((c.seq, step)))
+    one = Passage(chunk=first, score=1.0, rank=1, direct=1.0)
+    two = Passage(chunk=second, score=0.9, rank=2, direct=0.9)
+    for chosen in ([_lead(one, ["Näringslivet.", "Kommunerna."], 1),
+                    _lead(two, ["Andra ASF.", "Föreningarna."])],
+                   [_lead(two, ["Andra ASF.", "Föreningarna."]),
+                    _lead(one, ["Näringslivet.", "Kommunerna."], 1)]):
+        answerer._complete_lists(chosen)
+        answer = compose("Vilka arenor finns?", chosen, [], 1.0).answer
+        assert re.sub(r" \[\d\]", "", answer) == (
+            f"{LEAD}\n- Näringslivet.\n- Kommunerna.\n- Andra ASF.\n- Föreningarna."), answer
+
+
+def test_two_lists_in_one_passage_are_both_quoted():
+    other = "Hindren är följande:"
+    text = f"{LEAD}\n- Näringslivet.\n\n{other}\n- Tidsbrist."
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0)
+    chosen = [_lead(passage, ["Näringslivet."]),
+              _Unit(other, passage, 2, lead_in=True, items=["Tidsbrist."])]
+    ExtractiveAnswerer(AnswerSettings())._complete_lists(chosen)
+    answer = compose("Vilka arenor och hinder finns?", chosen, [], 1.0).answer
+    assert answer == f"{LEAD}\n- Näringslivet.\n\n{other}\n- Tidsbrist. [1]"
+
+
+def test_a_long_list_is_cut_at_its_end_not_between_its_parts():
+    items = [f"Arena nummer {n}." for n in range(1, 16)]
+    parts = [_chunk(k + 1, "\n".join([LEAD] + [f"- {i}" for i in items[5 * k:5 * k + 5]]))
+             for k in range(3)]
+    answerer = ExtractiveAnswerer(
+        AnswerSettings(),
+        neighbour=lambda c, step: parts[c.seq - 1 + step] if 0 < c.seq + step <= 3 else None)
+    passage = Passage(chunk=parts[0], score=1.0, rank=1, direct=1.0)
+    chosen = [_lead(passage, items[:5])]
+    answerer._complete_lists(chosen)
+    answer = compose("Vilka arenor finns?", chosen, [], 1.0).answer
+    quoted = re.findall(r"- (Arena nummer \d+\.)", answer)
+    assert quoted == items[:12]
+
+
 def test_a_list_is_not_completed_from_a_previous_passage_that_ends_with_another_list():
     before = _chunk(1, "Andra listor finns:\n- Något helt annat.")
     anchor = _chunk(2, f"{LEAD}\n- Kommuner och myndigheter.\n- Andra ASF.")
