@@ -7,9 +7,11 @@ collection is touched, so a bad file leaves the index exactly as it was.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,9 +20,11 @@ from assistant.cases import CaseDocument
 from assistant.chunking import Chunk, chunk_document, split_units
 from assistant.config import Settings
 from assistant.ingest import (
+    CASE_SUFFIXES,
     SECTION_SEPARATOR,
     IngestError,
     SourceDocument,
+    file_sha256,
     is_corpus_file,
     load_document,
 )
@@ -35,6 +39,8 @@ Progress = Callable[[int, int], None]
 EMBED_BATCH = 16
 # Bump when ingestion or chunking changes what a file turns into, so old chunks are replaced.
 PARSER_VERSION = "3"
+# Held (flock) by the process that writes to the index, in the data folder.
+SYNC_LOCK = "index.lock"
 TITLES_FILE = "sources.json"
 
 
@@ -112,6 +118,34 @@ class Index:
         self._chunks: list[Chunk] | None = None
         self.tokens = TokenStore(settings.index_dir / "tokens")
         self._late: LateScorer | None = None
+        self._writers = 0               # nesting depth of _writing() in this process
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the index for writing: one thread in this process, one process at a time.
+
+        Two processes that sync at once (the chat UI starting while `asf ingest` runs, say)
+        would embed and write the same chunks through two Chroma clients; the second now
+        waits for the first and then finds its work done.
+        """
+        with self._lock:
+            if self._writers:
+                self._writers += 1
+                try:
+                    yield
+                finally:
+                    self._writers -= 1
+                return
+            lock = self.settings.data_dir / SYNC_LOCK
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock, "a+b") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                self._writers = 1
+                try:
+                    yield
+                finally:
+                    self._writers = 0
+                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     @property
     def has_token_vectors(self) -> bool:
@@ -238,7 +272,7 @@ class Index:
         strict: any bad file aborts the whole sync before anything is written.
         prune: drop chunks of files that no longer exist.
         """
-        with self._lock:
+        with self._writing():
             wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
             existing = self.store.get(include=["metadatas"])
             by_source: dict[str, dict[str, str]] = {}
@@ -252,6 +286,9 @@ class Index:
             docs: list[SourceDocument] = []
             seen_sources: set[str] = set()
             for path in wanted:
+                if self._unchanged(path, by_source.get(self.source_key(path), {})):
+                    seen_sources.add(self.source_key(path))
+                    continue
                 try:
                     doc = self.load(path)
                 except IngestError as exc:
@@ -268,6 +305,9 @@ class Index:
             # Previously ingested files outside the corpus folder stay while they exist.
             for source, stored_path in paths_of_sources.items():
                 if source not in seen_sources and stored_path and Path(stored_path).exists():
+                    if self._unchanged(Path(stored_path), by_source.get(source, {})):
+                        seen_sources.add(source)
+                        continue
                     try:
                         doc = self.load(Path(stored_path))
                     except IngestError as exc:
@@ -350,18 +390,36 @@ class Index:
 
     def version(self, doc: SourceDocument) -> str:
         """Return what must match for a file's chunks to be current (content and chunking)."""
-        chunking = self.settings.chunking
         parser = doc.parser_version if isinstance(doc, CaseDocument) else PARSER_VERSION
-        return (f"{doc.sha256}:{parser}:{chunking.chunk_size}:"
-                f"{int(chunking.section_in_text)}")
+        return self._version(doc.sha256, parser)
+
+    def _version(self, sha256: str, parser: str) -> str:
+        chunking = self.settings.chunking
+        return f"{sha256}:{parser}:{chunking.chunk_size}:{int(chunking.section_in_text)}"
 
     def _is_current(self, doc: SourceDocument, stored: dict[str, str]) -> bool:
-        """Return True when a file's stored chunks (id -> version) need no work.
+        """Return True when a file's stored chunks (id -> version) need no work."""
+        return self._current(self.version(doc), stored)
 
-        They must carry the file's current version and, with a token-capable model, have
-        their token vectors on disk.
+    def _unchanged(self, path: Path, stored: dict[str, str]) -> bool:
+        """Return True when a file's stored chunks need no work, judged from its bytes alone.
+
+        This spares parsing every file on every start (a large PDF takes seconds); a file
+        that cannot be read is left to load() to report.
         """
-        version = self.version(doc)
+        if not stored:
+            return False
+        try:
+            sha = file_sha256(path)
+        except OSError:
+            return False
+        case = path.suffix.lower() in CASE_SUFFIXES
+        return self._current(self._version(sha, CaseDocument.parser_version if case
+                                           else PARSER_VERSION), stored)
+
+    def _current(self, version: str, stored: dict[str, str]) -> bool:
+        """Return True when stored chunks (id -> version) carry `version` and, with a
+        token-capable model, have their token vectors on disk."""
         return bool(stored) and all(v == version for v in stored.values()) and (
             not self.has_token_vectors or all(self.tokens.has(cid) for cid in stored))
 
@@ -406,7 +464,7 @@ class Index:
 
     def rebuild(self, progress: Progress | None = None) -> SyncReport:
         """Drop the collection and index the corpus from scratch."""
-        with self._lock:
+        with self._writing():
             self.unit_store.delete_collection()
             self.store.delete_collection()
             self.tokens.clear()

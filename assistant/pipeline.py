@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from assistant.answer import Answer, ExtractiveAnswerer, final_answer
 from assistant.cases import Catalog, answer_from_catalog
 from assistant.config import Settings
-from assistant.index import Index, Progress, SyncReport
-from assistant.prompts import ERR_EMPTY_QUESTION, ERR_QUESTION_TOO_LONG
+from assistant.index import Index, IndexModelMismatchError, Progress, SyncReport
+from assistant.ingest import IngestError
+from assistant.prompts import ERR_EMPTY_QUESTION, ERR_INDEX_NOT_SYNCED, ERR_QUESTION_TOO_LONG
 from assistant.retrieve import HybridRetriever
 
 if TYPE_CHECKING:
@@ -48,14 +49,23 @@ class Assistant:
     def ensure_index(self, progress: Progress | None = None) -> SyncReport | None:
         """Build the index, or bring it up to date; return what was done (None: nothing).
 
-        An existing index is checked against the corpus and uploads folders and the chunking
-        settings (when nothing changed this takes a few hundredths of a second), so a changed
-        report, case card or setting is indexed before any question is answered from stale
-        passages. Files ingested from elsewhere stay even when their file is gone; pruning
-        them is left to `asf ingest`.
+        An existing index is synced with the corpus and uploads folders and the chunking
+        settings like `asf ingest` does (when nothing changed this compares file hashes and
+        takes a few hundredths of a second), so a changed report, case card or setting is
+        indexed before any question is answered from stale passages. When that check fails,
+        the existing index is used as it is and the report says why.
         """
         fresh = not self.index.exists()
-        report = self.index.sync(strict=False, prune=fresh, progress=progress)
+        try:
+            report = self.index.sync(strict=False, progress=progress)
+        except IndexModelMismatchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the index still answers; say what failed
+            if fresh:
+                raise
+            message = ERR_INDEX_NOT_SYNCED.format(error=exc)
+            report = SyncReport(errors=[IngestError(
+                self.settings.corpus_dir, message.replace("{", "{{").replace("}", "}}"))])
         if not (fresh or report.changed or report.errors):
             return None
         self.retriever.refresh()

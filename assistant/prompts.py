@@ -47,6 +47,10 @@ ERR_NO_INDEX = (
     "Det finns inget index ännu. Kör `asf ingest` för att läsa in rapporten "
     "(eller starta om, så byggs det automatiskt)."
 )
+ERR_INDEX_NOT_SYNCED = (
+    "Indexet kunde inte stämmas av mot korpusen ({error}). Frågorna besvaras ur indexet som "
+    "det är; kör `asf ingest` för att se felet och uppdatera indexet."
+)
 ERR_MODEL_MISSING = (
     "Inbäddningsmodellen saknas i {path}. Kör `asf setup-model` (eller `make setup`) "
     "för att bygga den från PyPI-paketen."

@@ -96,6 +96,7 @@ def test_an_index_that_is_up_to_date_is_left_as_it_is(assistant, settings, fake_
 def test_a_changed_corpus_file_is_indexed_again_before_questions_are_answered(
         assistant, settings, fake_embeddings):
     report = settings.corpus_dir / "sweco-asf-samverkan-naringslivet.txt"
+    report.chmod(0o644)         # the copy keeps the checkout's mode
     report.write_text(report.read_text(encoding="utf-8") + "\n\nTillägg\n\nKoopus har öppnat "
                       "ett kafé i Gnesta som drivs av tolv medarbetare.\n", encoding="utf-8")
     later = Assistant(settings, embeddings=fake_embeddings)
@@ -114,13 +115,65 @@ def test_a_changed_chunk_size_rebuilds_the_passages(assistant, settings, fake_em
     assert len(later.index.chunks()) > before
 
 
-def test_a_file_ingested_from_elsewhere_stays_when_its_file_is_gone(
-        assistant, settings, fake_embeddings, tmp_path):
-    extra = tmp_path / "extra.txt"
-    extra.write_text("Extra\n\nEtt kooperativ i Kiruna säljer renskinn till hotell.\n",
+def test_a_file_removed_from_the_corpus_leaves_the_index_at_the_next_start(
+        settings, fake_embeddings):
+    extra = settings.corpus_dir / "kiruna.txt"
+    extra.write_text("Kiruna\n\nEtt kooperativ i Kiruna säljer renskinn till hotell.\n",
                      encoding="utf-8")
-    assistant.ingest([extra])
+    Assistant(settings, embeddings=fake_embeddings).ensure_index()
     extra.unlink()
     later = Assistant(settings, embeddings=fake_embeddings)
-    later.ensure_index()
-    assert any("Kiruna" in c.text for c in later.index.chunks())
+    done = later.ensure_index()
+    assert done is not None and done.removed_sources == ["kiruna.txt"]
+    assert not any("Kiruna" in c.text for c in later.index.chunks())
+
+
+def test_unchanged_files_are_not_parsed_again(assistant, settings, fake_embeddings,
+                                              monkeypatch):
+    from assistant.index import Index
+
+    def parse(self, path):
+        raise AssertionError(f"{path.name} was parsed although it did not change")
+
+    monkeypatch.setattr(Index, "load", parse)
+    assert Assistant(settings, embeddings=fake_embeddings).ensure_index() is None
+
+
+def test_a_failed_check_leaves_the_index_answering_and_says_why(assistant, settings,
+                                                                fake_embeddings):
+    report = settings.corpus_dir / "sweco-asf-samverkan-naringslivet.txt"
+    report.chmod(0o644)
+    report.write_text(report.read_text(encoding="utf-8") + "\n\nTillägg\n\nEn ny mening.\n",
+                      encoding="utf-8")
+    (settings.corpus_dir / "sources.json").write_text("{ inte json", encoding="utf-8")
+    later = Assistant(settings, embeddings=fake_embeddings)
+    done = later.ensure_index()
+    assert done is not None and len(done.errors) == 1
+    assert "kunde inte stämmas av" in str(done.errors[0]) and "asf ingest" in str(done.errors[0])
+    assert not later.ask("Vad gör Koopus?").refused
+
+
+def test_a_second_process_waits_for_a_sync_in_progress(assistant, settings, fake_embeddings):
+    import subprocess
+    import sys
+    import threading
+
+    from assistant.index import SYNC_LOCK
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'a+b'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()",
+         str(settings.data_dir / SYNC_LOCK)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        done = threading.Event()
+        worker = threading.Thread(
+            target=lambda: (Assistant(settings, embeddings=fake_embeddings).ensure_index(),
+                            done.set()))
+        worker.start()
+        assert not done.wait(1.5)
+    finally:
+        holder.communicate("", timeout=10)
+    worker.join(timeout=60)
+    assert done.is_set()
