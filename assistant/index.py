@@ -44,6 +44,11 @@ SYNC_LOCK = "index.lock"
 TITLES_FILE = "sources.json"
 
 
+def _parser_version(path: Path) -> str:
+    """Return the version of the parser that reads this file (case cards have their own)."""
+    return CaseDocument.parser_version if path.suffix.lower() in CASE_SUFFIXES else PARSER_VERSION
+
+
 class IndexMissingError(RuntimeError):
     """No index has been built yet."""
 
@@ -118,7 +123,6 @@ class Index:
         self._chunks: list[Chunk] | None = None
         self.tokens = TokenStore(settings.index_dir / "tokens")
         self._late: LateScorer | None = None
-        self._writers = 0               # nesting depth of _writing() in this process
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -128,23 +132,14 @@ class Index:
         would embed and write the same chunks through two Chroma clients; the second now
         waits for the first and then finds its work done.
         """
+        lock = self.settings.data_dir / SYNC_LOCK
         with self._lock:
-            if self._writers:
-                self._writers += 1
-                try:
-                    yield
-                finally:
-                    self._writers -= 1
-                return
-            lock = self.settings.data_dir / SYNC_LOCK
             lock.parent.mkdir(parents=True, exist_ok=True)
             with open(lock, "a+b") as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
-                self._writers = 1
                 try:
                     yield
                 finally:
-                    self._writers = 0
                     fcntl.flock(fh, fcntl.LOCK_UN)
 
     @property
@@ -273,125 +268,129 @@ class Index:
         prune: drop chunks of files that no longer exist.
         """
         with self._writing():
-            wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
-            existing = self.store.get(include=["metadatas"])
-            by_source: dict[str, dict[str, str]] = {}
-            for cid, meta in zip(existing["ids"], existing["metadatas"], strict=True):
-                meta = meta or {}
-                by_source.setdefault(str(meta.get("source")), {})[cid] = str(
-                    meta.get("version", ""))
-            paths_of_sources = {str(m.get("source")): str(m.get("path", ""))
-                                for m in existing["metadatas"] if m}
-            report = SyncReport()
-            docs: list[SourceDocument] = []
-            seen_sources: set[str] = set()
-            for path in wanted:
-                if self._unchanged(path, by_source.get(self.source_key(path), {})):
-                    seen_sources.add(self.source_key(path))
+            return self._sync(paths, strict=strict, prune=prune, progress=progress)
+
+    def _sync(self, paths: Sequence[Path] | None, *, strict: bool, prune: bool,
+              progress: Progress | None) -> SyncReport:
+        wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
+        existing = self.store.get(include=["metadatas"])
+        by_source: dict[str, dict[str, str]] = {}
+        for cid, meta in zip(existing["ids"], existing["metadatas"], strict=True):
+            meta = meta or {}
+            by_source.setdefault(str(meta.get("source")), {})[cid] = str(
+                meta.get("version", ""))
+        paths_of_sources = {str(m.get("source")): str(m.get("path", ""))
+                            for m in existing["metadatas"] if m}
+        report = SyncReport()
+        docs: list[SourceDocument] = []
+        seen_sources: set[str] = set()
+        for path in wanted:
+            key = self.source_key(path)
+            if self._unchanged(path, by_source.get(key, {})):
+                seen_sources.add(key)
+                continue
+            try:
+                doc = self.load(path)
+            except IngestError as exc:
+                report.errors.append(exc)
+                seen_sources.add(self.source_key(path))   # keep its old chunks as they are
+                continue
+            seen_sources.add(doc.source)
+            old = by_source.get(doc.source, {})
+            if self._is_current(doc, old):
+                continue
+            docs.append(doc)
+        if report.errors and strict:
+            return report
+        # Previously ingested files outside the corpus folder stay while they exist.
+        for source, stored_path in paths_of_sources.items():
+            if source not in seen_sources and stored_path and Path(stored_path).exists():
+                if self._unchanged(Path(stored_path), by_source.get(source, {})):
+                    seen_sources.add(source)
                     continue
                 try:
-                    doc = self.load(path)
+                    doc = self.load(Path(stored_path))
                 except IngestError as exc:
                     report.errors.append(exc)
-                    seen_sources.add(self.source_key(path))   # keep its old chunks as they are
-                    continue
-                seen_sources.add(doc.source)
-                old = by_source.get(doc.source, {})
-                if self._is_current(doc, old):
-                    continue
-                docs.append(doc)
-            if report.errors and strict:
-                return report
-            # Previously ingested files outside the corpus folder stay while they exist.
-            for source, stored_path in paths_of_sources.items():
-                if source not in seen_sources and stored_path and Path(stored_path).exists():
-                    if self._unchanged(Path(stored_path), by_source.get(source, {})):
-                        seen_sources.add(source)
-                        continue
-                    try:
-                        doc = self.load(Path(stored_path))
-                    except IngestError as exc:
-                        report.errors.append(exc)
-                        seen_sources.add(source)
-                        continue
                     seen_sources.add(source)
-                    if not self._is_current(doc, by_source.get(source, {})):
-                        docs.append(doc)
-            new_chunks: list[tuple[Chunk, SourceDocument]] = []
-            for doc in docs:
-                # A case card is one passage of its quotes; other files are chunked.
-                chunks = doc.chunks() if isinstance(doc, CaseDocument) else chunk_document(
-                    doc, self.settings.chunking.chunk_size, self.settings.chunking.section_in_text)
-                for chunk in chunks:
-                    new_chunks.append((chunk, doc))
-            new_ids = {c.chunk_id for c, _ in new_chunks}
-            stale: list[str] = []
-            for doc in docs:
-                stale.extend(cid for cid in by_source.get(doc.source, {}) if cid not in new_ids)
-            if prune:
-                for source, ids in by_source.items():
-                    if source not in seen_sources:
-                        stale.extend(ids)
-                        report.removed_sources.append(source)
-            # A chunk stored without token vectors (by a version before they existed, or whose
-            # file was lost) is embedded again; _is_current() took its file up as changed.
-            known = {cid for ids in by_source.values() for cid in ids
-                     if not self.has_token_vectors or self.tokens.has(cid)}
-            to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
-            # A case card's sentences are the report's, already in the sentence index.
-            units = [(c, u) for c, _ in to_add if c.kind != "case" for u in split_units(c.text)]
-            # Embed everything first: a failure here leaves the collections untouched.
-            chunk_vectors, chunk_tokens = self._embed_chunks([c.indexed_text for c, _ in to_add],
-                                                             len(units), progress)
-            unit_vectors = self._embed([u.text for _, u in units], progress,
-                                       done=len(to_add), total=len(to_add) + len(units))
-            for (chunk, _), tokens in zip(to_add if chunk_tokens else [], chunk_tokens,
-                                          strict=True):
-                self.tokens.put(chunk.chunk_id, tokens)
-            collection = self.store._collection
-            unit_collection = self.unit_store._collection
-            for start in range(0, len(to_add), 256):
-                batch = to_add[start:start + 256]
-                collection.upsert(
-                    ids=[c.chunk_id for c, _ in batch],
-                    embeddings=chunk_vectors[start:start + 256],  # type: ignore[arg-type]
-                    documents=[c.indexed_text for c, _ in batch],
-                    metadatas=[_metadata(c, d, self.version(d)) for c, d in batch],
-                )
-            for start in range(0, len(units), 256):
-                batch_units = units[start:start + 256]
-                unit_collection.upsert(
-                    ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
-                    embeddings=unit_vectors[start:start + 256],  # type: ignore[arg-type]
-                    documents=[u.text for _, u in batch_units],
-                    metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
-                                "source": c.source} for c, u in batch_units],
-                )
-            # Chunks whose text survived a file change keep their id: refresh their metadata.
-            refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
-            if refreshed:
-                collection.update(ids=[c.chunk_id for c, _ in refreshed],
-                                  metadatas=[_metadata(c, d, self.version(d))
-                                             for c, d in refreshed])
-            if stale:
-                stale_ids = sorted(set(stale))
-                unit_collection.delete(
-                    where={"chunk_id": {"$in": stale_ids}})  # type: ignore[dict-item]
-                collection.delete(ids=stale_ids)
-                self.tokens.delete(stale_ids)
-            report.added = len(to_add)
-            report.removed = len(set(stale))
-            report.changed_sources = [d.source for d in docs]
-            self._chunks = None
-            self._late = None
-            report.chunks = collection.count()
-            report.sources = len({c.source for c in self.chunks()})
-            return report
+                    continue
+                seen_sources.add(source)
+                if not self._is_current(doc, by_source.get(source, {})):
+                    docs.append(doc)
+        new_chunks: list[tuple[Chunk, SourceDocument]] = []
+        for doc in docs:
+            # A case card is one passage of its quotes; other files are chunked.
+            chunks = doc.chunks() if isinstance(doc, CaseDocument) else chunk_document(
+                doc, self.settings.chunking.chunk_size, self.settings.chunking.section_in_text)
+            for chunk in chunks:
+                new_chunks.append((chunk, doc))
+        new_ids = {c.chunk_id for c, _ in new_chunks}
+        stale: list[str] = []
+        for doc in docs:
+            stale.extend(cid for cid in by_source.get(doc.source, {}) if cid not in new_ids)
+        if prune:
+            for source, ids in by_source.items():
+                if source not in seen_sources:
+                    stale.extend(ids)
+                    report.removed_sources.append(source)
+        # A chunk stored without token vectors (by a version before they existed, or whose
+        # file was lost) is embedded again; _is_current() took its file up as changed.
+        known = {cid for ids in by_source.values() for cid in ids
+                 if not self.has_token_vectors or self.tokens.has(cid)}
+        to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
+        # A case card's sentences are the report's, already in the sentence index.
+        units = [(c, u) for c, _ in to_add if c.kind != "case" for u in split_units(c.text)]
+        # Embed everything first: a failure here leaves the collections untouched.
+        chunk_vectors, chunk_tokens = self._embed_chunks([c.indexed_text for c, _ in to_add],
+                                                         len(units), progress)
+        unit_vectors = self._embed([u.text for _, u in units], progress,
+                                   done=len(to_add), total=len(to_add) + len(units))
+        for (chunk, _), tokens in zip(to_add if chunk_tokens else [], chunk_tokens,
+                                      strict=True):
+            self.tokens.put(chunk.chunk_id, tokens)
+        collection = self.store._collection
+        unit_collection = self.unit_store._collection
+        for start in range(0, len(to_add), 256):
+            batch = to_add[start:start + 256]
+            collection.upsert(
+                ids=[c.chunk_id for c, _ in batch],
+                embeddings=chunk_vectors[start:start + 256],  # type: ignore[arg-type]
+                documents=[c.indexed_text for c, _ in batch],
+                metadatas=[_metadata(c, d, self.version(d)) for c, d in batch],
+            )
+        for start in range(0, len(units), 256):
+            batch_units = units[start:start + 256]
+            unit_collection.upsert(
+                ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
+                embeddings=unit_vectors[start:start + 256],  # type: ignore[arg-type]
+                documents=[u.text for _, u in batch_units],
+                metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
+                            "source": c.source} for c, u in batch_units],
+            )
+        # Chunks whose text survived a file change keep their id: refresh their metadata.
+        refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
+        if refreshed:
+            collection.update(ids=[c.chunk_id for c, _ in refreshed],
+                              metadatas=[_metadata(c, d, self.version(d))
+                                         for c, d in refreshed])
+        if stale:
+            stale_ids = sorted(set(stale))
+            unit_collection.delete(
+                where={"chunk_id": {"$in": stale_ids}})  # type: ignore[dict-item]
+            collection.delete(ids=stale_ids)
+            self.tokens.delete(stale_ids)
+        report.added = len(to_add)
+        report.removed = len(set(stale))
+        report.changed_sources = [d.source for d in docs]
+        self._chunks = None
+        self._late = None
+        report.chunks = collection.count()
+        report.sources = len({c.source for c in self.chunks()})
+        return report
 
     def version(self, doc: SourceDocument) -> str:
         """Return what must match for a file's chunks to be current (content and chunking)."""
-        parser = doc.parser_version if isinstance(doc, CaseDocument) else PARSER_VERSION
-        return self._version(doc.sha256, parser)
+        return self._version(doc.sha256, _parser_version(doc.path))
 
     def _version(self, sha256: str, parser: str) -> str:
         chunking = self.settings.chunking
@@ -413,9 +412,7 @@ class Index:
             sha = file_sha256(path)
         except OSError:
             return False
-        case = path.suffix.lower() in CASE_SUFFIXES
-        return self._current(self._version(sha, CaseDocument.parser_version if case
-                                           else PARSER_VERSION), stored)
+        return self._current(self._version(sha, _parser_version(path)), stored)
 
     def _current(self, version: str, stored: dict[str, str]) -> bool:
         """Return True when stored chunks (id -> version) carry `version` and, with a
@@ -471,7 +468,7 @@ class Index:
             self._store = self._unit_store = None
             self._chunks = None
             self._late = None
-            return self.sync(strict=False, progress=progress)
+            return self._sync(None, strict=False, prune=True, progress=progress)
 
     def ids(self) -> Iterable[str]:
         """Return the ids of every chunk."""
