@@ -21,6 +21,7 @@ from assistant.config import RetrievalSettings
 from assistant.index import Index
 from assistant.late import TokenVectors
 from assistant.text import is_english, tokens
+from assistant.topics import TopicIndex
 
 
 @dataclass
@@ -35,6 +36,16 @@ class Passage:
     lexical: float | None = None    # BM25 score
     late: float | None = None       # late-interaction (token MaxSim) score
     unit_dense: dict[int, float] = field(default_factory=dict)   # sentence position -> cosine
+
+
+@dataclass
+class Retrieval:
+    """What one search found: the ranked passages, every fused candidate and the question's
+    vector (so later stages can score sections and sentences without embedding it again)."""
+
+    passages: list[Passage]
+    candidates: list[Passage] = field(default_factory=list)   # all fused, best first
+    vector: list[float] | None = None
 
 
 @dataclass
@@ -91,6 +102,7 @@ class HybridRetriever:
         self._by_id: dict[str, Chunk] = {}
         self._by_position: dict[tuple[str, int], Chunk] = {}
         self._lock = threading.Lock()
+        self._topics: TopicIndex | None = None
 
     def refresh(self) -> None:
         """Rebuild the in-memory BM25 index from the current chunks."""
@@ -100,6 +112,17 @@ class HybridRetriever:
             self._by_position = {(c.source, c.seq): c for c in chunks}
             self._bm25 = BM25([tokens(c.indexed_text) for c in chunks])
             self._chunks = chunks
+            self._topics = None
+
+    def topics(self) -> TopicIndex:
+        """Return the sections and sentences of the index (built on first use per version)."""
+        self.bm25  # noqa: B018 - make sure the chunks are current
+        with self._lock:
+            if self._topics is None:
+                ids = [c.chunk_id for c in self._chunks]
+                self._topics = TopicIndex(self._chunks, self.index.chunk_vectors(ids),
+                                          self.index.unit_vectors(ids))
+            return self._topics
 
     @property
     def bm25(self) -> BM25:
@@ -286,7 +309,7 @@ class HybridRetriever:
             passage.dense = max([similarity(emb), *passage.unit_dense.values()])
         return passages
 
-    def _retrieve(self, branches: dict[str, Any]) -> list[Passage]:
+    def _retrieve(self, branches: dict[str, Any]) -> Retrieval:
         dense = branches.get("dense")
         if isinstance(dense, DenseHits) and dense.tokens is not None:
             branches = {**branches, "late": self.late_search(dense.tokens)}
@@ -295,9 +318,14 @@ class HybridRetriever:
             again = self.feedback(fused, dense.vector)
             if again is not None:
                 fused = self.fuse({**branches, "dense": again})
-        return self.annotate(self.rank(fused), dense.vector if dense else None)
+        vector = dense.vector if isinstance(dense, DenseHits) else None
+        # Copies: rank() rescores the passages it keeps by their neighbours.
+        candidates = [Passage(chunk=p.chunk, score=p.score, direct=p.score, dense=p.dense,
+                              lexical=p.lexical, late=p.late) for p in fused]
+        return Retrieval(passages=self.annotate(self.rank(fused), vector),
+                         candidates=candidates, vector=vector)
 
-    def as_runnable(self) -> Runnable[str, list[Passage]]:
+    def as_runnable(self) -> Runnable[str, Retrieval]:
         """Return the retrieval pipeline as an LCEL runnable: question -> passages.
 
         BM25 and dense search run in parallel; the fusion step may search once more with
@@ -310,6 +338,10 @@ class HybridRetriever:
             branches["dense"] = RunnableLambda(self.dense_search, name="dense")
         return RunnableParallel(branches) | RunnableLambda(self._retrieve, name="fuse")
 
+    def search(self, question: str) -> Retrieval:
+        """Return the ranked passages with every fused candidate and the question's vector."""
+        return self.as_runnable().invoke(question)
+
     def retrieve(self, question: str) -> list[Passage]:
         """Return the passages that best match the question."""
-        return self.as_runnable().invoke(question)
+        return self.search(question).passages
