@@ -17,7 +17,7 @@ from assistant.chunking import Chunk, split_units
 from assistant.config import AnswerSettings
 from assistant.prompts import REFUSAL_ANSWER
 from assistant.retrieve import BM25, Passage
-from assistant.text import is_english, tokens
+from assistant.text import collapse, is_english, tokens
 
 
 @dataclass
@@ -147,12 +147,17 @@ class ExtractiveAnswerer:
         lexical = max(self._coverage(qset, set(tokens(p.chunk.indexed_text))) for p in top)
         return lexical if dense is None else 0.5 * lexical + 0.5 * dense
 
-    def _score_units(self, question: str, passages: list[Passage]) -> list[tuple[float, _Unit]]:
+    def _score_units(self, question: str, passages: list[Passage],
+                     exclude: frozenset[str] = frozenset()) -> list[tuple[float, _Unit]]:
         qset = set(tokens(question))
         scored: list[tuple[float, _Unit]] = []
         for order, p in enumerate(by_match(passages)[: self.settings.candidate_passages]):
             prior = 1.0 / (1.0 + self.settings.rank_decay * order)
             for unit in _units(p):
+                if exclude and collapse(unit.text) in exclude:
+                    # Said in the previous answer: a follow-up asks for something new.
+                    scored.append((0.0, unit))
+                    continue
                 overlap = self._coverage(qset, set(tokens(unit.text))) if qset else 0.0
                 # Early sentences of a passage carry its topic; later ones need the words.
                 position = 0.1 / (1 + unit.position)
@@ -166,7 +171,8 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda su: -su[0])
         return scored
 
-    def select(self, question: str, passages: list[Passage]) -> list[_Unit]:
+    def select(self, question: str, passages: list[Passage],
+               exclude: frozenset[str] = frozenset()) -> list[_Unit]:
         """Return the units that best answer the question, in reading order.
 
         The best sentence anchors the answer and brings the sentences that follow it (the
@@ -174,8 +180,8 @@ class ExtractiveAnswerer:
         same passage. A second passage contributes only when its best sentence is nearly as
         good, so citations stay few and relevant.
         """
-        scored = self._score_units(question, passages)
-        if not scored:
+        scored = self._score_units(question, passages, exclude)
+        if not scored or scored[0][0] <= 0:
             return []
         best_score, best = scored[0]
         anchor = best.passage
@@ -195,7 +201,7 @@ class ExtractiveAnswerer:
             chosen.append(unit)
             size += len(unit.text)
         for sc, unit in scored:
-            if (unit.passage is anchor and sc >= 0.6 * best_score
+            if (unit.passage is anchor and sc >= 0.6 * best_score and sc > 0
                     and all(unit.position != c.position or c.passage is not anchor
                             for c in chosen)
                     and size + len(unit.text) <= budget):
@@ -278,13 +284,18 @@ class ExtractiveAnswerer:
         return (Passage(chunk=near, score=anchor.score, rank=anchor.rank)
                 if near is not None else None)
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
-        """Return a cited answer, or a refusal when the evidence is weak."""
+    def answer(self, question: str, passages: list[Passage],
+               exclude: frozenset[str] = frozenset()) -> Answer:
+        """Return a cited answer, or a refusal when the evidence is weak.
+
+        `exclude` holds the sentences of the previous answer in a conversation: they are not
+        quoted again unless nothing else is left.
+        """
         contexts = contexts_of(passages)
         evidence = self.evidence(question, passages)
         if evidence < self.settings.min_evidence or not passages:
             return refusal(question, contexts, evidence)
-        units = self.select(question, passages)
+        units = self.select(question, passages, exclude) or self.select(question, passages)
         result = compose(question, units, contexts, evidence)
         cited = " ".join(p.chunk.text for p in by_match(passages)[:3])
         reason = missing_answer_type(question, result.answer, cited)
@@ -294,9 +305,10 @@ class ExtractiveAnswerer:
             return refused
         return result
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+    def stream(self, question: str, passages: list[Passage],
+               exclude: frozenset[str] = frozenset()) -> Iterator[str | Answer]:
         """Yield the answer text piece by piece, then the finished Answer."""
-        result = self.answer(question, passages)
+        result = self.answer(question, passages, exclude)
         for piece in re.split(r"(?<=\]) ", result.answer):
             yield piece + " "
         yield result

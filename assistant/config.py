@@ -84,6 +84,14 @@ class AnswerSettings(BaseModel):
                               description="How much a passage's retrieval rank discounts its "
                                           "sentences (score / (1 + decay * (rank - 1))).")
     max_question_chars: int = Field(default=1000, ge=50, description="Longest accepted question.")
+    broad_kinds: tuple[str, ...] = Field(
+        default=("broad", "comparison", "examples"),
+        description="Question kinds whose answer adds the main points of other sections "
+                    "(broad.py) to the best passage's window: any of broad, comparison, "
+                    "examples, list, fact.")
+    broad_extra_points: int = Field(default=2, ge=0, le=6,
+                                    description="Most points from other sections added to "
+                                                "a broad answer (0: none).")
 
 
 class Settings(BaseSettings):

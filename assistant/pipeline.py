@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.answer import Answer, ExtractiveAnswerer, final_answer
-from assistant.cases import Catalog, answer_from_catalog
+from assistant.broad import BroadAnswerer, extend, similar_cases
+from assistant.cases import INDUSTRIES, Catalog, answer_from_catalog
 from assistant.config import Settings
 from assistant.index import Index, IndexModelMismatchError, Progress, SyncReport
 from assistant.ingest import IngestError
 from assistant.prompts import ERR_EMPTY_QUESTION, ERR_INDEX_NOT_SYNCED, ERR_QUESTION_TOO_LONG
-from assistant.retrieve import HybridRetriever
+from assistant.question import Analysis, analyse
+from assistant.retrieve import HybridRetriever, Retrieval
+from assistant.text import collapse, split_sentences
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -31,6 +36,17 @@ class Assistant:
         self.retriever = HybridRetriever(self.index, self.settings.retrieval)
         self._answerer = answerer
         self._catalog = Catalog()
+        self.broad = BroadAnswerer(self.settings.answer, self.retriever.topics,
+                                   lambda token: self.retriever.bm25.idf_of(token))
+
+    @property
+    def extractive(self) -> ExtractiveAnswerer:
+        """Return the extractive answerer (the default backend, and the LLM's fallback)."""
+        answerer = self.answerer
+        if isinstance(answerer, ExtractiveAnswerer):
+            return answerer
+        return ExtractiveAnswerer(self.settings.answer, self.retriever.bm25,
+                                  self.retriever.neighbour)
 
     @property
     def answerer(self) -> ExtractiveAnswerer:
@@ -114,12 +130,64 @@ class Assistant:
             yield from (line + "\n" for line in listed.answer.split("\n"))
             yield listed
             return
-        passages = self.retriever.retrieve(query)
-        for event in self.answerer.stream(query, passages):
+        analysis = self.analyse(question, query)
+        exclude = previous_sentences(history)
+        retrieval = self.retriever.search(query)
+        broad = analysis.kind in self.settings.answer.broad_kinds
+        if self.settings.backend == "extractive" and broad:
+            answer = self.broad_answer(query, analysis, retrieval, exclude)
+            answer.question, answer.standalone_question = question, query
+            yield from (line + "\n" for line in answer.answer.split("\n"))
+            yield answer
+            return
+        stream = (self.answerer.stream(query, retrieval.passages, exclude)
+                  if isinstance(self.answerer, ExtractiveAnswerer)
+                  else self.answerer.stream(query, retrieval.passages))
+        for event in stream:
             if isinstance(event, Answer):
                 event.question = question
                 event.standalone_question = query
             yield event
+
+    def analyse(self, question: str, query: str) -> Analysis:
+        """Return what the question asks for; the situation is read from the whole query."""
+        industries = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
+        own = analyse(question, industries)
+        situation = analyse(query, industries).situation if query != question else own.situation
+        return replace(own, situation=situation)
+
+    def broad_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
+                     exclude: frozenset[str] = frozenset()) -> Answer:
+        """Return the best passage's answer followed by the main points of other sections.
+
+        A refusal stays a refusal. The points leave out what the first part (or the previous
+        answer in a conversation) already quotes.
+        """
+        base = self.extractive.answer(query, retrieval.passages, exclude)
+        if base.refused:
+            return base
+        said = exclude | {collapse(s) for c in base.citations for s in c.quote.split(" … ")}
+        limit = self.settings.answer.broad_extra_points
+        points = self.broad.select(query, retrieval, analysis, said)[:limit] if limit else []
+        examples: list = []
+        if analysis.kind == "examples" or analysis.situation.industry or \
+                analysis.situation.place:
+            cases = {c.source: (c.name, c.about, c.summary.quote) for c in self.catalog}
+            examples = similar_cases(self.retriever.topics(), retrieval.vector, cases)
+        return extend(base, points, examples)
+
+
+def previous_sentences(history: Sequence[dict | str]) -> frozenset[str]:
+    """Return the sentences of the assistant's earlier answers, so a follow-up asks for (and
+    gets) something new instead of the same quotes again."""
+    said: set[str] = set()
+    for turn in history:
+        if isinstance(turn, dict) and turn.get("role") == "assistant":
+            text = re.sub(r"\s*\[\d+\]", "", str(turn.get("content", "")))
+            lines = [re.sub(r"^\s*-\s+", "", line) for line in text.split("\n")]
+            said.update(collapse(s) for line in lines for s in split_sentences(line)
+                        if s.strip())
+    return frozenset(said)
 
 
 def validate_question(question: str, limit: int) -> str:

@@ -244,3 +244,33 @@ MSG_CASES_COUNT = "{count} fallexempel"
 MSG_CASES_NONE = "Inga fallexempel matchar filtren."
 ERR_CASES_BAD_FILTER = "Okänt värde för --{option}: ”{value}”. Tillåtna värden: {allowed}."
 MSG_CASES_QUOTES_OK = "Alla citat i {count} fallkort finns ordagrant i källtexten."
+
+# ---------------------------------------------------------------- broad answers
+# Fixed connecting phrases of an answer gathered from several sections (broad.py); every
+# factual statement in such an answer is a verbatim, cited sentence of the source.
+BROAD_ANSWER_INTRO = "Rapporten lyfter fram {count} saker som rör frågan:"
+BROAD_ANSWER_INTRO_ONE = "Rapporten säger så här om frågan:"
+BROAD_EXAMPLES_HEADING = "Exempel ur rapporten:"
+BROAD_MORE_HEADING = "Rapporten tar också upp:"
+BROAD_EXAMPLES_ONLY_INTRO = "Rapporten har {count} exempel som ligger nära frågan:"
+BROAD_EXAMPLE_LINE = "{name} ({about}): {quote}"
+BROAD_ANSWER_NOTE = (
+    "Svaret är sammanställt ur flera avsnitt i rapporten. Varje punkt citeras ordagrant och "
+    "har sin egen källhänvisning."
+)
+
+# ---------------------------------------------------------------- figure cards
+ERR_FIGURE_YAML = (
+    "Figurkortet {name} är inte giltig YAML ({reason}). Kontrollera indrag och citattecken."
+)
+ERR_FIGURE_FIELD = (
+    "Figurkortet {name} saknar fältet {field} eller har fel form där: figure, section och "
+    "parts (en lista med label och text) är obligatoriska, lead är valfritt. Se "
+    "corpus/figures/planeringsmodell.yaml."
+)
+
+# A JSON Lines request to `asf ask --json -` that is not of the documented shape.
+ERR_JSON_REQUEST = (
+    'Raden är inte en giltig fråga i JSON: skriv {"question": "…", "history": [{"role": '
+    '"user" eller "assistant", "content": "…"}, …]} på en rad, eller frågan som vanlig text.'
+)
