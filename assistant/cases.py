@@ -270,8 +270,10 @@ def load_case(path: Path, source: str = "") -> Case:
 
 
 def is_case_file(path: Path) -> bool:
-    """Return True for a case card file (by its suffix)."""
-    return Path(path).suffix.lower() in CASE_SUFFIXES
+    """Return True for a case card file (a YAML file that is not a figure card)."""
+    from assistant.figures import is_figure_file
+
+    return Path(path).suffix.lower() in CASE_SUFFIXES and not is_figure_file(Path(path))
 
 
 def check_quotes(case: Case, source_text: str) -> list[str]:

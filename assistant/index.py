@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.cases import CaseDocument
 from assistant.chunking import Chunk, chunk_document, split_units
 from assistant.config import Settings
+from assistant.figures import FIGURE_FORMAT, is_figure_file
 from assistant.ingest import (
     CASE_SUFFIXES,
     SECTION_SEPARATOR,
@@ -45,7 +46,9 @@ TITLES_FILE = "sources.json"
 
 
 def _parser_version(path: Path) -> str:
-    """Return the version of the parser that reads this file (case cards have their own)."""
+    """Return the version of the parser that reads this file (cards have their own)."""
+    if is_figure_file(path):
+        return f"figure{FIGURE_FORMAT}"
     return CaseDocument.parser_version if path.suffix.lower() in CASE_SUFFIXES else PARSER_VERSION
 
 

@@ -499,6 +499,10 @@ def load_document(path: Path, source: str | None = None,
     suffix = path.suffix.lower()
     if suffix in CASE_SUFFIXES:
         from assistant.cases import load_case_document
+        from assistant.figures import figure_document, is_figure_file
+
+        if is_figure_file(path):
+            return figure_document(path, source=source)
 
         return load_case_document(path, source=source)
     if suffix not in SUPPORTED_SUFFIXES:
