@@ -125,11 +125,12 @@ def _reject(question: str, error: Exception, as_json: bool) -> int:
     return EXIT_USAGE
 
 
-def _ask_one(assistant, question: str, as_json: bool) -> int:
+def _ask_one(assistant, question: str, as_json: bool,
+             history: list[dict[str, str]] | None = None) -> int:
     from assistant.pipeline import QuestionError
 
     try:
-        answer = assistant.ask(question)
+        answer = assistant.ask(question, history or [])
     except QuestionError as exc:
         return _reject(question, exc, as_json)
     if as_json:
@@ -157,8 +158,38 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for line in sys.stdin:
         if not line.strip():
             continue
-        status = max(status, _ask_one(assistant, line.rstrip("\n"), True))
+        request = _json_request(line)
+        if isinstance(request, str):            # a broken JSON line: say why, go on
+            status = max(status, _reject(line.strip(), ValueError(request), True))
+        elif request is not None:
+            status = max(status, _ask_one(assistant, request[0], True, request[1]))
+        else:
+            status = max(status, _ask_one(assistant, line.rstrip("\n"), True))
     return status
+
+
+def _json_request(line: str) -> tuple[str, list[dict[str, str]]] | str | None:
+    """Read a JSON Lines request `{"question": …, "history": [{"role", "content"}, …]}`.
+
+    Return (question, history); a message (str) when the line is JSON of the wrong shape;
+    None when the line is a plain question (it does not start with "{").
+    """
+    from assistant.prompts import ERR_JSON_REQUEST
+
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return ERR_JSON_REQUEST
+    question = data.get("question") if isinstance(data, dict) else None
+    history = data.get("history", []) if isinstance(data, dict) else None
+    if not isinstance(question, str) or not isinstance(history, list) or not all(
+            isinstance(t, dict) and t.get("role") in ("user", "assistant")
+            and isinstance(t.get("content"), str) for t in history):
+        return ERR_JSON_REQUEST
+    return question, [{"role": t["role"], "content": t["content"]} for t in history]
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
