@@ -1,0 +1,200 @@
+"""Broad answers: question analysis, sections as units, figure cards, follow-ups, JSON requests."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+
+import pytest
+
+from assistant import cli
+from assistant.cases import INDUSTRIES
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.figures import check_figure_quotes, is_figure_file, load_figure
+from assistant.ingest import IngestError, load_document
+from assistant.pipeline import Assistant, previous_sentences
+from assistant.prompts import BROAD_MORE_HEADING, ERR_JSON_REQUEST
+from assistant.question import analyse
+from assistant.text import collapse, split_sentences
+from tests.conftest import REPORT, FakeEmbeddings
+
+FIGURES = PROJECT_ROOT / "corpus" / "figures"
+_INDUSTRIES = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
+
+
+def _quoted(answer: str) -> list[str]:
+    """Return the quoted pieces of an answer: its lines without markers, bullets, headings."""
+    text = re.sub(r"\s*\[\d+\]", "\n", answer)
+    return [line.strip().removeprefix("- ") for line in text.split("\n")
+            if line.strip() and not line.strip().endswith(":")]
+
+
+# --------------------------------------------------------------------------- analysis
+
+@pytest.mark.parametrize(("question", "kind", "asks"), [
+    ("Hur många intervjuer genomfördes i kartläggningen?", "fact", "count"),
+    ("När ägde träffen i Vadstena rum?", "fact", "date"),
+    ("Vi är ett medelstort byggföretag i Göteborg som vill börja köpa tjänster av ett ASF. "
+     "Var ska vi börja?", "broad", None),
+    ("Hur ska vi som ASF prissätta våra tjänster mot större företag?", "broad", None),
+    ("Jag ska hålla en workshop för företag och ASF i min kommun. Hur bör jag lägga upp den?",
+     "broad", None),
+    ("Vilka exempel finns från fastighetsbranschen?", "examples", None),
+    ("Skiljer sig drivkrafterna mellan stora och små företag?", "comparison", None),
+    ("What are the key success factors for working with a social enterprise?", "broad", None),
+    ("Vilka delar har modellen för planering av nätverksträffar?", "list", None),
+])
+def test_question_kinds(question, kind, asks):
+    analysis = analyse(question, _INDUSTRIES)
+    assert (analysis.kind, analysis.asks) == (kind, asks)
+
+
+def test_the_askers_situation_is_read_from_the_question():
+    situation = analyse("Vi är ett medelstort fastighetsbolag i Malmö. Hur börjar vi köpa av "
+                        "ett ASF?", _INDUSTRIES).situation
+    assert situation.industry == ("fastighet",)
+    assert situation.place == "Malmö"
+    assert situation.role == "company"
+    assert situation.size == "medelstort"
+    assert analyse("Jag ska hålla en workshop i min kommun om ASF.", _INDUSTRIES
+                   ).situation.role == "advisor"
+    assert analyse("Vi driver ett ASF inom städ. Hur hittar vi kunder?", _INDUSTRIES
+                   ).situation.role == "asf"
+    assert not analyse("Vad är ett IOP?", _INDUSTRIES).situation
+
+
+# --------------------------------------------------------------------------- figure cards
+
+def test_every_figure_card_field_is_a_verbatim_quote_of_the_report():
+    report = REPORT.read_text(encoding="utf-8")
+    cards = sorted(FIGURES.glob("*.yaml"))
+    assert cards, "no figure cards shipped"
+    for path in cards:
+        figure = load_figure(path)
+        assert check_figure_quotes(figure, report) == [], path.name
+    model = load_figure(FIGURES / "planeringsmodell.yaml")
+    assert [p.label.split()[0] for p in model.parts] == [
+        "Syfte", "Resultat", "Målgrupp", "Metod", "Uppföljning"]
+
+
+def test_a_changed_figure_quote_is_caught(tmp_path):
+    text = (FIGURES / "planeringsmodell.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "fel.yaml"
+    path.write_text(text.replace("Hur ska mötet dokumenteras?", "Hur ska mötet filmas?"),
+                    encoding="utf-8")
+    assert check_figure_quotes(load_figure(path), REPORT.read_text(encoding="utf-8")) == [
+        "parts[5].text"]
+
+
+@pytest.mark.parametrize(("content", "field"), [
+    ("figure: Figur 9\nsection: X\n", "parts"),
+    ("figure: Figur 9\nsection: X\nparts:\n  - label: A\n", "parts[1].text"),
+    ("figure: ''\nsection: X\nparts:\n  - {label: A, text: B}\n", "figure"),
+])
+def test_a_bad_figure_card_names_the_file_and_the_field(tmp_path, content, field):
+    path = tmp_path / "kort.yaml"
+    path.write_text(content, encoding="utf-8")
+    assert is_figure_file(path)
+    with pytest.raises(IngestError) as err:
+        load_document(path)
+    assert "kort.yaml" in str(err.value) and field in str(err.value)
+
+
+def test_the_figure_is_indexed_as_one_list_in_its_section(tmp_path):
+    document = load_document(FIGURES / "planeringsmodell.yaml")
+    [block] = document.blocks
+    assert block.section == "Nätverksträffar › Framtida arbetsmodell"
+    lines = block.text.split("\n")
+    assert lines[0].endswith(":") and len(lines) == 6
+    assert all(line.startswith("- ") for line in lines[1:])
+
+
+# --------------------------------------------------------------------------- answers
+
+@pytest.fixture
+def with_figures(isolated_dirs):
+    shutil.copytree(FIGURES, isolated_dirs / "corpus" / "figures")
+
+
+def test_a_broad_question_gets_points_from_other_sections_each_cited(assistant):
+    answer = assistant.ask("Vi är ett företag som vill börja köpa tjänster av ett ASF. "
+                           "Hur ska vi gå till väga och vad ska vi tänka på?")
+    assert not answer.refused
+    assert BROAD_MORE_HEADING in answer.answer
+    extra = answer.answer.split(BROAD_MORE_HEADING, 1)[1]
+    points = [line for line in extra.split("\n") if line.startswith("- ")]
+    assert 1 <= len(points) <= Settings().answer.broad_extra_points
+    assert all(re.search(r"\[\d+\]$", p) for p in points)
+    cited = " ".join(collapse(assistant.retriever.chunk(c.chunk_id).text)
+                     for c in answer.citations)
+    for piece in _quoted(answer.answer):
+        for sentence in split_sentences(piece):
+            assert sentence in cited, sentence
+    sections = {c.section for c in answer.citations}
+    assert len(sections) >= 2
+
+
+def test_a_fact_question_keeps_the_single_passage_answer(assistant):
+    answer = assistant.ask("Hur många intervjuer genomfördes inom ramen för undersökningen?")
+    assert BROAD_MORE_HEADING not in answer.answer and "45" in answer.answer
+
+
+def test_the_figure_card_is_indexed_with_its_sentences_for_broad_answers(with_figures,
+                                                                         settings):
+    assistant = Assistant(settings, embeddings=FakeEmbeddings())
+    assistant.ensure_index()
+    [chunk] = [c for c in assistant.index.chunks() if c.source.endswith("planeringsmodell.yaml")]
+    assert chunk.section == "Nätverksträffar › Framtida arbetsmodell"
+    assert "- Uppföljning: Hur ska mötet dokumenteras?" in chunk.text
+    topics = assistant.retriever.topics()
+    parts = [s.unit.text for s in topics.sentences if s.chunk.chunk_id == chunk.chunk_id]
+    assert "Uppföljning: Hur ska mötet dokumenteras?" in parts
+    assert all(c.name != "Figur 5" for c in assistant.catalog)   # not read as a case card
+    assert not assistant.catalog.errors
+
+
+def test_a_follow_up_does_not_repeat_the_previous_answer(assistant):
+    first = assistant.ask("Vad gör Le Mat Jonsered?")
+    history = [{"role": "user", "content": "Vad gör Le Mat Jonsered?"},
+               {"role": "assistant", "content": first.answer}]
+    second = assistant.ask("Vilka samarbetar de med?", history)
+    assert not second.refused
+    assert second.answer != first.answer
+    said = previous_sentences(history)
+    new = [p for p in _quoted(second.answer) if p not in said]
+    assert new, "the follow-up quotes nothing new"
+
+
+def test_previous_sentences_read_every_assistant_turn():
+    history = [{"role": "user", "content": "A?"},
+               {"role": "assistant", "content": "Första meningen. Andra meningen. [1]"},
+               {"role": "user", "content": "B?"},
+               {"role": "assistant", "content": "Intro:\n- Tredje meningen. [2]"}]
+    assert {"Första meningen.", "Andra meningen.", "Tredje meningen."} <= \
+        previous_sentences(history)
+    assert previous_sentences([{"role": "user", "content": "Bara en fråga."}]) == frozenset()
+
+
+# --------------------------------------------------------------------------- JSON requests
+
+def test_ask_json_lines_accept_a_conversation_as_a_json_object(capsys, monkeypatch):
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    cli.main(["ingest"])
+    capsys.readouterr()
+    first = "Vad gör Le Mat Jonsered?"
+    cli.main(["ask", "--json", first])
+    earlier = json.loads(capsys.readouterr().out)["answer"]
+    request = {"question": "Vilka samarbetar de med?",
+               "history": [{"role": "user", "content": first},
+                           {"role": "assistant", "content": earlier}]}
+    monkeypatch.setattr("sys.stdin", io.StringIO(
+        json.dumps(request, ensure_ascii=False) + "\n{\"question\": 3}\n{trasig\n"
+        "Vad är ett IOP?\n"))
+    assert cli.main(["ask", "--json", "-"]) == 2
+    objs = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert objs[0]["question"] == "Vilka samarbetar de med?"
+    assert objs[0]["answer"] != earlier and not objs[0]["refused"]
+    assert objs[1]["error"] == ERR_JSON_REQUEST and objs[2]["error"] == ERR_JSON_REQUEST
+    assert objs[3]["question"] == "Vad är ett IOP?" and not objs[3]["refused"]
