@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MODEL := models/embeddinggemma-300m/.verified
 PORT ?= 8501
 
-.PHONY: setup run chat test lint eval bench clean
+.PHONY: setup browser run chat test lint eval bench clean
 
 setup: $(VENV)/.installed $(MODEL)
 
@@ -27,7 +27,11 @@ run: setup
 chat: setup
 	$(VENV)/bin/asf chat
 
-test: setup
+# The browser test needs Chromium and its driver (Debian packages; root or sudo).
+browser:
+	.ci/install-browser
+
+test: setup browser
 	$(PY) -m pytest
 
 lint: setup
