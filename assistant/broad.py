@@ -49,6 +49,8 @@ _EXPECT = re.compile(
 _BACK = re.compile(r"^(de|dessa|detta|denna|det|den|där|därför|dessutom|han|hon|hen|deras|"
                    r"dess|they|these|this|it)\b", re.IGNORECASE)
 _QUOTE = re.compile(r"^[”\"“]")
+# A sentence is about the asker's industry when it names it among this many first words.
+_ABOUT_WORDS = 10
 # Sentences about the document itself ("Kapitlet avhandlar även vilka drivkrafter …") name a
 # topic without saying anything about it: they match a question's words and answer nothing.
 _META = re.compile(
@@ -68,6 +70,7 @@ class Point:
     items: list[str] = field(default_factory=list)
     group: int = 2                     # 0 advice, 1 what to expect, 2 other, 3 example
     rows: list[int] = field(default_factory=list)   # sentence rows the point covers
+    situation: bool = False            # about the asker's own situation (shown first)
 
     @property
     def chunk(self) -> Chunk:
@@ -98,6 +101,17 @@ class BroadSettings:
     w_central: float = 0.08
     w_heading: float = 0.20          # the question's words in the section's headings
     meta_penalty: float = 0.6        # score factor for sentences about the document itself
+    # Section-first selection (select_by_section).
+    sections: int = 4                # most relevant sections a broad answer draws from
+    first_section_points: int = 2
+    per_section_points: int = 1
+    w_section_vector: float = 0.3
+    w_section_heading: float = 0.2
+    # A section scoring under this share of the best one adds nothing: on a narrow question
+    # the first section dominates and the rest is noise. Measured (one run each): 0 -> 0.6 kept
+    # persona coverage at 0.341 and cut the median answer from 1500 to 1400 characters; 0.8
+    # cost coverage (0.332).
+    min_section_share: float = 0.6
     advice_bonus: float = 0.05       # for broad and follow-up "how do we solve it" questions
 
 
@@ -198,6 +212,96 @@ class BroadAnswerer:
             size += length
         chosen.sort(key=lambda p: (p.group, -p.score))
         return chosen
+
+    def section_scores(self, question: str, retrieval: Retrieval,
+                       topics: TopicIndex) -> np.ndarray:
+        """Return every section's relevance: its best passage's fused retrieval score, plus
+        its own vector's similarity and the question's words in its headings.
+
+        Measured on the persona set: the section holding a gold point is among the top three
+        by this score for 59 % of the points and among the top eight for 75 %, while only 29 %
+        of the points are among the six best-scored sentences of the whole report.
+        """
+        s = self.shape
+        if retrieval.vector is None or not topics.sections:
+            return np.zeros(len(topics.sections), dtype=np.float32)
+        fused = {p.chunk.chunk_id: p.score for p in retrieval.candidates}
+        top = max(fused.values(), default=0.0) or 1.0
+        similarity = topics.section_similarity(retrieval.vector)
+        qset = set(tokens(question))
+        out = np.zeros(len(topics.sections), dtype=np.float32)
+        for i, section in enumerate(topics.sections):
+            best = max((fused.get(c.chunk_id, 0.0) for c in section.chunks), default=0.0)
+            heading = self._coverage(qset, set(tokens(" ".join(section.path))))
+            out[i] = (best / top + s.w_section_vector * _clip((float(similarity[i]) - 0.25) / 0.45)
+                      + s.w_section_heading * heading)
+        return out
+
+    def select_by_section(self, question: str, retrieval: Retrieval, analysis: Analysis,
+                          exclude: frozenset[str] = frozenset(),
+                          situation: re.Pattern[str] | None = None) -> list[Point]:
+        """Return the answer's points, section first: the best sentences of the most
+        relevant sections (two from the first, one from each next), in section order.
+
+        A broad question's answer is spread over sections; choosing the sections first and
+        then their best sentences covered more of the persona set's points (0.372 with four
+        sections) than choosing sentences from the whole report (0.314).
+        """
+        topics, scores = self.scores(question, retrieval, analysis, exclude)
+        s = self.shape
+        section_scores = self.section_scores(question, retrieval, topics)
+        ranked = np.argsort(-section_scores)
+        floor = s.min_section_share * float(section_scores[ranked[0]]) if len(ranked) else 0.0
+        chosen: list[Point] = []
+        covered: set[int] = set()
+        for k, number in enumerate(ranked[: s.sections]):
+            if section_scores[number] < floor:
+                break
+            section = topics.sections[int(number)]
+            room = s.first_section_points if k == 0 else s.per_section_points
+            for row in sorted(section.sentences, key=lambda i: -scores[i])[:3]:
+                if room == 0 or scores[row] <= 0:
+                    break
+                if row in covered or any(topics.pair_similarity(row, r) >= s.duplicate
+                                         for r in covered):
+                    continue
+                point = self._point(topics, topics.sentences[row], float(scores[row]))
+                if point is None or covered & set(point.rows):
+                    continue
+                chosen.append(point)
+                covered.update(point.rows)
+                room -= 1
+        if situation is not None:
+            self._situation_point(topics, scores, situation, chosen, covered)
+        return chosen
+
+    def _situation_point(self, topics: TopicIndex, scores: np.ndarray,
+                         situation: re.Pattern[str], chosen: list[Point],
+                         covered: set[int]) -> None:
+        """Put the best sentence about the asker's situation (their industry, in the words the
+        documents use for it) first, unless it is chosen already.
+
+        "Vi är ett fastighetsbolag …, hur kommer vi igång?" matches the report's general
+        advice; what it says about property companies ("fastighetsbolagen ligger i framkant
+        …") is in other sections and scored lower. A sentence is about the industry when it
+        names it among its first words; one that only lists it ("… en sammanslutning av
+        handlare och fastighetsbolag") is not.
+        """
+        def about(text: str) -> bool:
+            found = situation.search(text)
+            return found is not None and len(text[:found.start()].split()) < _ABOUT_WORDS
+
+        rows = [s.row for s in topics.sentences
+                if scores[s.row] > 0 and about(s.unit.text)]
+        for row in sorted(rows, key=lambda r: -scores[r])[:3]:
+            if row in covered:
+                return
+            point = self._point(topics, topics.sentences[row], float(scores[row]))
+            if point is not None and not covered & set(point.rows):
+                point.situation = True
+                chosen.insert(0, point)
+                covered.update(point.rows)
+                return
 
     def _point(self, topics: TopicIndex, sentence: Sentence, score: float) -> Point | None:
         """Return the sentence as a readable point: with its list, or the sentence before."""
@@ -318,7 +422,8 @@ def similar_cases(topics: TopicIndex, vector: list[float] | None,
     return out
 
 
-def extend(base: Answer, points: list[Point], examples: list[Example]) -> Answer:
+def extend(base: Answer, points: list[Point], examples: list[Example],
+           max_chars: int = 1700) -> Answer:
     """Return the single-passage answer followed by the points it lacks, each cited.
 
     The window around the best sentence stays first (it answers the core of the question,
@@ -342,10 +447,18 @@ def extend(base: Answer, points: list[Point], examples: list[Example]) -> Answer
         return n
 
     lines = [base.answer]
-    if points:
+    size = len(base.answer)
+    fitting = []
+    for point in points:
+        length = len(point.text) + sum(len(x) + 5 for x in point.items) + 8
+        if size + length <= max_chars:
+            fitting.append(point)
+            size += length
+    if fitting:
         lines.append("")
         lines.append(BROAD_MORE_HEADING)
-        for point in points:
+        # Chosen by relevance; shown as advice first, then what to expect, then the rest.
+        for point in sorted(fitting, key=lambda p: (not p.situation, p.group)):
             n = cite(point.chunk, [point.text, *point.items])
             lines.append(f"- {point.text} [{n}]")
             lines.extend(f"  - {item}" for item in point.items)
@@ -358,4 +471,4 @@ def extend(base: Answer, points: list[Point], examples: list[Example]) -> Answer
                 name=example.name, about=example.about, quote=example.quote) + f" [{n}]")
     return Answer(question=base.question, answer="\n".join(lines), refused=False,
                   citations=citations, contexts=base.contexts, evidence=base.evidence,
-                  note=BROAD_ANSWER_NOTE if points or examples else base.note)
+                  note=BROAD_ANSWER_NOTE if fitting or examples else base.note)

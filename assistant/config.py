@@ -89,9 +89,17 @@ class AnswerSettings(BaseModel):
         description="Question kinds whose answer adds the main points of other sections "
                     "(broad.py) to the best passage's window: any of broad, comparison, "
                     "examples, list, fact.")
-    broad_extra_points: int = Field(default=2, ge=0, le=6,
+    broad_extra_points: int = Field(default=5, ge=0, le=8,
                                     description="Most points from other sections added to "
                                                 "a broad answer (0: none).")
+    broad_units: Literal["sections", "sentences"] = Field(
+        default="sections", description="How a broad answer's points are chosen: the best "
+                                        "sentences of the most relevant sections, or by MMR "
+                                        "over every sentence of the index.")
+    broad_max_chars: int = Field(default=1700, ge=300, le=6000,
+                                 description="Length budget of a broad answer (the passage "
+                                             "window and the points); a point that would "
+                                             "exceed it is left out.")
 
 
 class Settings(BaseSettings):

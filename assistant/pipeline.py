@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answer import Answer, ExtractiveAnswerer, final_answer
 from assistant.broad import BroadAnswerer, extend, similar_cases
-from assistant.cases import INDUSTRIES, Catalog, answer_from_catalog
+from assistant.cases import INDUSTRIES, CaseQuery, Catalog, answer_from_catalog
 from assistant.config import Settings
 from assistant.index import Index, IndexModelMismatchError, Progress, SyncReport
 from assistant.ingest import IngestError
@@ -140,7 +140,9 @@ class Assistant:
             yield from (line + "\n" for line in answer.answer.split("\n"))
             yield answer
             return
-        stream = (self.answerer.stream(query, retrieval.passages, exclude)
+        stream = (self.answerer.stream(query, retrieval.passages, exclude,
+                                       quantities=analysis.kind == "fact",
+                                       candidates=retrieval.candidates[:20])
                   if isinstance(self.answerer, ExtractiveAnswerer)
                   else self.answerer.stream(query, retrieval.passages))
         for event in stream:
@@ -163,18 +165,39 @@ class Assistant:
         A refusal stays a refusal. The points leave out what the first part (or the previous
         answer in a conversation) already quotes.
         """
-        base = self.extractive.answer(query, retrieval.passages, exclude)
+        base = self.extractive.answer(query, retrieval.passages, exclude,
+                                      quantities=analysis.kind == "fact", broad=True)
         if base.refused:
             return base
         said = exclude | {collapse(s) for c in base.citations for s in c.quote.split(" … ")}
-        limit = self.settings.answer.broad_extra_points
-        points = self.broad.select(query, retrieval, analysis, said)[:limit] if limit else []
+        settings = self.settings.answer
+        industry = analysis.situation.industry
+        # A buying company's industry, in the words the documents use for it (the catalog's
+        # patterns), steers one point to what the report says about that sector. An ASF that
+        # names its own trade asks about customers, not its trade: measured on the persona set,
+        # steering for every role cost the ASF group 0.025 coverage and gained the CSR group
+        # 0.017.
+        steer = industry and (analysis.situation.role == "company" or analysis.kind == "examples")
+        in_text = (re.compile("|".join(INDUSTRIES[label][1].pattern for label in industry),
+                              re.IGNORECASE) if steer else None)
+        limit = settings.broad_extra_points
+        if not limit:
+            points = []
+        elif settings.broad_units == "sections":
+            points = self.broad.select_by_section(query, retrieval, analysis, said, in_text)
+        else:
+            points = self.broad.select(query, retrieval, analysis, said)
+        points = points[:limit]
         examples: list = []
-        if analysis.kind == "examples" or analysis.situation.industry or \
-                analysis.situation.place:
+        if analysis.kind == "examples" or industry or analysis.situation.place:
             cases = {c.source: (c.name, c.about, c.summary.quote) for c in self.catalog}
+            if industry:
+                # Cases of the asker's industry first, closest in meaning among them.
+                matching = {m.case.source for m in self.catalog.filter(
+                    CaseQuery(industry=list(industry)))}
+                cases = {k: v for k, v in cases.items() if k in matching} or cases
             examples = similar_cases(self.retriever.topics(), retrieval.vector, cases)
-        return extend(base, points, examples)
+        return extend(base, points, examples, settings.broad_max_chars)
 
 
 def previous_sentences(history: Sequence[dict | str]) -> frozenset[str]:

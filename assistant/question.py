@@ -29,7 +29,10 @@ _FACT: list[tuple[Asks, re.Pattern[str]]] = [
     ("amount", _rx(r"\b(vad kostar|vad kostade|hur mycket (kostar|pengar|betal)|"
                    r"how much (does|did|do)|what does .{0,30} cost)\b")),
     ("count", _rx(r"\b(hur många|hur stor andel|how many)\b")),
-    ("date", _rx(r"\b(när|vilket år|vilken dag|vilket datum|when|what year)\b")),
+    # "när" and "when" ask for a date at the head of a clause, not as a conjunction ("Hur gick
+    # det till när de fick sina första kunder?").
+    ("date", _rx(r"(^|[,:;.!?]\s*|\boch\s+|\band\s+)(när|when)\b|\b(vilket år|vilken dag|"
+                 r"vilket datum|what year)\b")),
     ("place", _rx(r"^(var|i vilken (stad|kommun|ort)|på vilken ort|where)\b(?! (ska|bör|kan)\b)")),
     ("name", _rx(r"^(vem|vilka personer|vilken person|vad heter|who|what is the name)\b")),
 ]
@@ -124,7 +127,10 @@ def analyse(question: str, industries: dict[str, re.Pattern[str]] | None = None)
         return Analysis("examples", None, english, solution, situation)
     if _LIST.search(text):
         return Analysis("list", None, english, solution, situation)
-    # A long question without a question word of its own is usually a situation described.
+    # A long question without a question word of its own usually describes a situation; a
+    # short one asks about one thing, answered where the report says it. Treating every
+    # such question as broad gave the persona set +0.008 coverage but cost the main set's
+    # citation precision 0.60 -> 0.39 (points from other sections on narrow questions).
     kind: Kind = "broad" if len(words(text)) >= 14 else "fact"
     return Analysis(kind, None, english, solution, situation)
 
@@ -136,3 +142,4 @@ def _situation(text: str, industries: dict[str, re.Pattern[str]]) -> Situation:
     role = next((name for name, pattern in _ROLES if pattern.search(text)), None)
     size = _SIZE.search(text)
     return Situation(industry, place, role, size.group(1).lower() if size else None)
+

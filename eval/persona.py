@@ -195,6 +195,32 @@ def report_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+# The ablation: today's answer against the single-passage window it replaced, and without each
+# of its parts. Only answer settings change, so every variant uses the same index.
+ABLATION: dict[str, dict[str, Any]] = {
+    "standard (fönster + sektioner)": {},
+    "ett avsnitts fönster (före breda svar)": {"broad_kinds": ()},
+    "punkter med MMR över alla meningar": {"broad_units": "sentences"},
+    "högst två punkter": {"broad_extra_points": 2},
+    "utan längdgräns": {"broad_max_chars": 6000},
+}
+
+
+def ablation(items: list[PersonaItem] | None = None) -> dict[str, dict[str, Any]]:
+    """Run the persona set for every ablation variant; return name -> metrics."""
+    from assistant.config import Settings
+
+    base = Settings()
+    runs: dict[str, dict[str, Any]] = {}
+    shared = Assistant(base)
+    shared.ensure_index()
+    for name, overrides in ABLATION.items():
+        settings = base.model_copy(update={"answer": base.answer.model_copy(update=overrides)})
+        assistant = Assistant(settings, embeddings=shared.index.embeddings)
+        runs[name] = evaluate_persona(assistant, items)[0]
+    return runs
+
+
 def main() -> int:
     """Run the persona set on the default settings and print the metrics and misses."""
     import argparse
@@ -203,13 +229,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Persona-utvärdering")
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.add_argument("--only", default="", help="kommaseparerade id:n")
+    parser.add_argument("--ablation", action="store_true",
+                        help="jämför svarsformerna och skriv eval/persona_report.md")
     args = parser.parse_args()
-    assistant = Assistant()
-    assistant.ensure_index()
     items = load_persona()
     if args.only:
         keep = set(args.only.split(","))
         items = [i for i in items if i.id in keep]
+    if args.ablation:
+        runs = ablation(items)
+        lines = ["# Personautvärdering: ablation", "",
+                 f"{len(items)} frågor ur eval/persona.yaml, samma index för alla varianter.",
+                 "", *report_lines(runs), ""]
+        target = PERSONA.parent / "persona_report.md"
+        target.write_text("\n".join(lines), encoding="utf-8")
+        print("\n".join(lines))
+        return 0
+    assistant = Assistant()
+    assistant.ensure_index()
     metrics, results = evaluate_persona(assistant, items)
     if args.verbose:
         for r in results:

@@ -198,3 +198,58 @@ def test_ask_json_lines_accept_a_conversation_as_a_json_object(capsys, monkeypat
     assert objs[0]["answer"] != earlier and not objs[0]["refused"]
     assert objs[1]["error"] == ERR_JSON_REQUEST and objs[2]["error"] == ERR_JSON_REQUEST
     assert objs[3]["question"] == "Vad är ett IOP?" and not objs[3]["refused"]
+
+
+# --------------------------------------------------------------------------- facts and checks
+
+def _passage(text: str, seq: int = 0):
+    from assistant.chunking import Chunk
+    from assistant.retrieve import Passage
+
+    chunk = Chunk(chunk_id=f"c{seq}", source="r.txt", title="R", section_path=("A",), page=None,
+                  text=text, indexed_text=text, seq=seq)
+    return Passage(chunk=chunk, score=1.0)
+
+
+def test_a_count_question_leads_with_the_whole_before_a_part():
+    from assistant.answer import _total_count
+
+    passages = [_passage("Inledningsvis genomfördes 20 sonderande intervjuer med ASF."),
+                _passage("Det var bra. 45 intervjuer genomfördes inom ramen för undersökningen.",
+                         1)]
+    total = _total_count("Hur många intervjuer genomfördes?", passages)
+    assert total is not None and total.text.startswith("45 intervjuer")
+    # Without a part to confuse it with, the best-matching sentence leads as before.
+    assert _total_count("Hur många intervjuer genomfördes?", passages[1:]) is None
+    assert _total_count("Vad är ett IOP?", passages) is None
+
+
+def test_an_advice_question_about_time_needs_no_number():
+    from assistant.answerability import missing_answer_type
+
+    question = "Hur lång leveranstid ska man räkna med från ett socialt företag?"
+    text = "Det kan ta längre tid för ett ASF att leverera."
+    assert missing_answer_type(question, text, text) is not None
+    assert missing_answer_type(question, text, text, quantities=False) is None
+    money = "Vad kostar det per timme att anlita ett ASF?"
+    assert missing_answer_type(money, text, text, quantities=False) is not None
+
+
+def test_a_majority_is_not_a_count_of_the_asked_noun():
+    from assistant.answerability import missing_answer_type
+
+    question = "Hur många arbetsintegrerande sociala företag finns det i Sverige?"
+    text = "En majoritet av de arbetsintegrerande sociala företagen samarbetar med kommunen."
+    assert missing_answer_type(question, text, text) is not None
+    assert missing_answer_type(question, "Det finns 300 arbetsintegrerande sociala företag.",
+                               text) is None
+
+
+def test_a_buying_company_gets_a_point_about_its_own_industry(assistant):
+    answer = assistant.ask("Vi är ett fastighetsbolag i Malmö. Hur kommer vi igång med att "
+                           "köpa tjänster av ett ASF och vad ska vi tänka på?")
+    assert not answer.refused and BROAD_MORE_HEADING in answer.answer
+    points = answer.answer.split(BROAD_MORE_HEADING, 1)[1].strip().split("\n")
+    # The sector's point comes first, and names the sector among its first words.
+    first = points[0].removeprefix("- ")
+    assert re.search(r"fastighet", " ".join(first.split()[:10]), re.IGNORECASE), first

@@ -40,8 +40,10 @@ def escape_markdown(text: str) -> str:
 
 
 def _dedent(text: str) -> str:
-    # Indented lines would turn into code blocks.
-    return re.sub(r"(?m)^[ \t]+", "", text.replace("\r\n", "\n"))
+    # A nested list item (a list quoted inside a point of a broad answer) keeps its level as
+    # an indented hollow bullet; other indented lines would turn into code blocks.
+    text = re.sub(r"(?m)^[ \t]+- ", "\u2003◦ ", text.replace("\r\n", "\n"))
+    return re.sub(r"(?m)^[ \t]+", "", text)
 
 
 def _escape(text: str) -> str:
