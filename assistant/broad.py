@@ -115,6 +115,13 @@ class BroadSettings:
     advice_bonus: float = 0.05       # for broad and follow-up "how do we solve it" questions
 
 
+def _fragment(text: str) -> bool:
+    """Return True for a piece of an interviewee's quote cut by sentence splitting (an odd
+    number of quotation marks: "Matchning mellan vad de kan och vi behöver.”"), which does
+    not read on its own."""
+    return (text.count("”") + text.count('"') + text.count("“")) % 2 == 1
+
+
 def _clip(x: float) -> float:
     return 0.0 if x < 0 else 1.0 if x > 1 else x
 
@@ -153,7 +160,7 @@ class BroadAnswerer:
             unit, chunk = sentence.unit, sentence.chunk
             if chunk.kind not in ("text", "figure") or collapse(unit.text) in exclude:
                 continue
-            if len(unit.text) < 30 and not unit.lead_in:
+            if len(unit.text) < 30 and not unit.lead_in or _fragment(unit.text):
                 continue
             i = sentence.row
             score = (s.w_sentence * _clip((float(sims[i]) - 0.25) / 0.45)

@@ -253,3 +253,11 @@ def test_a_buying_company_gets_a_point_about_its_own_industry(assistant):
     # The sector's point comes first, and names the sector among its first words.
     first = points[0].removeprefix("- ")
     assert re.search(r"fastighet", " ".join(first.split()[:10]), re.IGNORECASE), first
+
+
+def test_a_cut_quotation_is_not_a_point():
+    from assistant.broad import _fragment
+
+    assert _fragment("Matchning mellan vad de kan och vi behöver.”")
+    assert not _fragment("En företrädare menar att: ”Det gäller att leverera med tider.”")
+    assert not _fragment("Det är viktigt att det finns en kontaktperson.")
