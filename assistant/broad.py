@@ -46,15 +46,18 @@ _EXPECT = re.compile(
     r"\b(utmaning\w*|svår\w*|tar tid|längre tid|tid att|ledtid\w*|tålamod|risk\w*|kräver|"
     r"hinder|problem\w*|förväntning\w*|challenge\w*|difficult|takes time)\b", re.IGNORECASE)
 # Sentences that open by pointing back ("De …", "Detta …") need the sentence before them.
-_BACK = re.compile(r"^(de|dessa|detta|denna|det|den|där|därför|dessutom|han|hon|hen|deras|"
-                   r"dess|they|these|this|it)\b", re.IGNORECASE)
+# ("Det"/"Den" open a sentence as often as a subject placeholder, "Det råder delade meningar",
+# as they point back, so they do not count.)
+_BACK = re.compile(r"^(att (de|dessa)\b|(de|dessa|detta|denna|där|därför|dessutom|han|hon|hen|"
+                   r"deras|dess|they|these|this|it)\b)", re.IGNORECASE)
 _QUOTE = re.compile(r"^[”\"“]")
 # A sentence is about the asker's industry when it names it among this many first words.
 _ABOUT_WORDS = 10
 # Sentences about the document itself ("Kapitlet avhandlar även vilka drivkrafter …") name a
 # topic without saying anything about it: they match a question's words and answer nothing.
-_META = re.compile(
-    r"\b(kapitlet|kapitel|avsnittet|avsnitt nedan|följande avsnitt|rapporten|denna rapport|"
+META_SENTENCE = re.compile(
+    r"\b(kapitlet|kapitel|avsnittet|avsnitt nedan|följande avsnitt|i detta avsnitt|rapporten|"
+    r"denna rapport|"
     r"studien|kartläggningens syfte|syftet med (studien|kartläggningen|uppdraget)|"
     r"redovisas|beskrivs (nedan|i)|i det följande|this (chapter|section|report))\b",
     re.IGNORECASE)
@@ -115,11 +118,24 @@ class BroadSettings:
     advice_bonus: float = 0.05       # for broad and follow-up "how do we solve it" questions
 
 
-def _fragment(text: str) -> bool:
+def is_fragment(text: str) -> bool:
     """Return True for a piece of an interviewee's quote cut by sentence splitting (an odd
     number of quotation marks: "Matchning mellan vad de kan och vi behöver.”"), which does
     not read on its own."""
     return (text.count("”") + text.count('"') + text.count("“")) % 2 == 1
+
+
+def readable(topics: TopicIndex, sentence: Sentence) -> str:
+    """Return a sentence so that it reads on its own: with the sentence before it when it
+    opens by pointing back ("Att de ställdes in berodde …" needs what "de" are)."""
+    if not _BACK.match(sentence.unit.text) or sentence.unit.position == 0:
+        return sentence.unit.text
+    before = next((x for x in (topics.sentences[r] for r in topics.sections[
+        sentence.section].sentences) if x.chunk.chunk_id == sentence.chunk.chunk_id
+        and x.unit.position == sentence.unit.position - 1), None)
+    if before is None or before.unit.lead is not None or before.unit.lead_in:
+        return sentence.unit.text
+    return f"{before.unit.text} {sentence.unit.text}"
 
 
 def _clip(x: float) -> float:
@@ -160,7 +176,7 @@ class BroadAnswerer:
             unit, chunk = sentence.unit, sentence.chunk
             if chunk.kind not in ("text", "figure") or collapse(unit.text) in exclude:
                 continue
-            if len(unit.text) < 30 and not unit.lead_in or _fragment(unit.text):
+            if len(unit.text) < 30 and not unit.lead_in or is_fragment(unit.text):
                 continue
             i = sentence.row
             score = (s.w_sentence * _clip((float(sims[i]) - 0.25) / 0.45)
@@ -169,7 +185,7 @@ class BroadAnswerer:
                      + s.w_words * self._coverage(qset, set(tokens(unit.text)))
                      + s.w_central * _clip((sentence.centrality - 0.5) / 0.4)
                      + s.w_heading * headings[sentence.section])
-            if _META.search(unit.text):
+            if META_SENTENCE.search(unit.text):
                 score *= s.meta_penalty
             if analysis.kind == "broad" and _ADVICE.search(unit.text):
                 score += s.advice_bonus

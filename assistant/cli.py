@@ -313,6 +313,43 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from assistant.planner import PlanError, Planner, PlanRequest, parse_length
+    from assistant.prompts import ERR_PLAN_OUTPUT, MSG_PLAN_WRITTEN
+
+    try:
+        # Check the inputs before any model is loaded, so a typo is answered at once.
+        request = PlanRequest(theme=" ".join(args.tema), place=args.ort or "",
+                              groups=tuple(args.malgrupp), participants=args.deltagare,
+                              minutes=parse_length(args.langd)).checked()
+    except PlanError as exc:
+        print(f"Fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "docx" and not args.output:
+        print(f"Fel: {ERR_PLAN_OUTPUT}", file=sys.stderr)
+        return EXIT_USAGE
+    plan = Planner(_assistant(args)).plan(request)
+    if args.format == "json":
+        text = json.dumps(plan.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    elif args.format == "md":
+        text = plan.to_markdown()
+    else:
+        text = ""
+    if args.output:
+        path = Path(args.output)
+        if path.is_dir():
+            print(f"Fel: {path} är en mapp; ange en fil.", file=sys.stderr)
+            return EXIT_USAGE
+        if args.format == "docx":
+            path.write_bytes(plan.to_docx())
+        else:
+            path.write_text(text, encoding="utf-8")
+        print(MSG_PLAN_WRITTEN.format(path=path), file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `asf` command."""
     parser = argparse.ArgumentParser(
@@ -362,6 +399,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="kontrollera att varje citat finns ordagrant i korpusens dokument")
     p.set_defaults(func=cmd_cases)
+
+    from assistant.prompts import PLAN_TARGET_GROUPS
+
+    p = sub.add_parser("plan", help="planera en nätverksträff eller workshop utifrån rapporten",
+                       description="Gör en plan för en nätverksträff efter rapportens modell "
+                                   "(Syfte, Resultat, Målgrupp, Metod, Uppföljning), med "
+                                   "citerade råd, fallexempel, dagordning, diskussionsfrågor "
+                                   "och lärdomar från träffarna 2018.")
+    p.add_argument("--tema", nargs="+", required=True, help="träffens tema, t.ex. "
+                   "\"Affärssamverkan inom fastighetsbranschen\"")
+    p.add_argument("--ort", help="ort eller region")
+    p.add_argument("--malgrupp", action="append", default=[], choices=PLAN_TARGET_GROUPS,
+                   metavar="GRUPP", help="målgrupp (flera gånger): " + ", ".join(
+                       PLAN_TARGET_GROUPS))
+    p.add_argument("--deltagare", type=int, default=25, help="väntat antal deltagare")
+    p.add_argument("--langd", default="3 timmar",
+                   help="träffens längd: \"2 timmar\", \"90 min\", halvdag, heldag")
+    p.add_argument("--format", choices=["md", "json", "docx"], default="md")
+    p.add_argument("--output", "-o", metavar="FIL", help="skriv till en fil (krävs för docx)")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("eval", help="kör utvärderingen och skriv eval/report.md")
     p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")

@@ -274,3 +274,48 @@ ERR_JSON_REQUEST = (
     'Raden är inte en giltig fråga i JSON: skriv {"question": "…", "history": [{"role": '
     '"user" eller "assistant", "content": "…"}, …]} på en rad, eller frågan som vanlig text.'
 )
+
+# ---------------------------------------------------------------- the meeting planner
+# Fixed phrasing of a meeting plan (planner.py); every factual line of a plan is a verbatim,
+# cited sentence of the source, these only connect them.
+PLAN_TITLE = "Plan för nätverksträff: {theme}"
+PLAN_NOTE = "Ort: {place}. Målgrupper: {groups}. Deltagare: cirka {participants}. Längd: {length}."
+PLAN_PARTS = {"syfte": "Syfte", "resultat": "Resultat", "malgrupp": "Målgrupp",
+              "metod": "Metod", "uppfoljning": "Uppföljning"}
+PLAN_GUIDING = "Vägledande fråga ur rapportens modell (figur 5): {question}"
+PLAN_TARGET_GROUPS = ("ASF", "konventionella företag", "fastighetsägare", "kommun",
+                      "företagsfrämjare", "andra")
+PLAN_GROUPS_CHOSEN = "Målgrupper ni har valt: {groups}."
+PLAN_CASES_HEADING = "Fallexempel ur rapporten att bjuda in eller berätta om:"
+PLAN_AGENDA_HEADING = "Förslag till dagordning ({length}), upplagd som rapportens träffar:"
+PLAN_AGENDA = (
+    "Välkommen: syfte och mål för träffen",
+    "Kort kunskapspass om affärer mellan ASF och företag",
+    "Ett ASF och dess samarbetspart berättar om sitt samarbete",
+    "Samtal i mindre grupper (diskussionsfrågorna nedan)",
+    "Gemensam sammanfattning: vad tar vi med oss?",
+    "Mingel och nya kontakter",
+)
+PLAN_AGENDA_BREAK = "Paus"
+PLAN_DISCUSSION_HEADING = "Diskussionsfrågor ur rapportens utmaningar och drivkrafter:"
+PLAN_DISCUSSION_LINE = "Hur ser det ut hos er? Rapporten: {quote}"
+PLAN_LESSONS_HEADING = "Lärdomar från träffarna 2018"
+PLAN_MEETING_LINE = "Träffen som ligger närmast ert tema hölls i {meeting}:"
+PLAN_SOURCES_HEADING = "Källor"
+PLAN_UNKNOWN_THEME = (
+    "Dokumenten tar inte upp temat ”{theme}”; planen bygger på rapportens allmänna modell och "
+    "lärdomar för träffar, och det som ligger närmast temat."
+)
+ERR_PLAN_THEME = "Ange ett tema för träffen (högst 200 tecken)."
+ERR_PLAN_PARTICIPANTS = "Antalet deltagare måste vara mellan {low} och {high}."
+ERR_PLAN_LENGTH = (
+    "Träffens längd måste vara mellan {low} minuter och {high} timmar; en längre träff bör "
+    "delas upp i flera."
+)
+ERR_PLAN_LENGTH_FORMAT = (
+    "Längden ”{value}” går inte att läsa. Skriv till exempel ”2 timmar”, ”90 min”, ”halvdag” "
+    "eller ”heldag”."
+)
+ERR_PLAN_GROUPS = "Okänd målgrupp: {groups}. Välj bland: {known}."
+ERR_PLAN_OUTPUT = "Ange --output FIL för Word-formatet (till exempel --output plan.docx)."
+MSG_PLAN_WRITTEN = "Planen är sparad i {path}."

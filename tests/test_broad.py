@@ -256,8 +256,8 @@ def test_a_buying_company_gets_a_point_about_its_own_industry(assistant):
 
 
 def test_a_cut_quotation_is_not_a_point():
-    from assistant.broad import _fragment
+    from assistant.broad import is_fragment
 
-    assert _fragment("Matchning mellan vad de kan och vi behöver.”")
-    assert not _fragment("En företrädare menar att: ”Det gäller att leverera med tider.”")
-    assert not _fragment("Det är viktigt att det finns en kontaktperson.")
+    assert is_fragment("Matchning mellan vad de kan och vi behöver.”")
+    assert not is_fragment("En företrädare menar att: ”Det gäller att leverera med tider.”")
+    assert not is_fragment("Det är viktigt att det finns en kontaktperson.")

@@ -43,6 +43,9 @@ def server(real_embeddings, real_index_root, tmp_path_factory):
     corpus.mkdir()
     for name in ("sweco-asf-samverkan-naringslivet.txt", "sources.json"):
         shutil.copy(PROJECT_ROOT / "corpus" / name, corpus / name)
+    # The planner quotes the figure card and the case cards, as in the shipped corpus.
+    for name in ("figures", "cases"):
+        shutil.copytree(PROJECT_ROOT / "corpus" / name, corpus / name)
     env = {"ASF_DATA_DIR": str(root / "data"), "ASF_CORPUS_DIR": str(corpus),
            "ASF_MODELS_DIR": str(PROJECT_ROOT / "models"),
            "ASF_FEEDBACK_DB": str(root / "feedback.sqlite3")}
@@ -184,3 +187,40 @@ def test_uploaded_document_is_shown_as_text_never_as_markup(server, driver, tmp_
     assert not [a for a in _css(main, "a") if "evil" in (a.get_attribute("href") or "")]
     assert not _css(main, 'img[src="x"], script')
     _shot(driver, "browser-safety.png")
+
+
+def test_plan_page_fills_the_form_and_downloads_a_word_file(server, driver, tmp_path):
+    from docx import Document
+    from selenium.webdriver.common.keys import Keys
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(downloads)})
+    wait_ready(driver, server.url)
+    next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]')
+         if "Planera träff" in a.text).click()
+    theme = _wait(lambda: _css(driver, '[data-testid="stSelectbox"] input'), 60,
+                  "the theme field")[0]
+    theme.click()
+    theme.send_keys("Affärssamverkan inom fastighetsbranschen")
+    theme.send_keys(Keys.ENTER)
+    place = _css(driver, '[data-testid="stTextInput"] input')[0]
+    place.send_keys("Malmö")
+    button = next(b for b in _css(driver, "button") if "Gör planen" in b.text)
+    _click(button)
+    _wait(lambda: any("5. Uppföljning" in h.text for h in _css(driver, "h3")), 180,
+          "the plan")
+    headings = [h.text for h in _css(driver, "h3")]
+    assert [h for h in headings if h[:1].isdigit()][:5] == [
+        "1. Syfte", "2. Resultat", "3. Målgrupp", "4. Metod", "5. Uppföljning"]
+    assert "Yalla Rinkeby" in driver.page_source
+    word = next(b for b in _css(driver, '[data-testid="stDownloadButton"] button')
+                if "Word" in b.text)
+    _click(word)
+    files = _wait(lambda: [f for f in downloads.glob("*.docx")], 60, "the Word file")
+    doc = Document(str(files[0]))
+    assert doc.paragraphs[0].text == "Plan för nätverksträff: Affärssamverkan inom " \
+                                     "fastighetsbranschen"
+    assert "1. Syfte" in [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    _shot(driver, "browser-plan.png")

@@ -21,7 +21,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui import cases_view, texts  # noqa: E402
+from ui import cases_view, plan_view, texts  # noqa: E402
 
 st.set_page_config(page_title=texts.APP_TITLE, page_icon=texts.APP_ICON, layout="centered")
 # Widget values live only while their widget is drawn; keep the role when the user visits
@@ -33,5 +33,6 @@ page = st.navigation([
     st.Page("app_pages/chat.py", title=texts.PAGE_CHAT, icon=":material/chat:", default=True),
     st.Page("app_pages/sources.py", title=texts.PAGE_SOURCES, icon=":material/menu_book:"),
     st.Page(cases_view.PAGE_PATH, title=cases_view.PAGE_TITLE, icon=":material/work:"),
+    st.Page(plan_view.PAGE_PATH, title=plan_view.PAGE_TITLE, icon=":material/event:"),
 ])
 page.run()

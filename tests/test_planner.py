@@ -1,0 +1,247 @@
+"""The meeting planner: composition, inputs, Markdown/JSON/Word output, the CLI and the page."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from assistant import cli
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.pipeline import Assistant
+from assistant.planner import (
+    Plan,
+    PlanError,
+    Planner,
+    PlanRequest,
+    agenda,
+    length_label,
+    parse_length,
+)
+from assistant.prompts import PLAN_PARTS
+from assistant.text import collapse
+from tests.conftest import REPORT, FakeEmbeddings
+from ui import plan_view
+
+APP = PROJECT_ROOT / "ui" / "app.py"
+THEME = "Affärssamverkan inom fastighetsbranschen"
+
+
+@pytest.fixture
+def full_corpus(isolated_dirs):
+    """The test corpus with the shipped figure card and case cards."""
+    corpus = isolated_dirs / "corpus"
+    for name in ("figures", "cases"):
+        shutil.copytree(PROJECT_ROOT / "corpus" / name, corpus / name)
+    return corpus
+
+
+@pytest.fixture
+def planner(full_corpus, settings, fake_embeddings):
+    a = Assistant(settings, embeddings=fake_embeddings)
+    a.ensure_index()
+    return Planner(a)
+
+
+def _quoted_lines(plan: Plan):
+    return [line for s in plan.sections for line in s.lines if line.n is not None]
+
+
+def test_the_plan_follows_the_model_and_quotes_the_report(planner):
+    plan = planner.plan(PlanRequest(THEME, "Malmö", ("ASF", "fastighetsägare"), 30, 120))
+    headings = [s.heading for s in plan.sections]
+    assert headings[:5] == [f"{i}. {h}" for i, h in enumerate(PLAN_PARTS.values(), start=1)]
+    assert headings[5] == "Lärdomar från träffarna 2018"
+    # Each part opens with the model's guiding question, cited to the figure card.
+    figure = next(c for c in plan.citations if c.title.startswith("Figur 5"))
+    for section in plan.sections[:5]:
+        assert section.lines[0].n == figure.n and "Vägledande fråga" in section.lines[0].text
+    quoted = _quoted_lines(plan)
+    assert len(quoted) >= 8
+    by_n = {c.n: c for c in plan.citations}
+    chunks = {c.chunk_id: c for c in planner.assistant.index.chunks()}
+    for line in quoted:
+        citation = by_n[line.n]
+        passage = collapse(chunks[citation.chunk_id].text)
+        # Fixed phrasing may frame a quote; the quoted words are verbatim in the cited passage.
+        quote = line.text.split(": ", 1)[-1] if line.kind in ("case", "question") else line.text
+        if line.kind == "text":
+            quote = line.text.split("(figur 5): ", 1)[-1]
+        for part in re.split(r"(?<=[.?!])\s+", quote):
+            assert collapse(part) in passage, part
+    assert [c.n for c in plan.citations] == list(range(1, len(plan.citations) + 1))
+
+
+def test_the_plan_has_an_agenda_fitted_to_the_length_and_the_asked_groups(planner):
+    plan = planner.plan(PlanRequest(THEME, "", ("kommun",), 40, 90))
+    method = plan.sections[3]
+    lines = [line.text for line in method.lines if line.kind == "agenda"]
+    assert lines == agenda(90)
+    assert lines[-1].split(" ", 1)[0].endswith("1:30")
+    assert any("Målgrupper ni har valt: kommun." == line.text for line in plan.sections[2].lines)
+    assert any(line.kind == "question" for line in method.lines)
+
+
+def test_property_theme_brings_property_cases(planner):
+    plan = planner.plan(PlanRequest(THEME, "Malmö"))
+    cases = [line.text for line in plan.sections[2].lines if line.kind == "case"]
+    assert cases and any(name in " ".join(cases) for name in ("Yalla Rinkeby", "Yalla Vårby",
+                                                                "Basta Byggservice"))
+
+
+def test_outputs_markdown_json_and_a_word_file_that_reads_back(planner):
+    from docx import Document
+
+    plan = planner.plan(PlanRequest(THEME, "Malmö", ("ASF",), 25, 180))
+    md = plan.to_markdown()
+    assert md.startswith(f"# Plan för nätverksträff: {THEME}\n")
+    assert all(f"## {i}. {h}" in md for i, h in enumerate(PLAN_PARTS.values(), start=1))
+    assert "## Källor" in md and re.search(r"\[\d+\]", md)
+    data = plan.to_dict()
+    assert [s["key"] for s in data["sections"]][:5] == list(PLAN_PARTS)
+    assert data["citations"][0]["n"] == 1
+    json.dumps(data, ensure_ascii=False)
+    doc = Document(io.BytesIO(plan.to_docx()))
+    styles = [(p.style.name, p.text) for p in doc.paragraphs]
+    assert ("Title", plan.title) in styles
+    assert [t for s, t in styles if s == "Heading 1"][:5] == [
+        f"{i}. {h}" for i, h in enumerate(PLAN_PARTS.values(), start=1)]
+    assert sum(s == "List Bullet" for s, _ in styles) >= 8
+    sources = [t for s, t in styles if s == "List Number"]
+    assert len(sources) == len(plan.citations) and sources[0].startswith("[1] ")
+    assert doc.core_properties.title == plan.title
+
+
+@pytest.mark.parametrize(("request_", "message"), [
+    (PlanRequest("", "Malmö"), "Ange ett tema"),
+    (PlanRequest("x" * 201), "Ange ett tema"),
+    (PlanRequest(THEME, participants=0), "Antalet deltagare"),
+    (PlanRequest(THEME, minutes=40 * 60), "Träffens längd"),
+    (PlanRequest(THEME, minutes=10), "Träffens längd"),
+    (PlanRequest(THEME, groups=("astronauter",)), "Okänd målgrupp"),
+])
+def test_bad_inputs_get_a_swedish_message(request_, message):
+    with pytest.raises(PlanError, match=message):
+        request_.checked()
+
+
+@pytest.mark.parametrize(("text", "minutes"), [
+    ("2 timmar", 120), ("90 min", 90), ("2h", 120), ("1,5 timmar", 90), ("halvdag", 210),
+    ("heldag", 420), ("45", 45), ("3", 180)])
+def test_lengths_are_read_as_people_write_them(text, minutes):
+    assert parse_length(text) == minutes
+
+
+def test_an_unreadable_length_is_refused():
+    with pytest.raises(PlanError, match="går inte att läsa"):
+        parse_length("lagom länge")
+    assert length_label(90) == "1 timme 30 minuter" and length_label(120) == "2 timmar"
+
+
+def test_cli_plan_writes_markdown_json_and_docx(full_corpus, capsys, tmp_path, monkeypatch):
+    from docx import Document
+
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    assert cli.main(["plan", "--tema", THEME, "--ort", "Malmö", "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Plan för nätverksträff") and "## 5. Uppföljning" in out
+    assert cli.main(["plan", "--tema", THEME, "--format", "json", "--langd", "2 timmar"]) == 0
+    assert json.loads(capsys.readouterr().out)["request"]["minutes"] == 120
+    target = tmp_path / "plan.docx"
+    assert cli.main(["plan", "--tema", THEME, "--format", "docx", "-o", str(target)]) == 0
+    assert "Planen är sparad" in capsys.readouterr().err
+    assert Document(str(target)).paragraphs[0].text.startswith("Plan för nätverksträff")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--deltagare", "0"], "Antalet deltagare"),
+    (["--langd", "40 timmar"], "Träffens längd"),
+    (["--langd", "lagom"], "går inte att läsa"),
+    (["--format", "docx"], "--output"),
+])
+def test_cli_plan_refuses_bad_inputs_before_loading_anything(capsys, monkeypatch, args, message):
+    def no_model(self):
+        raise AssertionError("the model must not load for a bad input")
+
+    monkeypatch.setattr(Settings, "make_embeddings", no_model)
+    assert cli.main(["plan", "--tema", THEME, *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_report_themes_offered_by_the_page_are_the_reports_words():
+    report = collapse(REPORT.read_text(encoding="utf-8"))
+    for theme in plan_view.REPORT_THEMES:
+        assert f"tema {theme}" in report
+
+
+def test_the_page_makes_a_plan_with_sources_and_downloads(full_corpus, monkeypatch):
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    st.cache_resource.clear()
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    app.switch_page(plan_view.PAGE_PATH).run()
+    assert not app.exception
+    assert app.title[0].value == plan_view.PAGE_TITLE
+    app.selectbox(key="plan-theme").set_value(THEME)
+    app.text_input(key="plan-place").input("Malmö")
+    app.multiselect(key="plan-groups").select("ASF").select("kommun")
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    headers = [h.value for h in app.subheader]
+    assert headers[:5] == [f"{i}\\. {h}" for i, h in enumerate(PLAN_PARTS.values(), start=1)]
+    assert "Källor" in headers
+    assert any(":blue-badge[" in m.value for m in app.markdown)
+    plan = app.session_state["plan"]
+    assert plan.request.groups == ("ASF", "kommun") and plan.request.place == "Malmö"
+    assert len(app.expander) == len(plan.citations)
+
+
+def test_the_page_shows_a_bad_input_as_a_swedish_message(full_corpus, monkeypatch):
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    st.cache_resource.clear()
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    app.switch_page(plan_view.PAGE_PATH).run()
+    app.button[0].click().run()          # no theme chosen
+    assert not app.exception
+    assert "Ange ett tema" in app.error[0].value
+    app.selectbox(key="plan-theme").set_value(THEME)
+    app.number_input(key="plan-participants").set_value(0)
+    app.button[0].click().run()
+    assert "Antalet deltagare" in app.error[0].value
+
+
+@pytest.mark.integration
+def test_property_meeting_plan_with_the_real_model(real_embeddings, real_index_root,
+                                                    monkeypatch):
+    """The issue's example: five parts, 8+ cited statements, property cases, Rinkeby."""
+    from docx import Document
+
+    from eval.harness import DEFAULT, settings_for
+
+    monkeypatch.setenv("ASF_CORPUS_DIR", str(PROJECT_ROOT / "corpus"))
+    settings = settings_for(Settings(), DEFAULT, real_index_root / "shipped-corpus")
+    assistant = Assistant(settings, embeddings=real_embeddings)
+    assistant.ensure_index()
+    plan = Planner(assistant).plan(PlanRequest(THEME, "Malmö"))
+    md = plan.to_markdown()
+    assert all(f"## {i}. {h}" in md for i, h in enumerate(PLAN_PARTS.values(), start=1))
+    report_lines = [line for line in _quoted_lines(plan) if line.kind != "case"]
+    assert len(report_lines) >= 8
+    cases = " ".join(line.text for line in plan.sections[2].lines if line.kind == "case")
+    assert "Yalla Rinkeby" in cases
+    lessons = plan.sections[5]
+    assert any("Rinkeby" in line.text for line in lessons.lines)
+    assert any("fastighetsbranschen" in line.text for line in lessons.lines)
+    assert any("för få personer var anmälda" in line.text for line in lessons.lines)
+    assert not plan.note                       # the report knows this theme
+    unknown = Planner(assistant).plan(PlanRequest("Kvantfysik för nybörjare"))
+    assert "tar inte upp temat" in unknown.note
+    headings = [p.text for p in Document(io.BytesIO(plan.to_docx())).paragraphs
+                if p.style.name == "Heading 1"]
+    assert headings[:5] == [f"{i}. {h}" for i, h in enumerate(PLAN_PARTS.values(), start=1)]
