@@ -149,7 +149,7 @@ class ExtractiveAnswerer:
         # Cosine similarities of this model sit roughly in 0.2 (unrelated) .. 0.7 (on topic).
         dense = min(1.0, max(0.0, (max(dense_values) - 0.2) / 0.5)) if dense_values else None
         qset = set(tokens(question))
-        if is_english(question) or not qset or broad:
+        if is_english(question) or not qset or (broad and dense is not None):
             return dense if dense is not None else 0.0
         lexical = max(self._coverage(qset, set(tokens(p.chunk.indexed_text))) for p in top)
         return lexical if dense is None else 0.5 * lexical + 0.5 * dense
@@ -204,6 +204,8 @@ class ExtractiveAnswerer:
             if follow is not None:
                 window = _units(follow)[:2]
         for unit in window[: self.settings.max_sentences - 1]:
+            if exclude and collapse(unit.text) in exclude:
+                continue                    # said in the previous answer
             if size + len(unit.text) > budget:
                 break
             chosen.append(unit)
@@ -391,11 +393,13 @@ def _total_count(question: str, passages: list[Passage]) -> _Unit | None:
     match = _HOW_MANY.search(question)
     if match is None or not passages:
         return None
-    noun = stem(match.group(1).lower())[:6]
+    noun = stem(match.group(1).lower())
     if len(noun) < 3:
         return None
-    whole = re.compile(rf"\b({_NUMBER})\s+{re.escape(noun)}\w*", re.IGNORECASE)
-    part = re.compile(rf"\b({_NUMBER})\s+\w+\s+{re.escape(noun)}\w*", re.IGNORECASE)
+    # A year ("Under 2019 intervjuades …") is not a count.
+    number = rf"(?<![\d.,])(?!(?:19|20)\d\d\b)({_NUMBER})"
+    whole = re.compile(rf"\b{number}\s+{re.escape(noun)}\w*", re.IGNORECASE)
+    part = re.compile(rf"\b{number}\s+\w+\s+{re.escape(noun)}\w*", re.IGNORECASE)
     best: tuple[int, _Unit] | None = None
     has_part = False
     for passage in passages:

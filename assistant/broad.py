@@ -15,24 +15,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.answer import Answer, Citation, Context
+from assistant.answer import Answer, Citation
 from assistant.chunking import Chunk
 from assistant.config import AnswerSettings
 from assistant.prompts import (
-    BROAD_ANSWER_INTRO,
-    BROAD_ANSWER_INTRO_ONE,
     BROAD_ANSWER_NOTE,
     BROAD_EXAMPLE_LINE,
     BROAD_EXAMPLES_HEADING,
-    BROAD_EXAMPLES_ONLY_INTRO,
     BROAD_MORE_HEADING,
 )
 from assistant.question import Analysis
-from assistant.retrieve import Passage, Retrieval
+from assistant.retrieve import Retrieval
 from assistant.text import collapse, tokens
 from assistant.topics import Sentence, TopicIndex
 
@@ -73,6 +71,7 @@ class Point:
     items: list[str] = field(default_factory=list)
     group: int = 2                     # 0 advice, 1 what to expect, 2 other, 3 example
     rows: list[int] = field(default_factory=list)   # sentence rows the point covers
+    quotes: list[str] = field(default_factory=list)  # its sentences, each verbatim
     situation: bool = False            # about the asker's own situation (shown first)
 
     @property
@@ -125,17 +124,26 @@ def is_fragment(text: str) -> bool:
     return (text.count("”") + text.count('"') + text.count("“")) % 2 == 1
 
 
-def readable(topics: TopicIndex, sentence: Sentence) -> str:
-    """Return a sentence so that it reads on its own: with the sentence before it when it
-    opens by pointing back ("Att de ställdes in berodde …" needs what "de" are)."""
+def readable(topics: TopicIndex, sentence: Sentence) -> list[Sentence]:
+    """Return the sentences that make a sentence read on its own: the sentence before it too
+    when it opens by pointing back ("Att de ställdes in berodde …" needs what "de" are).
+
+    They are quoted as separate sentences (the source may have a paragraph break between
+    them, and a citation's quote must be found in its passage to be highlighted)."""
     if not _BACK.match(sentence.unit.text) or sentence.unit.position == 0:
-        return sentence.unit.text
+        return [sentence]
     before = next((x for x in (topics.sentences[r] for r in topics.sections[
         sentence.section].sentences) if x.chunk.chunk_id == sentence.chunk.chunk_id
         and x.unit.position == sentence.unit.position - 1), None)
     if before is None or before.unit.lead is not None or before.unit.lead_in:
-        return sentence.unit.text
-    return f"{before.unit.text} {sentence.unit.text}"
+        return [sentence]
+    return [before, sentence]
+
+
+def _said(point: Point, exclude: frozenset[str]) -> bool:
+    """Return True when the first part of the answer (or an earlier answer) already quotes
+    any sentence of the point, its list or the sentence it brings along."""
+    return any(collapse(x) in exclude for x in (*point.quotes, *point.items))
 
 
 def _clip(x: float) -> float:
@@ -152,7 +160,7 @@ class BroadAnswerer:
         self.idf = idf
         self.shape = shape or BroadSettings()
 
-    def _coverage(self, qset: set[str], sentence_tokens: set[str]) -> float:
+    def _coverage(self, qset: set[str], sentence_tokens: AbstractSet[str]) -> float:
         total = sum(self.idf(t) for t in qset)
         return sum(self.idf(t) for t in qset & sentence_tokens) / total if total else 0.0
 
@@ -182,7 +190,7 @@ class BroadAnswerer:
             score = (s.w_sentence * _clip((float(sims[i]) - 0.25) / 0.45)
                      + s.w_passage * fused.get(chunk.chunk_id, 0.0) / top
                      + s.w_section * _clip((float(sections[sentence.section]) - 0.25) / 0.45)
-                     + s.w_words * self._coverage(qset, set(tokens(unit.text)))
+                     + s.w_words * self._coverage(qset, topics.sentence_tokens[i])
                      + s.w_central * _clip((sentence.centrality - 0.5) / 0.4)
                      + s.w_heading * headings[sentence.section])
             if META_SENTENCE.search(unit.text):
@@ -224,7 +232,7 @@ class BroadAnswerer:
                    for p in chosen for r in p.rows):
                 continue
             point = self._point(topics, sentence, float(scores[pick]))
-            if point is None or covered & set(point.rows):
+            if point is None or covered & set(point.rows) or _said(point, exclude):
                 continue
             length = len(point.text) + sum(len(x) + 3 for x in point.items)
             if chosen and size + length > s.max_chars:
@@ -289,18 +297,18 @@ class BroadAnswerer:
                                          for r in covered):
                     continue
                 point = self._point(topics, topics.sentences[row], float(scores[row]))
-                if point is None or covered & set(point.rows):
+                if point is None or covered & set(point.rows) or _said(point, exclude):
                     continue
                 chosen.append(point)
                 covered.update(point.rows)
                 room -= 1
         if situation is not None:
-            self._situation_point(topics, scores, situation, chosen, covered)
+            self._situation_point(topics, scores, situation, chosen, covered, exclude)
         return chosen
 
     def _situation_point(self, topics: TopicIndex, scores: np.ndarray,
                          situation: re.Pattern[str], chosen: list[Point],
-                         covered: set[int]) -> None:
+                         covered: set[int], exclude: frozenset[str]) -> None:
         """Put the best sentence about the asker's situation (their industry, in the words the
         documents use for it) first, unless it is chosen already.
 
@@ -320,7 +328,7 @@ class BroadAnswerer:
             if row in covered:
                 return
             point = self._point(topics, topics.sentences[row], float(scores[row]))
-            if point is not None and not covered & set(point.rows):
+            if point is not None and not covered & set(point.rows) and not _said(point, exclude):
                 point.situation = True
                 chosen.insert(0, point)
                 covered.update(point.rows)
@@ -334,41 +342,30 @@ class BroadAnswerer:
         by_position = {x.unit.position: x for x in siblings}
         unit = sentence.unit
         rows = [sentence.row]
-        text = unit.text
+        quotes = [unit.text]
         items: list[str] = []
         if unit.lead is not None and unit.lead in by_position:
             lead = by_position[unit.lead]          # a list item: quote its list whole
-            text, items = lead.unit.text, list(lead.unit.items)
+            quotes, items = [lead.unit.text], list(lead.unit.items)
             rows = [lead.row] + [x.row for x in siblings if x.unit.lead == unit.lead]
         elif unit.lead_in and unit.items:
             items = list(unit.items)
             rows += [x.row for x in siblings if x.unit.lead == unit.position]
-        elif _BACK.match(unit.text) and unit.position - 1 in by_position:
-            before = by_position[unit.position - 1]
-            if before.unit.lead is None and not before.unit.lead_in:
-                text = f"{before.unit.text} {unit.text}"
-                rows.insert(0, before.row)
-        length = len(text) + sum(len(x) + 3 for x in items)
+        else:
+            context = readable(topics, sentence)
+            quotes = [x.unit.text for x in context]
+            rows = [x.row for x in context]
+        length = sum(len(q) + 1 for q in quotes) + sum(len(x) + 3 for x in items)
         if length > self.shape.max_point_chars:
             if items:
                 return None
             if len(unit.text) <= self.shape.max_point_chars:
-                text, rows = unit.text, [sentence.row]
+                quotes, rows = [unit.text], [sentence.row]
             else:
                 return None
+        text = " ".join(quotes)
         group = 0 if _ADVICE.search(text) else 1 if _EXPECT.search(text) else 2
-        return Point(sentence, score, text, items, group, rows)
-
-
-def passages_of(points: list[Point]) -> list[Passage]:
-    """Return the passages the points quote, in answer order (one each), as contexts."""
-    seen: dict[str, Passage] = {}
-    for point in points:
-        cid = point.chunk.chunk_id
-        if cid not in seen:
-            seen[cid] = Passage(chunk=point.chunk, score=point.score, rank=len(seen) + 1,
-                                direct=point.score)
-    return list(seen.values())
+        return Point(sentence, score, text, items, group, rows, quotes)
 
 
 @dataclass
@@ -380,69 +377,6 @@ class Example:
     quote: str
     chunk: Chunk
     similarity: float
-
-
-def compose(question: str, points: list[Point], examples: list[Example],
-            contexts: list[Context], evidence: float) -> Answer:
-    """Write the points as a cited list, examples last; number passages in order of use."""
-    numbers: dict[str, int] = {}
-    quotes: dict[str, list[str]] = {}
-    chunks: dict[str, Chunk] = {}
-
-    def cite(chunk: Chunk, quoted: list[str]) -> int:
-        chunks[chunk.chunk_id] = chunk
-        quotes.setdefault(chunk.chunk_id, []).extend(quoted)
-        return numbers.setdefault(chunk.chunk_id, len(numbers) + 1)
-
-    count = len(points) + (1 if examples and points else 0)
-    lines = [BROAD_ANSWER_INTRO_ONE if count == 1 and not examples else
-             BROAD_EXAMPLES_ONLY_INTRO.format(count=len(examples)) if not points else
-             BROAD_ANSWER_INTRO.format(count=len(points))]
-    for point in points:
-        n = cite(point.chunk, [point.text, *point.items])
-        lines.append(f"- {point.text} [{n}]")
-        lines.extend(f"  - {item}" for item in point.items)
-    if examples:
-        if points:
-            lines.append(BROAD_EXAMPLES_HEADING)
-        for example in examples:
-            n = cite(example.chunk, [example.quote])
-            lines.append("- " + BROAD_EXAMPLE_LINE.format(
-                name=example.name, about=example.about, quote=example.quote) + f" [{n}]")
-    citations = [Citation(n=n, chunk_id=cid, source=chunks[cid].source, title=chunks[cid].title,
-                          section=chunks[cid].section, page=chunks[cid].page,
-                          quote=" … ".join(dict.fromkeys(quotes[cid])))
-                 for cid, n in numbers.items()]
-    return Answer(question=question, answer="\n".join(lines), refused=False,
-                  citations=citations, contexts=contexts, evidence=evidence,
-                  note=BROAD_ANSWER_NOTE)
-
-
-def similar_cases(topics: TopicIndex, vector: list[float] | None,
-                  cases: dict[str, tuple[str, str, str]], *, limit: int = 2,
-                  floor: float = 0.45, margin: float = 0.03) -> list[Example]:
-    """Return the catalog's cases closest to the question by meaning, best first.
-
-    `cases` maps a case card's source to (name, about, summary quote). A case counts when its
-    card's description (name, summary, industry, partners, arena …, embedded at indexing) is
-    at least `floor` similar to the question and within `margin` of the best case.
-    """
-    if vector is None or not cases:
-        return []
-    sims = topics.chunk_similarity(vector)
-    found = sorted(((sim, topics.chunks[cid]) for cid, sim in sims.items()
-                    if topics.chunks[cid].kind == "case" and topics.chunks[cid].source in cases),
-                   key=lambda sc: -sc[0])
-    if not found or found[0][0] < floor:
-        return []
-    best = found[0][0]
-    out = []
-    for sim, chunk in found[:limit]:
-        if sim < max(floor, best - margin):
-            break
-        name, about, quote = cases[chunk.source]
-        out.append(Example(name, about, quote, chunk, sim))
-    return out
 
 
 def extend(base: Answer, points: list[Point], examples: list[Example],
@@ -482,7 +416,7 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
         lines.append(BROAD_MORE_HEADING)
         # Chosen by relevance; shown as advice first, then what to expect, then the rest.
         for point in sorted(fitting, key=lambda p: (not p.situation, p.group)):
-            n = cite(point.chunk, [point.text, *point.items])
+            n = cite(point.chunk, [*point.quotes, *point.items])
             lines.append(f"- {point.text} [{n}]")
             lines.extend(f"  - {item}" for item in point.items)
     if examples:
@@ -495,3 +429,30 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
     return Answer(question=base.question, answer="\n".join(lines), refused=False,
                   citations=citations, contexts=base.contexts, evidence=base.evidence,
                   note=BROAD_ANSWER_NOTE if fitting or examples else base.note)
+
+
+def similar_cases(topics: TopicIndex, vector: list[float] | None,
+                  cases: dict[str, tuple[str, str, str]], *, limit: int = 2,
+                  floor: float = 0.45, margin: float = 0.03) -> list[Example]:
+    """Return the catalog's cases closest to the question by meaning, best first.
+
+    `cases` maps a case card's source to (name, about, summary quote). A case counts when its
+    card's description (name, summary, industry, partners, arena …, embedded at indexing) is
+    at least `floor` similar to the question and within `margin` of the best case.
+    """
+    if vector is None or not cases:
+        return []
+    sims = topics.chunk_similarity(vector)
+    found = sorted(((sim, topics.chunks[cid]) for cid, sim in sims.items()
+                    if topics.chunks[cid].kind == "case" and topics.chunks[cid].source in cases),
+                   key=lambda sc: -sc[0])
+    if not found or found[0][0] < floor:
+        return []
+    best = found[0][0]
+    out = []
+    for sim, chunk in found[:limit]:
+        if sim < max(floor, best - margin):
+            break
+        name, about, quote = cases[chunk.source]
+        out.append(Example(name, about, quote, chunk, sim))
+    return out

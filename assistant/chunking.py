@@ -100,7 +100,7 @@ def chunk_document(doc: SourceDocument, chunk_size: int = 700,
         chunks.append(Chunk(chunk_id=chunk_id, source=doc.source, title=doc.title,
                             section_path=block.section_path, page=block.page, text=text,
                             indexed_text=indexed,
-                            kind="footnote" if block.kind == "footnote" else "text",
+                            kind=block.kind if block.kind in ("footnote", "figure") else "text",
                             seq=len(chunks)))
     return chunks
 

@@ -314,13 +314,20 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from assistant.planner import PlanError, Planner, PlanRequest, parse_length
+    from assistant.planner import (
+        PlanError,
+        Planner,
+        PlanRequest,
+        parse_length,
+        parse_participants,
+    )
     from assistant.prompts import ERR_PLAN_OUTPUT, MSG_PLAN_WRITTEN
 
     try:
         # Check the inputs before any model is loaded, so a typo is answered at once.
         request = PlanRequest(theme=" ".join(args.tema), place=args.ort or "",
-                              groups=tuple(args.malgrupp), participants=args.deltagare,
+                              groups=tuple(args.malgrupp),
+                              participants=parse_participants(args.deltagare),
                               minutes=parse_length(args.langd)).checked()
     except PlanError as exc:
         print(f"Fel: {exc}", file=sys.stderr)
@@ -410,10 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tema", nargs="+", required=True, help="träffens tema, t.ex. "
                    "\"Affärssamverkan inom fastighetsbranschen\"")
     p.add_argument("--ort", help="ort eller region")
-    p.add_argument("--malgrupp", action="append", default=[], choices=PLAN_TARGET_GROUPS,
-                   metavar="GRUPP", help="målgrupp (flera gånger): " + ", ".join(
-                       PLAN_TARGET_GROUPS))
-    p.add_argument("--deltagare", type=int, default=25, help="väntat antal deltagare")
+    p.add_argument("--malgrupp", action="append", default=[], metavar="GRUPP",
+                   help="målgrupp (flera gånger): " + ", ".join(PLAN_TARGET_GROUPS))
+    p.add_argument("--deltagare", default="25", help="väntat antal deltagare")
     p.add_argument("--langd", default="3 timmar",
                    help="träffens längd: \"2 timmar\", \"90 min\", halvdag, heldag")
     p.add_argument("--format", choices=["md", "json", "docx"], default="md")

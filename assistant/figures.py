@@ -23,7 +23,7 @@ from assistant.prompts import ERR_FIGURE_FIELD, ERR_FIGURE_YAML
 from assistant.text import collapse
 
 # Bump when a card turns into a different passage, so indexed cards are replaced.
-FIGURE_FORMAT = "1"
+FIGURE_FORMAT = "2"
 # The figure's own bullet characters, which a quote may leave out.
 _BULLETS = re.compile(r"[•\uf0b7]")
 
@@ -120,7 +120,7 @@ def figure_document(path: Path, source: str | None = None) -> SourceDocument:
     """Return a figure card as an indexable document: one list block in its section."""
     figure = load_figure(path)
     section = tuple(figure.section.split(SECTION_SEPARATOR))
-    block = Block(figure.text(), section, None, "list")
+    block = Block(figure.text(), section, None, "figure")
     title = figure.caption
     return SourceDocument(source=source or path.name, title=title, path=path,
                           sha256=file_sha256(path), blocks=[block])

@@ -131,7 +131,9 @@ class Assistant:
             yield listed
             return
         analysis = self.analyse(question, query)
-        exclude = previous_sentences(history)
+        # A follow-up asks for something new; a fact is answered where it stands, even if an
+        # earlier answer quoted it ("Var ligger Koopus?" after a turn that said so).
+        exclude = previous_sentences(history) if analysis.kind != "fact" else frozenset()
         retrieval = self.retriever.search(query)
         broad = analysis.kind in self.settings.answer.broad_kinds
         if self.settings.backend == "extractive" and broad:

@@ -30,6 +30,8 @@ from assistant.prompts import (
     ERR_PLAN_LENGTH,
     ERR_PLAN_LENGTH_FORMAT,
     ERR_PLAN_PARTICIPANTS,
+    ERR_PLAN_PARTICIPANTS_FORMAT,
+    ERR_PLAN_PLACE,
     ERR_PLAN_THEME,
     PLAN_AGENDA,
     PLAN_AGENDA_BREAK,
@@ -43,6 +45,7 @@ from assistant.prompts import (
     PLAN_MEETING_LINE,
     PLAN_NOTE,
     PLAN_PARTS,
+    PLAN_RECRUITING,
     PLAN_SOURCES_HEADING,
     PLAN_TARGET_GROUPS,
     PLAN_TITLE,
@@ -67,6 +70,8 @@ PART_TOPICS = {
 LESSONS_TOPIC = ("nätverksträffar som genomfördes och ställdes in, tidsbrist och för få "
                  "anmälda, reflektioner efter träffarna")
 DISCUSSION_TOPIC = "utmaningar och drivkrafter för affärer mellan ASF och företag"
+RECRUITING_TOPIC = ("mobilisera rätt målgrupp, intervjua några ur den förväntade målgruppen, "
+                    "hitta eldsjälarna, bjuda in")
 # Headings (by stem) of the sections a plan quotes: about meetings, and for the discussion
 # questions about challenges and drivers.
 _MEETING_STEMS = ("nätverksträff", "målgrupp", "arbetsmodell", "reflektion")
@@ -107,6 +112,8 @@ class PlanRequest:
         theme = collapse(self.theme or "")
         if not theme or len(theme) > 200:
             raise PlanError(ERR_PLAN_THEME)
+        if len(collapse(self.place or "")) > 100:
+            raise PlanError(ERR_PLAN_PLACE)
         if not MIN_PARTICIPANTS <= self.participants <= MAX_PARTICIPANTS:
             raise PlanError(ERR_PLAN_PARTICIPANTS.format(low=MIN_PARTICIPANTS,
                                                          high=MAX_PARTICIPANTS))
@@ -118,6 +125,14 @@ class PlanRequest:
                                                    known=", ".join(PLAN_TARGET_GROUPS)))
         return PlanRequest(theme, collapse(self.place or ""), tuple(dict.fromkeys(self.groups)),
                            self.participants, self.minutes)
+
+
+def parse_participants(text: str) -> int:
+    """Return a number of participants from "25" (PlanError with a Swedish message)."""
+    value = collapse(str(text))
+    if not value.isdigit():
+        raise PlanError(ERR_PLAN_PARTICIPANTS_FORMAT.format(value=value))
+    return int(value)
 
 
 def parse_length(text: str) -> int:
@@ -256,6 +271,10 @@ def agenda(minutes: int) -> list[str]:
         shares[-1] -= 0.06
     lengths = [max(5, int(round(minutes * share / 5)) * 5) for share in shares]
     lengths[-1] += minutes - sum(lengths)          # the mingle absorbs the rounding
+    while lengths[-1] < 5:                         # … but never to nothing: take from the
+        longest = max(range(len(lengths) - 1), key=lambda i: lengths[i])   # longest item
+        lengths[longest] -= 5
+        lengths[-1] += 5
     out, start = [], 0
     for item, length in zip(items, lengths, strict=True):
         out.append(f"{_clock(start)}–{_clock(start + length)} {item}")
@@ -278,15 +297,17 @@ class Planner:
         figure = _figure_chunk(topics)
         citations: dict[str, Citation] = {}
 
-        def cite(chunk: Chunk, quote: str) -> int:
+        def cite(chunk: Chunk, quotes: str | list[str]) -> int:
+            """Number a passage on first use; its quote lists each quoted sentence once."""
+            new = [quotes] if isinstance(quotes, str) else quotes
             found = citations.get(chunk.chunk_id)
             if found is None:
                 found = Citation(n=len(citations) + 1, chunk_id=chunk.chunk_id,
                                  source=chunk.source, title=chunk.title, section=chunk.section,
-                                 page=chunk.page, quote=quote)
+                                 page=chunk.page, quote="")
                 citations[chunk.chunk_id] = found
-            elif quote not in found.quote.split(" … "):
-                found.quote += f" … {quote}"
+            have = found.quote.split(" … ") if found.quote else []
+            found.quote = " … ".join(dict.fromkeys([*have, *new]))
             return found.n
 
         embed = a.index.embeddings.embed_query
@@ -304,7 +325,7 @@ class Planner:
                                               cite(guide.chunk, guide.unit.text), "text"))
             query = np.asarray(embed(f"{PART_TOPICS[key]}. {request.theme}"), dtype=np.float32)
             section.lines += _lines(topics, _best(topics, query, meeting, PART_TOPICS[key],
-                                                  used, PART_LINES), cite)
+                                                  used, PART_LINES), cite, used)
             if key == "malgrupp":
                 section.lines += self._groups_and_cases(request, theme_vector, topics, cite)
             if key == "metod":
@@ -317,7 +338,15 @@ class Planner:
         lessons = PlanSection("lardomar", PLAN_LESSONS_HEADING)
         query = np.asarray(embed(LESSONS_TOPIC), dtype=np.float32)
         lessons.lines += _lines(topics, _best(topics, query, meeting, LESSONS_TOPIC, used,
-                                              LESSON_LINES), cite)
+                                              LESSON_LINES), cite, used)
+        # Two meetings were cancelled for too few sign-ups: what the report says about finding
+        # and reaching the right participants follows the lessons.
+        query = np.asarray(embed(RECRUITING_TOPIC), dtype=np.float32)
+        recruiting = _lines(topics, _best(topics, query, meeting, RECRUITING_TOPIC, used, 2),
+                            cite, used)
+        if recruiting:
+            lessons.lines.append(PlanLine(PLAN_RECRUITING, None, "text"))
+            lessons.lines += recruiting
         theme = np.asarray(theme_vector, dtype=np.float32)
         idf = a.retriever.bm25.idf_of
         closest = _closest_meeting(topics, request.theme, theme, idf)
@@ -325,7 +354,7 @@ class Planner:
             lessons.lines.append(PlanLine(PLAN_MEETING_LINE.format(
                 meeting=closest.heading.split(":")[0]), None, "text"))
             lessons.lines += _lines(topics, _best(topics, theme, [closest], request.theme,
-                                                  used, 3), cite)
+                                                  used, 3), cite, used)
         sections.append(lessons)
         note = ""
         if not known_theme(topics, request.theme, theme, idf, set(a.retriever.bm25.idf)):
@@ -373,13 +402,16 @@ class Planner:
         lines = [PlanLine(PLAN_DISCUSSION_HEADING, None, "text")]
         for sentence in _best(topics, query, scope, f"{DISCUSSION_TOPIC} {request.theme}",
                               used, DISCUSSION_LINES, per_section=1):
-            text = readable(topics, sentence)
-            lines.append(PlanLine(PLAN_DISCUSSION_LINE.format(quote=text),
-                                  cite(sentence.chunk, text), "question"))
+            parts = readable(topics, sentence)
+            used.update(x.row for x in parts)
+            quotes = [x.unit.text for x in parts]
+            lines.append(PlanLine(PLAN_DISCUSSION_LINE.format(quote=" ".join(quotes)),
+                                  cite(sentence.chunk, quotes), "question"))
         return lines if len(lines) > 1 else []
 
 
-def _lines(topics: TopicIndex, sentences: list[Sentence], cite: Any) -> list[PlanLine]:
+def _lines(topics: TopicIndex, sentences: list[Sentence], cite: Any,
+           used: set[int]) -> list[PlanLine]:
     """Return quoted lines: consecutive sentences of one passage as one line, and a line that
     opens by pointing back with the sentence before it."""
     groups: list[list[Sentence]] = []
@@ -392,15 +424,17 @@ def _lines(topics: TopicIndex, sentences: list[Sentence], cite: Any) -> list[Pla
             groups.append([sentence])
     lines = []
     for group in groups:
-        text = " ".join([readable(topics, group[0]), *(x.unit.text for x in group[1:])])
-        lines.append(PlanLine(text, cite(group[0].chunk, text)))
+        parts = [*readable(topics, group[0]), *group[1:]]
+        used.update(x.row for x in parts)
+        quotes = [x.unit.text for x in parts]
+        lines.append(PlanLine(" ".join(quotes), cite(group[0].chunk, quotes)))
     return lines
 
 
 def _figure_chunk(topics: TopicIndex) -> Chunk | None:
     """Return the passage of the meeting-planning model's figure card, if indexed."""
     for chunk in topics.chunks.values():
-        if chunk.text.startswith("Figur") and "Uppföljning:" in chunk.text:
+        if chunk.kind == "figure" and "Uppföljning:" in chunk.text:
             return chunk
     return None
 
@@ -440,7 +474,7 @@ def _best(topics: TopicIndex, query: np.ndarray, sections: list[Any], words_of: 
         if (row in used or len(text) < 40 or sentence.unit.lead_in or is_fragment(text)
                 or META_SENTENCE.search(text)):
             continue
-        if sentence.chunk.text.startswith("Figur"):
+        if sentence.chunk.kind == "figure":
             continue                      # the figure's parts are the guiding questions
         overlap = len(qset & set(tokens(text))) / (len(qset) or 1)
         scored.append((float(topics.matrix[row] @ query) + 0.5 * overlap, row))

@@ -248,14 +248,12 @@ MSG_CASES_QUOTES_OK = "Alla citat i {count} fallkort finns ordagrant i källtext
 # ---------------------------------------------------------------- broad answers
 # Fixed connecting phrases of an answer gathered from several sections (broad.py); every
 # factual statement in such an answer is a verbatim, cited sentence of the source.
-BROAD_ANSWER_INTRO = "Rapporten lyfter fram {count} saker som rör frågan:"
-BROAD_ANSWER_INTRO_ONE = "Rapporten säger så här om frågan:"
 BROAD_EXAMPLES_HEADING = "Exempel ur rapporten:"
-BROAD_MORE_HEADING = "Rapporten tar också upp:"
-BROAD_EXAMPLES_ONLY_INTRO = "Rapporten har {count} exempel som ligger nära frågan:"
+# The points may come from any indexed document, a user's own as well as the report.
+BROAD_MORE_HEADING = "Källorna tar också upp:"
 BROAD_EXAMPLE_LINE = "{name} ({about}): {quote}"
 BROAD_ANSWER_NOTE = (
-    "Svaret är sammanställt ur flera avsnitt i rapporten. Varje punkt citeras ordagrant och "
+    "Svaret är sammanställt ur flera avsnitt i källorna. Varje punkt citeras ordagrant och "
     "har sin egen källhänvisning."
 )
 
@@ -297,10 +295,12 @@ PLAN_AGENDA = (
     "Mingel och nya kontakter",
 )
 PLAN_AGENDA_BREAK = "Paus"
+PLAN_FAILED = "Planen kunde inte göras: {error}"
 PLAN_DISCUSSION_HEADING = "Diskussionsfrågor ur rapportens utmaningar och drivkrafter:"
 PLAN_DISCUSSION_LINE = "Hur ser det ut hos er? Rapporten: {quote}"
 PLAN_LESSONS_HEADING = "Lärdomar från träffarna 2018"
 PLAN_MEETING_LINE = "Träffen som ligger närmast ert tema hölls i {meeting}:"
+PLAN_RECRUITING = "Om att nå rätt deltagare säger rapporten:"
 PLAN_SOURCES_HEADING = "Källor"
 PLAN_UNKNOWN_THEME = (
     "Dokumenten tar inte upp temat ”{theme}”; planen bygger på rapportens allmänna modell och "
@@ -308,6 +308,8 @@ PLAN_UNKNOWN_THEME = (
 )
 ERR_PLAN_THEME = "Ange ett tema för träffen (högst 200 tecken)."
 ERR_PLAN_PARTICIPANTS = "Antalet deltagare måste vara mellan {low} och {high}."
+ERR_PLAN_PARTICIPANTS_FORMAT = "Antalet deltagare ”{value}” är inget heltal; skriv till exempel 25."
+ERR_PLAN_PLACE = "Ange orten med högst 100 tecken."
 ERR_PLAN_LENGTH = (
     "Träffens längd måste vara mellan {low} minuter och {high} timmar; en längre träff bör "
     "delas upp i flera."

@@ -23,6 +23,9 @@ from assistant.late import TokenVectors
 from assistant.text import is_english, tokens
 from assistant.topics import TopicIndex
 
+# Passages per Chroma read when the topic index is built.
+TOPIC_BATCH = 400
+
 
 @dataclass
 class Passage:
@@ -120,8 +123,15 @@ class HybridRetriever:
         with self._lock:
             if self._topics is None:
                 ids = [c.chunk_id for c in self._chunks]
-                self._topics = TopicIndex(self._chunks, self.index.chunk_vectors(ids),
-                                          self.index.unit_vectors(ids))
+                # In batches: one Chroma query per few hundred passages keeps each query's
+                # id list (SQLite parameters) small for a large corpus.
+                chunk_vectors: dict[str, list[float]] = {}
+                unit_vectors: list[tuple[str, int, list[float]]] = []
+                for start in range(0, len(ids), TOPIC_BATCH):
+                    batch = ids[start:start + TOPIC_BATCH]
+                    chunk_vectors.update(self.index.chunk_vectors(batch))
+                    unit_vectors += self.index.unit_vectors(batch)
+                self._topics = TopicIndex(self._chunks, chunk_vectors, unit_vectors)
             return self._topics
 
     @property

@@ -15,10 +15,12 @@ and adds nothing to the index build.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from assistant.chunking import Chunk, Unit, split_units
+from assistant.text import tokens
 
 # Sentences in a section's extractive summary.
 SUMMARY_SENTENCES = 3
@@ -108,6 +110,11 @@ class TopicIndex:
 
     def __len__(self) -> int:
         return len(self.sentences)
+
+    @cached_property
+    def sentence_tokens(self) -> list[frozenset[str]]:
+        """Return every sentence's stemmed content words (computed once per index version)."""
+        return [frozenset(tokens(s.unit.text)) for s in self.sentences]
 
     def sentence_similarity(self, vector: list[float]) -> np.ndarray:
         """Return every sentence's cosine similarity to a (normalised) question vector."""

@@ -177,7 +177,8 @@ def target_failures(metrics: dict[str, float]) -> list[str]:
 def evaluate_persona(assistant: Assistant, items: list[PersonaItem] | None = None
                      ) -> tuple[dict[str, Any], list[PersonaResult]]:
     """Run the persona set; return overall and per-group metrics and the results."""
-    results = [run_item(item, assistant_runner(assistant)) for item in items or load_persona()]
+    chosen = load_persona() if items is None else items
+    results = [run_item(item, assistant_runner(assistant)) for item in chosen]
     return {"overall": summarize(results), "groups": by_group(results)}, results
 
 

@@ -261,3 +261,40 @@ def test_a_cut_quotation_is_not_a_point():
     assert is_fragment("Matchning mellan vad de kan och vi behöver.”")
     assert not is_fragment("En företrädare menar att: ”Det gäller att leverera med tider.”")
     assert not is_fragment("Det är viktigt att det finns en kontaktperson.")
+
+
+def test_a_fact_follow_up_may_quote_what_an_earlier_answer_said(assistant):
+    question = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
+    first = assistant.ask(question)
+    history = [{"role": "user", "content": question},
+               {"role": "assistant", "content": first.answer}]
+    again = assistant.ask(question, history)
+    assert "45" in again.answer and not again.refused
+
+
+def test_broad_questions_are_answered_with_bm25_alone(settings, fake_embeddings):
+    bm25 = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
+        update={"mode": "bm25"})})
+    assistant = Assistant(bm25, embeddings=fake_embeddings)
+    assistant.ensure_index()
+    answer = assistant.ask("Vi är ett företag som vill börja köpa tjänster av ett ASF. Hur ska "
+                           "vi gå till väga och vad ska vi tänka på?")
+    assert not answer.refused
+
+
+def test_a_year_is_not_a_count():
+    from assistant.answer import _total_count
+
+    passages = [_passage("Inledningsvis genomfördes 20 sonderande intervjuer med ASF."),
+                _passage("Under 2019 intervjuer hölls det flera.", 1)]
+    assert _total_count("Hur många intervjuer genomfördes?", passages) is None
+
+
+def test_points_never_repeat_what_the_first_part_quotes(assistant):
+    answer = assistant.ask("Vi är ett företag som vill börja köpa tjänster av ett ASF. "
+                           "Hur ska vi gå till väga och vad ska vi tänka på?")
+    first, _, rest = answer.answer.partition(BROAD_MORE_HEADING)
+    said = {s for s in split_sentences(re.sub(r"\s*\[\d+\]", "", first))}
+    for line in rest.split("\n"):
+        for sentence in split_sentences(re.sub(r"\s*\[\d+\]|^\s*-\s*", "", line)):
+            assert sentence not in said, sentence

@@ -128,12 +128,12 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 
 
 # The persona set's measured level (eval/persona.yaml, default settings, a fresh index of the
-# shipped corpus): coverage 0.349, half covered 0.317, median 1422 characters, refusal accuracy
+# shipped corpus): coverage 0.363, half covered 0.35, median 1389 characters, refusal accuracy
 # 0.5 (3 of 6), false refusals 0.033 (2 of 60). The targets (0.70, 0.85, <= 1500, 0.90,
 # <= 0.05) are not all reached; see the README. The floor keeps what was reached; with six
 # unanswerable and sixty answerable items one flip of int8 batch noise moves refusal accuracy
 # by 0.167 and false refusals by 0.017, so those floors allow one (false refusals two).
-PERSONA_FLOOR = {"coverage": 0.32, "half_covered": 0.28, "refusal_accuracy": 0.33,
+PERSONA_FLOOR = {"coverage": 0.33, "half_covered": 0.31, "refusal_accuracy": 0.33,
                  "false_refusal_rate": 0.07, "median_chars": 1500}
 
 

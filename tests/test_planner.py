@@ -179,12 +179,19 @@ def test_report_themes_offered_by_the_page_are_the_reports_words():
         assert f"tema {theme}" in report
 
 
-def test_the_page_makes_a_plan_with_sources_and_downloads(full_corpus, monkeypatch):
+@pytest.fixture
+def plan_page(full_corpus, monkeypatch):
+    """The app on its planning page, with the fake embedder and a fresh process-wide cache."""
     monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
     st.cache_resource.clear()
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.run()
     app.switch_page(plan_view.PAGE_PATH).run()
+    return app
+
+
+def test_the_page_makes_a_plan_with_sources_and_downloads(plan_page):
+    app = plan_page
     assert not app.exception
     assert app.title[0].value == plan_view.PAGE_TITLE
     app.selectbox(key="plan-theme").set_value(THEME)
@@ -201,12 +208,8 @@ def test_the_page_makes_a_plan_with_sources_and_downloads(full_corpus, monkeypat
     assert len(app.expander) == len(plan.citations)
 
 
-def test_the_page_shows_a_bad_input_as_a_swedish_message(full_corpus, monkeypatch):
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
-    st.cache_resource.clear()
-    app = AppTest.from_file(str(APP), default_timeout=120)
-    app.run()
-    app.switch_page(plan_view.PAGE_PATH).run()
+def test_the_page_shows_a_bad_input_as_a_swedish_message(plan_page):
+    app = plan_page
     app.button[0].click().run()          # no theme chosen
     assert not app.exception
     assert "Ange ett tema" in app.error[0].value
@@ -245,3 +248,31 @@ def test_property_meeting_plan_with_the_real_model(real_embeddings, real_index_r
     headings = [p.text for p in Document(io.BytesIO(plan.to_docx())).paragraphs
                 if p.style.name == "Heading 1"]
     assert headings[:5] == [f"{i}. {h}" for i, h in enumerate(PLAN_PARTS.values(), start=1)]
+
+
+@pytest.mark.parametrize("minutes", range(30, 601, 5))
+def test_every_agenda_item_has_time_and_the_items_fill_the_meeting(minutes):
+    lines = agenda(minutes)
+    spans = [re.match(r"(\d+):(\d\d)–(\d+):(\d\d) ", line).groups() for line in lines]
+    starts = [int(h) * 60 + int(m) for h, m, _, _ in spans]
+    ends = [int(h) * 60 + int(m) for _, _, h, m in spans]
+    assert all(end - start >= 5 for start, end in zip(starts, ends, strict=True))
+    assert starts[0] == 0 and ends[-1] == minutes and starts[1:] == ends[:-1]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--malgrupp", "astronauter"], "Okänd målgrupp"),
+    (["--deltagare", "tio"], "inget heltal"),
+    (["--ort", "x" * 101], "högst 100 tecken"),
+])
+def test_cli_plan_says_in_swedish_what_is_wrong(capsys, monkeypatch, args, message):
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    assert cli.main(["plan", "--tema", THEME, *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_persona_eval_of_no_items_asks_nothing():
+    from eval.persona import evaluate_persona
+
+    metrics, results = evaluate_persona(object(), [])   # type: ignore[arg-type]
+    assert results == [] and metrics["overall"]["items"] == 0

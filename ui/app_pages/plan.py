@@ -6,7 +6,7 @@ import streamlit as st
 
 from assistant.answer import Answer
 from assistant.planner import PlanError, Planner, PlanRequest, parse_length
-from assistant.prompts import PLAN_TARGET_GROUPS
+from assistant.prompts import PLAN_FAILED, PLAN_TARGET_GROUPS
 from ui import components, render, state
 from ui import plan_view as view
 
@@ -39,6 +39,9 @@ if submitted:
         st.session_state.pop("plan-error", None)
     except PlanError as exc:
         st.session_state["plan-error"] = str(exc)
+        st.session_state.pop("plan", None)
+    except Exception as exc:  # noqa: BLE001 - a Swedish message instead of a trace
+        st.session_state["plan-error"] = PLAN_FAILED.format(error=exc)
         st.session_state.pop("plan", None)
 
 if error := st.session_state.get("plan-error"):
