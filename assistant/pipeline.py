@@ -15,7 +15,7 @@ from assistant.index import Index, IndexModelMismatchError, Progress, SyncReport
 from assistant.ingest import IngestError
 from assistant.prompts import ERR_EMPTY_QUESTION, ERR_INDEX_NOT_SYNCED, ERR_QUESTION_TOO_LONG
 from assistant.question import Analysis, analyse
-from assistant.retrieve import HybridRetriever, Retrieval
+from assistant.retrieve import HybridRetriever, Passage, Retrieval
 from assistant.text import collapse, split_sentences
 
 if TYPE_CHECKING:
@@ -146,7 +146,8 @@ class Assistant:
                                        quantities=analysis.kind == "fact",
                                        candidates=retrieval.candidates[:20])
                   if isinstance(self.answerer, ExtractiveAnswerer)
-                  else self.answerer.stream(query, retrieval.passages))
+                  else self.answerer.stream(query, self.context_for_model(
+                      query, analysis, retrieval, exclude) if broad else retrieval.passages))
         for event in stream:
             if isinstance(event, Answer):
                 event.question = question
@@ -159,6 +160,24 @@ class Assistant:
         own = analyse(question, industries)
         situation = analyse(query, industries).situation if query != question else own.situation
         return replace(own, situation=situation)
+
+    def context_for_model(self, query: str, analysis: Analysis, retrieval: Retrieval,
+                          exclude: frozenset[str] = frozenset()) -> list[Passage]:
+        """Return the passages a language model answers a broad question from: the retrieved
+        ones, then the passages of the main points of other sections (as the extractive
+        answer chooses them), so the model sees what the report says across sections."""
+        passages = list(retrieval.passages)
+        have = {p.chunk.chunk_id for p in passages}
+        limit = self.settings.answer.broad_extra_points
+        for point in self.broad.select_by_section(query, retrieval, analysis, exclude):
+            if limit <= 0:
+                break
+            if point.chunk.chunk_id not in have:
+                have.add(point.chunk.chunk_id)
+                passages.append(Passage(chunk=point.chunk, score=point.score,
+                                        rank=len(passages) + 1))
+                limit -= 1
+        return passages
 
     def broad_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
                      exclude: frozenset[str] = frozenset()) -> Answer:

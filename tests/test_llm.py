@@ -417,3 +417,17 @@ def test_check_keeps_the_bullet_when_the_first_sentence_of_an_item_is_dropped(ll
     answer = llm_assistant.ask(QUESTION)
     assert answer.answer == "- Men detta har stöd [1].\n- Och detta också [2]."
     assert answer.note == prompts.LLM_DROPPED_NOTE.format(count=1)
+
+
+def test_a_broad_question_gives_the_model_passages_from_other_sections(llm_assistant, server):
+    question = ("Vi är ett företag som vill börja köpa tjänster av ett ASF. Hur ska vi gå till "
+                "väga och vad ska vi tänka på?")
+    retrieved = llm_assistant.retriever.retrieve(question)
+    server.enqueue("Det framgår inte av rapporten.")
+    answer = llm_assistant.ask(question)
+    [request] = server.requests
+    shown = request.body["messages"][1]["content"]
+    count = len(re.findall(r"^\[\d+\] ", shown, re.MULTILINE))
+    assert count > len(retrieved)
+    sections = {c.section for c in answer.contexts}
+    assert len(sections) > len({p.chunk.section for p in retrieved})
