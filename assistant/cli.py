@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.prompts import MSG_EMBEDDING_PROGRESS, MSG_INDEX_CHANGED, MSG_INDEX_UP_TO_DATE
+from assistant.prompts import (
+    ERR_EMPTY_QUESTION,
+    ERR_NOT_UTF8,
+    MSG_EMBEDDING_PROGRESS,
+    MSG_INDEX_CHANGED,
+    MSG_INDEX_UP_TO_DATE,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -39,12 +46,22 @@ def _assistant(args: argparse.Namespace):
     return assistant
 
 
+# Control characters (escape sequences that clear the screen or retitle the window) from a
+# document must never reach a terminal; newlines and tabs stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Return text with every control character but newline and tab removed."""
+    return _CONTROL.sub("", text)
+
+
 def format_answer(answer) -> str:
     """Return an answer with its citations, for reading in a terminal."""
     lines = [answer.answer, ""]
     if answer.note:
         lines.insert(0, answer.note + "\n")
-    return "\n".join(lines + _sources(answer))
+    return terminal_safe("\n".join(lines + _sources(answer)))
 
 
 def _sources(answer) -> list[str]:
@@ -155,8 +172,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return _ask_one(_assistant(args), question, args.json)
     assistant = _assistant(args)
     status = EXIT_OK
-    for line in sys.stdin:
+    # Bytes, decoded line by line: a line that is not UTF-8 gets an error line and the batch
+    # goes on (a decoding error used to end it with a traceback).
+    for raw in sys.stdin.buffer:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            status = max(status, _reject(raw.decode("utf-8", errors="replace").strip(),
+                                         ValueError(ERR_NOT_UTF8), True))
+            continue
         if not line.strip():
+            # An empty question still gets its line, so callers can pair input and output.
+            status = max(status, _reject("", ValueError(ERR_EMPTY_QUESTION), True))
             continue
         request = _json_request(line)
         if isinstance(request, str):            # a broken JSON line: say why, go on
@@ -444,6 +471,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`asf ask … | head`): stop quietly, as other tools do.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a stack trace
         from assistant.embeddings import ModelMissingError
         from assistant.index import IndexMissingError, IndexModelMismatchError

@@ -113,11 +113,23 @@ class FeedbackStore:
             writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
             writer.writeheader()
             for row in rows:
-                writer.writerow({**row, "refused": int(row["refused"]),
-                                 "citations": json.dumps(row["citations"], ensure_ascii=False)})
+                cells = {**row, "refused": int(row["refused"]),
+                         "citations": json.dumps(row["citations"], ensure_ascii=False)}
+                writer.writerow({k: _safe_cell(v) for k, v in cells.items()})
         else:
             raise ValueError(f"Okänt format: {fmt!r}. Välj {' eller '.join(FORMATS)}.")
         return len(rows)
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_cell(value: object) -> object:
+    """Return a CSV cell a spreadsheet shows as text: a leading ' neutralises a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 # ---------------------------------------------------------------------- CLI

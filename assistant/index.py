@@ -255,7 +255,11 @@ class Index:
         files: list[Path] = []
         for root in (self.settings.corpus_dir, self.settings.data_dir / "uploads"):
             if root.exists():
-                files.extend(p for p in sorted(root.rglob("*")) if is_corpus_file(p))
+                inside = root.resolve()
+                # A link that leads out of the folder (corpus/leak.txt -> /etc/passwd) would
+                # index, and show in the UI, a file nobody put in the corpus.
+                files.extend(p for p in sorted(root.rglob("*"))
+                             if is_corpus_file(p) and p.resolve().is_relative_to(inside))
         return files
 
     def load(self, path: Path) -> SourceDocument:

@@ -189,9 +189,9 @@ def test_ask_json_lines_accept_a_conversation_as_a_json_object(capsys, monkeypat
     request = {"question": "Vilka samarbetar de med?",
                "history": [{"role": "user", "content": first},
                            {"role": "assistant", "content": earlier}]}
-    monkeypatch.setattr("sys.stdin", io.StringIO(
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((
         json.dumps(request, ensure_ascii=False) + "\n{\"question\": 3}\n{trasig\n"
-        "Vad är ett IOP?\n"))
+        "Vad är ett IOP?\n").encode()), encoding="utf-8"))
     assert cli.main(["ask", "--json", "-"]) == 2
     objs = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert objs[0]["question"] == "Vilka samarbetar de med?"

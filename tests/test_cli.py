@@ -33,16 +33,41 @@ def test_ask_json_builds_the_index_with_progress_and_prints_one_object(capsys):
     assert len(obj["contexts"]) >= 5
 
 
+def _stdin(data: bytes):
+    """A standard input with bytes under it, as a pipe gives."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+
 def test_ask_json_lines_from_stdin(capsys, monkeypatch, fake_model):
     cli.main(["ingest"])
     capsys.readouterr()
-    monkeypatch.setattr("sys.stdin", io.StringIO(
-        "Vad är ett IOP?\n\nHur bakar man kanelbullar?\n   \n"))
-    assert cli.main(["ask", "--json", "-"]) == 0
+    monkeypatch.setattr("sys.stdin", _stdin(
+        "Vad är ett IOP?\n\nHur bakar man kanelbullar?\n   \n".encode()))
+    assert cli.main(["ask", "--json", "-"]) == 2
     lines = capsys.readouterr().out.strip().splitlines()
     objs = [json.loads(line) for line in lines]
-    assert [o["question"] for o in objs] == ["Vad är ett IOP?", "Hur bakar man kanelbullar?"]
-    assert [o["refused"] for o in objs] == [False, True]
+    # One output line per input line, a blank one included, so callers can pair them.
+    assert [o["question"] for o in objs] == ["Vad är ett IOP?", "", "Hur bakar man kanelbullar?",
+                                            ""]
+    assert [o.get("refused") for o in objs] == [False, None, True, None]
+    assert "error" in objs[1] and "error" in objs[3]
+
+
+def test_a_line_that_is_not_utf8_gets_an_error_and_the_batch_goes_on(capsys, monkeypatch,
+                                                                      fake_model):
+    cli.main(["ingest"])
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", _stdin(b"Hur m\xe5nga intervjuer?\nVad \xe4r ett IOP?\n"
+                                            + "Vad är ett IOP?\n".encode()))
+    assert cli.main(["ask", "--json", "-"]) == 2
+    objs = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(objs) == 3
+    assert "UTF-8" in objs[0]["error"] and "UTF-8" in objs[1]["error"]
+    assert objs[2]["question"] == "Vad är ett IOP?" and not objs[2]["refused"]
+
+
+def test_terminal_output_has_no_control_characters():
+    assert cli.terminal_safe("a\x1b[2Jb\x1b]0;titel\x07c\nd\te") == "a[2Jb]0;titelc\nd\te"
 
 
 def test_ask_prints_answer_and_sources_for_a_person(capsys):

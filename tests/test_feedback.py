@@ -110,3 +110,11 @@ def test_cli_without_feedback_says_so(capsys):
 def test_cli_rejects_unknown_format():
     with pytest.raises(SystemExit):
         _export("--format", "xml")
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
+    from assistant.feedback import _safe_cell
+
+    for value in ("=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
+        assert _safe_cell(value) == "'" + value
+    assert _safe_cell("Vad är ett IOP?") == "Vad är ett IOP?" and _safe_cell(3) == 3

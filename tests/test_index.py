@@ -106,3 +106,16 @@ def test_every_stored_vector_belongs_to_its_own_text(settings, fake_embeddings):
     for chunk_id, position, vector in sentences:
         text = next(u.text for u in split_units(by_chunk[chunk_id].text) if u.position == position)
         assert vector == pytest.approx(fake_embeddings._vector(text))
+
+
+def test_a_link_out_of_the_corpus_is_not_indexed(settings, fake_embeddings, tmp_path):
+    from assistant.index import Index
+
+    secret = tmp_path / "hemligt.txt"
+    secret.write_text("Lösenordet är kanelbulle.\n", encoding="utf-8")
+    (settings.corpus_dir / "leak.txt").symlink_to(secret)
+    (settings.corpus_dir / "inne.txt").symlink_to(settings.corpus_dir / "sources.json")
+    files = Index(settings, fake_embeddings).corpus_files()
+    assert all(f.name != "leak.txt" for f in files)
+    assert any(f.name == "inne.txt" for f in files)      # a link within the corpus is fine
+    assert any(f.name.startswith("sweco") for f in files)
