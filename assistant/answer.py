@@ -17,7 +17,7 @@ from assistant.chunking import Chunk, split_units
 from assistant.config import AnswerSettings
 from assistant.prompts import REFUSAL_ANSWER
 from assistant.retrieve import BM25, Passage
-from assistant.text import collapse, is_english, stem, tokens
+from assistant.text import collapse, coverage, is_english, stem, tokens
 
 
 @dataclass
@@ -130,8 +130,7 @@ class ExtractiveAnswerer:
         return self.bm25.idf_of(token) if self.bm25 else 1.0
 
     def _coverage(self, qset: set[str], text_tokens: set[str]) -> float:
-        total = sum(self._idf(t) for t in qset)
-        return sum(self._idf(t) for t in qset & text_tokens) / total if total else 0.0
+        return coverage(qset, text_tokens, self._idf)
 
     def evidence(self, question: str, passages: list[Passage], broad: bool = False) -> float:
         """Return how well the passages support an answer (0..1).

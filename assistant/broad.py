@@ -31,7 +31,7 @@ from assistant.prompts import (
 )
 from assistant.question import Analysis
 from assistant.retrieve import Retrieval
-from assistant.text import collapse, tokens
+from assistant.text import collapse, coverage, tokens
 from assistant.topics import Sentence, TopicIndex
 
 # Sentences that give advice or state what works ("bör", "viktigt", "framgångsfaktor") come
@@ -161,8 +161,7 @@ class BroadAnswerer:
         self.shape = shape or BroadSettings()
 
     def _coverage(self, qset: set[str], sentence_tokens: AbstractSet[str]) -> float:
-        total = sum(self.idf(t) for t in qset)
-        return sum(self.idf(t) for t in qset & sentence_tokens) / total if total else 0.0
+        return coverage(qset, sentence_tokens, self.idf)
 
     def scores(self, question: str, retrieval: Retrieval, analysis: Analysis,
                exclude: frozenset[str] = frozenset()) -> tuple[TopicIndex, np.ndarray]:

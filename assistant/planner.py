@@ -51,7 +51,7 @@ from assistant.prompts import (
     PLAN_TITLE,
     PLAN_UNKNOWN_THEME,
 )
-from assistant.text import collapse, stem, tokens, words
+from assistant.text import collapse, coverage, stem, tokens, words
 from assistant.topics import Sentence, TopicIndex
 
 if TYPE_CHECKING:
@@ -509,23 +509,18 @@ def _closest_meeting(topics: TopicIndex, theme: str, vector: np.ndarray,
     best, best_score = None, 0.0
     for section in meetings:
         text = " ".join([*section.path, *(c.text for c in section.chunks)])
-        coverage = _coverage(set(tokens(theme)), set(tokens(text)), idf)
+        shared = coverage(set(tokens(theme)), set(tokens(text)), idf)
         similarity = max(float(topics.matrix[r] @ vector) for r in section.sentences)
-        score = coverage + similarity
-        if (coverage > 0 or similarity >= 0.45) and score > best_score:
+        score = shared + similarity
+        if (shared > 0 or similarity >= 0.45) and score > best_score:
             best, best_score = section, score
     return best
-
-
-def _coverage(qset: set[str], text: set[str], idf: Any) -> float:
-    total = sum(idf(t) for t in qset)
-    return sum(idf(t) for t in qset & text) / total if total else 0.0
 
 
 def known_theme(topics: TopicIndex, theme: str, vector: np.ndarray, idf: Any,
                 vocabulary: set[str]) -> bool:
     """Return True when the documents speak of the theme: most of its words occur in them and
     some sentence is close to it in meaning ("Kvantfysik för nybörjare": no)."""
-    words_known = _coverage(set(tokens(theme)), vocabulary, idf)
+    words_known = coverage(set(tokens(theme)), vocabulary, idf)
     closest = float(np.max(topics.matrix @ vector)) if len(topics) else 0.0
     return words_known >= 0.5 and closest >= KNOWN_THEME

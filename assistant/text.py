@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 import snowballstemmer
@@ -54,6 +56,13 @@ def tokens(text: str) -> list[str]:
             continue
         out.append(stem(word))
     return out
+
+
+def coverage(words_asked: AbstractSet[str], words_there: AbstractSet[str],
+             idf: Callable[[str], float]) -> float:
+    """Return the idf-weighted share of the asked words (stems) that a text contains."""
+    total = sum(idf(t) for t in words_asked)
+    return sum(idf(t) for t in words_asked & words_there) / total if total else 0.0
 
 
 _ABBREVIATIONS = ("t.ex.", "bl.a.", "m.m.", "mm.", "etc.", "dvs.", "s.k.", "resp.", "ca.", "tex.")
