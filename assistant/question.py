@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.text import collapse, is_english, words
+from assistant.text import collapse, words
 
 Kind = Literal["fact", "list", "broad", "examples", "comparison"]
 Asks = Literal["count", "date", "place", "name", "amount"]
@@ -98,8 +98,6 @@ class Analysis:
 
     kind: Kind
     asks: Asks | None = None
-    english: bool = False
-    solution: bool = False          # asks how to deal with something
     situation: Situation = field(default_factory=Situation)
 
 
@@ -111,28 +109,28 @@ def analyse(question: str, industries: dict[str, re.Pattern[str]] | None = None)
     """
     text = collapse(question)
     situation = _situation(text, industries or {})
-    english = is_english(text)
+    # "Hur kan man lösa det?" asks how to deal with what was said: the report's advice.
     solution = bool(_SOLUTION.search(text))
     situational = bool(_SITUATION.search(text))
     if _COMPARISON.search(text):
-        return Analysis("comparison", None, english, solution, situation)
+        return Analysis("comparison", None, situation)
     for asks, pattern in _FACT:
         if pattern.search(text) and not situational:
-            return Analysis("fact", asks, english, solution, situation)
+            return Analysis("fact", asks, situation)
     if _EXAMPLES.search(text) and not _BROAD.search(text):
-        return Analysis("examples", None, english, solution, situation)
+        return Analysis("examples", None, situation)
     if situational or solution or _BROAD.search(text):
-        return Analysis("broad", None, english, solution, situation)
+        return Analysis("broad", None, situation)
     if _EXAMPLES.search(text):
-        return Analysis("examples", None, english, solution, situation)
+        return Analysis("examples", None, situation)
     if _LIST.search(text):
-        return Analysis("list", None, english, solution, situation)
+        return Analysis("list", None, situation)
     # A long question without a question word of its own usually describes a situation; a
     # short one asks about one thing, answered where the report says it. Treating every
     # such question as broad gave the persona set +0.008 coverage but cost the main set's
     # citation precision 0.60 -> 0.39 (points from other sections on narrow questions).
     kind: Kind = "broad" if len(words(text)) >= 14 else "fact"
-    return Analysis(kind, None, english, solution, situation)
+    return Analysis(kind, None, situation)
 
 
 def _situation(text: str, industries: dict[str, re.Pattern[str]]) -> Situation:
