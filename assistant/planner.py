@@ -287,6 +287,16 @@ class Planner:
 
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _vector(self, text: str) -> np.ndarray:
+        """Return a query vector; the fixed topics of the parts are embedded once."""
+        if text not in self._vectors:
+            if len(self._vectors) > 64:
+                self._vectors.clear()
+            vector = self.assistant.index.embeddings.embed_query(text)
+            self._vectors[text] = np.asarray(vector, dtype=np.float32)
+        return self._vectors[text]
 
     def plan(self, request: PlanRequest) -> Plan:
         """Return the plan for a request (PlanError for inputs that cannot be used)."""
@@ -310,8 +320,7 @@ class Planner:
             found.quote = " … ".join(dict.fromkeys([*have, *new]))
             return found.n
 
-        embed = a.index.embeddings.embed_query
-        theme_vector = embed(request.theme)
+        theme = self._vector(request.theme)
         meeting = _sections(topics, _MEETING_STEMS)
         used: set[int] = set()
         sections: list[PlanSection] = []
@@ -323,31 +332,30 @@ class Planner:
                 question = guide.unit.text.split(": ", 1)[-1]
                 section.lines.append(PlanLine(PLAN_GUIDING.format(question=question),
                                               cite(guide.chunk, guide.unit.text), "text"))
-            query = np.asarray(embed(f"{PART_TOPICS[key]}. {request.theme}"), dtype=np.float32)
+            query = self._vector(f"{PART_TOPICS[key]}. {request.theme}")
             section.lines += _lines(topics, _best(topics, query, meeting, PART_TOPICS[key],
                                                   used, PART_LINES), cite, used)
             if key == "malgrupp":
-                section.lines += self._groups_and_cases(request, theme_vector, topics, cite)
+                section.lines += self._groups_and_cases(request, theme, topics, cite)
             if key == "metod":
                 section.lines.append(PlanLine(PLAN_AGENDA_HEADING.format(
                     length=length_label(request.minutes)), None, "text"))
                 section.lines += [PlanLine(line, None, "agenda")
                                   for line in agenda(request.minutes)]
-                section.lines += self._discussion(request, topics, embed, used, cite)
+                section.lines += self._discussion(request, topics, used, cite)
             sections.append(section)
         lessons = PlanSection("lardomar", PLAN_LESSONS_HEADING)
-        query = np.asarray(embed(LESSONS_TOPIC), dtype=np.float32)
+        query = self._vector(LESSONS_TOPIC)
         lessons.lines += _lines(topics, _best(topics, query, meeting, LESSONS_TOPIC, used,
                                               LESSON_LINES), cite, used)
         # Two meetings were cancelled for too few sign-ups: what the report says about finding
         # and reaching the right participants follows the lessons.
-        query = np.asarray(embed(RECRUITING_TOPIC), dtype=np.float32)
+        query = self._vector(RECRUITING_TOPIC)
         recruiting = _lines(topics, _best(topics, query, meeting, RECRUITING_TOPIC, used, 2),
                             cite, used)
         if recruiting:
             lessons.lines.append(PlanLine(PLAN_RECRUITING, None, "text"))
             lessons.lines += recruiting
-        theme = np.asarray(theme_vector, dtype=np.float32)
         idf = a.retriever.bm25.idf_of
         closest = _closest_meeting(topics, request.theme, theme, idf)
         if closest is not None:
@@ -362,7 +370,7 @@ class Planner:
         return Plan(request, PLAN_TITLE.format(theme=request.theme), sections,
                     sorted(citations.values(), key=lambda c: c.n), note)
 
-    def _groups_and_cases(self, request: PlanRequest, theme_vector: list[float],
+    def _groups_and_cases(self, request: PlanRequest, theme: np.ndarray,
                           topics: TopicIndex, cite: Any) -> list[PlanLine]:
         """Return the chosen target groups and the cases to invite or present."""
         lines: list[PlanLine] = []
@@ -380,7 +388,7 @@ class Planner:
         if request.place:
             preferred |= {m.case.source for m in catalog.filter(
                 CaseQuery(place=[request.place]))}
-        sims = topics.chunk_similarity(theme_vector)
+        sims = topics.chunk_similarity(theme)
         ranked = sorted((c for c in topics.chunks.values()
                          if c.kind == "case" and c.source in cases),
                         key=lambda c: (c.source not in preferred, -sims.get(c.chunk_id, 0.0)))
@@ -394,11 +402,11 @@ class Planner:
                                   "case"))
         return lines
 
-    def _discussion(self, request: PlanRequest, topics: TopicIndex, embed: Any,
-                    used: set[int], cite: Any) -> list[PlanLine]:
+    def _discussion(self, request: PlanRequest, topics: TopicIndex, used: set[int],
+                    cite: Any) -> list[PlanLine]:
         """Return discussion questions: the report's challenges and drivers nearest the theme."""
         scope = _sections(topics, _DISCUSSION_STEMS)
-        query = np.asarray(embed(f"{DISCUSSION_TOPIC}. {request.theme}"), dtype=np.float32)
+        query = self._vector(f"{DISCUSSION_TOPIC}. {request.theme}")
         lines = [PlanLine(PLAN_DISCUSSION_HEADING, None, "text")]
         for sentence in _best(topics, query, scope, f"{DISCUSSION_TOPIC} {request.theme}",
                               used, DISCUSSION_LINES, per_section=1):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from assistant.chunking import Chunk, Unit, split_units
 from assistant.text import tokens
@@ -116,19 +117,19 @@ class TopicIndex:
         """Return every sentence's stemmed content words (computed once per index version)."""
         return [frozenset(tokens(s.unit.text)) for s in self.sentences]
 
-    def sentence_similarity(self, vector: list[float]) -> np.ndarray:
+    def sentence_similarity(self, vector: ArrayLike) -> np.ndarray:
         """Return every sentence's cosine similarity to a (normalised) question vector."""
         if not self.sentences:
             return np.zeros(0, dtype=np.float32)
         return self.matrix @ np.asarray(vector, dtype=np.float32)
 
-    def section_similarity(self, vector: list[float]) -> np.ndarray:
+    def section_similarity(self, vector: ArrayLike) -> np.ndarray:
         """Return every section's cosine similarity to a question vector."""
         if not self.sections or not self.section_matrix.size:
             return np.zeros(len(self.sections), dtype=np.float32)
         return self.section_matrix @ np.asarray(vector, dtype=np.float32)
 
-    def chunk_similarity(self, vector: list[float]) -> dict[str, float]:
+    def chunk_similarity(self, vector: ArrayLike) -> dict[str, float]:
         """Return every passage's cosine similarity to a question vector."""
         if not self.chunk_ids:
             return {}
