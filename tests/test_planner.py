@@ -206,6 +206,9 @@ def test_the_page_makes_a_plan_with_sources_and_downloads(plan_page):
     plan = app.session_state["plan"]
     assert plan.request.groups == ("ASF", "kommun") and plan.request.place == "Malmö"
     assert len(app.expander) == len(plan.citations)
+    planner = app.session_state["planner"]
+    app.button[0].click().run()          # a second plan reuses the session's planner
+    assert app.session_state["planner"] is planner and not app.exception
 
 
 def test_the_page_shows_a_bad_input_as_a_swedish_message(plan_page):

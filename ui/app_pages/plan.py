@@ -34,8 +34,12 @@ if submitted:
         request = PlanRequest(theme=theme or "", place=place, groups=tuple(groups),
                               participants=int(participants),
                               minutes=parse_length(length)).checked()
+        # One planner per session: it keeps the vectors of the parts' fixed topics.
+        planner = st.session_state.get("planner")
+        if not isinstance(planner, Planner) or planner.assistant is not assistant:
+            planner = st.session_state["planner"] = Planner(assistant)
         with st.spinner(view.MAKING):
-            st.session_state["plan"] = Planner(assistant).plan(request)
+            st.session_state["plan"] = planner.plan(request)
         st.session_state.pop("plan-error", None)
     except PlanError as exc:
         st.session_state["plan-error"] = str(exc)
