@@ -379,7 +379,7 @@ class Example:
 
 
 def extend(base: Answer, points: list[Point], examples: list[Example],
-           max_chars: int = 1700) -> Answer:
+           max_chars: int = 1600) -> Answer:
     """Return the single-passage answer followed by the points it lacks, each cited.
 
     The window around the best sentence stays first (it answers the core of the question,
@@ -418,16 +418,22 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
             n = cite(point.chunk, [*point.quotes, *point.items])
             lines.append(f"- {point.text} [{n}]")
             lines.extend(f"  - {item}" for item in point.items)
-    if examples:
+    shown = []
+    for example in examples:        # within the same length budget, after the points
+        line = BROAD_EXAMPLE_LINE.format(name=example.name, about=example.about,
+                                         quote=example.quote)
+        if size + len(line) + 8 <= max_chars:
+            shown.append((example, line))
+            size += len(line) + 8
+    if shown:
         lines.append("")
         lines.append(BROAD_EXAMPLES_HEADING)
-        for example in examples:
+        for example, line in shown:
             n = cite(example.chunk, [example.quote])
-            lines.append("- " + BROAD_EXAMPLE_LINE.format(
-                name=example.name, about=example.about, quote=example.quote) + f" [{n}]")
+            lines.append(f"- {line} [{n}]")
     return Answer(question=base.question, answer="\n".join(lines), refused=False,
                   citations=citations, contexts=base.contexts, evidence=base.evidence,
-                  note=BROAD_ANSWER_NOTE if fitting or examples else base.note)
+                  note=BROAD_ANSWER_NOTE if fitting or shown else base.note)
 
 
 def similar_cases(topics: TopicIndex, vector: list[float] | None,

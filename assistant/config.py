@@ -96,7 +96,7 @@ class AnswerSettings(BaseModel):
         default="sections", description="How a broad answer's points are chosen: the best "
                                         "sentences of the most relevant sections, or by MMR "
                                         "over every sentence of the index.")
-    broad_max_chars: int = Field(default=1700, ge=300, le=6000,
+    broad_max_chars: int = Field(default=1600, ge=300, le=6000,
                                  description="Length budget of a broad answer (the passage "
                                              "window and the points); a point that would "
                                              "exceed it is left out.")

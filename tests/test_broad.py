@@ -298,3 +298,21 @@ def test_points_never_repeat_what_the_first_part_quotes(assistant):
     for line in rest.split("\n"):
         for sentence in split_sentences(re.sub(r"\s*\[\d+\]|^\s*-\s*", "", line)):
             assert sentence not in said, sentence
+
+
+def test_no_case_is_attached_for_an_industry_no_card_has(isolated_dirs, settings):
+    from assistant.prompts import BROAD_EXAMPLES_HEADING
+
+    shutil.copytree(PROJECT_ROOT / "corpus" / "cases", isolated_dirs / "corpus" / "cases")
+    assistant = Assistant(settings, embeddings=FakeEmbeddings())
+    assistant.ensure_index()
+    textile = assistant.ask("Vi är ett textilföretag. Hur kommer vi igång med att köpa "
+                            "tjänster av ett ASF och vad ska vi tänka på?")
+    assert BROAD_EXAMPLES_HEADING not in textile.answer
+    property_ = assistant.ask("Vi är ett fastighetsbolag. Hur kommer vi igång med att köpa "
+                              "tjänster av ett ASF och vad ska vi tänka på?")
+    examples = property_.answer.split(BROAD_EXAMPLES_HEADING)[-1]
+    assert BROAD_EXAMPLES_HEADING in property_.answer
+    cards = {c.name for c in assistant.catalog if "fastighet" in " ".join(
+        c.values("industry")).lower() or any("fastighet" in q.lower() for q in c.quotes())}
+    assert any(name in examples for name in cards)
