@@ -404,10 +404,15 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
 
     lines = [base.answer]
     size = len(base.answer)
+    # Room is kept for the first example: a company that names its industry should see a
+    # case from it even when the points alone would fill the budget.
+    example_lines = [BROAD_EXAMPLE_LINE.format(name=e.name, about=e.about, quote=e.quote)
+                     for e in examples]
+    reserved = len(example_lines[0]) + 8 if example_lines else 0
     fitting = []
     for point in points:
         length = len(point.text) + sum(len(x) + 5 for x in point.items) + 8
-        if size + length <= max_chars:
+        if size + length + reserved <= max_chars:
             fitting.append(point)
             size += length
     if fitting:
@@ -418,11 +423,9 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
             n = cite(point.chunk, [*point.quotes, *point.items])
             lines.append(f"- {point.text} [{n}]")
             lines.extend(f"  - {item}" for item in point.items)
-    shown = []
-    for example in examples:        # within the same length budget, after the points
-        line = BROAD_EXAMPLE_LINE.format(name=example.name, about=example.about,
-                                         quote=example.quote)
-        if size + len(line) + 8 <= max_chars:
+    shown: list[tuple[Example, str]] = []
+    for example, line in zip(examples, example_lines, strict=True):   # in the same budget
+        if size + len(line) + 8 <= max_chars or not shown and reserved:
             shown.append((example, line))
             size += len(line) + 8
     if shown:
