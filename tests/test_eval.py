@@ -128,7 +128,7 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 
 
 # The persona set's measured level (eval/persona.yaml, default settings, a fresh index of the
-# shipped corpus): coverage 0.361, half covered 0.35, median 1429 characters, refusal accuracy
+# shipped corpus): coverage 0.360, half covered 0.367, median 1461 characters, refusal accuracy
 # 0.5 (3 of 6), false refusals 0.033 (2 of 60). The targets (0.70, 0.85, <= 1500, 0.90,
 # <= 0.05) are not all reached; see the README. The floor keeps what was reached; with six
 # unanswerable and sixty answerable items one flip of int8 batch noise moves refusal accuracy
