@@ -146,6 +146,18 @@ def _said(point: Point, exclude: frozenset[str]) -> bool:
     return any(collapse(x) in exclude for x in (*point.quotes, *point.items))
 
 
+@dataclass
+class _Signals:
+    """What sentence and section scores share for one question: its content words, each
+    passage's fused retrieval score (share of the best), each section's vector similarity and
+    the share of the question's words in each section's headings."""
+
+    qset: set[str]
+    passage: dict[str, float]
+    section_similarity: np.ndarray
+    headings: list[float]
+
+
 def _clip(x: float) -> float:
     return 0.0 if x < 0 else 1.0 if x > 1 else x
 
@@ -164,7 +176,8 @@ class BroadAnswerer:
         return coverage(qset, sentence_tokens, self.idf)
 
     def scores(self, question: str, retrieval: Retrieval, analysis: Analysis,
-               exclude: frozenset[str] = frozenset()) -> tuple[TopicIndex, np.ndarray]:
+               exclude: frozenset[str] = frozenset(),
+               signals: _Signals | None = None) -> tuple[TopicIndex, np.ndarray]:
         """Return the topic index and every sentence's score for the question."""
         topics = self.topics()
         s = self.shape
@@ -172,12 +185,8 @@ class BroadAnswerer:
         if not n or retrieval.vector is None:
             return topics, np.zeros(n, dtype=np.float32)
         sims = topics.sentence_similarity(retrieval.vector)
-        sections = topics.section_similarity(retrieval.vector)
-        fused = {p.chunk.chunk_id: p.score for p in retrieval.candidates}
-        top = max(fused.values(), default=0.0) or 1.0
-        qset = set(tokens(question))
-        headings = [self._coverage(qset, set(tokens(" ".join(sec.path))))
-                    for sec in topics.sections]
+        signals = signals or self._signals(question, retrieval, topics)
+        qset, sections, headings = signals.qset, signals.section_similarity, signals.headings
         out = np.zeros(n, dtype=np.float32)
         for sentence in topics.sentences:
             unit, chunk = sentence.unit, sentence.chunk
@@ -187,7 +196,7 @@ class BroadAnswerer:
                 continue
             i = sentence.row
             score = (s.w_sentence * _clip((float(sims[i]) - 0.25) / 0.45)
-                     + s.w_passage * fused.get(chunk.chunk_id, 0.0) / top
+                     + s.w_passage * signals.passage.get(chunk.chunk_id, 0.0)
                      + s.w_section * _clip((float(sections[sentence.section]) - 0.25) / 0.45)
                      + s.w_words * self._coverage(qset, topics.sentence_tokens[i])
                      + s.w_central * _clip((sentence.centrality - 0.5) / 0.4)
@@ -200,6 +209,18 @@ class BroadAnswerer:
                 score *= 0.9        # an interviewee's words illustrate; the report's state
             out[i] = score
         return topics, out
+
+    def _signals(self, question: str, retrieval: Retrieval, topics: TopicIndex) -> _Signals:
+        """Return the signals sentence and section scores share."""
+        fused = {p.chunk.chunk_id: p.score for p in retrieval.candidates}
+        top = max(fused.values(), default=0.0) or 1.0
+        qset = set(tokens(question))
+        signals = _Signals(
+            qset, {cid: score / top for cid, score in fused.items()},
+            topics.section_similarity(retrieval.vector) if retrieval.vector is not None
+            else np.zeros(len(topics.sections), dtype=np.float32),
+            [self._coverage(qset, words) for words in topics.heading_tokens])
+        return signals
 
     def select(self, question: str, retrieval: Retrieval, analysis: Analysis,
                exclude: frozenset[str] = frozenset()) -> list[Point]:
@@ -243,8 +264,8 @@ class BroadAnswerer:
         chosen.sort(key=lambda p: (p.group, -p.score))
         return chosen
 
-    def section_scores(self, question: str, retrieval: Retrieval,
-                       topics: TopicIndex) -> np.ndarray:
+    def section_scores(self, question: str, retrieval: Retrieval, topics: TopicIndex,
+                       signals: _Signals | None = None) -> np.ndarray:
         """Return every section's relevance: its best passage's fused retrieval score, plus
         its own vector's similarity and the question's words in its headings.
 
@@ -255,16 +276,14 @@ class BroadAnswerer:
         s = self.shape
         if retrieval.vector is None or not topics.sections:
             return np.zeros(len(topics.sections), dtype=np.float32)
-        fused = {p.chunk.chunk_id: p.score for p in retrieval.candidates}
-        top = max(fused.values(), default=0.0) or 1.0
-        similarity = topics.section_similarity(retrieval.vector)
-        qset = set(tokens(question))
+        signals = signals or self._signals(question, retrieval, topics)
         out = np.zeros(len(topics.sections), dtype=np.float32)
         for i, section in enumerate(topics.sections):
-            best = max((fused.get(c.chunk_id, 0.0) for c in section.chunks), default=0.0)
-            heading = self._coverage(qset, set(tokens(" ".join(section.path))))
-            out[i] = (best / top + s.w_section_vector * _clip((float(similarity[i]) - 0.25) / 0.45)
-                      + s.w_section_heading * heading)
+            best = max((signals.passage.get(c.chunk_id, 0.0) for c in section.chunks),
+                       default=0.0)
+            similarity = float(signals.section_similarity[i])
+            out[i] = (best + s.w_section_vector * _clip((similarity - 0.25) / 0.45)
+                      + s.w_section_heading * signals.headings[i])
         return out
 
     def select_by_section(self, question: str, retrieval: Retrieval, analysis: Analysis,
@@ -277,9 +296,11 @@ class BroadAnswerer:
         then their best sentences covered more of the persona set's points (0.372 with four
         sections) than choosing sentences from the whole report (0.314).
         """
-        topics, scores = self.scores(question, retrieval, analysis, exclude)
+        topics = self.topics()
+        signals = self._signals(question, retrieval, topics)   # shared by both scores
+        topics, scores = self.scores(question, retrieval, analysis, exclude, signals)
         s = self.shape
-        section_scores = self.section_scores(question, retrieval, topics)
+        section_scores = self.section_scores(question, retrieval, topics, signals)
         ranked = np.argsort(-section_scores)
         floor = s.min_section_share * float(section_scores[ranked[0]]) if len(ranked) else 0.0
         chosen: list[Point] = []

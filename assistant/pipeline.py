@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # industry (measured: cards sit at 0.44-0.49 for questions they do not fit, such as "exempel
 # på samverkan mellan ASF och andra ASF", and at 0.55 for one they fit).
 EXAMPLE_FLOOR = 0.5
+# Industry label -> the pattern that finds it in a question (the case catalog's vocabulary).
+_INDUSTRY_IN_QUESTIONS = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
 
 
 class QuestionError(ValueError):
@@ -42,6 +44,7 @@ class Assistant:
         self.retriever = HybridRetriever(self.index, self.settings.retrieval)
         self._answerer = answerer
         self._catalog = Catalog()
+        self._extractive: ExtractiveAnswerer | None = None
         self.broad = BroadAnswerer(self.settings.answer, self.retriever.topics,
                                    lambda token: self.retriever.bm25.idf_of(token))
 
@@ -51,8 +54,10 @@ class Assistant:
         answerer = self.answerer
         if isinstance(answerer, ExtractiveAnswerer):
             return answerer
-        return ExtractiveAnswerer(self.settings.answer, self.retriever.bm25,
-                                  self.retriever.neighbour)
+        if self._extractive is None:         # an injected answerer of another kind
+            self._extractive = ExtractiveAnswerer(self.settings.answer, self.retriever.bm25,
+                                                  self.retriever.neighbour)
+        return self._extractive
 
     @property
     def answerer(self) -> ExtractiveAnswerer:
@@ -162,9 +167,9 @@ class Assistant:
 
     def analyse(self, question: str, query: str) -> Analysis:
         """Return what the question asks for; the situation is read from the whole query."""
-        industries = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
-        own = analyse(question, industries)
-        situation = analyse(query, industries).situation if query != question else own.situation
+        own = analyse(question, _INDUSTRY_IN_QUESTIONS)
+        situation = (analyse(query, _INDUSTRY_IN_QUESTIONS).situation if query != question
+                     else own.situation)
         return replace(own, situation=situation)
 
     def context_for_model(self, query: str, analysis: Analysis, retrieval: Retrieval,

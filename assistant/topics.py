@@ -113,6 +113,11 @@ class TopicIndex:
         return len(self.sentences)
 
     @cached_property
+    def heading_tokens(self) -> list[frozenset[str]]:
+        """Return every section's heading words (its whole path), stemmed."""
+        return [frozenset(tokens(" ".join(s.path))) for s in self.sections]
+
+    @cached_property
     def sentence_tokens(self) -> list[frozenset[str]]:
         """Return every sentence's stemmed content words (computed once per index version)."""
         return [frozenset(tokens(s.unit.text)) for s in self.sentences]
