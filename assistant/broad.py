@@ -194,6 +194,8 @@ class BroadAnswerer:
                 continue
             if len(unit.text) < 30 and not unit.lead_in or is_fragment(unit.text):
                 continue
+            if unit.text.endswith(":") and not unit.items:
+                continue            # announces quotes or a list it does not carry
             i = sentence.row
             score = (s.w_sentence * _clip((float(sims[i]) - 0.25) / 0.45)
                      + s.w_passage * signals.passage.get(chunk.chunk_id, 0.0)

@@ -479,7 +479,7 @@ def _best(topics: TopicIndex, query: np.ndarray, sections: list[Any], words_of: 
     for row in rows:
         sentence = topics.sentences[row]
         text = sentence.unit.text
-        if (row in used or len(text) < 40 or sentence.unit.lead_in or is_fragment(text)
+        if (row in used or len(text) < 40 or text.endswith(":") or is_fragment(text)
                 or META_SENTENCE.search(text)):
             continue
         if sentence.chunk.kind == "figure":

@@ -126,6 +126,11 @@ def test_a_broad_question_gets_points_from_other_sections_each_cited(assistant):
     extra = answer.answer.split(BROAD_MORE_HEADING, 1)[1]
     points = [line for line in extra.split("\n") if line.startswith("- ")]
     assert 1 <= len(points) <= Settings().answer.broad_extra_points
+    # A point that announces something (ends with ":") carries its list right below it.
+    lines = extra.split("\n")
+    for i, line in enumerate(lines):
+        if re.search(r": \[\d+\]$", line):
+            assert i + 1 < len(lines) and lines[i + 1].startswith("  - "), line
     assert all(re.search(r"\[\d+\]$", p) for p in points)
     cited = " ".join(collapse(assistant.retriever.chunk(c.chunk_id).text)
                      for c in answer.citations)
