@@ -148,11 +148,6 @@ class Settings(BaseSettings):
             return candidate
         return self.models_dir / self.embedding_model
 
-    @property
-    def index_dir(self) -> Path:
-        """Return the folder of the persistent Chroma database."""
-        return self.data_dir / "chroma"
-
     def make_embeddings(self) -> Embeddings:
         """Build the embedding backend (loaded lazily on first use)."""
         from assistant.embeddings import LazyEmbeddings

@@ -1,14 +1,19 @@
 """Chunks -> a persistent Chroma collection (through langchain-chroma), kept in sync with files.
 
 Syncing is idempotent: an unchanged file adds nothing, a changed file's chunks are replaced, a
-file that is gone loses its chunks. Every file is parsed (and every chunk embedded) before the
-collection is touched, so a bad file leaves the index exactly as it was.
+file that is gone loses its chunks. Every file is parsed (and every chunk embedded) before any
+collection is touched, and the writes go into a new generation of the index (store.py) that
+becomes live only when complete: a bad file, a failure, Ctrl-C or kill -9 leaves the index
+exactly as it was. Files added from outside the corpus are listed in `added.json` in the data
+folder, so a rebuild keeps them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +35,22 @@ from assistant.ingest import (
     load_document,
 )
 from assistant.late import LateScorer, TokenStore, TokenVectors
-from assistant.prompts import ERR_NO_INDEX
+from assistant.prompts import (
+    ERR_INDEX_INCOMPLETE,
+    ERR_INGEST_TOO_LARGE,
+    ERR_NO_INDEX,
+    ERR_SOURCES_JSON,
+)
+from assistant.store import (
+    TOKENS,
+    Generations,
+    IndexReadOnlyError,
+    StoreError,
+    close_client,
+    is_corruption,
+    is_read_only,
+    open_client,
+)
 
 if TYPE_CHECKING:
     from langchain_chroma import Chroma
@@ -43,6 +63,9 @@ PARSER_VERSION = "3"
 # Held (flock) by the process that writes to the index, in the data folder.
 SYNC_LOCK = "index.lock"
 TITLES_FILE = "sources.json"
+# Files added from outside the corpus and uploads folders (`asf ingest FILE`), in the data folder.
+ADDED_FILE = "added.json"
+UNIT_SUFFIX = "_units"
 
 
 def _parser_version(path: Path) -> str:
@@ -61,6 +84,10 @@ class IndexMissingError(RuntimeError):
 
 class IndexModelMismatchError(RuntimeError):
     """The index was built with another embedding model than the configured one."""
+
+
+class SourcesFileError(ValueError):
+    """The corpus's sources.json (titles) cannot be read; nothing was changed."""
 
 
 @dataclass
@@ -114,17 +141,28 @@ def chunk_from_record(chunk_id: str, document: str, meta: dict[str, Any]) -> Chu
     )
 
 
+# The live index's chunk versions by source, file paths by source and chunk kinds by id.
+_Stored = tuple[dict[str, dict[str, str]], dict[str, str], dict[str, str]]
+
+
 class Index:
     """The persistent passage index: Chroma on disk plus the chunk list for BM25."""
 
     def __init__(self, settings: Settings, embeddings: Embeddings | None = None):
         self.settings = settings
         self.embeddings = embeddings or settings.make_embeddings()
+        self.generations = Generations(settings.data_dir)
+        self._opened = False
+        self._open_name: str | None = None
+        self._client: Any = None
+        self._retired: Any = None
+        self._collection: Any = None
+        self._units: Any = None
         self._store: Chroma | None = None
         self._unit_store: Chroma | None = None
         self._lock = threading.RLock()
         self._chunks: list[Chunk] | None = None
-        self.tokens = TokenStore(settings.index_dir / "tokens")
+        self.tokens = TokenStore(settings.data_dir / TOKENS)
         self._late: LateScorer | None = None
 
     @contextmanager
@@ -132,15 +170,22 @@ class Index:
         """Hold the index for writing: one thread in this process, one process at a time.
 
         Two processes that sync at once (the chat UI starting while `asf ingest` runs, say)
-        would embed and write the same chunks through two Chroma clients; the second now
-        waits for the first and then finds its work done.
+        would embed the same chunks twice; the second now waits for the first, then reopens
+        the generation the first made live and finds its work done.
         """
+        self.generations.check_writable()
         lock = self.settings.data_dir / SYNC_LOCK
         with self._lock:
-            lock.parent.mkdir(parents=True, exist_ok=True)
-            with open(lock, "a+b") as fh:
+            try:
+                fh = open(lock, "a+b")   # noqa: SIM115 - held across the yield
+            except OSError as exc:
+                if is_read_only(exc):
+                    raise IndexReadOnlyError(self.settings.data_dir) from exc
+                raise
+            with fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
                 try:
+                    self.reopen_if_changed()
                     yield
                 finally:
                     fcntl.flock(fh, fcntl.LOCK_UN)
@@ -156,57 +201,149 @@ class Index:
         """Return the identity of the embedding model used for this index."""
         return str(getattr(self.embeddings, "name", type(self.embeddings).__name__))
 
+    def _collection_metadata(self) -> dict[str, Any]:
+        return {"hnsw:space": "cosine", "embedding_model": self.model_name}
+
+    def _ensure_open(self) -> None:
+        with self._lock:
+            if not self._opened:
+                self._open_live()
+
+    def _open_live(self) -> None:
+        """Open the live generation (or note that there is none)."""
+        self._close()
+        live = self.generations.live()
+        self._opened = True
+        self._open_name = live.name if live else None
+        if live is None:
+            return
+        self.tokens = TokenStore(live / TOKENS)
+        client = None
+        try:
+            try:
+                client = open_client(live)
+            except Exception as exc:
+                if not is_read_only(exc):
+                    raise
+                # Chroma cannot open a database it may not write (it migrates at start):
+                # read a private copy instead; syncing says the folder is read-only.
+                live = self._private_copy(live)
+                client = open_client(live)
+            try:
+                collection = client.get_collection(self.settings.collection)
+            except Exception as exc:  # noqa: BLE001 - chromadb's NotFoundError varies by version
+                if "does not exist" not in str(exc):
+                    raise
+                close_client(client)   # an empty legacy folder: no index yet
+                return
+            count = collection.count()
+            collection.get(limit=1, include=["metadatas"])   # a damaged file fails here
+            units = client.get_or_create_collection(
+                f"{self.settings.collection}{UNIT_SUFFIX}", embedding_function=None,
+                metadata=self._collection_metadata())
+        except Exception as exc:
+            close_client(client)
+            self._opened = False
+            if is_corruption(exc):
+                raise self.generations.move_aside(_short(exc)) from exc
+            if is_read_only(exc):
+                raise IndexReadOnlyError(self.settings.data_dir) from exc
+            raise
+        self._client, self._collection, self._units = client, collection, units
+        stored = (collection.metadata or {}).get("embedding_model")
+        if stored and stored != self.model_name and count:
+            raise IndexModelMismatchError(
+                f"Indexet byggdes med modellen {stored}, men inställningarna anger "
+                f"{self.model_name}. Kör `asf index --rebuild`.")
+
+    def _private_copy(self, live: Path) -> Path:
+        """Copy a generation that cannot be written to a temporary folder (removed at exit)."""
+        import atexit
+        import shutil
+        import tempfile
+
+        copy = Path(tempfile.mkdtemp(prefix="asf-index-")) / live.name
+        shutil.copytree(live, copy)
+        atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+        self.tokens = TokenStore(copy / TOKENS)
+        return copy
+
+    def _close(self) -> None:
+        """Let go of the open generation.
+
+        Its client is closed one switch later: a question that began on it in another
+        thread finishes reading first (a question takes well under a second).
+        """
+        if self._retired is not None:
+            close_client(self._retired)
+        self._retired = self._client
+        self._client = self._collection = self._units = None
+        self._store = self._unit_store = None
+        self._chunks = None
+        self._late = None
+        self._opened = False
+
+    def reopen_if_changed(self) -> bool:
+        """Reopen the index when another process (or this one) made a new generation live.
+
+        Costs one read of a small file; called before every question, so a UI or server
+        answers from a rebuilt or synced index without a restart.
+        """
+        with self._lock:
+            if self._opened and self.generations.live_name() == self._open_name:
+                return False
+            was_open = self._opened
+            self._open_live()
+            return was_open
+
+    def close(self) -> None:
+        """Release every database handle (the index can be opened again later)."""
+        with self._lock:
+            self._close()
+            if self._retired is not None:
+                close_client(self._retired)
+                self._retired = None
+
     @property
     def store(self) -> Chroma:
-        """Return the langchain Chroma store on the persistent client (created on demand)."""
+        """Return the langchain Chroma store of passages (raises IndexMissingError)."""
+        self._ensure_open()
+        if self._client is None:
+            raise IndexMissingError()
         if self._store is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
             from langchain_chroma import Chroma
 
-            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(self.settings.index_dir),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
-            self._store = Chroma(
-                client=client,
-                collection_name=self.settings.collection,
-                embedding_function=self.embeddings,
-                collection_metadata={"hnsw:space": "cosine",
-                                     "embedding_model": self.model_name},
-            )
-            stored = (self._store._collection.metadata or {}).get("embedding_model")
-            if stored and stored != self.model_name and self._store._collection.count():
-                raise IndexModelMismatchError(
-                    f"Indexet byggdes med modellen {stored}, men inställningarna anger "
-                    f"{self.model_name}. Kör `asf index --rebuild`.")
+            self._store = Chroma(client=self._client, collection_name=self.settings.collection,
+                                 embedding_function=self.embeddings,
+                                 collection_metadata=self._collection_metadata())
         return self._store
 
     @property
     def unit_store(self) -> Chroma:
         """Return the Chroma store of sentence units (for sentence-level dense search)."""
+        self.store  # noqa: B018 - opens the live generation
         if self._unit_store is None:
             from langchain_chroma import Chroma
 
             self._unit_store = Chroma(
-                client=self.store._client,
-                collection_name=f"{self.settings.collection}_units",
+                client=self._client, collection_name=f"{self.settings.collection}{UNIT_SUFFIX}",
                 embedding_function=self.embeddings,
-                collection_metadata={"hnsw:space": "cosine", "embedding_model": self.model_name},
-            )
+                collection_metadata=self._collection_metadata())
         return self._unit_store
 
     def exists(self) -> bool:
         """Return True when the index holds at least one chunk."""
-        if not (self.settings.index_dir / "chroma.sqlite3").exists():
-            return False
-        return self.store._collection.count() > 0
+        self._ensure_open()
+        return self._collection is not None and self._collection.count() > 0
 
     def chunks(self) -> list[Chunk]:
         """Return every indexed chunk (cached until the next sync)."""
         with self._lock:
             if self._chunks is None:
-                data = self.store.get(include=["documents", "metadatas"])
+                self._ensure_open()
+                data = (self._collection.get(include=["documents", "metadatas"])
+                        if self._collection is not None else
+                        {"ids": [], "documents": [], "metadatas": []})
                 self._chunks = [
                     chunk_from_record(cid, doc or "", meta or {})
                     for cid, doc, meta in zip(data["ids"], data["documents"], data["metadatas"],
@@ -223,14 +360,18 @@ class Index:
     def sources(self) -> dict[str, dict[str, Any]]:
         """Return the indexed documents: source -> title, path, sha and chunk count."""
         out: dict[str, dict[str, Any]] = {}
-        data = self.store.get(include=["metadatas"])
-        for meta in data["metadatas"]:
-            meta = meta or {}
+        for meta in self._stored_metadatas():
             entry = out.setdefault(str(meta.get("source")), {
                 "title": meta.get("title"), "path": meta.get("path"),
                 "sha256": meta.get("source_sha"), "chunks": 0})
             entry["chunks"] += 1
         return out
+
+    def _stored_metadatas(self) -> list[dict[str, Any]]:
+        self._ensure_open()
+        if self._collection is None:
+            return []
+        return [dict(m or {}) for m in self._collection.get(include=["metadatas"])["metadatas"]]
 
     # ------------------------------------------------------------------ sync
     def source_key(self, path: Path) -> str:
@@ -244,28 +385,75 @@ class Index:
         return path.as_posix()
 
     def _titles(self) -> dict[str, str]:
+        """Return the corpus's titles by source key (raises SourcesFileError)."""
         titles_file = self.settings.corpus_dir / TITLES_FILE
-        if titles_file.exists():
-            return {k: v.get("title", k) if isinstance(v, dict) else str(v)
-                    for k, v in json.loads(titles_file.read_text(encoding="utf-8")).items()}
-        return {}
+        if not titles_file.exists():
+            return {}
+        try:
+            data = json.loads(titles_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SourcesFileError(ERR_SOURCES_JSON.format(
+                name=f"{self.settings.corpus_dir.name}/{TITLES_FILE}",
+                reason=_short(exc))) from exc
+        if not isinstance(data, dict):
+            raise SourcesFileError(ERR_SOURCES_JSON.format(
+                name=f"{self.settings.corpus_dir.name}/{TITLES_FILE}",
+                reason=f"den innehåller {type(data).__name__}, inte ett objekt"))
+        return {k: str(v.get("title", k)) if isinstance(v, dict) else str(v)
+                for k, v in data.items()}
+
+    def _roots(self) -> list[Path]:
+        return [self.settings.corpus_dir, self.settings.data_dir / "uploads"]
+
+    def _is_outside(self, path: Path) -> bool:
+        resolved = path.resolve()
+        return not any(resolved.is_relative_to(root.resolve()) for root in self._roots())
+
+    def added_files(self) -> list[Path]:
+        """Return the files added from outside the corpus (`asf ingest FILE`) that still exist."""
+        try:
+            data = json.loads((self.settings.data_dir / ADDED_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        files = data.get("files", []) if isinstance(data, dict) else []
+        return [Path(p) for p in files if isinstance(p, str) and Path(p).is_file()]
+
+    def _record_added(self, paths: Iterable[Path]) -> None:
+        """Write the list of added files (atomically), keeping those that still exist."""
+        known = {str(p.resolve()) for p in self.added_files()}
+        known |= {str(p.resolve()) for p in paths if p.is_file() and self._is_outside(p)}
+        target = self.settings.data_dir / ADDED_FILE
+        if not known and not target.exists():
+            return
+        tmp = target.with_name(f"{ADDED_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"files": sorted(known)}, ensure_ascii=False, indent=1),
+                       encoding="utf-8")
+        os.replace(tmp, target)
 
     def corpus_files(self) -> list[Path]:
-        """Return every indexable file in the corpus folder and the uploads folder."""
+        """Return every indexable file: corpus folder, uploads folder and added files."""
         files: list[Path] = []
-        for root in (self.settings.corpus_dir, self.settings.data_dir / "uploads"):
+        for root in self._roots():
             if root.exists():
                 inside = root.resolve()
                 # A link that leads out of the folder (corpus/leak.txt -> /etc/passwd) would
                 # index, and show in the UI, a file nobody put in the corpus.
                 files.extend(p for p in sorted(root.rglob("*"))
                              if is_corpus_file(p) and p.resolve().is_relative_to(inside))
-        return files
+        files.extend(p for p in self.added_files() if is_corpus_file(p))
+        return list(dict.fromkeys(files))
 
-    def load(self, path: Path) -> SourceDocument:
+    def load(self, path: Path, titles: dict[str, str] | None = None) -> SourceDocument:
         """Parse one file (raising IngestError) with its corpus title."""
         key = self.source_key(path)
-        return load_document(path, source=key, title=self._titles().get(key))
+        limit_mb = self.settings.max_upload_mb
+        with contextlib.suppress(OSError):
+            size = path.stat().st_size
+            if size > limit_mb * 1024 * 1024:
+                raise IngestError(path, ERR_INGEST_TOO_LARGE.format(
+                    name="{name}", size_mb=size / 1024 / 1024, limit_mb=limit_mb))
+        titles = self._titles() if titles is None else titles
+        return load_document(path, source=key, title=titles.get(key))
 
     def sync(self, paths: Sequence[Path] | None = None, *, strict: bool = True,
              prune: bool = True, progress: Progress | None = None) -> SyncReport:
@@ -277,53 +465,72 @@ class Index:
         with self._writing():
             return self._sync(paths, strict=strict, prune=prune, progress=progress)
 
-    def _sync(self, paths: Sequence[Path] | None, *, strict: bool, prune: bool,
-              progress: Progress | None) -> SyncReport:
-        wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
-        existing = self.store.get(include=["metadatas"])
+    def rebuild(self, progress: Progress | None = None) -> SyncReport:
+        """Index the corpus, uploads and added files from scratch, beside the live index.
+
+        The index in use stays live, and answers, until the new one is complete.
+        """
+        with self._writing():
+            return self._sync(None, strict=False, prune=True, progress=progress, rebuild=True)
+
+    def _stored(self) -> _Stored:
+        """Return the live index's chunk versions by source, paths by source and chunk kinds."""
         by_source: dict[str, dict[str, str]] = {}
+        paths: dict[str, str] = {}
+        kinds: dict[str, str] = {}
+        self._ensure_open()
+        if self._collection is None:
+            return by_source, paths, kinds
+        existing = self._collection.get(include=["metadatas"])
         for cid, meta in zip(existing["ids"], existing["metadatas"], strict=True):
             meta = meta or {}
-            by_source.setdefault(str(meta.get("source")), {})[cid] = str(
-                meta.get("version", ""))
-        paths_of_sources = {str(m.get("source")): str(m.get("path", ""))
-                            for m in existing["metadatas"] if m}
+            source = str(meta.get("source"))
+            by_source.setdefault(source, {})[cid] = str(meta.get("version", ""))
+            paths[source] = str(meta.get("path", ""))
+            kinds[cid] = str(meta.get("kind", ""))
+        return by_source, paths, kinds
+
+    def _with_units(self) -> set[str]:
+        """Return the ids of chunks that have sentence units in the live index."""
+        self._ensure_open()
+        if self._units is None:
+            return set()
+        metas = self._units.get(include=["metadatas"])["metadatas"] or []
+        return {str(m.get("chunk_id")) for m in metas if m}
+
+    def _sync(self, paths: Sequence[Path] | None, *, strict: bool, prune: bool,
+              progress: Progress | None, rebuild: bool = False) -> SyncReport:
+        titles = self._titles()        # a broken sources.json stops here, before any work
+        wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
+        empty: _Stored = ({}, {}, {})
+        by_source, paths_of_sources, kinds = empty if rebuild else self._stored()
+        with_units = self._with_units() if not rebuild else set()
         report = SyncReport()
         docs: list[SourceDocument] = []
         seen_sources: set[str] = set()
-        for path in wanted:
-            key = self.source_key(path)
-            if self._unchanged(path, by_source.get(key, {})):
-                seen_sources.add(key)
-                continue
+
+        def take(path: Path, key: str) -> None:
+            """Parse a file unless its stored chunks are current; note errors."""
+            seen_sources.add(key)
+            if self._unchanged(path, by_source.get(key, {}), kinds, with_units):
+                return
             try:
-                doc = self.load(path)
+                doc = self.load(path, titles)
             except IngestError as exc:
-                report.errors.append(exc)
-                seen_sources.add(self.source_key(path))   # keep its old chunks as they are
-                continue
-            seen_sources.add(doc.source)
-            old = by_source.get(doc.source, {})
-            if self._is_current(doc, old):
-                continue
-            docs.append(doc)
+                report.errors.append(exc)      # keep its old chunks as they are
+                return
+            if not self._is_current(doc, by_source.get(doc.source, {}), kinds, with_units):
+                docs.append(doc)
+
+        for path in wanted:
+            take(path, self.source_key(path))
         if report.errors and strict:
             return report
-        # Previously ingested files outside the corpus folder stay while they exist.
+        # Files ingested from outside the corpus before they were listed in added.json stay
+        # while they exist.
         for source, stored_path in paths_of_sources.items():
-            if source not in seen_sources and stored_path and Path(stored_path).exists():
-                if self._unchanged(Path(stored_path), by_source.get(source, {})):
-                    seen_sources.add(source)
-                    continue
-                try:
-                    doc = self.load(Path(stored_path))
-                except IngestError as exc:
-                    report.errors.append(exc)
-                    seen_sources.add(source)
-                    continue
-                seen_sources.add(source)
-                if not self._is_current(doc, by_source.get(source, {})):
-                    docs.append(doc)
+            if source not in seen_sources and stored_path and Path(stored_path).is_file():
+                take(Path(stored_path), source)
         new_chunks: list[tuple[Chunk, SourceDocument]] = []
         for doc in docs:
             # A case card is one passage of its quotes; other files are chunked.
@@ -340,60 +547,100 @@ class Index:
                 if source not in seen_sources:
                     stale.extend(ids)
                     report.removed_sources.append(source)
-        # A chunk stored without token vectors (by a version before they existed, or whose
-        # file was lost) is embedded again; _is_current() took its file up as changed.
+        # A chunk stored without token vectors or sentence units (by an older version, or a
+        # write that never finished) is embedded again; _is_current() took its file up.
         known = {cid for ids in by_source.values() for cid in ids
-                 if not self.has_token_vectors or self.tokens.has(cid)}
+                 if self._whole(cid, kinds, with_units)}
         to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
+        refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
+        report.changed_sources = [d.source for d in docs]
+        if to_add or stale or refreshed:
+            self._write(to_add, refreshed, sorted(set(stale)), progress, rebuild=rebuild)
+        elif rebuild:
+            self._write([], [], [], progress, rebuild=True)      # an empty corpus
+        self._record_added([*(Path(p) for p in paths or []),
+                            *(Path(p) for p in paths_of_sources.values() if p)])
+        report.added = len(to_add)
+        report.removed = len(set(stale))
+        chunks = self.chunks()
+        report.chunks = len(chunks)
+        report.sources = len({c.source for c in chunks})
+        return report
+
+    def _write(self, to_add: list[tuple[Chunk, SourceDocument]],
+               refreshed: list[tuple[Chunk, SourceDocument]], stale: list[str],
+               progress: Progress | None, *, rebuild: bool) -> None:
+        """Embed, then write a new generation beside the live one and make it live."""
         # A case card's sentences are the report's, already in the sentence index.
         units = [(c, u) for c, _ in to_add if c.kind != "case" for u in split_units(c.text)]
-        # Embed everything first: a failure here leaves the collections untouched.
+        # Embed everything first: a failure here leaves the index untouched.
         chunk_vectors, chunk_tokens = self._embed_chunks([c.indexed_text for c, _ in to_add],
                                                          len(units), progress)
         unit_vectors = self._embed([u.text for _, u in units], progress,
                                    done=len(to_add), total=len(to_add) + len(units))
-        for (chunk, _), tokens in zip(to_add if chunk_tokens else [], chunk_tokens,
-                                      strict=True):
-            self.tokens.put(chunk.chunk_id, tokens)
-        collection = self.store._collection
-        unit_collection = self.unit_store._collection
-        for start in range(0, len(to_add), 256):
-            batch = to_add[start:start + 256]
-            collection.upsert(
-                ids=[c.chunk_id for c, _ in batch],
-                embeddings=chunk_vectors[start:start + 256],  # type: ignore[arg-type]
-                documents=[c.indexed_text for c, _ in batch],
-                metadatas=[_metadata(c, d, self.version(d)) for c, d in batch],
-            )
-        for start in range(0, len(units), 256):
-            batch_units = units[start:start + 256]
-            unit_collection.upsert(
-                ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
-                embeddings=unit_vectors[start:start + 256],  # type: ignore[arg-type]
-                documents=[u.text for _, u in batch_units],
-                metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
-                            "source": c.source} for c, u in batch_units],
-            )
-        # Chunks whose text survived a file change keep their id: refresh their metadata.
-        refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
-        if refreshed:
-            collection.update(ids=[c.chunk_id for c, _ in refreshed],
-                              metadatas=[_metadata(c, d, self.version(d))
-                                         for c, d in refreshed])
-        if stale:
-            stale_ids = sorted(set(stale))
-            unit_collection.delete(
-                where={"chunk_id": {"$in": stale_ids}})  # type: ignore[dict-item]
-            collection.delete(ids=stale_ids)
-            self.tokens.delete(stale_ids)
-        report.added = len(to_add)
-        report.removed = len(set(stale))
-        report.changed_sources = [d.source for d in docs]
-        self._chunks = None
-        self._late = None
-        report.chunks = collection.count()
-        report.sources = len({c.source for c in self.chunks()})
-        return report
+        building = self.generations.begin(copy_live=not rebuild)
+        try:
+            client = open_client(building)
+            try:
+                collection = client.get_or_create_collection(
+                    self.settings.collection, embedding_function=None,
+                    metadata=self._collection_metadata())
+                unit_collection = client.get_or_create_collection(
+                    f"{self.settings.collection}{UNIT_SUFFIX}", embedding_function=None,
+                    metadata=self._collection_metadata())
+                tokens = TokenStore(building / TOKENS)
+                for (chunk, _), vectors in zip(to_add if chunk_tokens else [], chunk_tokens,
+                                               strict=True):
+                    tokens.put(chunk.chunk_id, vectors)
+                if stale:
+                    unit_collection.delete(where={"chunk_id": {"$in": stale}})
+                    collection.delete(ids=stale)
+                    tokens.delete(stale)
+                for start in range(0, len(to_add), 256):
+                    batch = to_add[start:start + 256]
+                    collection.upsert(
+                        ids=[c.chunk_id for c, _ in batch],
+                        embeddings=chunk_vectors[start:start + 256],
+                        documents=[c.indexed_text for c, _ in batch],
+                        metadatas=[_metadata(c, d, self.version(d)) for c, d in batch])
+                added = [c.chunk_id for c, _ in to_add]
+                if added:       # units of a chunk written again replace its old ones
+                    unit_collection.delete(where={"chunk_id": {"$in": added}})
+                for start in range(0, len(units), 256):
+                    batch_units = units[start:start + 256]
+                    unit_collection.upsert(
+                        ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
+                        embeddings=unit_vectors[start:start + 256],
+                        documents=[u.text for _, u in batch_units],
+                        metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
+                                    "source": c.source} for c, u in batch_units])
+                # Chunks whose text survived a file change keep their id: refresh metadata.
+                if refreshed:
+                    collection.update(ids=[c.chunk_id for c, _ in refreshed],
+                                      metadatas=[_metadata(c, d, self.version(d))
+                                                 for c, d in refreshed])
+                self._verify(collection, unit_collection, tokens)
+            finally:
+                close_client(client)
+        except BaseException as exc:
+            self.generations.discard(building)
+            if is_read_only(exc):
+                raise IndexReadOnlyError(self.settings.data_dir) from exc
+            raise
+        self.generations.commit(building)
+        self._open_live()
+
+    def _verify(self, collection: Any, unit_collection: Any, tokens: TokenStore) -> None:
+        """Check a generation before it goes live: every passage has its sentences and tokens."""
+        metas = collection.get(include=["metadatas"])
+        with_units = {str(m.get("chunk_id")) for m in
+                      unit_collection.get(include=["metadatas"])["metadatas"] or [] if m}
+        for cid, meta in zip(metas["ids"], metas["metadatas"], strict=True):
+            kind = str((meta or {}).get("kind", ""))
+            if kind != "case" and cid not in with_units:
+                raise StoreError(ERR_INDEX_INCOMPLETE.format(detail=f"{cid} saknar meningar"))
+            if self.has_token_vectors and not tokens.has(cid):
+                raise StoreError(ERR_INDEX_INCOMPLETE.format(detail=f"{cid} saknar tokenvektorer"))
 
     def version(self, doc: SourceDocument) -> str:
         """Return what must match for a file's chunks to be current (content and chunking)."""
@@ -403,11 +650,13 @@ class Index:
         chunking = self.settings.chunking
         return f"{sha256}:{parser}:{chunking.chunk_size}:{int(chunking.section_in_text)}"
 
-    def _is_current(self, doc: SourceDocument, stored: dict[str, str]) -> bool:
+    def _is_current(self, doc: SourceDocument, stored: dict[str, str],
+                    kinds: dict[str, str], with_units: set[str]) -> bool:
         """Return True when a file's stored chunks (id -> version) need no work."""
-        return self._current(self.version(doc), stored)
+        return self._current(self.version(doc), stored, kinds, with_units)
 
-    def _unchanged(self, path: Path, stored: dict[str, str]) -> bool:
+    def _unchanged(self, path: Path, stored: dict[str, str], kinds: dict[str, str],
+                   with_units: set[str]) -> bool:
         """Return True when a file's stored chunks need no work, judged from its bytes alone.
 
         This spares parsing every file on every start (a large PDF takes seconds); a file
@@ -419,13 +668,20 @@ class Index:
             sha = file_sha256(path)
         except OSError:
             return False
-        return self._current(self._version(sha, _parser_version(path)), stored)
+        return self._current(self._version(sha, _parser_version(path)), stored, kinds,
+                             with_units)
 
-    def _current(self, version: str, stored: dict[str, str]) -> bool:
-        """Return True when stored chunks (id -> version) carry `version` and, with a
-        token-capable model, have their token vectors on disk."""
-        return bool(stored) and all(v == version for v in stored.values()) and (
-            not self.has_token_vectors or all(self.tokens.has(cid) for cid in stored))
+    def _current(self, version: str, stored: dict[str, str], kinds: dict[str, str],
+                 with_units: set[str]) -> bool:
+        """Return True when stored chunks (id -> version) carry `version` and are whole."""
+        return bool(stored) and all(v == version for v in stored.values()) and all(
+            self._whole(cid, kinds, with_units) for cid in stored)
+
+    def _whole(self, chunk_id: str, kinds: dict[str, str], with_units: set[str]) -> bool:
+        """Return True when a stored chunk has its sentence units and (if the model gives
+        them) its token vectors; a chunk that lacks either is written again."""
+        return (kinds.get(chunk_id) == "case" or chunk_id in with_units) and (
+            not self.has_token_vectors or self.tokens.has(chunk_id))
 
     def _embed_chunks(self, texts: list[str], later: int, progress: Progress | None
                       ) -> tuple[list[list[float]], list[TokenVectors]]:
@@ -466,17 +722,6 @@ class Index:
                 self._late = LateScorer([c.chunk_id for c in self.chunks()], self.tokens)
             return self._late
 
-    def rebuild(self, progress: Progress | None = None) -> SyncReport:
-        """Drop the collection and index the corpus from scratch."""
-        with self._writing():
-            self.unit_store.delete_collection()
-            self.store.delete_collection()
-            self.tokens.clear()
-            self._store = self._unit_store = None
-            self._chunks = None
-            self._late = None
-            return self._sync(None, strict=False, prune=True, progress=progress)
-
     def ids(self) -> Iterable[str]:
         """Return the ids of every chunk."""
         return [c.chunk_id for c in self.chunks()]
@@ -485,7 +730,10 @@ class Index:
         """Return the stored embeddings of the given chunks."""
         if not chunk_ids:
             return {}
-        data = self.store._collection.get(ids=chunk_ids, include=["embeddings"])
+        self._ensure_open()
+        if self._collection is None:
+            return {}
+        data = self._collection.get(ids=chunk_ids, include=["embeddings"])
         embeddings = data["embeddings"] if data["embeddings"] is not None else []
         return {cid: list(map(float, emb)) for cid, emb in zip(data["ids"], embeddings,
                                                                  strict=True)}
@@ -494,10 +742,18 @@ class Index:
         """Return (chunk id, sentence position, embedding) for every sentence of the chunks."""
         if not chunk_ids:
             return []
-        data = self.unit_store._collection.get(
-            where={"chunk_id": {"$in": chunk_ids}},  # type: ignore[dict-item]
-            include=["embeddings", "metadatas"])
+        self._ensure_open()
+        if self._units is None:
+            return []
+        data = self._units.get(where={"chunk_id": {"$in": chunk_ids}},
+                               include=["embeddings", "metadatas"])
         embeddings = data["embeddings"] if data["embeddings"] is not None else []
         return [(str(meta.get("chunk_id")), int(str(meta.get("position", 0))),
                  list(map(float, emb)))
                 for emb, meta in zip(embeddings, data["metadatas"] or [], strict=True)]
+
+
+def _short(exc: BaseException) -> str:
+    """Return the first line of an error's message, shortened (for a Swedish message)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]

@@ -7,7 +7,7 @@ idf-weighted mean over the question's tokens. A single vector per passage blurs 
 word into the passage's general topic; token matching keeps it, in any inflection or language.
 
 Token vectors are stored at indexing time next to Chroma, one file per chunk
-(`index_dir/tokens/<chunk id>.npz`, float16), written before Chroma is touched.
+(`<generation>/tokens/<chunk id>.npz`, float16, see store.py), written with the generation.
 """
 
 from __future__ import annotations

@@ -132,6 +132,7 @@ class Assistant:
     def stream(self, question: str, history: Sequence[dict | str] = ()) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they are produced, then the finished Answer."""
         question = self.check_question(question)
+        self.index.reopen_if_changed()     # another process may have rebuilt or synced it
         self.index.require()
         query = self.standalone(question, history)
         # List-of-cases questions are answered from the case catalog (no retrieval, no LLM).

@@ -302,6 +302,7 @@ class Planner:
         """Return the plan for a request (PlanError for inputs that cannot be used)."""
         request = request.checked()
         a = self.assistant
+        a.index.reopen_if_changed()
         a.index.require()
         topics = a.retriever.topics()
         figure = _figure_chunk(topics)

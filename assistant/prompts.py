@@ -61,6 +61,34 @@ MSG_INDEX_CHANGED = (
     "({sources} dokument, {chunks} textavsnitt totalt)."
 )
 MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
+MSG_EMBEDDING_ETA = " (ca {minutes} min kvar)"
+MSG_INGEST_ESTIMATE = (
+    "{texts} textavsnitt och meningar ska bäddas in, vilket tar uppskattningsvis {minutes} "
+    "minuter. Ctrl-C avbryter när som helst; indexet lämnas då som det var."
+)
+MSG_INTERRUPTED = "Avbrutet. Indexet är oförändrat."
+ERR_INDEX_CORRUPT = (
+    "Indexet gick inte att läsa ({detail}) och har flyttats undan till mappen {aside} i "
+    "datamappen. Kör `asf index --rebuild` för att bygga ett nytt index från korpusen och "
+    "de filer du lagt till."
+)
+ERR_INDEX_INCOMPLETE = (
+    "Det nya indexet blev ofullständigt ({detail}) och används inte; det tidigare indexet "
+    "gäller fortfarande. Kör `asf index --rebuild`."
+)
+ERR_INDEX_READ_ONLY = (
+    "Datamappen {folder} är skrivskyddad, så indexet kan inte byggas eller uppdateras. Ge "
+    "skrivrätt till mappen eller ange en annan med ASF_DATA_DIR."
+)
+ERR_SOURCES_JSON = (
+    "Filen {name} går inte att läsa ({reason}). Den ska vara ett JSON-objekt som ger varje "
+    "fil dess titel, till exempel {{\"rapport.txt\": {{\"title\": \"Rapportens titel\"}}}}. "
+    "Rätta filen och försök igen; indexet är oförändrat."
+)
+ERR_INGEST_TOO_LARGE = (
+    "Filen {name} är för stor för att läsas in ({size_mb:.1f} MB, högst {limit_mb} MB). "
+    "Dela upp den, eller höj gränsen med ASF_MAX_UPLOAD_MB."
+)
 
 # ----------------------------------------------------------------- feedback
 MSG_FEEDBACK_EXPORTED = "Antal exporterade omdömen: {count} (i {output})."

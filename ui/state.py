@@ -60,8 +60,11 @@ def assistant_or_stop() -> Assistant:
     """Return the Assistant, or show why it cannot start and stop this page."""
     try:
         loaded = load_assistant()
+        # `asf index --rebuild` or `asf ingest` in another process made a new index live:
+        # every page reads the new one from its next run on, without a restart.
+        loaded.assistant.index.reopen_if_changed()
     except Exception as exc:  # noqa: BLE001 - the page shows the reason instead of a trace
-        st.error(texts.LOAD_FAILED.format(error=exc))
+        st.error(texts.LOAD_FAILED.format(error=escape_markdown(str(exc))))
         st.stop()
     for warning in loaded.warnings:
         st.sidebar.warning(texts.LOAD_WARNING.format(error=escape_markdown(warning)))
