@@ -39,6 +39,15 @@ ERR_NO_TEXT_LAYER = (
     "Kör textigenkänning (OCR) på den först och läs sedan in den igen."
 )
 ERR_READ_FAILED = "PDF-filen {name} är trasig och går inte att läsa ({reason}). Kontrollera filen."
+ERR_PDF_AS_TEXT = (
+    "Filen {name} är en PDF-fil, fast namnet slutar på {suffix}. Byt filändelsen till .pdf "
+    "och läs in den igen."
+)
+ERR_NOT_TEXT = (
+    "Filen {name} innehåller inte läsbar text (den ser ut att vara en binärfil, till exempel "
+    "ett Word-dokument, en bild eller en zip-fil). Spara texten som .txt (UTF-8) eller .pdf "
+    "och läs in den igen."
+)
 ERR_TOO_LARGE = "Filen {name} är för stor ({size_mb:.1f} MB, högst {limit_mb} MB)."
 PAGE_SECTION = "Sida {page}"
 
