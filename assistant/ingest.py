@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,9 @@ from assistant.prompts import (
     ERR_READ_FAILED,
     ERR_UNSUPPORTED_TYPE,
     PAGE_SECTION,
+    PDF_REASON_NOT_PDF,
+    PDF_REASON_TRUNCATED,
+    PDF_REASON_UNKNOWN,
 )
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
@@ -479,11 +486,64 @@ def parse_markdown(text: str, title: str) -> list[Block]:
     return blocks
 
 
+# pypdf logs what it repairs ("EOF marker not found", "incorrect startxref pointer") in
+# English on the root logger's stderr; the user gets one Swedish IngestError instead.
+_pypdf_quiet_lock = threading.Lock()
+_pypdf_quiet_depth = 0
+_pypdf_level = logging.NOTSET
+
+
+@contextmanager
+def quiet_pypdf() -> Iterator[None]:
+    """Silence the pypdf logger while the block runs (nesting and threads are safe)."""
+    global _pypdf_quiet_depth, _pypdf_level
+    logger = logging.getLogger("pypdf")
+    with _pypdf_quiet_lock:
+        if _pypdf_quiet_depth == 0:
+            _pypdf_level = logger.level
+            logger.setLevel(logging.CRITICAL + 1)
+        _pypdf_quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _pypdf_quiet_lock:
+            _pypdf_quiet_depth -= 1
+            if _pypdf_quiet_depth == 0:
+                logger.setLevel(_pypdf_level)
+
+
+# pypdf's English error messages -> the Swedish reason shown in ERR_READ_FAILED.
+_PDF_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("ended unexpectedly", "eof marker", "startxref", "truncated", "xref"), PDF_REASON_TRUNCATED),
+    (("header",), PDF_REASON_NOT_PDF),
+)
+
+
+def pdf_reason(exc: BaseException) -> str:
+    """Return a Swedish reason for a pypdf read error."""
+    message = str(exc).lower()
+    for needles, reason in _PDF_REASONS:
+        if any(needle in message for needle in needles):
+            return reason
+    return PDF_REASON_UNKNOWN
+
+
 def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
     """Return the PDF's text lines with 1-based page numbers, or raise IngestError."""
+    with quiet_pypdf():
+        raw = _read_pdf_lines(path)
+    if not any(text.strip() for text, _ in raw):
+        raise IngestError(path, ERR_NO_TEXT_LAYER)
+    return raw
+
+
+def _read_pdf_lines(path: Path) -> list[tuple[str, int | None]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    with path.open("rb") as handle:
+        if b"%PDF-" not in handle.read(1024):
+            raise IngestError(path, ERR_READ_FAILED.replace("{reason}", PDF_REASON_NOT_PDF))
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
@@ -503,9 +563,7 @@ def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
-        raise IngestError(path, ERR_READ_FAILED.replace("{reason}", str(exc)[:200])) from exc
-    if not any(text.strip() for text, _ in raw):
-        raise IngestError(path, ERR_NO_TEXT_LAYER)
+        raise IngestError(path, ERR_READ_FAILED.replace("{reason}", pdf_reason(exc))) from exc
     return raw
 
 

@@ -38,7 +38,13 @@ ERR_NO_TEXT_LAYER = (
     "PDF-filen {name} har inget textlager (den är troligen inskannad som bild). "
     "Kör textigenkänning (OCR) på den först och läs sedan in den igen."
 )
-ERR_READ_FAILED = "PDF-filen {name} är trasig och går inte att läsa ({reason}). Kontrollera filen."
+ERR_READ_FAILED = (
+    "PDF-filen {name} är trasig och går inte att läsa ({reason}). Hämta eller spara filen på "
+    "nytt och försök igen."
+)
+PDF_REASON_TRUNCATED = "filen är ofullständig, troligen avbruten vid nedladdning eller kopiering"
+PDF_REASON_NOT_PDF = "filen börjar inte som en PDF-fil"
+PDF_REASON_UNKNOWN = "innehållet följer inte PDF-formatet"
 ERR_PDF_AS_TEXT = (
     "Filen {name} är en PDF-fil, fast namnet slutar på {suffix}. Byt filändelsen till .pdf "
     "och läs in den igen."
@@ -50,6 +56,22 @@ ERR_NOT_TEXT = (
 )
 ERR_TOO_LARGE = "Filen {name} är för stor ({size_mb:.1f} MB, högst {limit_mb} MB)."
 PAGE_SECTION = "Sida {page}"
+
+# ----------------------------------------------------------------- settings
+ERR_SETTING = (
+    "Ogiltig inställning {name}='{value}': {expected}. Rätta eller ta bort den (i miljön "
+    "eller i filen .env)."
+)
+SETTING_ALLOWED = "tillåtna värden är {values}"
+SETTING_BOOL = "värdet ska vara true eller false"
+SETTING_WHOLE_NUMBER = "värdet ska vara ett heltal"
+SETTING_NUMBER = "värdet ska vara ett tal (med punkt som decimaltecken)"
+SETTING_RANGE_BETWEEN = " från {low} till {high}"
+SETTING_RANGE_MIN = " som är minst {low}"
+SETTING_RANGE_MAX = " som är högst {high}"
+SETTING_RANGE_ABOVE = " större än {low}"
+SETTING_INVALID = "värdet är ogiltigt"
+SETTING_JSON = "värdet ska vara JSON, eller sätt fälten var för sig som {example}"
 
 # ----------------------------------------------------------------- index
 ERR_NO_INDEX = (
