@@ -27,9 +27,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def _settings(args: argparse.Namespace):
-    from assistant.config import Settings
+    from assistant.config import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     if getattr(args, "backend", None):
         settings.backend = args.backend
     return settings
@@ -479,9 +479,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a stack trace
+        from assistant.config import SettingsError
         from assistant.embeddings import ModelMissingError
         from assistant.index import IndexMissingError, IndexModelMismatchError
 
+        if isinstance(exc, SettingsError):
+            print(f"Fel: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if isinstance(exc, ModelMissingError | IndexMissingError | IndexModelMismatchError):
             print(f"Fel: {exc}", file=sys.stderr)
             return EXIT_ERROR

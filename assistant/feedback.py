@@ -135,9 +135,9 @@ def _safe_cell(value: object) -> object:
 # ---------------------------------------------------------------------- CLI
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the stored feedback as CSV or JSONL to a file or stdout."""
-    from assistant.config import Settings
+    from assistant.config import load_settings
 
-    store = FeedbackStore(feedback_path(Settings()))
+    store = FeedbackStore(feedback_path(load_settings()))
     if not store.path.exists():
         print(MSG_FEEDBACK_EMPTY.format(path=store.path), file=sys.stderr)
     if args.output is None:

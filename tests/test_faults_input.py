@@ -7,12 +7,17 @@ Real files in tmp_path, real pypdf, real SQLite locks held by a real second proc
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from assistant.chunking import chunk_document, split_units
+from assistant.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 from assistant.ingest import IngestError, load_document
 from tests.conftest import DATA
 
@@ -40,7 +45,7 @@ def test_item10_random_bytes_are_refused(tmp_path, name):
 
 def test_item10_word_file_renamed_txt_is_refused(tmp_path):
     path = tmp_path / "brev.txt"
-    path.write_bytes(b"PK\x03\x04" + b"\x00" * 200 + "word/document.xml".encode())
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 200 + b"word/document.xml")
     with pytest.raises(IngestError, match="inte läsbar text"):
         load_document(path)
 
@@ -92,3 +97,89 @@ def test_item11_answer_from_an_overlong_line_stays_within_the_budget(tmp_path, s
     # Before the fix: one passage of 200,000 characters and an answer of 200,004.
     assert len(answer.answer) <= settings.answer.max_chars + 50
     assert all(len(c.quote) <= settings.chunking.chunk_size for c in answer.citations)
+
+
+# ---------------------------------------------------------------------- helpers
+def _asf(*args: str, env: dict[str, str] | None = None, cwd=None,
+         timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the `asf` command in a real subprocess (the test's environment, plus env)."""
+    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd or PROJECT_ROOT,
+                          env={**os.environ, **(env or {})})
+
+
+def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr and "Error:" not in result.stderr, result.stderr
+
+
+@pytest.fixture
+def app(monkeypatch, fake_embeddings):
+    """The Streamlit app under AppTest, with the fake embedder and a fresh cache."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    st.cache_resource.clear()
+    yield AppTest.from_file(str(PROJECT_ROOT / "ui" / "app.py"), default_timeout=120)
+    st.cache_resource.clear()
+
+
+# ---------------------------------------------------------------------- item 16: settings
+@pytest.mark.parametrize("variable, value, expected", [
+    ("ASF_BACKEND", "foo", "tillåtna värden är extractive, llm"),
+    ("ASF_LLM_TIMEOUT", "snart", "ett tal (med punkt som decimaltecken) större än 0"),
+    ("ASF_LLM_TIMEOUT", "-5", "större än 0"),
+    ("ASF_CHUNKING__CHUNK_SIZE", "5", "ett heltal från 200 till 4000"),
+    ("ASF_CHUNKING", "inte json", "ska vara JSON"),
+])
+def test_item16_invalid_setting_is_named_in_swedish(monkeypatch, variable, value, expected):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    message = str(err.value)
+    assert message.startswith(f"Ogiltig inställning {variable}='{value}': ")
+    assert expected in message
+
+
+@pytest.mark.parametrize("args", [["ask", "Vad är ett IOP?"], ["ingest"], ["cases"],
+                                  ["feedback", "export"]])
+def test_item16_cli_with_invalid_setting_exits_2_without_traceback(args):
+    result = _asf(*args, env={"ASF_BACKEND": "foo"})
+    assert result.returncode == 2
+    _no_traceback(result)
+    assert "Fel: Ogiltig inställning ASF_BACKEND='foo': tillåtna värden är extractive, llm." \
+        in result.stderr
+
+
+def test_item16_ui_with_invalid_setting_shows_a_swedish_error(app, monkeypatch):
+    monkeypatch.setenv("ASF_CHUNKING__CHUNK_SIZE", "5")
+    app.run()
+    assert not app.exception
+    shown = app.error[0].value.replace("\\", "")       # as rendered: markdown escapes gone
+    assert "Ogiltig inställning ASF_CHUNKING__CHUNK_SIZE='5'" in shown
+    assert "heltal från 200 till 4000" in shown
+    assert not app.chat_input            # the page stopped
+
+
+# ---------------------------------------------------------------------- item 16: pypdf
+@pytest.mark.parametrize("keep", [1500, 70_000, -10])
+def test_item16_truncated_pdf_is_refused_in_swedish_and_pypdf_stays_quiet(tmp_path, caplog,
+                                                                          capfd, keep):
+    path = tmp_path / "avbruten.pdf"
+    path.write_bytes(PDF.read_bytes()[:keep])
+    with caplog.at_level(logging.DEBUG), pytest.raises(IngestError) as err:
+        load_document(path)
+    message = str(err.value)
+    assert message.startswith("PDF-filen avbruten.pdf är trasig") and "ofullständig" in message
+    assert "EOF" not in message and "Stream" not in message
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
+    assert capfd.readouterr().err == ""
+    # The logger is back as it was, so a PDF elsewhere in the process may log again.
+    assert logging.getLogger("pypdf").level == logging.NOTSET
+
+
+def test_item16_a_file_that_is_no_pdf_at_all_says_so(tmp_path):
+    path = tmp_path / "text.pdf"
+    path.write_text("Det här är ingen PDF.", encoding="utf-8")
+    with pytest.raises(IngestError, match="filen börjar inte som en PDF-fil"):
+        load_document(path)
