@@ -94,12 +94,37 @@ def cmd_setup_model(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """Return the files to ingest (a folder gives its corpus files, recursively, sorted) and
+    the folders that hold none. Hidden files and folders are skipped, as in the corpus."""
+    from assistant.ingest import is_corpus_file
+
+    files: list[Path] = []
+    empty: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.rglob("*") if is_corpus_file(p)
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files += found
+        if not found:
+            empty.append(path)
+    return files, empty
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from assistant.pipeline import Assistant
+    from assistant.prompts import ERR_FOLDER_EMPTY
 
+    files, empty = expand_paths(args.paths)
+    for folder in empty:
+        print(f"Fel: {ERR_FOLDER_EMPTY.format(path=folder)}", file=sys.stderr)
+    if empty:
+        return EXIT_ERROR
     assistant = Assistant(_settings(args))
-    report = assistant.ingest([Path(p) for p in args.paths], progress=_progress,
-                              strict=bool(args.paths))
+    report = assistant.ingest(files, progress=_progress, strict=bool(args.paths))
     for error in report.errors:
         print(f"Fel: {error}", file=sys.stderr)
     if report.errors and args.paths:
@@ -396,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_setup_model)
 
     p = sub.add_parser("ingest", help="läs in korpusen och eventuella filer i indexet")
-    p.add_argument("paths", nargs="*", help=".txt-, .md- eller .pdf-filer att lägga till")
+    p.add_argument("paths", nargs="*",
+                   help=".txt-, .md- eller .pdf-filer, eller mappar med sådana, att lägga till")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("index", help="visa indexet, eller bygg om det med --rebuild")

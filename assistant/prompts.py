@@ -54,6 +54,10 @@ ERR_NOT_TEXT = (
     "ett Word-dokument, en bild eller en zip-fil). Spara texten som .txt (UTF-8) eller .pdf "
     "och läs in den igen."
 )
+ERR_FOLDER_EMPTY = (
+    "Mappen {path} innehåller inga filer som kan läsas in (.txt, .md, .pdf). Ange en mapp med "
+    "sådana filer, eller filerna själva."
+)
 ERR_TOO_LARGE = "Filen {name} är för stor ({size_mb:.1f} MB, högst {limit_mb} MB)."
 PAGE_SECTION = "Sida {page}"
 

@@ -183,3 +183,36 @@ def test_item16_a_file_that_is_no_pdf_at_all_says_so(tmp_path):
     path.write_text("Det här är ingen PDF.", encoding="utf-8")
     with pytest.raises(IngestError, match="filen börjar inte som en PDF-fil"):
         load_document(path)
+
+
+# ---------------------------------------------------------------------- item 16: ingest FOLDER
+def test_item16_ingest_folder_reads_its_supported_files_recursively(tmp_path, monkeypatch,
+                                                                   fake_embeddings, capsys):
+    from assistant import cli
+    from assistant.pipeline import Assistant
+
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    docs = tmp_path / "dokument"
+    (docs / "del" / "djupare").mkdir(parents=True)
+    (docs / ".dold").mkdir()
+    (docs / "a.md").write_text("# Kvitton\n\nKvittoskrivaren Zyxel-7 skriver kvitton.\n")
+    (docs / "del" / "djupare" / "b.txt").write_text("Rubrik\n\nKassan tar emot kort.\n")
+    (docs / "del" / "brev.docx").write_bytes(b"PK\x03\x04")           # not a corpus type
+    (docs / "README.md").write_text("# Om mappen\n\nDokumentation.\n")  # skipped, as in corpus
+    (docs / ".dold" / "c.md").write_text("# Dold\n\nSkall inte läsas.\n")
+    assert cli.main(["ingest", str(docs)]) == 0
+    assert "Indexet uppdaterat" in capsys.readouterr().out
+    sources = Assistant(Settings(), embeddings=fake_embeddings).index.sources()
+    names = sorted(s.rsplit("/", 1)[-1] for s in sources if "dokument" in s)
+    assert names == ["a.md", "b.txt"]
+
+
+def test_item16_ingest_empty_folder_says_so_in_swedish(tmp_path):
+    folder = tmp_path / "tom"
+    folder.mkdir()
+    (folder / "bild.png").write_bytes(b"\x89PNG")
+    result = _asf("ingest", str(folder))
+    assert result.returncode == 1
+    _no_traceback(result)
+    assert f"Fel: Mappen {folder} innehåller inga filer som kan läsas in" in result.stderr
+    assert "finns inte" not in result.stderr
