@@ -20,10 +20,24 @@ from assistant.prompts import (
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
+_progress_open = False          # a progress line is on stderr without its newline yet
+
+
 def _progress(done: int, total: int) -> None:
-    end = "\n" if done >= total else ""
+    global _progress_open
+    _progress_open = done < total
+    end = "" if _progress_open else "\n"
     print("\r" + MSG_EMBEDDING_PROGRESS.format(done=done, total=total), end=end,
           file=sys.stderr, flush=True)
+
+
+def _fail(exc: BaseException) -> None:
+    """Print an error on its own line of stderr, after an unfinished progress line."""
+    global _progress_open
+    if _progress_open:
+        print(file=sys.stderr)
+        _progress_open = False
+    print(f"Fel: {exc}", file=sys.stderr)
 
 
 def _settings(args: argparse.Namespace):
@@ -510,10 +524,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from assistant.index import IndexMissingError, IndexModelMismatchError
 
         if isinstance(exc, SettingsError):
-            print(f"Fel: {exc}", file=sys.stderr)
+            _fail(exc)
             return EXIT_USAGE
         if isinstance(exc, ModelMissingError | IndexMissingError | IndexModelMismatchError):
-            print(f"Fel: {exc}", file=sys.stderr)
+            _fail(exc)
             return EXIT_ERROR
         raise
 

@@ -90,6 +90,14 @@ ERR_MODEL_MISSING = (
     "Inbäddningsmodellen saknas i {path}. Kör `asf setup-model` (eller `make setup`) "
     "för att bygga den från PyPI-paketen."
 )
+ERR_MODEL_INCOMPLETE = (
+    "Inbäddningsmodellen i {path} är ofullständig: filen {file} saknas. Kör `make setup` "
+    "(eller `asf setup-model`) för att bygga om den."
+)
+ERR_MODEL_UNREADABLE = (
+    "Inbäddningsmodellen i {path} kunde inte läsas (en fil saknas eller är trasig). Kör "
+    "`make setup` (eller `asf setup-model`) för att bygga om den."
+)
 MSG_INDEX_UP_TO_DATE = "Indexet är aktuellt: {sources} dokument, {chunks} textavsnitt."
 MSG_INDEX_CHANGED = (
     "Indexet uppdaterat: {added} nya och {removed} borttagna textavsnitt "

@@ -18,7 +18,9 @@ import pytest
 
 from assistant.chunking import chunk_document, split_units
 from assistant.config import PROJECT_ROOT, Settings, SettingsError, load_settings
+from assistant.embeddings import ModelMissingError
 from assistant.ingest import IngestError, load_document
+from assistant.model_setup import MODEL_DIR_NAME, is_installed
 from tests.conftest import DATA
 
 PDF = DATA / "rapport.pdf"
@@ -216,3 +218,36 @@ def test_item16_ingest_empty_folder_says_so_in_swedish(tmp_path):
     _no_traceback(result)
     assert f"Fel: Mappen {folder} innehåller inga filer som kan läsas in" in result.stderr
     assert "finns inte" not in result.stderr
+
+
+# ---------------------------------------------------------------------- item 16: model folder
+@pytest.fixture
+def models_without_weights(tmp_path):
+    """A models folder whose model has everything but model.safetensors (links, not copies)."""
+    real = PROJECT_ROOT / "models" / MODEL_DIR_NAME
+    target = tmp_path / "modeller" / MODEL_DIR_NAME
+    target.mkdir(parents=True)
+    for item in real.iterdir():
+        if item.name != "model.safetensors":
+            (target / item.name).symlink_to(item.resolve())
+    return target.parent
+
+
+def test_item16_model_without_weights_says_run_make_setup(models_without_weights, monkeypatch):
+    monkeypatch.setenv("ASF_MODELS_DIR", str(models_without_weights))
+    embeddings = load_settings().make_embeddings()
+    with pytest.raises(ModelMissingError) as err:
+        embeddings.embed_query("Vad är ett IOP?")
+    assert "är ofullständig: filen model.safetensors saknas" in str(err.value)
+    assert "`make setup`" in str(err.value) and "`asf setup-model`" in str(err.value)
+    # `asf setup-model` must not take the folder for a finished model.
+    assert not is_installed(models_without_weights / MODEL_DIR_NAME)
+
+
+def test_item16_cli_with_model_without_weights_exits_1_without_traceback(
+        models_without_weights):
+    result = _asf("ask", "Vad är ett IOP?", env={"ASF_MODELS_DIR": str(models_without_weights)})
+    assert result.returncode == 1
+    _no_traceback(result)
+    assert "\nFel: Inbäddningsmodellen i " in result.stderr        # on a line of its own
+    assert "model.safetensors saknas" in result.stderr
