@@ -108,6 +108,21 @@ MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
 # ----------------------------------------------------------------- feedback
 MSG_FEEDBACK_EXPORTED = "Antal exporterade omdömen: {count} (i {output})."
 MSG_FEEDBACK_EMPTY = "Inga omdömen är sparade ännu ({path})."
+ERR_FEEDBACK_LOCKED = (
+    "Omdömesdatabasen {path} är låst av ett annat program just nu. Försök igen om en stund "
+    "(eller avsluta programmet som håller den öppen)."
+)
+ERR_FEEDBACK_BROKEN = (
+    "Omdömesdatabasen {path} går inte att läsa; filen är trasig eller ingen SQLite-databas. "
+    "Flytta undan den, så skapas en ny."
+)
+ERR_OUTPUT_IS_FOLDER = (
+    "{path} är en mapp. Ange ett filnamn, till exempel {example}."
+)
+ERR_OUTPUT_WRITE = (
+    "Filen {path} kunde inte skrivas. Kontrollera att mappen går att skapa och att du får "
+    "skriva där."
+)
 
 # ----------------------------------------------------------------- uploads
 ERR_UPLOAD_FAILED = "Filen {name} kunde inte läsas in ({reason})."

@@ -13,15 +13,19 @@ import random
 import shutil
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 
 import pytest
 
 from assistant.chunking import chunk_document, split_units
 from assistant.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 from assistant.embeddings import ModelMissingError
+from assistant.feedback import FEEDBACK_FILE, FeedbackError, FeedbackStore
 from assistant.ingest import IngestError, load_document
 from assistant.model_setup import MODEL_DIR_NAME, is_installed
 from tests.conftest import DATA
+from ui.texts import FEEDBACK_NOT_SAVED
 
 PDF = DATA / "rapport.pdf"
 
@@ -251,3 +255,89 @@ def test_item16_cli_with_model_without_weights_exits_1_without_traceback(
     _no_traceback(result)
     assert "\nFel: Inbäddningsmodellen i " in result.stderr        # on a line of its own
     assert "model.safetensors saknas" in result.stderr
+
+
+# ---------------------------------------------------------------------- item 16: feedback
+_HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+print("låst", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def _locked(path):
+    """Hold an exclusive SQLite lock on path in another process while the block runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(path)], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "låst"
+        yield
+    finally:
+        holder.communicate("", timeout=10)
+
+
+def _rate(store: FeedbackStore, rating: int | None = 1) -> None:
+    store.record("svar-1", rating, question="Vad är ett IOP?", answer="Ett partnerskap.")
+
+
+def test_item16_feedback_export_to_a_folder_exits_2_in_swedish(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for target in (str(folder), str(tmp_path / "ny") + "/"):
+        result = _asf("feedback", "export", "-o", target)
+        assert result.returncode == 2
+        _no_traceback(result)
+        assert f"Fel: {target} är en mapp. Ange ett filnamn, till exempel " in result.stderr
+    assert not (tmp_path / "ny").exists()
+
+
+def test_item16_feedback_export_from_a_locked_database_fails_fast_in_swedish(tmp_path):
+    store = FeedbackStore(load_settings().data_dir / FEEDBACK_FILE)
+    _rate(store)
+    output = tmp_path / "omdomen.csv"
+    with _locked(store.path):
+        started = time.monotonic()
+        result = _asf("feedback", "export", "-o", str(output))
+        waited = time.monotonic() - started
+    assert result.returncode == 1
+    _no_traceback(result)
+    assert "är låst av ett annat program just nu" in result.stderr
+    assert not output.exists()             # no empty file left behind
+    assert waited < 8                      # the busy timeout is short (was 10 s)
+    assert _asf("feedback", "export", "-o", str(output)).returncode == 0
+
+
+def test_item16_rating_into_a_locked_database_raises_feedback_error(tmp_path):
+    store = FeedbackStore(tmp_path / "omdomen.sqlite3")
+    _rate(store)
+    with _locked(store.path), pytest.raises(FeedbackError, match="är låst av ett annat"):
+        _rate(store, 0)
+    assert [r["rating"] for r in store.rows()] == [1]
+
+
+def test_item16_broken_feedback_file_raises_feedback_error(tmp_path):
+    store = FeedbackStore(tmp_path / "omdomen.sqlite3")
+    store.path.write_bytes(random.Random(16).randbytes(4096))
+    with pytest.raises(FeedbackError, match="går inte att läsa"):
+        store.rows()
+
+
+def test_item16_thumbs_up_on_a_locked_database_warns_in_the_ui(app, settings):
+    app.run()
+    app.chat_input[0].set_value("Hur många intervjuer genomfördes inom ramen för "
+                                "undersökningen?").run()
+    path = settings.data_dir / FEEDBACK_FILE
+    with _locked(path):
+        app.chat_message[1].feedback[0].set_value(1).run()
+    assert not app.exception
+    warnings = [w.value for w in app.chat_message[1].warning]
+    assert warnings == [FEEDBACK_NOT_SAVED]
+    assert app.chat_message[1].feedback[0].value is None     # the thumb shows what is stored
+    assert FeedbackStore(path).rows() == []
+    app.chat_message[1].feedback[0].set_value(1).run()          # the lock is gone: try again
+    assert not app.chat_message[1].warning
+    assert [r["rating"] for r in FeedbackStore(path).rows()] == [1]
