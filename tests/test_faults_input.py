@@ -341,3 +341,21 @@ def test_item16_thumbs_up_on_a_locked_database_warns_in_the_ui(app, settings):
     app.chat_message[1].feedback[0].set_value(1).run()          # the lock is gone: try again
     assert not app.chat_message[1].warning
     assert [r["rating"] for r in FeedbackStore(path).rows()] == [1]
+
+
+# ---------------------------------------------------------------------- item 16: upload size
+def test_item16_oversized_upload_gets_the_swedish_message_not_the_widgets(app, monkeypatch):
+    monkeypatch.setenv("ASF_MAX_UPLOAD_MB", "1")
+    app.run()
+    app.switch_page("app_pages/sources.py").run()
+    uploader = app.file_uploader[0]
+    # The browser refuses files over the widget's limit with Streamlit's English text; the
+    # widget must let the file through to our own check.
+    assert uploader.proto.max_upload_size_mb > 1
+    uploader.upload("stor.txt", b"Stor fil om ASF. " * 70_000, "text/plain").run()
+    assert not app.exception
+    [error] = app.tabs[3].error
+    assert "Filen stor.txt är för stor (1.1 MB, högst 1 MB)" in error.value.replace("\\", "")
+    button = next(b for b in app.tabs[3].button if b.label == "Läs in i indexet")
+    assert button.disabled
+    assert not (Settings().data_dir / "uploads" / "stor.txt").exists()
