@@ -7,6 +7,7 @@ Real files in tmp_path, real pypdf, real SQLite locks held by a real second proc
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -359,3 +360,48 @@ def test_item16_oversized_upload_gets_the_swedish_message_not_the_widgets(app, m
     button = next(b for b in app.tabs[3].button if b.label == "Läs in i indexet")
     assert button.disabled
     assert not (Settings().data_dir / "uploads" / "stor.txt").exists()
+
+
+# ---------------------------------------------------------------------- earlier fixes, kept
+_FAKE_ASF = """
+import sys
+from assistant import cli
+from assistant.config import Settings
+from tests.conftest import FakeEmbeddings
+
+fake = FakeEmbeddings()
+Settings.make_embeddings = lambda self: fake
+raise SystemExit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_json_lines_blank_line_gets_an_error_line(monkeypatch, fake_embeddings, capsys):
+    import io
+
+    from assistant import cli
+
+    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    lines = '{"question": "Vad är ett IOP?"}\n\n{"question": "Vad gör Koopus?", "history": []}\n'
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines.encode()),
+                                                      encoding="utf-8"))
+    assert cli.main(["ask", "--json", "-"]) == 2
+    objs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["question"] for o in objs] == ["Vad är ett IOP?", "", "Vad gör Koopus?"]
+    assert "error" in objs[1] and "tom" in objs[1]["error"]
+    assert "error" not in objs[0] and "error" not in objs[2]
+
+
+def test_ask_json_into_head_has_no_broken_pipe_traceback(tmp_path):
+    # 30 answers of about 8 KB each: far more than a pipe holds, so the writer is still
+    # writing when `head` has taken its 200 bytes and gone.
+    questions = tmp_path / "fragor.txt"
+    questions.write_text("Vad är ett IOP?\nVad gör Koopus?\n" * 15, encoding="utf-8")
+    errors = tmp_path / "stderr.txt"
+    command = (f'"{sys.executable}" -c \'{_FAKE_ASF}\' ask --json - < "{questions}" '
+               f'2> "{errors}" | head -c 200; exit "${{PIPESTATUS[0]}}"')
+    result = subprocess.run(["bash", "-c", command], capture_output=True, timeout=120,
+                            cwd=PROJECT_ROOT)
+    assert len(result.stdout) == 200 and result.stdout.startswith(b'{"question"')
+    stderr = errors.read_text(encoding="utf-8")
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    assert result.returncode == 0
