@@ -308,6 +308,7 @@ def _chat_tail(answer, streamed: str) -> str:
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.harness import main as eval_main
 
+    _settings(args)         # the harness builds its own; a bad ASF_* value is reported first
     argv = []
     if args.backend:
         argv += ["--backend", args.backend]

@@ -148,8 +148,7 @@ def test_item16_invalid_setting_is_named_in_swedish(monkeypatch, variable, value
     assert expected in message
 
 
-@pytest.mark.parametrize("args", [["ask", "Vad är ett IOP?"], ["ingest"], ["cases"],
-                                  ["feedback", "export"]])
+@pytest.mark.parametrize("args", [["ask", "Vad är ett IOP?"], ["feedback", "export"]])
 def test_item16_cli_with_invalid_setting_exits_2_without_traceback(args):
     result = _asf(*args, env={"ASF_BACKEND": "foo"})
     assert result.returncode == 2
