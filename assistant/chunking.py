@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from assistant.ingest import SECTION_SEPARATOR, Block, SourceDocument
-from assistant.text import split_sentences
+from assistant.text import cut_long, split_sentences
 
 
 @dataclass(frozen=True)
@@ -33,17 +33,38 @@ class Chunk:
         return SECTION_SEPARATOR.join(self.section_path)
 
 
+def _sentences(text: str, limit: int) -> list[str]:
+    """Return the sentences of a text, each sentence longer than `limit` cut into pieces."""
+    return [piece for sentence in split_sentences(text) for piece in cut_long(sentence, limit)]
+
+
 def _split_block(block: Block, limit: int) -> list[str]:
-    """Cut an oversized block into parts of at most about `limit` characters."""
-    if len(block.text) <= limit * 1.5:
+    """Cut an oversized block into parts of at most about `limit` characters.
+
+    A block up to 1.5 × limit stays whole unless one of its sentences (or lines) alone is
+    longer than limit: such a sentence is cut at whitespace, so no part, and no sentence an
+    answer quotes, exceeds the limit (a 200,000-character line once became one passage and
+    a 200,004-character answer).
+    """
+    if len(block.text) <= limit:
+        return [block.text]
+    longest = max((len(s) for line in block.text.split("\n") for s in split_sentences(line)),
+                  default=0)
+    if len(block.text) <= limit * 1.5 and longest <= limit:
         return [block.text]
     if block.kind == "list":
         lines = block.text.split("\n")
         lead = lines[0] if not lines[0].startswith("- ") else ""
-        items = lines[1:] if lead else lines
+        items = [f"- {piece}" if line.startswith("- ") else piece
+                 for line in (lines[1:] if lead else lines)
+                 for piece in cut_long(line[2:] if line.startswith("- ") else line, limit)]
+        parts: list[str] = []
+        if len(lead) > limit:
+            # Only the lead-in's last sentence (or piece) stays with the items.
+            *before, lead = _sentences(lead, limit)
+            parts += _pack(before, limit)
         # Later parts repeat (the end of) the lead-in so each part still says what it lists.
         repeat = lead if len(lead) <= 200 else (split_sentences(lead) or [lead])[-1]
-        parts: list[str] = []
         current = [lead] if lead else []
         for item in items:
             size = sum(len(x) + 1 for x in current)
@@ -54,9 +75,14 @@ def _split_block(block: Block, limit: int) -> list[str]:
         if current and current != [repeat]:
             parts.append("\n".join(current))
         return parts
+    return _pack(_sentences(block.text, limit), limit)
+
+
+def _pack(sentences: list[str], limit: int) -> list[str]:
+    """Join consecutive sentences into pieces of at most `limit` characters."""
     pieces: list[str] = []
     text = ""
-    for sentence in split_sentences(block.text):
+    for sentence in sentences:
         if text and len(text) + len(sentence) + 1 > limit:
             pieces.append(text)
             text = sentence

@@ -28,6 +28,9 @@ TEXTS_PER_SECOND = 20
 ANNOUNCE_AFTER_S = 60
 
 
+_progress_open = False          # a progress line is on stderr without its newline yet
+
+
 class _Progress:
     """Print embedding progress on one line of stderr, with an estimate for long work."""
 
@@ -52,14 +55,25 @@ class _Progress:
             left = (total - done) * elapsed / done
             if left > 60:
                 line += MSG_EMBEDDING_ETA.format(minutes=round(left / 60))
-        end = "\n" if done >= total else ""
+        global _progress_open
+        _progress_open = done < total
+        end = "" if _progress_open else "\n"
         print("\r" + line.ljust(60), end=end, file=sys.stderr, flush=True)
 
 
-def _settings(args: argparse.Namespace):
-    from assistant.config import Settings
+def _fail(exc: BaseException) -> None:
+    """Print an error on its own line of stderr, after an unfinished progress line."""
+    global _progress_open
+    if _progress_open:
+        print(file=sys.stderr)
+        _progress_open = False
+    print(f"Fel: {exc}", file=sys.stderr)
 
-    settings = Settings()
+
+def _settings(args: argparse.Namespace):
+    from assistant.config import load_settings
+
+    settings = load_settings()
     if getattr(args, "backend", None):
         settings.backend = args.backend
     return settings
@@ -124,12 +138,37 @@ def cmd_setup_model(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """Return the files to ingest (a folder gives its corpus files, recursively, sorted) and
+    the folders that hold none. Hidden files and folders are skipped, as in the corpus."""
+    from assistant.ingest import is_corpus_file
+
+    files: list[Path] = []
+    empty: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.rglob("*") if is_corpus_file(p)
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files += found
+        if not found:
+            empty.append(path)
+    return files, empty
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from assistant.pipeline import Assistant
+    from assistant.prompts import ERR_FOLDER_EMPTY
 
+    files, empty = expand_paths(args.paths)
+    for folder in empty:
+        print(f"Fel: {ERR_FOLDER_EMPTY.format(path=folder)}", file=sys.stderr)
+    if empty:
+        return EXIT_ERROR
     assistant = Assistant(_settings(args))
-    report = assistant.ingest([Path(p) for p in args.paths], progress=_Progress(),
-                              strict=bool(args.paths))
+    report = assistant.ingest(files, progress=_Progress(), strict=bool(args.paths))
     for error in report.errors:
         print(f"Fel: {error}", file=sys.stderr)
     if report.errors and args.paths:
@@ -299,6 +338,7 @@ def _chat_tail(answer, streamed: str) -> str:
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.harness import main as eval_main
 
+    _settings(args)         # the harness builds its own; a bad ASF_* value is reported first
     argv = []
     if args.backend:
         argv += ["--backend", args.backend]
@@ -426,7 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_setup_model)
 
     p = sub.add_parser("ingest", help="läs in korpusen och eventuella filer i indexet")
-    p.add_argument("paths", nargs="*", help=".txt-, .md- eller .pdf-filer att lägga till")
+    p.add_argument("paths", nargs="*",
+                   help=".txt-, .md- eller .pdf-filer, eller mappar med sådana, att lägga till")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("index", help="visa indexet, eller bygg om det med --rebuild")
@@ -513,14 +554,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a stack trace
+        from assistant.config import SettingsError
         from assistant.embeddings import ModelMissingError
         from assistant.index import IndexMissingError, IndexModelMismatchError, SourcesFileError
         from assistant.ingest import IngestError
         from assistant.store import StoreError
 
+        if isinstance(exc, SettingsError):
+            _fail(exc)
+            return EXIT_USAGE
         if isinstance(exc, ModelMissingError | IndexMissingError | IndexModelMismatchError
                       | SourcesFileError | StoreError | IngestError):
-            print(f"Fel: {exc}", file=sys.stderr)
+            _fail(exc)
             return EXIT_ERROR
         raise
 

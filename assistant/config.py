@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, SecretStr
+import annotated_types
+import pydantic_settings
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.prompts import (
+    ERR_SETTING,
+    SETTING_ALLOWED,
+    SETTING_BOOL,
+    SETTING_INVALID,
+    SETTING_JSON,
+    SETTING_NUMBER,
+    SETTING_RANGE_ABOVE,
+    SETTING_RANGE_BETWEEN,
+    SETTING_RANGE_MAX,
+    SETTING_RANGE_MIN,
+    SETTING_WHOLE_NUMBER,
+)
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -153,3 +172,104 @@ class Settings(BaseSettings):
         from assistant.embeddings import LazyEmbeddings
 
         return LazyEmbeddings(self.model_path, quantize=self.embedding_quantize)
+
+
+# ---------------------------------------------------------------------- invalid settings
+ENV_PREFIX = "ASF_"
+
+
+class SettingsError(ValueError):
+    """An environment variable (or .env line) holds an invalid value; the message is Swedish."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Return Settings() read from the environment, or raise SettingsError in Swedish."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_settings_error(exc)) from exc
+    except pydantic_settings.SettingsError as exc:
+        raise SettingsError(describe_settings_error(exc)) from exc
+
+
+def describe_settings_error(exc: ValidationError | pydantic_settings.SettingsError) -> str:
+    """Return one Swedish line per invalid setting: the variable, its value, what is allowed.
+
+    "Ogiltig inställning ASF_BACKEND='foo': tillåtna värden är extractive, llm. …"
+    A group of settings given as JSON that is not JSON (ASF_CHUNKING=x) is pydantic-settings'
+    own SettingsError, which names only the field.
+    """
+    if isinstance(exc, ValidationError):
+        return "\n".join(_describe(error) for error in exc.errors())
+    match = re.search(r'field "([^"]+)"', str(exc))
+    field = match.group(1) if match else ""
+    name = ENV_PREFIX + field.upper()
+    value = next((v for k, v in os.environ.items() if k.upper() == name), "")
+    info = Settings.model_fields.get(field)
+    group = info.annotation if info is not None else None
+    first = next(iter(group.model_fields), "") if (
+        isinstance(group, type) and issubclass(group, BaseModel)) else ""
+    expected = SETTING_JSON.format(example=f"{name}__{first.upper()}") if first \
+        else SETTING_INVALID
+    return ERR_SETTING.format(name=name, value=_shorten(value), expected=expected)
+
+
+def _shorten(value: str) -> str:
+    return value if len(value) <= 60 else value[:60] + "…"
+
+
+def _describe(error: Any) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    info, depth = _field_info(loc)
+    name = ENV_PREFIX + "__".join(loc[:depth] or loc).upper()
+    expected = _expected(info) if info is not None else SETTING_INVALID
+    return ERR_SETTING.format(name=name, value=_shorten(str(error.get("input", ""))),
+                              expected=expected)
+
+
+def _field_info(loc: list[str]) -> tuple[FieldInfo | None, int]:
+    """Return the field a validation error's location names, and how many parts name it."""
+    model: Any = Settings
+    info: FieldInfo | None = None
+    for depth, part in enumerate(loc, start=1):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return info, depth - 1
+        info = model.model_fields.get(part)
+        if info is None:
+            return None, 0
+        model = info.annotation
+    return info, len(loc)
+
+
+def _expected(info: FieldInfo) -> str:
+    """Return what a field accepts, in Swedish ("ett heltal från 200 till 4000")."""
+    annotation = info.annotation
+    if get_origin(annotation) is Literal:
+        return SETTING_ALLOWED.format(values=", ".join(str(v) for v in get_args(annotation)))
+    if annotation is bool:
+        return SETTING_BOOL
+    if annotation is int or annotation is float:
+        kind = SETTING_WHOLE_NUMBER if annotation is int else SETTING_NUMBER
+        return kind + _bounds(info)
+    return SETTING_INVALID
+
+
+def _bounds(info: FieldInfo) -> str:
+    """Return a field's numeric limits as Swedish text (empty when it has none)."""
+    low = high = above = None
+    for item in info.metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = item.ge
+        elif isinstance(item, annotated_types.Gt):
+            above = item.gt
+        elif isinstance(item, annotated_types.Le):
+            high = item.le
+    if above is not None:
+        return SETTING_RANGE_ABOVE.format(low=above)
+    if low is not None and high is not None:
+        return SETTING_RANGE_BETWEEN.format(low=low, high=high)
+    if low is not None:
+        return SETTING_RANGE_MIN.format(low=low)
+    if high is not None:
+        return SETTING_RANGE_MAX.format(high=high)
+    return ""

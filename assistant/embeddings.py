@@ -16,13 +16,30 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.late import TokenVectors
-from assistant.prompts import ERR_MODEL_MISSING
+from assistant.prompts import ERR_MODEL_INCOMPLETE, ERR_MODEL_MISSING, ERR_MODEL_UNREADABLE
 
 _WORDLIKE = re.compile(r"\w")
 
 
+# A sentence-transformers folder holds its weights in one of these (sharded: an index file).
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+
+
 class ModelMissingError(RuntimeError):
-    """The embedding model folder does not exist."""
+    """The embedding model folder does not exist, is incomplete or cannot be read."""
+
+
+def check_model_folder(path: Path) -> None:
+    """Raise ModelMissingError (Swedish) unless path holds a model's config and weights.
+
+    Checked before transformers is imported: a folder without model.safetensors used to end
+    in transformers' English OSError traceback after seven seconds of imports.
+    """
+    if not (path / "modules.json").exists() and not (path / "config.json").exists():
+        raise ModelMissingError(ERR_MODEL_MISSING.format(path=path))
+    if not any((path / name).exists() for name in WEIGHT_FILES):
+        raise ModelMissingError(ERR_MODEL_INCOMPLETE.format(path=path, file=WEIGHT_FILES[0]))
 
 
 class LazyEmbeddings(Embeddings):
@@ -43,9 +60,7 @@ class LazyEmbeddings(Embeddings):
         with self._lock:
             if self._inner is not None:
                 return self._inner
-            if not (self.model_path / "modules.json").exists() and not (
-                    self.model_path / "config.json").exists():
-                raise ModelMissingError(ERR_MODEL_MISSING.format(path=self.model_path))
+            check_model_folder(self.model_path)
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -57,14 +72,21 @@ class LazyEmbeddings(Embeddings):
             transformers.logging.set_verbosity_error()
 
             prompts = _model_prompts(self.model_path)
-            inner = HuggingFaceEmbeddings(
-                model_name=str(self.model_path),
-                model_kwargs={"device": "cpu", "local_files_only": True},
-                encode_kwargs={"normalize_embeddings": True, "batch_size": 16,
-                               **({"prompt_name": "document"} if "document" in prompts else {})},
-                query_encode_kwargs={"normalize_embeddings": True,
-                                     **({"prompt_name": "query"} if "query" in prompts else {})},
-            )
+            try:
+                inner = HuggingFaceEmbeddings(
+                    model_name=str(self.model_path),
+                    model_kwargs={"device": "cpu", "local_files_only": True},
+                    encode_kwargs={"normalize_embeddings": True, "batch_size": 16,
+                                   **({"prompt_name": "document"} if "document" in prompts
+                                      else {})},
+                    query_encode_kwargs={"normalize_embeddings": True,
+                                         **({"prompt_name": "query"} if "query" in prompts
+                                            else {})},
+                )
+            except (OSError, ValueError) as exc:
+                # A tokenizer or weights file that is missing or cut short.
+                raise ModelMissingError(ERR_MODEL_UNREADABLE.format(path=self.model_path)) \
+                    from exc
             if self.quantize:
                 import warnings
 

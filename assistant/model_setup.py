@@ -36,9 +36,14 @@ def sha256_of(path: Path) -> str:
 
 
 def is_installed(target: Path) -> bool:
-    """Return True when a verified model folder already exists at target."""
+    """Return True when a verified model folder, weights included, exists at target.
+
+    The weights are checked too: a folder whose model.safetensors was deleted kept its
+    .verified marker, so `asf setup-model` said the model was there and did nothing.
+    """
     marker = target / ".verified"
-    return marker.exists() and marker.read_text().strip() == WEIGHTS_SHA256
+    return (marker.exists() and marker.read_text().strip() == WEIGHTS_SHA256
+            and (target / "model.safetensors").is_file())
 
 
 def _wheel_path(wheel_dir: Path, version: str) -> Path | None:

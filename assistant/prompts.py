@@ -38,9 +38,44 @@ ERR_NO_TEXT_LAYER = (
     "PDF-filen {name} har inget textlager (den är troligen inskannad som bild). "
     "Kör textigenkänning (OCR) på den först och läs sedan in den igen."
 )
-ERR_READ_FAILED = "PDF-filen {name} är trasig och går inte att läsa ({reason}). Kontrollera filen."
+ERR_READ_FAILED = (
+    "PDF-filen {name} är trasig och går inte att läsa ({reason}). Hämta eller spara filen på "
+    "nytt och försök igen."
+)
+PDF_REASON_TRUNCATED = "filen är ofullständig, troligen avbruten vid nedladdning eller kopiering"
+PDF_REASON_NOT_PDF = "filen börjar inte som en PDF-fil"
+PDF_REASON_UNKNOWN = "innehållet följer inte PDF-formatet"
+ERR_PDF_AS_TEXT = (
+    "Filen {name} är en PDF-fil, fast namnet slutar på {suffix}. Byt filändelsen till .pdf "
+    "och läs in den igen."
+)
+ERR_NOT_TEXT = (
+    "Filen {name} innehåller inte läsbar text (den ser ut att vara en binärfil, till exempel "
+    "ett Word-dokument, en bild eller en zip-fil). Spara texten som .txt (UTF-8) eller .pdf "
+    "och läs in den igen."
+)
+ERR_FOLDER_EMPTY = (
+    "Mappen {path} innehåller inga filer som kan läsas in (.txt, .md, .pdf). Ange en mapp med "
+    "sådana filer, eller filerna själva."
+)
 ERR_TOO_LARGE = "Filen {name} är för stor ({size_mb:.1f} MB, högst {limit_mb} MB)."
 PAGE_SECTION = "Sida {page}"
+
+# ----------------------------------------------------------------- settings
+ERR_SETTING = (
+    "Ogiltig inställning {name}='{value}': {expected}. Rätta eller ta bort den (i miljön "
+    "eller i filen .env)."
+)
+SETTING_ALLOWED = "tillåtna värden är {values}"
+SETTING_BOOL = "värdet ska vara true eller false"
+SETTING_WHOLE_NUMBER = "värdet ska vara ett heltal"
+SETTING_NUMBER = "värdet ska vara ett tal (med punkt som decimaltecken)"
+SETTING_RANGE_BETWEEN = " från {low} till {high}"
+SETTING_RANGE_MIN = " som är minst {low}"
+SETTING_RANGE_MAX = " som är högst {high}"
+SETTING_RANGE_ABOVE = " större än {low}"
+SETTING_INVALID = "värdet är ogiltigt"
+SETTING_JSON = "värdet ska vara JSON, eller sätt fälten var för sig som {example}"
 
 # ----------------------------------------------------------------- index
 ERR_NO_INDEX = (
@@ -54,6 +89,14 @@ ERR_INDEX_NOT_SYNCED = (
 ERR_MODEL_MISSING = (
     "Inbäddningsmodellen saknas i {path}. Kör `asf setup-model` (eller `make setup`) "
     "för att bygga den från PyPI-paketen."
+)
+ERR_MODEL_INCOMPLETE = (
+    "Inbäddningsmodellen i {path} är ofullständig: filen {file} saknas. Kör `make setup` "
+    "(eller `asf setup-model`) för att bygga om den."
+)
+ERR_MODEL_UNREADABLE = (
+    "Inbäddningsmodellen i {path} kunde inte läsas (en fil saknas eller är trasig). Kör "
+    "`make setup` (eller `asf setup-model`) för att bygga om den."
 )
 MSG_INDEX_UP_TO_DATE = "Indexet är aktuellt: {sources} dokument, {chunks} textavsnitt."
 MSG_INDEX_CHANGED = (
@@ -93,6 +136,21 @@ ERR_INGEST_TOO_LARGE = (
 # ----------------------------------------------------------------- feedback
 MSG_FEEDBACK_EXPORTED = "Antal exporterade omdömen: {count} (i {output})."
 MSG_FEEDBACK_EMPTY = "Inga omdömen är sparade ännu ({path})."
+ERR_FEEDBACK_LOCKED = (
+    "Omdömesdatabasen {path} är låst av ett annat program just nu. Försök igen om en stund "
+    "(eller avsluta programmet som håller den öppen)."
+)
+ERR_FEEDBACK_BROKEN = (
+    "Omdömesdatabasen {path} går inte att läsa; filen är trasig eller ingen SQLite-databas. "
+    "Flytta undan den, så skapas en ny."
+)
+ERR_OUTPUT_IS_FOLDER = (
+    "{path} är en mapp. Ange ett filnamn, till exempel {example}."
+)
+ERR_OUTPUT_WRITE = (
+    "Filen {path} kunde inte skrivas. Kontrollera att mappen går att skapa och att du får "
+    "skriva där."
+)
 
 # ----------------------------------------------------------------- uploads
 ERR_UPLOAD_FAILED = "Filen {name} kunde inte läsas in ({reason})."

@@ -79,6 +79,28 @@ def split_sentences(text: str) -> list[str]:
             for part in _SENTENCE_END.split(protected) if part.strip()]
 
 
+def cut_long(text: str, limit: int) -> list[str]:
+    """Cut a text longer than `limit` into pieces of at most `limit` characters.
+
+    Each cut falls at the last whitespace before the limit (in its second half, so pieces
+    stay substantial), or hard at the limit when there is none (a 200,000-character line
+    without spaces). Text within the limit is returned whole.
+    """
+    pieces: list[str] = []
+    text = text.strip()
+    while len(text) > limit:
+        cut = text.rfind(" ", limit // 2, limit + 1)
+        if cut <= 0:
+            cut = max((text.rfind(c, limit // 2, limit + 1) for c in "\n\t"), default=-1)
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
 def collapse(text: str) -> str:
     """Return text with every run of whitespace turned into one space."""
     return re.sub(r"\s+", " ", text).strip()

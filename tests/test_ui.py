@@ -293,8 +293,11 @@ def test_bad_upload_is_refused_and_leaves_index_and_folder_unchanged(app, settin
 def test_too_large_upload_is_refused(app, settings, monkeypatch):
     monkeypatch.setenv("ASF_MAX_UPLOAD_MB", "1")
     app.run()
-    _upload(app, "stor.txt", b"Stor fil om ASF. " * 70_000)
+    app.switch_page("app_pages/sources.py").run()
+    # Refused as soon as it is chosen; the button to read it in stays disabled.
+    app.file_uploader[0].upload("stor.txt", b"Stor fil om ASF. " * 70_000, "text/plain").run()
     assert "för stor" in app.tabs[3].error[0].value and "högst 1 MB" in app.tabs[3].error[0].value
+    assert next(b for b in app.tabs[3].button if b.label == "Läs in i indexet").disabled
     assert not (Settings().data_dir / "uploads" / "stor.txt").exists()
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from assistant.answer import Answer, Citation, Context
-from assistant.feedback import citations_of
+from assistant.feedback import FeedbackError, citations_of
 from assistant.pipeline import Assistant, QuestionError
 from ui import cases_view, render, state, texts
 
@@ -89,12 +89,21 @@ def _save_feedback(message_id: str) -> None:
     answer = message.get("answer") if message else None
     if message is None or answer is None:
         return
-    rating = st.session_state.get(f"feedback-{message_id}")
+    key = f"feedback-{message_id}"
+    rating = st.session_state.get(key)
+    try:
+        state.feedback_store(state.load_assistant().assistant).record(
+            message_id, rating, question=answer.question, answer=answer.answer,
+            citations=citations_of(answer), refused=answer.refused,
+            role=state.role_label(state.current_role()))
+    except FeedbackError:
+        # Another process holds the database: the thumb goes back to what is stored, and
+        # the user is asked to try again instead of seeing a traceback.
+        message["feedback_failed"] = True
+        st.session_state[key] = message.get("rating")
+        return
     message["rating"] = rating
-    state.feedback_store(state.load_assistant().assistant).record(
-        message_id, rating, question=answer.question, answer=answer.answer,
-        citations=citations_of(answer), refused=answer.refused,
-        role=state.role_label(state.current_role()))
+    message["feedback_failed"] = False
 
 
 def feedback(message: dict[str, Any]) -> None:
@@ -102,7 +111,9 @@ def feedback(message: dict[str, Any]) -> None:
     key = f"feedback-{message['id']}"
     st.feedback("thumbs", key=key, default=message.get("rating"),
                 on_change=_save_feedback, args=(message["id"],))
-    if st.session_state.get(key) is not None:
+    if message.get("feedback_failed"):
+        st.warning(texts.FEEDBACK_NOT_SAVED, icon=":material/sync_problem:")
+    elif st.session_state.get(key) is not None:
         st.caption(texts.FEEDBACK_THANKS)
 
 

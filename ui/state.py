@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.config import Settings
+from assistant.config import load_settings
 from assistant.feedback import FeedbackStore, feedback_path
 from assistant.pipeline import Assistant
 from assistant.prompts import ROLE_COMPANY, ROLES
@@ -35,7 +35,7 @@ def _load(config: str) -> Loaded:
     (tests run many apps with different data folders in one process).
     """
     del config
-    assistant = Assistant(Settings())
+    assistant = Assistant(load_settings())
     report = assistant.ensure_index()
     warnings = [str(e) for e in report.errors] if report else []
     # Load the model, BM25 and Chroma's vector files in the background: the page is usable at
@@ -52,8 +52,11 @@ def _warm_up(assistant: Assistant) -> None:
 
 
 def load_assistant() -> Loaded:
-    """Return the process-wide Assistant for the current settings (built on first call)."""
-    return _load(Settings().model_dump_json())
+    """Return the process-wide Assistant for the current settings (built on first call).
+
+    Invalid settings raise SettingsError with a Swedish message naming the variable.
+    """
+    return _load(load_settings().model_dump_json())
 
 
 def assistant_or_stop() -> Assistant:

@@ -28,6 +28,10 @@ SOURCES_HEADING = "Källor"
 CLOSEST_HEADING = "Närmaste avsnitt"
 WHOLE_SECTION = "Läs hela avsnittet"
 FEEDBACK_THANKS = "Tack för ditt omdöme!"
+FEEDBACK_NOT_SAVED = (
+    "Omdömet kunde inte sparas just nu (omdömesdatabasen är upptagen eller trasig). Försök "
+    "igen om en stund."
+)
 PAGE_LABEL = "sida {page}"
 SOURCE_LINE = "**Källa:** {title}  \n**Avsnitt:** {section}"
 PASSAGE_HEADING = "**Textavsnittet** (det citerade är markerat):"

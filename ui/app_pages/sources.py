@@ -6,7 +6,7 @@ import streamlit as st
 
 from assistant.pipeline import QuestionError
 from ui import render, state, texts
-from ui.uploads import ingest_upload
+from ui.uploads import ingest_upload, widget_limit_mb
 
 
 def _step(key: str, step: int, total: int) -> None:
@@ -83,9 +83,13 @@ with upload:
         (st.success if last[0] else st.error)(render.escape_markdown(last[1]))
     limit = assistant.settings.max_upload_mb
     file = st.file_uploader(texts.UPLOAD_LABEL.format(limit=limit), type=["pdf", "txt", "md"],
-                            max_upload_size=limit, key="upload-file")
-    if st.button(texts.UPLOAD_BUTTON, icon=":material/upload_file:", disabled=file is None,
-                 type="primary"):
+                            max_upload_size=widget_limit_mb(limit), key="upload-file")
+    # Checked here, in Swedish, as soon as a file is chosen (the widget's own check is English).
+    refused = render.check_upload(file.name, file.size, limit) if file is not None else None
+    if refused:
+        st.error(render.escape_markdown(refused))
+    if st.button(texts.UPLOAD_BUTTON, icon=":material/upload_file:",
+                 disabled=file is None or refused is not None, type="primary"):
         assert file is not None
         bar = st.progress(0.0, text=texts.UPLOAD_SAVING.format(
             name=render.escape_markdown(file.name)))
