@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MODEL := models/embeddinggemma-300m/.verified
 PORT ?= 8501
 
-.PHONY: setup browser run chat test lint eval bench clean
+.PHONY: setup browser llm-server run chat test lint eval bench clean
 
 setup: $(VENV)/.installed $(MODEL)
 
@@ -31,7 +31,14 @@ chat: setup
 browser:
 	.ci/install-browser
 
-test: setup browser
+# A real llama.cpp server and a small GGUF model for tests/test_llm_real_server.py (test-only;
+# AGPL server, Gemma-licensed model), built into $ASF_TEST_CACHE or ~/.cache/asf-assistenten:
+# minutes on a fresh machine, seconds after. A failure is reported, not fatal: those tests then
+# skip and name the build log.
+llm-server: setup
+	-$(PY) -m tests.llama_server
+
+test: setup browser llm-server
 	$(PY) -m pytest
 
 lint: setup
