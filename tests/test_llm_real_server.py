@@ -45,9 +45,12 @@ _ENGLISH_ERROR = re.compile(r"Traceback|Exception|Error\b|[A-Z][a-z]+Error|httpx
                             re.IGNORECASE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def real_llm_server():
-    """Build (or reuse) llama-server and the GGUF, start the server once for the session."""
+    """Build (or reuse) llama-server and the GGUF; start the server once for these tests.
+
+    Stopped when this file's tests end: nothing of it runs beside the rest of the suite.
+    """
     cache = llama_server.cache_dir()
     try:
         binary = llama_server.ensure_server(cache)
@@ -181,8 +184,8 @@ def test_timeout_against_the_real_server_falls_back_with_a_swedish_note(llm_env,
                                                                        fake_embeddings):
     # A question no other test asks: the server's prompt cache holds nothing of its passages,
     # and reading ~1,300 new prompt tokens takes seconds here (a cached prompt answered within
-    # 50 ms, token by token, and did not time out). Tests after this one would wait for the
-    # abandoned request: keep it last.
+    # 50 ms, token by token, and did not time out). The server cancels the request when the
+    # client gives up (its log says "cancel task").
     question = "Vilka hinder för samarbete mellan ASF och företag beskriver rapporten?"
     assistant = _assistant(llm_env, fake_embeddings, timeout=0.01)
     before = _decode_calls(llm_env)
