@@ -70,7 +70,25 @@ class Answer:
                 {k: v for k, v in asdict(c).items() if k != "title"} for c in self.citations],
             "contexts": [
                 {k: v for k, v in asdict(c).items() if k != "title"} for c in self.contexts],
-        }
+        } | ({"note": self.note} if self.note else {})
+
+
+def source_lines(answer: Answer) -> list[str]:
+    """Return the lines that list an answer's sources (or, for a refusal, the closest ones)."""
+    lines = []
+    if answer.refused:
+        lines.append("Närmaste avsnitt:")
+        for ctx in answer.contexts[:3]:
+            page = f", s. {ctx.page}" if ctx.page else ""
+            lines.append(f"  • {ctx.title} – {ctx.section}{page}")
+            lines.append(f"    ”{ctx.text[:220]}{'…' if len(ctx.text) > 220 else ''}”")
+    else:
+        lines.append("Källor:")
+        for c in answer.citations:
+            page = f", s. {c.page}" if c.page else ""
+            lines.append(f"  [{c.n}] {c.title} – {c.section}{page}")
+            lines.append(f"      ”{c.quote}”")
+    return lines
 
 
 def final_answer(events: Iterable[str | Answer]) -> Answer:

@@ -408,3 +408,29 @@ ERR_PLAN_GROUPS = "Okänd målgrupp: {groups}. Välj bland: {known}."
 ERR_PLAN_OUTPUT = "Ange --output FIL för Word-formatet (till exempel --output plan.docx)."
 MSG_PLAN_WRITTEN = "Planen är sparad i {path}."
 ERR_NOT_UTF8 = "Raden är inte giltig UTF-8-text; spara frågorna som UTF-8 och försök igen."
+
+# ----------------------------------------------------------------- HTTP API (asf serve)
+API_ERR_BAD_REQUEST = "Begäran är felaktig eller saknar fält ({fields}). Se /docs för formatet."
+API_ERR_INTERNAL = "Ett internt fel inträffade. Försök igen; kvarstår felet, se serverns logg."
+API_ERR_NO_USER_MESSAGE = (
+    "Konversationen måste sluta med ett meddelande från användaren (role user)."
+)
+API_ERR_NOT_READY = "Assistenten startar (modellen och indexet läses in). Försök igen om en stund."
+API_ERR_RATE_LIMIT = "För många förfrågningar. Vänta {seconds} sekunder och försök igen."
+API_ERR_TOO_LARGE = "Begäran är för stor (högst {kb} KB)."
+API_ERR_UNAUTHORIZED = (
+    "API-nyckel saknas eller är fel. Skicka den som `Authorization: Bearer NYCKEL` "
+    "eller `X-API-Key: NYCKEL`."
+)
+API_ERR_OPEN_WITHOUT_KEYS = (
+    "Utan API-nycklar svarar servern bara på den egna datorn (127.0.0.1), inte på {host}. "
+    "Sätt ASF_API_KEYS=nyckel1,nyckel2 för att öppna den för andra."
+)
+MSG_SERVE_LOOPBACK = (
+    "Ingen API-nyckel är satt (ASF_API_KEYS): servern svarar bara på den egna datorn, "
+    "http://{host}:{port}. Dokumentation: http://{host}:{port}/docs"
+)
+MSG_SERVE_KEYS = (
+    "Servern lyssnar på http://{host}:{port} och kräver en av {count} API-nycklar. "
+    "Dokumentation: /docs"
+)
