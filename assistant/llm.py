@@ -192,15 +192,22 @@ def ground(result: CheckResult, supported: Callable[[str, list[int]], bool]) -> 
     """Keep the cited sentences their passages support, and the lead-ins of kept sentences.
 
     A lead-in ("Rapporten nämner tre steg:") carries no citation of its own: it must be
-    supported by the passages cited by the sentence it leads into.
+    supported by the passages cited by the sentence it leads into. A sentence said before in
+    the same reply is left out.
     """
     kept: list[CheckedSentence] = []
     unsupported = 0
     pending: list[CheckedSentence] = []
+    said: set[str] = set()
     for s in result.sentences:
         if not s.cited:
             pending.append(s)
             continue
+        # A model caught in a loop repeats itself; the repeat adds nothing to show.
+        claim = collapse(_MARKER.sub("", s.text)).lower()
+        if claim in said:
+            continue
+        said.add(claim)
         if not supported(s.text, s.cited):
             unsupported += 1
             continue
@@ -411,7 +418,8 @@ class LLMAnswerer:
         key = s.llm_api_key.get_secret_value() or "ingen-nyckel"
         return ChatOpenAI(model=s.llm_model, base_url=s.llm_base_url, api_key=SecretStr(key),
                           timeout=s.llm_timeout, max_retries=0, temperature=s.llm_temperature,
-                          max_completion_tokens=s.llm_max_tokens, streaming=True, use_responses_api=False)
+                          max_completion_tokens=s.llm_max_tokens, streaming=True,
+                          use_responses_api=False)
 
     def answer_chain(self) -> Runnable:
         """Return the answer chain: prompt | chat model | StrOutputParser."""
