@@ -311,8 +311,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def _chat_tail(answer, streamed: str) -> str:
     """Return what follows a streamed answer: its note, checked text and sources.
 
-    The final Answer is authoritative: when it differs from what streamed (citations were
-    removed, or the extractive answer replaced the model's), it is printed again in full.
+    Only checked text streams, so this is normally just the note and the sources. The final
+    Answer is authoritative: when it differs from what streamed (the endpoint failed after
+    some checked sentences were shown, and the extractive answer replaced them), it is
+    printed again in full.
     """
     from assistant.prompts import MSG_CHAT_CHECKED
     from assistant.text import collapse

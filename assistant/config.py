@@ -175,6 +175,12 @@ class Settings(BaseSettings):
                                    description="API key; read from the environment only.")
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before a request gives up.")
     llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=1024, ge=16, le=32_000,
+                                description="Most tokens the endpoint may generate for one "
+                                            "answer (sent as max_completion_tokens).")
+    llm_max_chars: int = Field(default=6000, ge=200, le=100_000,
+                               description="Most characters of a reply that are read; the "
+                                           "rest is not read and the note says so.")
 
     @property
     def model_path(self) -> Path:

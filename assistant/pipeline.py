@@ -268,8 +268,13 @@ def make_answerer(settings: Settings, retriever: HybridRetriever) -> ExtractiveA
     if backend == "extractive":
         return ExtractiveAnswerer(settings.answer, retriever.bm25, retriever.neighbour)
     if backend == "llm":
+        from assistant.grounding import Grounder
         from assistant.llm import LLMAnswerer
 
-        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,
-                                                            retriever.neighbour))  # type: ignore[return-value]
+        # The grounding check embeds with the index's own model, and reuses the sentence
+        # vectors the index stored, so only the model's sentences are embedded per answer.
+        grounder = Grounder(retriever.index.embeddings, lambda t: retriever.bm25.idf_of(t))
+        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,  # type: ignore[return-value]
+                                                        retriever.neighbour),
+                           grounder=grounder, unit_vectors=retriever.index.unit_vectors)
     raise ValueError(f"Okänd svarsmotor: {backend!r}. Välj 'extractive' eller 'llm'.")
