@@ -153,6 +153,10 @@ class Settings(BaseSettings):
                                      description="Quantise the model's Linear layers to int8 "
                                                  "(about twice as fast on CPU).")
     collection: str = Field(default="asf", description="Chroma collection name.")
+    chroma_url: str = Field(default="", description="URL of a Chroma server (`chroma run`) "
+                                                    "that holds the index, shared by several "
+                                                    "machines; empty: an embedded database in "
+                                                    "the data folder.")
     feedback_db: Path | None = Field(default=None,
                                      description="SQLite file for answer feedback "
                                                  "(default: data_dir/feedback.sqlite3).")

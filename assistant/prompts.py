@@ -119,6 +119,10 @@ ERR_INDEX_INCOMPLETE = (
     "Det nya indexet blev ofullständigt ({detail}) och används inte; det tidigare indexet "
     "gäller fortfarande. Kör `asf index --rebuild`."
 )
+ERR_CHROMA_UNREACHABLE = (
+    "Chroma-servern på {url} svarar inte. Kontrollera att den är igång och att ASF_CHROMA_URL "
+    "stämmer."
+)
 ERR_INDEX_READ_ONLY = (
     "Datamappen {folder} är skrivskyddad, så indexet kan inte byggas eller uppdateras. Ge "
     "skrivrätt till mappen eller ange en annan med ASF_DATA_DIR."
