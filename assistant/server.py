@@ -198,8 +198,9 @@ def api_keys(settings: Settings) -> list[str]:
 
 # ---------------------------------------------------------------------- app
 def create_app(settings: Settings, assistant: Assistant | None = None,
-               background: bool = True) -> FastAPI:
-    """Return the API app; the Assistant loads in a background thread (or now)."""
+               background: bool = True, load: bool = True) -> FastAPI:
+    """Return the API app; the Assistant loads in a background thread (or now, or never:
+    load=False gives an app that only answers /healthz, for reading its routes)."""
     state = ServerState(settings)
     keys = api_keys(settings)
     limiter = RateLimiter(settings.api.rate_per_minute)
@@ -208,7 +209,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                               "arbetsintegrerande sociala företag och näringslivet.")
     app.state.asf = state
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_request_kb * 1024)
-    if background:
+    if not load:
+        pass
+    elif background:
         threading.Thread(target=state.load, args=(assistant,), name="asf-load",
                          daemon=True).start()
     else:
