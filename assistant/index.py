@@ -404,8 +404,12 @@ class Index:
         known = {str(p.resolve()) for p in self.added_files()}
         known |= {str(p.resolve()) for p in paths if p.is_file() and self._is_outside(p)}
         target = self.settings.data_dir / ADDED_FILE
-        if not known and not target.exists():
-            return
+        try:
+            written = json.loads(target.read_text(encoding="utf-8")).get("files")
+        except (OSError, ValueError, AttributeError):
+            written = None
+        if written == sorted(known) or (written is None and not known):
+            return          # nothing to record, or recorded as it is
         tmp = target.with_name(f"{ADDED_FILE}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"files": sorted(known)}, ensure_ascii=False, indent=1),
                        encoding="utf-8")
