@@ -30,6 +30,9 @@ EXAMPLE_FLOOR = 0.5
 _INDUSTRY_IN_QUESTIONS = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
 
 
+WARM_UP_QUESTION = "Hur kan företag och arbetsintegrerande sociala företag göra affärer?"
+
+
 class QuestionError(ValueError):
     """The question cannot be asked as it is (empty or too long); the message says why."""
 
@@ -104,6 +107,14 @@ class Assistant:
         report = self.index.sync(paths, strict=strict, progress=progress)
         self.retriever.refresh()
         return report
+
+    def warm_up(self) -> None:
+        """Load what the first question would wait for: the model, BM25, Chroma's vector
+        files, the token vectors and the section index. No language model is called."""
+        self.index.reopen_if_changed()
+        if self.index.exists():
+            self.retriever.search(WARM_UP_QUESTION)
+            self.retriever.topics()
 
     # ------------------------------------------------------------------ questions
     def check_question(self, question: str) -> str:

@@ -177,7 +177,7 @@ class ServerState:
         try:
             assistant = assistant or Assistant(self.settings)
             assistant.ensure_index()
-            assistant.ask("Hur kan företag och arbetsintegrerande sociala företag göra affärer?")
+            assistant.warm_up()
             self.assistant = assistant
             self.ready.set()
         except Exception as exc:  # noqa: BLE001 - /readyz reports it; the process stays up
