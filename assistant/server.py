@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import threading
 import time
 import uuid
@@ -139,6 +140,19 @@ class BodyLimit:
 
 
 
+class _PathOnly(logging.Filter):
+    """Keep query strings (case filters, anything a client puts there) out of access logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+_PATH_ONLY = _PathOnly()
+
+
 # ---------------------------------------------------------------------- state
 class RateLimiter:
     """A token bucket per client identity: `per_minute` requests, refilled continuously."""
@@ -208,6 +222,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                   description="Frågor och svar med källhänvisningar om affärer mellan "
                               "arbetsintegrerande sociala företag och näringslivet.")
     app.state.asf = state
+    access = logging.getLogger("uvicorn.access")
+    if _PATH_ONLY not in access.filters:
+        access.addFilter(_PATH_ONLY)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_request_kb * 1024)
     if not load:
         pass

@@ -238,11 +238,11 @@ def test_serve_refuses_an_open_address_without_keys(capsys, monkeypatch):
 # ---------------------------------------------------------------------- real server
 @pytest.fixture
 def live_server(served) -> Iterator[str]:
-    """A real uvicorn server on a free loopback port; yields its base URL."""
+    """A real uvicorn server on a free loopback port (logging requests); yields its URL."""
     import uvicorn
 
     config = uvicorn.Config(create_app(Settings(), served, background=False), host="127.0.0.1",
-                            port=0, log_level="warning")
+                            port=0, log_level="info")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -283,3 +283,34 @@ def test_concurrent_clients_on_a_real_server_all_succeed(live_server):
     with ThreadPoolExecutor(max_workers=10) as pool:
         statuses = list(pool.map(one, range(30)))
     assert statuses == [200] * 30
+
+
+def test_the_log_holds_neither_keys_nor_questions_nor_document_text(served, monkeypatch,
+                                                                       caplog):
+    import logging
+
+    import httpx
+    import uvicorn
+
+    monkeypatch.setenv("ASF_API_KEYS", "hemlig-nyckel-123")
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(), served, background=False),
+                                           host="127.0.0.1", port=0, log_level="info",
+                                           log_config=None))    # records reach caplog
+    thread = threading.Thread(target=server.run, daemon=True)
+    with caplog.at_level(logging.DEBUG):
+        thread.start()
+        while not server.started:
+            threading.Event().wait(0.05)
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        headers = {"Authorization": "Bearer hemlig-nyckel-123"}
+        answer = httpx.post(f"{url}/v1/ask", json={"question": QUESTION}, headers=headers,
+                            timeout=60).json()
+        httpx.get(f"{url}/v1/cases", params={"text": "hemlig fritext"}, headers=headers)
+        server.should_exit = True
+        thread.join(timeout=10)
+    logged = "\n".join(r.getMessage() for r in caplog.records
+                        if r.name.startswith(("uvicorn", "assistant", "fastapi")))
+    assert "POST /v1/ask" in logged and "GET /v1/cases" in logged   # requests are logged ...
+    assert "fritext" not in logged
+    assert "hemlig-nyckel" not in logged and "intervjuer" not in logged   # ... not their content
+    assert answer["citations"][0]["quote"][:40] not in logged
