@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MODEL := models/embeddinggemma-300m/.verified
 PORT ?= 8501
 
-.PHONY: setup browser llm-server run chat test lint eval bench clean
+.PHONY: setup browser llm-server run chat test lint eval grounding bench clean
 
 setup: $(VENV)/.installed $(MODEL)
 
@@ -47,6 +47,9 @@ lint: setup
 
 eval: setup
 	$(VENV)/bin/asf eval
+
+grounding: setup
+	$(PY) -m eval.grounding
 
 bench: setup
 	$(PY) -m eval.bench

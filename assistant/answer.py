@@ -70,7 +70,25 @@ class Answer:
                 {k: v for k, v in asdict(c).items() if k != "title"} for c in self.citations],
             "contexts": [
                 {k: v for k, v in asdict(c).items() if k != "title"} for c in self.contexts],
-        }
+        } | ({"note": self.note} if self.note else {})
+
+
+def source_lines(answer: Answer) -> list[str]:
+    """Return the lines that list an answer's sources (or, for a refusal, the closest ones)."""
+    lines = []
+    if answer.refused:
+        lines.append("Närmaste avsnitt:")
+        for ctx in answer.contexts[:3]:
+            page = f", s. {ctx.page}" if ctx.page else ""
+            lines.append(f"  • {ctx.title} – {ctx.section}{page}")
+            lines.append(f"    ”{ctx.text[:220]}{'…' if len(ctx.text) > 220 else ''}”")
+    else:
+        lines.append("Källor:")
+        for c in answer.citations:
+            page = f", s. {c.page}" if c.page else ""
+            lines.append(f"  [{c.n}] {c.title} – {c.section}{page}")
+            lines.append(f"      ”{c.quote}”")
+    return lines
 
 
 def final_answer(events: Iterable[str | Answer]) -> Answer:
@@ -232,6 +250,7 @@ class ExtractiveAnswerer:
                     chosen.append(after)
                 break
         chosen += _lead_ins(chosen, [u for _, u in scored])
+        chosen += _announced_figure(chosen, anchor, passages)
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
@@ -365,6 +384,31 @@ def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
 # A list is read across at most this many neighbouring passages in either direction, and
 # at most this many of its items are quoted (the report's longest list has ten).
 _MAX_LIST_PARTS = 10
+# A sentence that points at a model or figure it does not carry ("Sweco brukar använda
+# följande modell vid planering av möten."): the figure is set as an image, so its text
+# lives in a figure card or list passage of the same section.
+_ANNOUNCES_FIGURE = re.compile(
+    r"\b(följande (modell|figur|bild|schema)|(modellen|figuren|bilden) nedan|"
+    r"(se|i|enligt) figur(en)?\s*\d*|the following (model|figure)|(see|in) figure\s*\d*)\b",
+    re.IGNORECASE)
+
+
+def _announced_figure(chosen: list[_Unit], anchor: Passage, passages: list[Passage]
+                      ) -> list[_Unit]:
+    """Return the list of the figure a quoted sentence announces, from a retrieved figure
+    passage (a figure card) of the anchor's section, when the answer holds no list."""
+    announcing = [u for u in chosen if u.passage is anchor and _ANNOUNCES_FIGURE.search(u.text)]
+    if not announcing or any(u.lead_in and u.items for u in chosen):
+        return []
+    section = anchor.chunk.section_path
+    for passage in by_match(passages):
+        if passage is anchor or passage.chunk.section_path != section:
+            continue
+        if passage.chunk.kind == "figure":
+            listed = [u for u in _units(passage) if u.lead_in and u.items]
+            if listed:
+                return listed[:1]
+    return []
 _MAX_LIST_ITEMS = 12
 
 

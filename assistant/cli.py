@@ -110,20 +110,9 @@ def format_answer(answer) -> str:
 
 def _sources(answer) -> list[str]:
     """Return the lines that list an answer's sources (or, for a refusal, the closest ones)."""
-    lines = []
-    if answer.refused:
-        lines.append("Närmaste avsnitt:")
-        for ctx in answer.contexts[:3]:
-            page = f", s. {ctx.page}" if ctx.page else ""
-            lines.append(f"  • {ctx.title} – {ctx.section}{page}")
-            lines.append(f"    ”{ctx.text[:220]}{'…' if len(ctx.text) > 220 else ''}”")
-    else:
-        lines.append("Källor:")
-        for c in answer.citations:
-            page = f", s. {c.page}" if c.page else ""
-            lines.append(f"  [{c.n}] {c.title} – {c.section}{page}")
-            lines.append(f"      ”{c.quote}”")
-    return lines
+    from assistant.answer import source_lines
+
+    return source_lines(answer)
 
 
 def cmd_setup_model(args: argparse.Namespace) -> int:
@@ -322,8 +311,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def _chat_tail(answer, streamed: str) -> str:
     """Return what follows a streamed answer: its note, checked text and sources.
 
-    The final Answer is authoritative: when it differs from what streamed (citations were
-    removed, or the extractive answer replaced the model's), it is printed again in full.
+    Only checked text streams, so this is normally just the note and the sources. The final
+    Answer is authoritative: when it differs from what streamed (the endpoint failed after
+    some checked sentences were shown, and the extractive answer replaced them), it is
+    printed again in full.
     """
     from assistant.prompts import MSG_CHAT_CHECKED
     from assistant.text import collapse
@@ -454,6 +445,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistant.prompts import MSG_SERVE_KEYS, MSG_SERVE_LOOPBACK
+    from assistant.server import api_keys, check_bind, create_app
+
+    settings = _settings(args)
+    host = args.host or settings.api.host
+    port = args.port or settings.api.port
+    refusal = check_bind(settings, host)
+    if refusal:
+        print(f"Fel: {refusal}", file=sys.stderr)
+        return EXIT_USAGE
+    keys = api_keys(settings)
+    print(MSG_SERVE_KEYS.format(host=host, port=port, count=len(keys)) if keys else
+          MSG_SERVE_LOOPBACK.format(host=host, port=port), file=sys.stderr, flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                proxy_headers=False)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `asf` command."""
     parser = argparse.ArgumentParser(
@@ -523,6 +535,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["md", "json", "docx"], default="md")
     p.add_argument("--output", "-o", metavar="FIL", help="skriv till en fil (krävs för docx)")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("serve", help="starta HTTP-API:t (med OpenAI-kompatibel slutpunkt)",
+                       description="Starta ASF-assistenten som HTTP-API: /v1/ask, "
+                                   "/v1/ask/stream, /v1/chat/completions (OpenAI-kompatibel), "
+                                   "/v1/models, /v1/cases, /healthz, /readyz och /docs. Utan "
+                                   "ASF_API_KEYS svarar den bara på 127.0.0.1.")
+    p.add_argument("--host", help="adress att lyssna på (standard ASF_API__HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (standard ASF_API__PORT, 8000)")
+    p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="kör utvärderingen och skriv eval/report.md")
     p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")

@@ -121,6 +121,19 @@ class AnswerSettings(BaseModel):
                                              "exceed it is left out.")
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API (`asf serve`)."""
+
+    host: str = Field(default="127.0.0.1", description="Address `asf serve` listens on; "
+                                                       "without API keys only loopback.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port of `asf serve`.")
+    rate_per_minute: int = Field(default=120, ge=1, le=100_000,
+                                 description="Requests per minute allowed for each API key "
+                                             "(or each client address without keys).")
+    max_request_kb: int = Field(default=64, ge=1, le=10_240,
+                                description="Largest request body accepted, in KB.")
+
+
 class Settings(BaseSettings):
     """All configuration of ASF-assistenten. Every field can be set as ASF_<NAME>."""
 
@@ -140,11 +153,16 @@ class Settings(BaseSettings):
                                      description="Quantise the model's Linear layers to int8 "
                                                  "(about twice as fast on CPU).")
     collection: str = Field(default="asf", description="Chroma collection name.")
+    chroma_url: str = Field(default="", description="URL of a Chroma server (`chroma run`) "
+                                                    "that holds the index, shared by several "
+                                                    "machines; empty: an embedded database in "
+                                                    "the data folder.")
     feedback_db: Path | None = Field(default=None,
                                      description="SQLite file for answer feedback "
                                                  "(default: data_dir/feedback.sqlite3).")
     max_upload_mb: int = Field(default=20, ge=1, le=200,
                                description="Largest document accepted for upload in the UI, in MB.")
+    api: ApiSettings = Field(default_factory=lambda: ApiSettings())
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
@@ -154,10 +172,19 @@ class Settings(BaseSettings):
     llm_base_url: str = Field(default="http://localhost:11434/v1",
                               description="Base URL of the OpenAI-compatible endpoint.")
     llm_model: str = Field(default="llama3.1", description="Model name at the endpoint.")
+    api_keys: SecretStr = Field(default=SecretStr(""),
+                                description="API keys of `asf serve`, comma-separated; read "
+                                            "from the environment (ASF_API_KEYS) only.")
     llm_api_key: SecretStr = Field(default=SecretStr(""),
                                    description="API key; read from the environment only.")
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before a request gives up.")
     llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=1024, ge=16, le=32_000,
+                                description="Most tokens the endpoint may generate for one "
+                                            "answer (sent as max_completion_tokens).")
+    llm_max_chars: int = Field(default=6000, ge=200, le=100_000,
+                               description="Most characters of a reply that are read; the "
+                                           "rest is not read and the note says so.")
 
     @property
     def model_path(self) -> Path:

@@ -43,13 +43,12 @@ from assistant.prompts import (
 )
 from assistant.store import (
     TOKENS,
-    Generations,
+    Generation,
+    GenerationStore,
     IndexReadOnlyError,
     StoreError,
-    close_client,
-    is_corruption,
     is_read_only,
-    open_client,
+    make_store,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +64,6 @@ SYNC_LOCK = "index.lock"
 TITLES_FILE = "sources.json"
 # Files added from outside the corpus and uploads folders (`asf ingest FILE`), in the data folder.
 ADDED_FILE = "added.json"
-UNIT_SUFFIX = "_units"
 
 
 def _parser_version(path: Path) -> str:
@@ -151,13 +149,13 @@ class Index:
     def __init__(self, settings: Settings, embeddings: Embeddings | None = None):
         self.settings = settings
         self.embeddings = embeddings or settings.make_embeddings()
-        self.generations = Generations(settings.data_dir)
+        self.backend: GenerationStore = make_store(
+            settings.data_dir, settings.chroma_url, settings.collection,
+            self._collection_metadata())
         self._opened = False
         self._open_name: str | None = None
-        self._client: Any = None
-        self._retired: Any = None
-        self._collection: Any = None
-        self._units: Any = None
+        self._gen: Generation | None = None
+        self._retired: Generation | None = None
         self._store: Chroma | None = None
         self._unit_store: Chroma | None = None
         self._lock = threading.RLock()
@@ -173,7 +171,7 @@ class Index:
         would embed the same chunks twice; the second now waits for the first, then reopens
         the generation the first made live and finds its work done.
         """
-        self.generations.check_writable()
+        self.backend.check_writable()
         lock = self.settings.data_dir / SYNC_LOCK
         with self._lock:
             try:
@@ -212,72 +210,53 @@ class Index:
     def _open_live(self) -> None:
         """Open the live generation (or note that there is none)."""
         self._close()
-        live = self.generations.live()
+        generation = self.backend.open_live()
         self._opened = True
-        self._open_name = live.name if live else None
-        if live is None:
+        self._open_name = generation.name if generation else None
+        self._gen = generation
+        if generation is None:
             return
-        self.tokens = TokenStore(live / TOKENS)
-        client = None
-        try:
-            try:
-                client = open_client(live)
-            except Exception as exc:
-                if not is_read_only(exc):
-                    raise
-                # Chroma cannot open a database it may not write (it migrates at start):
-                # read a private copy instead; syncing says the folder is read-only.
-                live = self._private_copy(live)
-                client = open_client(live)
-            try:
-                collection = client.get_collection(self.settings.collection)
-            except Exception as exc:  # noqa: BLE001 - chromadb's NotFoundError varies by version
-                if "does not exist" not in str(exc):
-                    raise
-                close_client(client)   # an empty legacy folder: no index yet
-                return
-            count = collection.count()
-            collection.get(limit=1, include=["metadatas"])   # a damaged file fails here
-            units = client.get_or_create_collection(
-                f"{self.settings.collection}{UNIT_SUFFIX}", embedding_function=None,
-                metadata=self._collection_metadata())
-        except Exception as exc:
-            close_client(client)
-            self._opened = False
-            if is_corruption(exc):
-                raise self.generations.move_aside(_short(exc)) from exc
-            if is_read_only(exc):
-                raise IndexReadOnlyError(self.settings.data_dir) from exc
-            raise
-        self._client, self._collection, self._units = client, collection, units
-        stored = (collection.metadata or {}).get("embedding_model")
+        self.tokens = generation.tokens
+        count = generation.collection.count()
+        stored = (generation.collection.metadata or {}).get("embedding_model")
         if stored and stored != self.model_name and count:
             raise IndexModelMismatchError(
                 f"Indexet byggdes med modellen {stored}, men inställningarna anger "
                 f"{self.model_name}. Kör `asf index --rebuild`.")
+        if self.settings.chroma_url:
+            self._fill_tokens()
 
-    def _private_copy(self, live: Path) -> Path:
-        """Copy a generation that cannot be written to a temporary folder (removed at exit)."""
-        import atexit
-        import shutil
-        import tempfile
+    def _fill_tokens(self) -> None:
+        """Embed the token vectors of passages another machine added (a local cache)."""
+        if not self.has_token_vectors or self._gen is None:
+            return
+        data = self._gen.collection.get(include=["documents"])
+        missing = [(cid, doc or "") for cid, doc in zip(data["ids"], data["documents"],
+                                                         strict=True)
+                   if not self.tokens.has(cid)]
+        if missing:
+            both = self._embed([doc for _, doc in missing], None, tokens=True)
+            for (cid, _), (_, vectors) in zip(missing, both, strict=True):
+                self.tokens.put(cid, vectors)
 
-        copy = Path(tempfile.mkdtemp(prefix="asf-index-")) / live.name
-        shutil.copytree(live, copy)
-        atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
-        self.tokens = TokenStore(copy / TOKENS)
-        return copy
+    @property
+    def _collection(self) -> Any:
+        return self._gen.collection if self._gen is not None else None
+
+    @property
+    def _units(self) -> Any:
+        return self._gen.units if self._gen is not None else None
 
     def _close(self) -> None:
         """Let go of the open generation.
 
-        Its client is closed one switch later: a question that began on it in another
-        thread finishes reading first (a question takes well under a second).
+        It is closed one switch later: a question that began on it in another thread
+        finishes reading first (a question takes well under a second).
         """
         if self._retired is not None:
-            close_client(self._retired)
-        self._retired = self._client
-        self._client = self._collection = self._units = None
+            self.backend.close(self._retired)
+        self._retired = self._gen
+        self._gen = None
         self._store = self._unit_store = None
         self._chunks = None
         self._late = None
@@ -286,11 +265,11 @@ class Index:
     def reopen_if_changed(self) -> bool:
         """Reopen the index when another process (or this one) made a new generation live.
 
-        Costs one read of a small file; called before every question, so a UI or server
-        answers from a rebuilt or synced index without a restart.
+        Costs one read of a small file (a server store: one request); called before every
+        question, so a UI or server answers from a rebuilt or synced index without a restart.
         """
         with self._lock:
-            if self._opened and self.generations.live_name() == self._open_name:
+            if self._opened and self.backend.live_name() == self._open_name:
                 return False
             was_open = self._opened
             self._open_live()
@@ -301,19 +280,20 @@ class Index:
         with self._lock:
             self._close()
             if self._retired is not None:
-                close_client(self._retired)
+                self.backend.close(self._retired)
                 self._retired = None
 
     @property
     def store(self) -> Chroma:
         """Return the langchain Chroma store of passages (raises IndexMissingError)."""
         self._ensure_open()
-        if self._client is None:
+        if self._gen is None:
             raise IndexMissingError()
         if self._store is None:
             from langchain_chroma import Chroma
 
-            self._store = Chroma(client=self._client, collection_name=self.settings.collection,
+            self._store = Chroma(client=self._gen.client,
+                                 collection_name=self._gen.collection.name,
                                  embedding_function=self.embeddings,
                                  collection_metadata=self._collection_metadata())
         return self._store
@@ -325,8 +305,9 @@ class Index:
         if self._unit_store is None:
             from langchain_chroma import Chroma
 
+            assert self._gen is not None
             self._unit_store = Chroma(
-                client=self._client, collection_name=f"{self.settings.collection}{UNIT_SUFFIX}",
+                client=self._gen.client, collection_name=self._gen.units.name,
                 embedding_function=self.embeddings,
                 collection_metadata=self._collection_metadata())
         return self._unit_store
@@ -423,8 +404,12 @@ class Index:
         known = {str(p.resolve()) for p in self.added_files()}
         known |= {str(p.resolve()) for p in paths if p.is_file() and self._is_outside(p)}
         target = self.settings.data_dir / ADDED_FILE
-        if not known and not target.exists():
-            return
+        try:
+            written = json.loads(target.read_text(encoding="utf-8")).get("files")
+        except (OSError, ValueError, AttributeError):
+            written = None
+        if written == sorted(known) or (written is None and not known):
+            return          # nothing to record, or recorded as it is
         tmp = target.with_name(f"{ADDED_FILE}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"files": sorted(known)}, ensure_ascii=False, indent=1),
                        encoding="utf-8")
@@ -578,56 +563,53 @@ class Index:
                                                          len(units), progress)
         unit_vectors = self._embed([u.text for _, u in units], progress,
                                    done=len(to_add), total=len(to_add) + len(units))
-        building = self.generations.begin(copy_live=not rebuild)
         try:
-            client = open_client(building)
-            try:
-                collection = client.get_or_create_collection(
-                    self.settings.collection, embedding_function=None,
-                    metadata=self._collection_metadata())
-                unit_collection = client.get_or_create_collection(
-                    f"{self.settings.collection}{UNIT_SUFFIX}", embedding_function=None,
-                    metadata=self._collection_metadata())
-                tokens = TokenStore(building / TOKENS)
-                for (chunk, _), vectors in zip(to_add if chunk_tokens else [], chunk_tokens,
-                                               strict=True):
-                    tokens.put(chunk.chunk_id, vectors)
-                if stale:
-                    unit_collection.delete(where={"chunk_id": {"$in": stale}})
-                    collection.delete(ids=stale)
-                    tokens.delete(stale)
-                for start in range(0, len(to_add), 256):
-                    batch = to_add[start:start + 256]
-                    collection.upsert(
-                        ids=[c.chunk_id for c, _ in batch],
-                        embeddings=chunk_vectors[start:start + 256],
-                        documents=[c.indexed_text for c, _ in batch],
-                        metadatas=[_metadata(c, d, self.version(d)) for c, d in batch])
-                added = [c.chunk_id for c, _ in to_add]
-                if added:       # units of a chunk written again replace its old ones
-                    unit_collection.delete(where={"chunk_id": {"$in": added}})
-                for start in range(0, len(units), 256):
-                    batch_units = units[start:start + 256]
-                    unit_collection.upsert(
-                        ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
-                        embeddings=unit_vectors[start:start + 256],
-                        documents=[u.text for _, u in batch_units],
-                        metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
-                                    "source": c.source} for c, u in batch_units])
-                # Chunks whose text survived a file change keep their id: refresh metadata.
-                if refreshed:
-                    collection.update(ids=[c.chunk_id for c, _ in refreshed],
-                                      metadatas=[_metadata(c, d, self.version(d))
-                                                 for c, d in refreshed])
-                self._verify(collection, unit_collection, tokens)
-            finally:
-                close_client(client)
-        except BaseException as exc:
-            self.generations.discard(building)
+            building = self.backend.begin(copy_live=not rebuild)
+        except Exception as exc:
             if is_read_only(exc):
                 raise IndexReadOnlyError(self.settings.data_dir) from exc
             raise
-        self.generations.commit(building)
+        try:
+            collection, unit_collection, tokens = (building.collection, building.units,
+                                                   building.tokens)
+            for (chunk, _), vectors in zip(to_add if chunk_tokens else [], chunk_tokens,
+                                           strict=True):
+                tokens.put(chunk.chunk_id, vectors)
+            if stale:
+                unit_collection.delete(where={"chunk_id": {"$in": stale}})
+                collection.delete(ids=stale)
+                if not self.settings.chroma_url:      # the server's token cache is shared
+                    tokens.delete(stale)
+            for start in range(0, len(to_add), 256):
+                batch = to_add[start:start + 256]
+                collection.upsert(
+                    ids=[c.chunk_id for c, _ in batch],
+                    embeddings=chunk_vectors[start:start + 256],
+                    documents=[c.indexed_text for c, _ in batch],
+                    metadatas=[_metadata(c, d, self.version(d)) for c, d in batch])
+            added = [c.chunk_id for c, _ in to_add]
+            if added:       # units of a chunk written again replace its old ones
+                unit_collection.delete(where={"chunk_id": {"$in": added}})
+            for start in range(0, len(units), 256):
+                batch_units = units[start:start + 256]
+                unit_collection.upsert(
+                    ids=[f"{c.chunk_id}:{u.position}" for c, u in batch_units],
+                    embeddings=unit_vectors[start:start + 256],
+                    documents=[u.text for _, u in batch_units],
+                    metadatas=[{"chunk_id": c.chunk_id, "position": u.position,
+                                "source": c.source} for c, u in batch_units])
+            # Chunks whose text survived a file change keep their id: refresh metadata.
+            if refreshed:
+                collection.update(ids=[c.chunk_id for c, _ in refreshed],
+                                  metadatas=[_metadata(c, d, self.version(d))
+                                             for c, d in refreshed])
+            self._verify(collection, unit_collection, tokens)
+        except BaseException as exc:
+            self.backend.discard(building)
+            if is_read_only(exc):
+                raise IndexReadOnlyError(self.settings.data_dir) from exc
+            raise
+        self.backend.commit(building)
         self._open_live()
 
     def _verify(self, collection: Any, unit_collection: Any, tokens: TokenStore) -> None:

@@ -2,11 +2,14 @@
 
 Any OpenAI-compatible endpoint works (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp server,
 LM Studio) through LangChain's ChatOpenAI, imported only when this backend is chosen. The chain
-is LCEL: prompt | chat model | StrOutputParser. After generation every [n] is checked against
-the passages that were given: unknown numbers are removed, sentences left without a valid
-citation are dropped, and the rest are renumbered 1..k. Quotes always come verbatim from the
-passages. When the output fails the check, or the endpoint fails, the extractive answer is
-returned with a visible note instead.
+is LCEL: prompt | chat model | StrOutputParser. The passages reach the model as quoted data
+between <avsnitt> delimiters, under a rule that instructions inside them are not followed.
+Every [n] of the reply is checked against the passages that were given: unknown numbers are
+removed, sentences left without a valid citation are dropped, sentences the cited passage does
+not support (assistant.grounding) are dropped, and the rest are renumbered 1..k. Only checked
+sentences are ever yielded, as each one is finished; the reply is capped in tokens and
+characters. Quotes always come verbatim from the passages. When nothing passes, or the
+endpoint fails, the extractive answer is returned with a visible note instead.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -32,6 +35,7 @@ from assistant.answer import (
 from assistant.chunking import split_units
 from assistant.config import Settings
 from assistant.followup import rewrite as rewrite_deterministic
+from assistant.grounding import Grounder
 from assistant.retrieve import Passage
 from assistant.text import collapse, split_sentences, tokens
 
@@ -48,6 +52,8 @@ _MARKER = re.compile(r"\[\s*(?:avsnitt\s*)?(\d{1,3}(?:\s*[,;]\s*(?:avsnitt\s*)?\
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*" + _MARKER.pattern + r")+)", re.IGNORECASE)
 _THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _BULLET = re.compile(r"^(\s*(?:[-*•]|\d{1,2}[.)])\s+)")
+# Anything in a passage that looks like the prompt's own delimiters ("</avsnitt>").
+_DELIMITER = re.compile(r"<\s*/?\s*avsnitt\b[^<>]*>?", re.IGNORECASE)
 _MAX_QUOTES_PER_CITATION = 3
 # How long a failed follow-up rewrite stands in for the answer call that comes right after it.
 _FAILURE_MEMORY_S = 30.0
@@ -132,6 +138,7 @@ class CheckResult:
     sentences: list[CheckedSentence] = field(default_factory=list)
     dropped: int = 0
     removed_markers: int = 0
+    unsupported: int = 0      # cited sentences the cited passages do not support
 
     @property
     def ok(self) -> bool:
@@ -179,6 +186,55 @@ def check_citations(text: str, passage_count: int) -> CheckResult:
             elif len(plain.split()) >= 4:
                 result.dropped += 1
     return result
+
+
+def ground(result: CheckResult, supported: Callable[[str, list[int]], bool]) -> CheckResult:
+    """Keep the cited sentences their passages support, and the lead-ins of kept sentences.
+
+    A lead-in ("Rapporten nämner tre steg:") carries no citation of its own: it must be
+    supported by the passages cited by the sentence it leads into. A sentence said before in
+    the same reply is left out.
+    """
+    kept: list[CheckedSentence] = []
+    unsupported = 0
+    pending: list[CheckedSentence] = []
+    said: set[str] = set()
+    for s in result.sentences:
+        if not s.cited:
+            pending.append(s)
+            continue
+        # A model caught in a loop repeats itself; the repeat adds nothing to show.
+        claim = collapse(_MARKER.sub("", s.text)).lower()
+        if claim in said:
+            continue
+        said.add(claim)
+        if not supported(s.text, s.cited):
+            unsupported += 1
+            continue
+        for lead in pending:
+            if supported(lead.text, s.cited):
+                kept.append(lead)
+            elif len(_MARKER.sub("", lead.text).split()) >= 4:
+                unsupported += 1
+        pending = []
+        kept.append(s)
+    return CheckResult(sentences=kept, dropped=result.dropped,
+                       removed_markers=result.removed_markers,
+                       unsupported=result.unsupported + unsupported)
+
+
+def complete_part(text: str) -> str:
+    """Return the part of a growing reply whose sentences are finished.
+
+    A line is finished at its newline; inside the last line a sentence is finished when the
+    next one has begun (markers after its full stop, "… text. [1]", still belong to it).
+    """
+    text = _THINKING.sub("", text.replace("\r", ""))
+    cut = text.rfind("\n")
+    head, tail = text[:cut + 1], text[cut + 1:]
+    tail = _TRAILING_MARKERS.sub(lambda m: m.group(2) + m.group(1), tail)
+    done = split_sentences(tail)[:-1]
+    return head + " ".join(done)
 
 
 def _render(result: CheckResult) -> tuple[str, list[int]]:
@@ -272,15 +328,29 @@ def _is_claim(sentence: str) -> bool:
 
 # ---------------------------------------------------------------------- the answerer
 
+def quoted(text: str) -> str:
+    """Return document text safe to place between the prompt's <avsnitt> delimiters.
+
+    Delimiter-like text inside a passage ("</avsnitt>") gets angle quotes instead of angle
+    brackets, so a document cannot end its own passage and speak outside it.
+    """
+    return _DELIMITER.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
-    """Return the passages numbered [1]..[n], as the prompt shows them to the model."""
+    """Return the passages as the prompt shows them: numbered, delimited, quoted data."""
     blocks = []
     for n, p in enumerate(passages, start=1):
         page = prompts.LLM_PASSAGE_PAGE.format(page=p.chunk.page) if p.chunk.page else ""
-        blocks.append(prompts.LLM_PASSAGE.format(n=n, title=p.chunk.title,
-                                                 section=p.chunk.section, page=page,
-                                                 text=p.chunk.text.strip()))
+        blocks.append(prompts.LLM_PASSAGE.format(
+            n=n, title=_attribute(p.chunk.title), section=_attribute(p.chunk.section),
+            page=page, text=quoted(p.chunk.text.strip())))
     return "\n\n".join(blocks)
+
+
+def _attribute(text: str) -> str:
+    """Return text safe inside a delimiter's quoted attribute (one line, no straight quotes)."""
+    return collapse(quoted(text)).replace('"', "”").replace(">", "›").replace("<", "‹")
 
 
 def format_history(history: Sequence[dict | str], max_turns: int = 6,
@@ -309,14 +379,22 @@ class LLMAnswerer:
     """
 
     def __init__(self, settings: Settings, fallback: ExtractiveAnswerer,
-                 model: BaseChatModel | None = None):
+                 model: BaseChatModel | None = None, grounder: Grounder | None = None,
+                 unit_vectors: Callable[[list[str]], list[tuple[str, int, list[float]]]]
+                 | None = None):
         self.settings = settings
         self.fallback = fallback
         self._model = model
+        # Without the assistant's embedder only the number and lexical checks can run.
+        self.grounder = grounder or Grounder(None, self._idf)
+        self.unit_vectors = unit_vectors        # the index's stored sentence vectors
         self._lock = threading.Lock()
         # Endpoint failures seen while rewriting a follow-up, by the query handed on to stream():
         # the same endpoint is not asked again for that answer (no second wait for a timeout).
         self._failed_rewrites: dict[str, tuple[float, str]] = {}
+
+    def _idf(self, token: str) -> float:
+        return self.fallback.bm25.idf_of(token) if self.fallback.bm25 is not None else 1.0
 
     def __repr__(self) -> str:
         return (f"LLMAnswerer(base_url={_safe_url(self.settings.llm_base_url)!r}, "
@@ -340,7 +418,8 @@ class LLMAnswerer:
         key = s.llm_api_key.get_secret_value() or "ingen-nyckel"
         return ChatOpenAI(model=s.llm_model, base_url=s.llm_base_url, api_key=SecretStr(key),
                           timeout=s.llm_timeout, max_retries=0, temperature=s.llm_temperature,
-                          streaming=True, use_responses_api=False)
+                          max_completion_tokens=s.llm_max_tokens, streaming=True,
+                          use_responses_api=False)
 
     def answer_chain(self) -> Runnable:
         """Return the answer chain: prompt | chat model | StrOutputParser."""
@@ -399,7 +478,11 @@ class LLMAnswerer:
         return final_answer(self.stream(question, passages))
 
     def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
-        """Yield the model's text as it arrives, then the checked Answer (authoritative)."""
+        """Yield the checked answer sentence by sentence as the model writes, then the Answer.
+
+        Nothing the model wrote is yielded before it has passed the citation and grounding
+        checks; the final Answer is authoritative.
+        """
         with self._lock:
             seen, earlier_failure = self._failed_rewrites.pop(question, (0.0, ""))
             now = time.monotonic()
@@ -413,36 +496,83 @@ class LLMAnswerer:
         if earlier_failure:
             yield from self._fall_back(question, passages, earlier_failure, streamed=False)
             return
-        raw: list[str] = []
+        cache: dict[tuple[str, tuple[int, ...]], bool] = {}
+        raw, shown, finished_length, truncated = "", "", 0, False
         try:
+            self._prime(passages)
             for chunk in self.answer_chain().stream(
-                    {"passages": format_passages(passages), "question": question}):
-                if chunk:
-                    raw.append(chunk)
-                    yield chunk
+                    {"passages": format_passages(passages), "question": quoted(question)}):
+                room = self.settings.llm_max_chars - len(raw)
+                raw += chunk[:room]
+                if len(chunk) > room:
+                    truncated = True        # stop reading: the rest is never shown
+                    break
+                finished = complete_part(raw)
+                if len(finished) == finished_length:
+                    continue
+                finished_length = len(finished)
+                text, _ = _render(self._checked(finished, passages, cache))
+                if text.startswith(shown) and len(text) > len(shown):
+                    yield text[len(shown):]
+                    shown = text
         except Exception as exc:  # noqa: BLE001 - the user gets the extractive answer instead
             log.info("Språkmodellen gav inget svar: %s", type(exc).__name__)
             yield from self._fall_back(question, passages, describe_error(exc, self.settings),
-                                       streamed=bool(raw))
+                                       streamed=bool(shown))
             return
         try:
-            yield self.check("".join(raw), question, passages)
+            answer = self.check(complete_part(raw) if truncated else raw, question, passages,
+                                truncated=truncated, cache=cache)
         except LLMFailure as failure:
-            yield from self._fall_back(question, passages, str(failure), streamed=True)
+            yield from self._fall_back(question, passages, str(failure), streamed=bool(shown))
+            return
+        if answer.answer.startswith(shown) and len(answer.answer) > len(shown):
+            yield answer.answer[len(shown):]
+        yield answer
 
-    def check(self, text: str, question: str, passages: list[Passage]) -> Answer:
+    def _prime(self, passages: list[Passage]) -> None:
+        """Hand the index's stored sentence vectors of the passages to the grounder."""
+        if self.unit_vectors is None:
+            return
+        by_id = {p.chunk.chunk_id: p.chunk for p in passages}
+        units = {cid: {u.position: u.text for u in split_units(c.text)}
+                 for cid, c in by_id.items()}
+        stored = self.unit_vectors(list(by_id))
+        self.grounder.prime((units[cid][pos], vector) for cid, pos, vector in stored
+                            if pos in units.get(cid, {}))
+
+    def _checked(self, text: str, passages: list[Passage],
+                 cache: dict[tuple[str, tuple[int, ...]], bool]) -> CheckResult:
+        """Return the text's citation check with unsupported sentences removed."""
+        def supported(sentence: str, cited: list[int]) -> bool:
+            key = (sentence, tuple(cited))
+            if key not in cache:
+                cache[key] = self.grounder.supported(
+                    _MARKER.sub(" ", sentence), [passages[i].chunk.text for i in cited])
+            return cache[key]
+
+        return ground(check_citations(text, len(passages)), supported)
+
+    def check(self, text: str, question: str, passages: list[Passage], *,
+              truncated: bool = False,
+              cache: dict[tuple[str, tuple[int, ...]], bool] | None = None) -> Answer:
         """Return the model's text as a checked, renumbered Answer; raise LLMFailure if none."""
         contexts = contexts_of(passages)
         evidence = self.fallback.evidence(question, passages)
+        cut = prompts.LLM_TRUNCATED_NOTE.format(limit=self.settings.llm_max_chars)
         # Reasoning models served through Ollama or vLLM may put their thinking in the text.
         text = _THINKING.sub("", text)
         if not text.strip():
-            raise LLMFailure(fallback_note(prompts.LLM_REASON_EMPTY))
-        checked = check_citations(text, len(passages))
-        if is_refusal(text) and not any(_is_claim(s.text) for s in checked.sentences):
+            raise LLMFailure(_join_notes(fallback_note(prompts.LLM_REASON_EMPTY),
+                                         cut if truncated else ""))
+        cited = check_citations(text, len(passages))
+        checked = self._checked(text, passages, {} if cache is None else cache)
+        if is_refusal(text) and not any(_is_claim(s.text) for s in cited.sentences):
             return refusal(question, contexts, evidence)
         if not checked.ok:
-            raise LLMFailure(fallback_note(prompts.LLM_REASON_NO_CITATIONS))
+            reason = (prompts.LLM_REASON_UNSUPPORTED if cited.ok
+                      else prompts.LLM_REASON_NO_CITATIONS)
+            raise LLMFailure(_join_notes(fallback_note(reason), cut if truncated else ""))
         answer_text, order = _render(checked)
         idf = self.fallback.bm25.idf_of if self.fallback.bm25 is not None else None
         citations = []
@@ -453,7 +583,11 @@ class LLMAnswerer:
             citations.append(Citation(n=k, chunk_id=chunk.chunk_id, source=chunk.source,
                                       title=chunk.title, section=chunk.section, page=chunk.page,
                                       quote=best_quotes(claims, passage, idf)))
-        note = prompts.LLM_DROPPED_NOTE.format(count=checked.dropped) if checked.dropped else ""
+        note = _join_notes(
+            prompts.LLM_UNSUPPORTED_NOTE.format(count=checked.unsupported)
+            if checked.unsupported else "",
+            prompts.LLM_DROPPED_NOTE.format(count=checked.dropped) if checked.dropped else "",
+            cut if truncated else "")
         return Answer(question=question, answer=answer_text, refused=False, citations=citations,
                       contexts=contexts, evidence=evidence, note=note)
 
@@ -469,6 +603,11 @@ class LLMAnswerer:
         assert result is not None
         result.note = f"{note} {_sentence(result.note)}".strip() if result.note else note
         yield result
+
+
+def _join_notes(*notes: str) -> str:
+    """Return the non-empty notes as one paragraph."""
+    return " ".join(n for n in notes if n)
 
 
 def _sentence(fragment: str) -> str:

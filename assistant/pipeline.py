@@ -30,6 +30,9 @@ EXAMPLE_FLOOR = 0.5
 _INDUSTRY_IN_QUESTIONS = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
 
 
+WARM_UP_QUESTION = "Hur kan företag och arbetsintegrerande sociala företag göra affärer?"
+
+
 class QuestionError(ValueError):
     """The question cannot be asked as it is (empty or too long); the message says why."""
 
@@ -104,6 +107,14 @@ class Assistant:
         report = self.index.sync(paths, strict=strict, progress=progress)
         self.retriever.refresh()
         return report
+
+    def warm_up(self) -> None:
+        """Load what the first question would wait for: the model, BM25, Chroma's vector
+        files, the token vectors and the section index. No language model is called."""
+        self.index.reopen_if_changed()
+        if self.index.exists():
+            self.retriever.search(WARM_UP_QUESTION)
+            self.retriever.topics()
 
     # ------------------------------------------------------------------ questions
     def check_question(self, question: str) -> str:
@@ -268,8 +279,13 @@ def make_answerer(settings: Settings, retriever: HybridRetriever) -> ExtractiveA
     if backend == "extractive":
         return ExtractiveAnswerer(settings.answer, retriever.bm25, retriever.neighbour)
     if backend == "llm":
+        from assistant.grounding import Grounder
         from assistant.llm import LLMAnswerer
 
-        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,
-                                                            retriever.neighbour))  # type: ignore[return-value]
+        # The grounding check embeds with the index's own model, and reuses the sentence
+        # vectors the index stored, so only the model's sentences are embedded per answer.
+        grounder = Grounder(retriever.index.embeddings, lambda t: retriever.bm25.idf_of(t))
+        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,  # type: ignore[return-value]
+                                                        retriever.neighbour),
+                           grounder=grounder, unit_vectors=retriever.index.unit_vectors)
     raise ValueError(f"Okänd svarsmotor: {backend!r}. Välj 'extractive' eller 'llm'.")

@@ -10,6 +10,11 @@ has not yet noticed keeps reading a whole index.
 
 Copying a generation costs about 0.1 s for the shipped corpus (44 MB, measured); token
 vector files never change once written, so they are hard-linked instead of copied.
+
+Two stores implement this (the GenerationStore protocol): LocalStore, folders beside each
+other under the data folder with Chroma's embedded PersistentClient (the default), and
+ServerStore, collections named by generation on a Chroma server (ASF_CHROMA_URL) with the
+pointer in one small collection's metadata, so several machines share one index.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ import secrets
 import shutil
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from assistant.prompts import ERR_INDEX_CORRUPT, ERR_INDEX_READ_ONLY
+from assistant.late import TokenStore
+from assistant.prompts import ERR_CHROMA_UNREACHABLE, ERR_INDEX_CORRUPT, ERR_INDEX_READ_ONLY
 
 POINTER = "index.current"
 # The single folder used before generations existed: live while no pointer file exists.
@@ -206,3 +214,297 @@ def _link_or_copy(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+# ---------------------------------------------------------------------- stores
+@dataclass
+class Generation:
+    """One generation, open: its passage and sentence collections and its token vectors."""
+
+    name: str
+    client: Any
+    collection: Any
+    units: Any
+    tokens: TokenStore
+    folder: Path | None = None       # LocalStore: the generation's folder
+
+
+class GenerationStore(Protocol):
+    """Where the index's generations live and how one becomes live."""
+
+    def live_name(self) -> str | None:
+        """Return the live generation's name (None: no index)."""
+
+    def open_live(self) -> Generation | None:
+        """Open the live generation (None: no index); raise StoreError when unusable."""
+
+    def begin(self, copy_live: bool) -> Generation:
+        """Return a new, writable generation: a copy of the live one, or empty."""
+
+    def commit(self, generation: Generation) -> None:
+        """Make a finished generation live and drop those before the previous one."""
+
+    def discard(self, generation: Generation) -> None:
+        """Remove a generation that did not finish."""
+
+    def check_writable(self) -> None:
+        """Raise StoreError when no generation can be written."""
+
+    def close(self, generation: Generation) -> None:
+        """Release a generation's handles."""
+
+
+def _collections(client: Any, base: str, metadata: dict[str, Any], create: bool
+                 ) -> tuple[Any, Any]:
+    """Return the passage and sentence collections named from `base`."""
+    if create:
+        return (client.get_or_create_collection(base, embedding_function=None,
+                                                metadata=metadata),
+                client.get_or_create_collection(f"{base}_units", embedding_function=None,
+                                                metadata=metadata))
+    collection = client.get_collection(base, embedding_function=None)
+    units = client.get_or_create_collection(f"{base}_units", embedding_function=None,
+                                            metadata=metadata)
+    return collection, units
+
+
+def _missing(exc: BaseException) -> bool:
+    return "does not exist" in str(exc)
+
+
+class LocalStore:
+    """Generations as folders under the data folder, each an embedded Chroma database."""
+
+    def __init__(self, data_dir: Path, collection: str, metadata: dict[str, Any]):
+        self.generations = Generations(data_dir)
+        self.collection, self.metadata = collection, metadata
+
+    def live_name(self) -> str | None:
+        """Return the live generation's folder name."""
+        return self.generations.live_name()
+
+    def open_live(self) -> Generation | None:
+        """Open the live folder; a damaged one is moved aside (IndexCorruptError)."""
+        live = self.generations.live()
+        if live is None:
+            return None
+        tokens = TokenStore(live / TOKENS)
+        client = None
+        try:
+            try:
+                client = open_client(live)
+            except Exception as exc:
+                if not is_read_only(exc):
+                    raise
+                # Chroma cannot open a database it may not write (it migrates at start):
+                # read a private copy instead; syncing says the folder is read-only.
+                live = _private_copy(live)
+                tokens = TokenStore(live / TOKENS)
+                client = open_client(live)
+            try:
+                collection, units = _collections(client, self.collection, self.metadata, False)
+            except Exception as exc:  # noqa: BLE001 - chromadb's NotFoundError varies
+                if not _missing(exc):
+                    raise
+                close_client(client)   # an empty legacy folder: no index yet
+                return None
+            collection.count()
+            collection.get(limit=1, include=["metadatas"])   # a damaged file fails here
+        except Exception as exc:
+            close_client(client)
+            if is_corruption(exc):
+                raise self.generations.move_aside(_first_line(exc)) from exc
+            if is_read_only(exc):
+                raise IndexReadOnlyError(self.generations.data_dir) from exc
+            raise
+        return Generation(live.name, client, collection, units, tokens, live)
+
+    def begin(self, copy_live: bool) -> Generation:
+        """Copy the live folder (or start an empty one) and open it for writing."""
+        folder = self.generations.begin(copy_live)
+        try:
+            client = open_client(folder)
+            collection, units = _collections(client, self.collection, self.metadata, True)
+        except BaseException:
+            self.generations.discard(folder)
+            raise
+        return Generation(folder.name, client, collection, units, TokenStore(folder / TOKENS),
+                          folder)
+
+    def commit(self, generation: Generation) -> None:
+        """Close the finished folder and switch the pointer to it."""
+        close_client(generation.client)
+        assert generation.folder is not None
+        self.generations.commit(generation.folder)
+
+    def discard(self, generation: Generation) -> None:
+        """Close and remove an unfinished folder."""
+        close_client(generation.client)
+        if generation.folder is not None:
+            self.generations.discard(generation.folder)
+
+    def check_writable(self) -> None:
+        """Raise IndexReadOnlyError when the data folder cannot be written."""
+        self.generations.check_writable()
+
+    def close(self, generation: Generation) -> None:
+        """Release the folder's database handles."""
+        close_client(generation.client)
+
+
+class ServerStore:
+    """Generations as collections on a Chroma server; the pointer in a collection's metadata.
+
+    Chroma has no lock across machines: writes from processes on one machine wait for each
+    other (the data folder's lock), but two machines writing at the same moment are not
+    coordinated; let one process write (`asf ingest`, `asf index --rebuild`). Each write is
+    still all-or-nothing: it becomes live by one metadata update. Token vectors are a local
+    cache (data folder), filled by whoever embeds a passage, and by a reader for passages
+    another machine added.
+    """
+
+    def __init__(self, url: str, data_dir: Path, collection: str, metadata: dict[str, Any]):
+        self.url, self.data_dir = url, data_dir
+        self.collection, self.metadata = collection, metadata
+        self._client: Any = None
+        self.tokens = TokenStore(data_dir / "token-cache")
+
+    @property
+    def client(self) -> Any:
+        """Return the HTTP client (connected on first use; ChromaUnreachable if it fails)."""
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            parts = urlsplit(self.url)
+            try:
+                self._client = chromadb.HttpClient(
+                    host=parts.hostname or "localhost",
+                    port=parts.port or (443 if parts.scheme == "https" else 8000),
+                    ssl=parts.scheme == "https",
+                    settings=ChromaSettings(anonymized_telemetry=False))
+                self._client.heartbeat()
+            except Exception as exc:
+                self._client = None
+                raise StoreError(ERR_CHROMA_UNREACHABLE.format(url=_safe(self.url))) from exc
+        return self._client
+
+    def _pointer(self) -> Any:
+        return self.client.get_or_create_collection(f"{self.collection}{POINTER_SUFFIX}",
+                                                    embedding_function=None)
+
+    def _names(self) -> list[str]:
+        metadata = self._pointer().metadata or {}
+        return [n for n in (metadata.get("live"), metadata.get("previous")) if n]
+
+    def live_name(self) -> str | None:
+        """Return the live generation's name, read from the pointer collection."""
+        names = self._names()
+        return names[0] if names else None
+
+    def _base(self, name: str) -> str:
+        return f"{self.collection}--{name}"
+
+    def open_live(self) -> Generation | None:
+        """Open the live generation's collections."""
+        name = self.live_name()
+        if name is None:
+            return None
+        try:
+            collection, units = _collections(self.client, self._base(name), self.metadata,
+                                             False)
+        except Exception as exc:  # noqa: BLE001 - chromadb's NotFoundError varies
+            if _missing(exc):
+                return None
+            raise
+        return Generation(name, self.client, collection, units, self.tokens)
+
+    def begin(self, copy_live: bool) -> Generation:
+        """Create the collections of a new generation, with the live one's records copied."""
+        stamp = time.strftime("%Y%m%dt%H%M%S", time.gmtime())
+        name = f"{stamp}-{secrets.token_hex(3)}"
+        collection, units = _collections(self.client, self._base(name), self.metadata, True)
+        generation = Generation(name, self.client, collection, units, self.tokens)
+        live = self.open_live() if copy_live else None
+        try:
+            if live is not None:
+                _copy_records(live.collection, collection)
+                _copy_records(live.units, units)
+        except BaseException:
+            self.discard(generation)
+            raise
+        return generation
+
+    def commit(self, generation: Generation) -> None:
+        """Point at the new generation (one metadata update) and drop older ones."""
+        names = [generation.name, *self._names()[:1]]
+        self._pointer().modify(metadata={"live": names[0], "previous": names[-1]})
+        keep = {self._base(n) for n in names}
+        prefix = f"{self.collection}--"
+        for name in self.client.list_collections():
+            name = getattr(name, "name", name)
+            base = name.removesuffix("_units")
+            if base.startswith(prefix) and base not in keep:
+                with contextlib.suppress(Exception):
+                    self.client.delete_collection(name)
+
+    def discard(self, generation: Generation) -> None:
+        """Delete an unfinished generation's collections."""
+        for name in (self._base(generation.name), f"{self._base(generation.name)}_units"):
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(name)
+
+    def check_writable(self) -> None:
+        """Reach the server (the local token cache must be writable too)."""
+        self.client  # noqa: B018 - raises StoreError when the server is unreachable
+        Generations(self.data_dir).check_writable()
+
+    def close(self, generation: Generation) -> None:
+        """Nothing to release: the HTTP client is shared."""
+
+
+POINTER_SUFFIX = "__pointer"
+COPY_BATCH = 500
+
+
+def _copy_records(source: Any, target: Any) -> None:
+    """Copy every record (ids, vectors, documents, metadata) from one collection to another."""
+    offset = 0
+    while True:
+        batch = source.get(include=["embeddings", "documents", "metadatas"], limit=COPY_BATCH,
+                           offset=offset)
+        if not batch["ids"]:
+            return
+        target.add(ids=batch["ids"], embeddings=batch["embeddings"],
+                   documents=batch["documents"], metadatas=batch["metadatas"])
+        offset += len(batch["ids"])
+
+
+def _safe(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+
+
+def _first_line(exc: BaseException) -> str:
+    """Return the first line of an error's message, shortened (for a Swedish message)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def _private_copy(live: Path) -> Path:
+    """Copy a generation that cannot be written to a temporary folder (removed at exit)."""
+    import atexit
+    import tempfile
+
+    copy = Path(tempfile.mkdtemp(prefix="asf-index-")) / live.name
+    shutil.copytree(live, copy)
+    atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+    return copy
+
+
+def make_store(data_dir: Path, chroma_url: str, collection: str,
+               metadata: dict[str, Any]) -> GenerationStore:
+    """Return the server store when a Chroma URL is set, else the local one."""
+    if chroma_url:
+        return ServerStore(chroma_url, data_dir, collection, metadata)
+    return LocalStore(data_dir, collection, metadata)

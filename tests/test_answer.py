@@ -236,3 +236,31 @@ def test_a_list_is_quoted_whole_even_when_an_item_was_quoted_before():
     answer = compose("Vilka medverkade?", units, [], 1.0)
     assert answer.answer.endswith("Följande aktörer medverkade:\n- Ove Jansson, Företagarna.\n"
                                   "- Ulrica Persson, Dialogkraft AB. [2]")
+
+
+def _figure_case(figure_section: tuple[str, ...]):
+    planning = ("Nätverksträffar", "Framtida arbetsmodell")
+    anchor = _chunk(1, "Sweco brukar använda följande modell vid planering av möten. Modellen kan "
+                       "även användas vid planering av nätverksträffar.", planning)
+    figure = Chunk(chunk_id="f5", source="planeringsmodell.yaml", title="Figur 5",
+                   section_path=figure_section, page=None, kind="figure", seq=2,
+                   text="Figur 5 Modell för planering av nätverksträffar:\n- Syfte med mötet.\n"
+                        "- Resultat.\n- Målgrupp.\n- Metod.\n- Uppföljning.",
+                   indexed_text="Figur 5 Modell för planering")
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    passages = [Passage(chunk=anchor, score=1.0, rank=1, direct=1.0, dense=0.9),
+                Passage(chunk=figure, score=0.5, rank=2, direct=0.5, dense=0.5)]
+    return answerer.answer("Vilka delar har modellen för planering av nätverksträffar?",
+                           passages)
+
+
+def test_a_sentence_that_announces_a_figure_brings_the_figure_of_its_section():
+    answer = _figure_case(("Nätverksträffar", "Framtida arbetsmodell"))
+    assert "följande modell" in answer.answer
+    assert "- Syfte med mötet.\n- Resultat.\n- Målgrupp.\n- Metod.\n- Uppföljning." in answer.answer
+    assert [c.chunk_id for c in answer.citations] == ["c1", "f5"]
+
+
+def test_a_figure_of_another_section_is_not_brought():
+    answer = _figure_case(("Inledning", "Analysmodell"))
+    assert "Uppföljning" not in answer.answer

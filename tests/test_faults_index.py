@@ -327,3 +327,64 @@ def test_item3_the_chat_ui_answers_from_an_index_rebuilt_by_another_process(
         assert "gnesta.md" in app.dataframe[0].value["Fil"].tolist()
     finally:
         st.cache_resource.clear()
+
+
+# ---------------------------------------------------------------------- items 9, 13, 14, 15
+# Fixed in an earlier round and unit-tested elsewhere; reproduced here the way the tester did.
+def test_item9_invalid_utf8_on_stdin_gets_an_error_line_and_the_batch_goes_on(settings, built):
+    done = subprocess.run([sys.executable, str(WORKER), "ask", "--json", "-"], cwd=PROJECT_ROOT,
+                          input=b"Hur m\xe5nga intervjuer?\nVad \xe4r ett IOP?\n"
+                          + "Vad är ett IOP?\n".encode(),
+                          capture_output=True, timeout=120)
+    lines = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert done.returncode == 2 and b"Traceback" not in done.stderr
+    assert [("error" in line) for line in lines] == [True, True, False]
+    assert "UTF-8" in lines[0]["error"] and lines[2]["citations"]
+
+
+def test_item13_feedback_export_neutralises_spreadsheet_formulas(settings, capsys):
+    from assistant.feedback import FeedbackStore, feedback_path
+
+    FeedbackStore(feedback_path(settings)).record(
+        "a1", 1, question='=HYPERLINK("http://evil.example","klicka")', answer="+SUM(1,2)")
+    target = settings.data_dir / "export.csv"
+    assert cli.main(["feedback", "export", "-o", str(target)]) == 0
+    text = target.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "'+SUM" in text
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+
+
+def test_item14_a_link_out_of_the_corpus_is_neither_indexed_nor_listed(settings, capsys,
+                                                                       tmp_path):
+    secret = tmp_path / "hemligt.txt"
+    secret.write_text("Lösenordet är hunter2 och gäller alla konton.\n", encoding="utf-8")
+    (settings.corpus_dir / "leak.txt").symlink_to(secret)
+    assert cli.main(["ingest"]) == 0
+    assert cli.main(["index"]) == 0
+    out = capsys.readouterr().out
+    assert "leak.txt" not in out and "hemligt" not in out
+    assert not any("hunter2" in c.text for c in _chunks(settings))
+
+
+def test_item15_escape_sequences_in_a_document_never_reach_the_terminal(settings):
+    for path in settings.corpus_dir.glob("*.txt"):     # the document is all there is to quote
+        path.unlink()
+    (settings.corpus_dir / "styr.md").write_text(
+        "# Styrtecken\n\nGnestabagarna\x1b[2J säljer\x1b]0;kapad\x07 catering till företag i "
+        "Gnesta varje vecka.\n\n" + "Bageriet anställer personer som står långt från "
+        "arbetsmarknaden och bakar bröd till luncher och möten. " * 10 + "\n",
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, str(WORKER), "ask",
+                           "Vad säljer Gnestabagarna till företag i Gnesta?"],
+                          cwd=PROJECT_ROOT, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert b"Gnestabagarna" in done.stdout
+    assert b"\x1b" not in done.stdout and b"\x07" not in done.stdout
+
+
+def _chunks(settings: Settings) -> list:
+    index = Index(settings, FakeEmbeddings())
+    try:
+        return index.chunks()
+    finally:
+        index.close()

@@ -100,17 +100,26 @@ def test_good_cited_answer_is_kept_with_verbatim_quotes(llm_assistant, server):
     assert request.headers["authorization"] == f"Bearer {KEY}"
     system, user = request.body["messages"]
     assert "svenska" in system["content"] and prompts.CANNOT_ANSWER_PHRASE in system["content"]
-    assert "[1] " in user["content"] and f"[{len(answer.contexts)}] " in user["content"]
+    assert '<avsnitt nr="1" ' in user["content"]
+    assert f'<avsnitt nr="{len(answer.contexts)}" ' in user["content"]
+    assert user["content"].count("</avsnitt>") == len(answer.contexts)
     assert QUESTION in user["content"]
+    assert request.body["max_completion_tokens"] == llm_assistant.settings.llm_max_tokens
 
 
 def test_citations_are_renumbered_in_order_of_appearance(llm_assistant, server):
-    server.enqueue("Det första påståendet om intervjuerna [3]. Det andra påståendet om "
-                   "undersökningen [1][3]. Slutligen en punkt om metoden [3, 2].")
+    sonderande = _passage_with(llm_assistant, QUESTION, "22 sonderande")
+    studie = _passage_with(llm_assistant, QUESTION, "framförallt skett genom en intervjustudie")
+    träffar = _passage_with(llm_assistant, QUESTION, "tre nätverksträffar")
+    server.enqueue(f"Totalt har 22 sonderande intervjuer genomförts [{sonderande}]. "
+                   "Kartläggningsarbetet har framförallt skett genom en intervjustudie med ASF "
+                   f"[{studie}][{sonderande}]. Hösten 2018 genomfördes tre nätverksträffar i "
+                   f"Rinkeby, Västerås och Vadstena [{sonderande}, {träffar}].")
     answer = llm_assistant.ask(QUESTION)
+    assert not answer.note
     assert re.findall(r"\[(\d+)\]", answer.answer) == ["1", "2", "1", "1", "3"]
     ranks = {c.chunk_id: c.rank for c in answer.contexts}
-    assert [ranks[c.chunk_id] for c in answer.citations] == [3, 1, 2]
+    assert [ranks[c.chunk_id] for c in answer.citations] == [sonderande, studie, träffar]
     assert [c.n for c in answer.citations] == [1, 2, 3]
     for citation in answer.citations:
         text = next(c.text for c in answer.contexts if c.chunk_id == citation.chunk_id)
@@ -128,8 +137,8 @@ def test_citation_of_a_passage_that_was_not_given_is_removed(llm_env, fake_embed
     events = list(assistant.stream(QUESTION))
     answer = events[-1]
     assert len(answer.contexts) == 5
-    assert "[9]" in _texts(events)                      # the raw stream had it …
-    assert "[9]" not in answer.answer                   # … the checked answer does not
+    assert "[9]" not in _texts(events)                  # not even while streaming
+    assert "[9]" not in answer.answer and "Hälften" not in _texts(events)
     assert answer.answer == "Totalt genomfördes 45 intervjuer inom ramen för undersökningen [1]."
     assert "Hälften" not in answer.answer
     assert answer.note == prompts.LLM_DROPPED_NOTE.format(count=1)
@@ -168,12 +177,26 @@ def test_refusal_phrase_gives_a_proper_refusal(llm_assistant, server):
 
 
 def test_lists_keep_their_lead_in_and_items(llm_assistant, server):
-    server.enqueue("Rapporten nämner flera saker:\n\n- Intervjuer med företag [1]\n"
-                   "* Nätverksträffar [2].\n\n**Sammanfattning**\n")
+    n = _passage_with(llm_assistant, QUESTION, "45 intervjuer")
+    m = _passage_with(llm_assistant, QUESTION, "22 sonderande")
+    server.enqueue("Kartläggningsarbetet har skett genom en intervjustudie:\n\n"
+                   f"- 45 intervjuer genomfördes inom ramen för undersökningen [{n}]\n"
+                   f"* Totalt har 22 sonderande intervjuer genomförts [{m}].\n\n"
+                   "**Sammanfattning**\n")
     answer = llm_assistant.ask(QUESTION)
-    assert answer.answer == ("Rapporten nämner flera saker:\n- Intervjuer med företag [1]\n"
-                             "- Nätverksträffar [2].")
+    assert answer.answer == ("Kartläggningsarbetet har skett genom en intervjustudie:\n"
+                             "- 45 intervjuer genomfördes inom ramen för undersökningen [1]\n"
+                             "- Totalt har 22 sonderande intervjuer genomförts [2].")
     assert not answer.note
+
+
+def test_a_lead_in_the_cited_passage_does_not_support_is_dropped(llm_assistant, server):
+    n = _passage_with(llm_assistant, QUESTION, "45 intervjuer")
+    server.enqueue("Företagen betalar alltid förskott till sina leverantörer:\n"
+                   f"- 45 intervjuer genomfördes inom ramen för undersökningen [{n}].")
+    answer = llm_assistant.ask(QUESTION)
+    assert answer.answer == "- 45 intervjuer genomfördes inom ramen för undersökningen [1]."
+    assert answer.note == prompts.LLM_UNSUPPORTED_NOTE.format(count=1)
 
 
 # ---------------------------------------------------------------------- failures
@@ -193,9 +216,10 @@ def test_stall_in_the_middle_of_a_stream_falls_back(llm_assistant, server):
                          stall=5))
     events = list(llm_assistant.stream(QUESTION))
     answer = events[-1]
-    assert "Totalt" in _texts(events)                   # tokens did stream before the stall
+    assert "Totalt" not in _texts(events)       # an unfinished sentence is never shown
     assert prompts.LLM_REASON_TIMEOUT.format(seconds=1) in answer.note
     assert answer.answer == _extractive(llm_assistant, QUESTION).answer
+    assert _texts(events).split() == answer.answer.split()    # the fallback streams instead
 
 
 def test_401_says_to_check_the_key_and_never_shows_it(llm_assistant, server, capsys, caplog):
@@ -260,13 +284,24 @@ def test_llm_backend_imports_langchain_openai_only_when_chosen(assistant, monkey
 
 # ---------------------------------------------------------------------- streaming
 
-def test_stream_yields_tokens_as_they_arrive_then_the_checked_answer(llm_assistant, server):
-    reply = "Totalt genomfördes 45 intervjuer inom ramen för undersökningen [1]."
-    server.enqueue(reply)
-    events = list(llm_assistant.stream(QUESTION))
+def test_stream_yields_checked_sentences_as_they_finish_then_the_answer(llm_assistant,
+                                                                          server):
+    n = _passage_with(llm_assistant, QUESTION, "45 intervjuer")
+    m = _passage_with(llm_assistant, QUESTION, "22 sonderande")
+    first = f"Totalt genomfördes 45 intervjuer inom ramen för undersökningen [{n}]."
+    second = (f"Totalt har 22 sonderande intervjuer genomförts, och några av dem tillkom efter "
+              f"hand när Sweco fick ytterligare tips på arbetsintegrerande sociala företag [{m}].")
+    # The stall falls inside the second sentence: the first must be on screen before it.
+    server.enqueue(Reply(f"{first} {second}", stall=0.6))
+    events, times = [], []
+    for event in llm_assistant.stream(QUESTION):
+        events.append(event)
+        times.append(time.monotonic())
     chunks = [e for e in events if isinstance(e, str)]
-    assert len(chunks) > 5 and "".join(chunks) == reply
-    assert isinstance(events[-1], Answer) and events[-1].answer == reply
+    assert chunks == ["Totalt genomfördes 45 intervjuer inom ramen för undersökningen [1].",
+                      " " + second.replace(f"[{m}]", "[2]")]
+    assert times[1] - times[0] >= 0.5
+    assert isinstance(events[-1], Answer) and events[-1].answer == "".join(chunks)
     assert all(isinstance(e, str) for e in events[:-1])
 
 
@@ -277,12 +312,14 @@ def test_chat_streams_and_keeps_the_history(llm_env, server, monkeypatch, capsys
     server.enqueue(
         "Totalt genomfördes 45 intervjuer inom ramen för undersökningen [1][9].",
         "Hur många intervjuer genomfördes i undersökningen, och finns det fler exempel?",
-        "Intervjuerna gjordes med ASF och deras samarbetsparter [2].")
+        "Kartläggningsarbetet har framförallt skett genom en intervjustudie med ASF och deras "
+        "samarbetsparter [2].")
     assert cli.main(["chat", "--backend", "llm"]) == 0
     out = capsys.readouterr().out
-    assert "[1][9]" in out                                # the raw stream …
-    assert prompts.MSG_CHAT_CHECKED + "\nTotalt genomfördes 45 intervjuer inom ramen för " \
-        "undersökningen [1]." in out                      # … then the checked answer
+    assert "[9]" not in out                               # only checked text is printed
+    assert "Assistenten: Totalt genomfördes 45 intervjuer inom ramen för undersökningen [1]." \
+        in out
+    assert prompts.MSG_CHAT_CHECKED not in out            # nothing to print again
     assert out.count("Källor:") == 2
     rewrite_request = server.requests[1].prompt
     assert QUESTION in rewrite_request and "Finns det fler exempel?" in rewrite_request
@@ -412,10 +449,14 @@ def test_eval_runs_the_harness_against_the_configured_endpoint(llm_env, server, 
 
 def test_check_keeps_the_bullet_when_the_first_sentence_of_an_item_is_dropped(llm_assistant,
                                                                               server):
+    n = _passage_with(llm_assistant, QUESTION, "45 intervjuer")
+    m = _passage_with(llm_assistant, QUESTION, "22 sonderande")
     server.enqueue("<think>Avsnitt 1 verkar bäst.</think>\n- Ett påstående helt utan stöd här. "
-                   "Men detta har stöd [1].\n- Och detta också [2].")
+                   f"45 intervjuer genomfördes inom ramen för undersökningen [{n}].\n"
+                   f"- Totalt har 22 sonderande intervjuer genomförts [{m}].")
     answer = llm_assistant.ask(QUESTION)
-    assert answer.answer == "- Men detta har stöd [1].\n- Och detta också [2]."
+    assert answer.answer == ("- 45 intervjuer genomfördes inom ramen för undersökningen [1].\n"
+                             "- Totalt har 22 sonderande intervjuer genomförts [2].")
     assert answer.note == prompts.LLM_DROPPED_NOTE.format(count=1)
 
 
@@ -427,7 +468,7 @@ def test_a_broad_question_gives_the_model_passages_from_other_sections(llm_assis
     answer = llm_assistant.ask(question)
     [request] = server.requests
     shown = request.body["messages"][1]["content"]
-    count = len(re.findall(r"^\[\d+\] ", shown, re.MULTILINE))
+    count = len(re.findall(r'^<avsnitt nr="\d+" ', shown, re.MULTILINE))
     assert count > len(retrieved)
     sections = {c.section for c in answer.contexts}
     assert len(sections) > len({p.chunk.section for p in retrieved})

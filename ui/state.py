@@ -16,8 +16,6 @@ from assistant.prompts import ROLE_COMPANY, ROLES
 from ui import texts
 from ui.render import escape_markdown
 
-WARM_UP_QUESTION = "Hur kan företag och arbetsintegrerande sociala företag göra affärer?"
-
 
 @dataclass
 class Loaded:
@@ -46,7 +44,7 @@ def _load(config: str) -> Loaded:
 
 def _warm_up(assistant: Assistant) -> None:
     try:
-        assistant.ask(WARM_UP_QUESTION)
+        assistant.warm_up()
     except Exception:  # noqa: BLE001 - a real question will show the same error
         pass
 

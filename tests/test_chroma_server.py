@@ -1,0 +1,151 @@
+"""The index on a Chroma server (ASF_CHROMA_URL): a real `chroma run` on loopback, two
+assistants on two "machines" (separate data folders), one index.
+
+The embedder is the tests' fake, given token vectors here so the local token cache that each
+machine keeps beside the shared index is exercised too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.late import TokenVectors
+from assistant.pipeline import Assistant
+from assistant.store import ServerStore, StoreError
+from assistant.text import tokens
+from tests.conftest import FakeEmbeddings
+
+QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
+NOTE = "# Anteckningar\n\nVi köper catering av Gnestabagarna, ett ASF i Gnesta.\n"
+
+
+class TokenFake(FakeEmbeddings):
+    """The fake embedder with one token vector per stemmed word (for late interaction)."""
+
+    name = "fake-bow-tokens"
+
+    def embed_with_tokens(self, texts: list[str], query: bool = False
+                          ) -> list[tuple[list[float], TokenVectors]]:
+        out = []
+        for text in texts:
+            words = tokens(text) or ["tom"]
+            vectors = np.array([self._vector(w) for w in words], dtype=np.float16)
+            ids = np.array([hash(w) % 100_000 for w in words], dtype=np.int32)
+            out.append((self._vector(text), TokenVectors(ids, vectors)))
+        return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory) -> Iterator[str]:
+    """A Chroma server (`chroma run`, from the chromadb package) on a free loopback port."""
+    binary = Path(sys.executable).with_name("chroma")
+    if not binary.exists():
+        pytest.skip(f"the chroma command is not installed beside {sys.executable}")
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed after the server stops
+    server = subprocess.Popen([str(binary), "run", "--path", str(folder / "db"), "--host",
+                               "127.0.0.1", "--port", str(port)], stdout=log,
+                              stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(150):
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            pytest.skip(f"chroma run exited; see {folder / 'server.log'}")
+        time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.skip(f"chroma run did not answer within 30 s; see {folder / 'server.log'}")
+    yield url
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+
+
+def _machine(tmp_path: Path, name: str, url: str, collection: str) -> Settings:
+    return Settings(data_dir=tmp_path / name, chroma_url=url, collection=collection)
+
+
+def test_two_machines_share_one_index_and_see_each_others_syncs(chroma_url, tmp_path):
+    a_settings = _machine(tmp_path, "maskin-a", chroma_url, "delad")
+    b_settings = _machine(tmp_path, "maskin-b", chroma_url, "delad")
+    a = Assistant(a_settings, embeddings=TokenFake())
+    report = a.ensure_index()
+    assert report is not None and report.added > 100
+    assert not (a_settings.data_dir / "index.current").exists()     # nothing local but tokens
+
+    b_embeddings = TokenFake()
+    b = Assistant(b_settings, embeddings=b_embeddings)
+    assert b.ensure_index() is None                  # the index is current: b writes nothing
+    assert [c.chunk_id for c in b.index.chunks()] == [c.chunk_id for c in a.index.chunks()]
+    assert b.ask(QUESTION).answer == a.ask(QUESTION).answer
+    # b embedded the token vectors of a's passages for its own cache.
+    cached = {p.stem for p in (b_settings.data_dir / "token-cache").glob("*.npz")}
+    assert cached == {c.chunk_id for c in b.index.chunks()}
+
+    note = tmp_path / "gnesta.md"
+    note.write_text(NOTE, encoding="utf-8")
+    assert a.ingest([note]).added == 1
+    assert b.index.reopen_if_changed()
+    found = b.retriever.search("Gnestabagarna catering Gnesta").passages[0].chunk
+    assert "Gnestabagarna" in found.text
+    assert b.index.backend.live_name() == a.index.backend.live_name()
+
+
+def test_a_rebuild_on_the_server_keeps_the_old_generation_until_it_is_done(chroma_url,
+                                                                          tmp_path):
+    settings = _machine(tmp_path, "maskin", chroma_url, "bygg")
+    a = Assistant(settings, embeddings=FakeEmbeddings())
+    a.ensure_index()
+    first = a.index.backend.live_name()
+    reader = Assistant(_machine(tmp_path, "lasare", chroma_url, "bygg"),
+                       embeddings=FakeEmbeddings())
+    assert not reader.ask(QUESTION).refused
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("embedding failed half-way")
+
+    a.index.embeddings.embed_documents = failing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        a.index.rebuild()
+    assert a.index.backend.live_name() == first and not reader.ask(QUESTION).refused
+    a.index.embeddings = FakeEmbeddings()
+    a.index.rebuild()
+    a.index.rebuild()
+    assert a.index.backend.live_name() != first
+    assert not reader.ask(QUESTION).refused          # reopened on the new generation
+    store = a.index.backend
+    assert isinstance(store, ServerStore)
+    names = {getattr(c, "name", c) for c in store.client.list_collections()}
+    generations = {n.removesuffix("_units") for n in names if n.startswith("bygg--")}
+    assert len(generations) == 2                     # the live one and the one before it
+
+
+def test_an_unreachable_server_gets_a_swedish_message(tmp_path):
+    settings = _machine(tmp_path, "maskin", f"http://127.0.0.1:{_free_port()}", "asf")
+    assistant = Assistant(settings, embeddings=FakeEmbeddings())
+    with pytest.raises(StoreError, match="Chroma-servern på http://127.0.0.1:\\d+ svarar inte"):
+        assistant.ensure_index()
+    shutil.rmtree(tmp_path / "maskin", ignore_errors=True)

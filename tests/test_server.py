@@ -1,0 +1,316 @@
+"""The HTTP API (`asf serve`): every endpoint, auth, limits and errors through FastAPI's
+TestClient, and the OpenAI client over a real uvicorn server on loopback.
+
+The Assistant is the real pipeline over the report with the tests' fake embedder.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant import cli
+from assistant.config import Settings
+from assistant.pipeline import Assistant
+from assistant.server import MODEL_ID, create_app
+
+QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
+
+
+@pytest.fixture
+def served(assistant: Assistant) -> Assistant:
+    return assistant
+
+
+def _client(assistant: Assistant, **settings: object) -> TestClient:
+    app = create_app(Settings(**settings), assistant, background=False)  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(served) -> TestClient:
+    return _client(served)
+
+
+def _events(text: str) -> list[tuple[str, dict]]:
+    """Parse server-sent events (event + data lines) into (event, data) pairs."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        out.append((fields.get("event", "message"), json.loads(fields["data"])))
+    return out
+
+
+# ---------------------------------------------------------------------- endpoints
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["chunks"] > 100
+
+
+def test_ask_gives_the_json_of_asf_ask(client, served, capsys):
+    response = client.post("/v1/ask", json={"question": QUESTION})
+    assert response.status_code == 200
+    body = response.json()
+    assert cli._ask_one(served, QUESTION, True) == 0
+    assert body == json.loads(capsys.readouterr().out)
+    assert not body["refused"] and "45" in body["answer"] and body["citations"]
+
+
+def test_ask_with_history_answers_the_follow_up(client):
+    history = [{"role": "user", "content": "Vad gör Le Mat Jonsered?"},
+               {"role": "assistant", "content": "Le Mat Jonsered driver ett hotell."}]
+    body = client.post("/v1/ask", json={"question": "Vilka samarbetar de med?",
+                                        "history": history}).json()
+    assert not body["refused"] and body["citations"]
+
+
+def test_ask_stream_sends_pieces_then_the_answer(client):
+    response = client.post("/v1/ask/stream", json={"question": QUESTION})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = _events(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "answer" and set(kinds[:-1]) == {"delta"} and len(kinds) > 1
+    streamed = "".join(data["text"] for kind, data in events if kind == "delta")
+    assert streamed.strip() == events[-1][1]["answer"].strip()
+
+
+def test_chat_completions_is_openai_shaped_with_citations(client):
+    response = client.post("/v1/chat/completions", json={
+        "model": "vad-som-helst", "messages": [
+            {"role": "system", "content": "Du är en hjälpsam assistent."},
+            {"role": "user", "content": [{"type": "text", "text": QUESTION}]}]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "chat.completion" and body["model"] == MODEL_ID
+    message = body["choices"][0]["message"]
+    assert message["role"] == "assistant" and body["choices"][0]["finish_reason"] == "stop"
+    assert "[1]" in message["content"] and "Källor:" in message["content"]
+    assert body["citations"] and body["citations"][0]["n"] == 1
+
+
+def test_chat_completions_streams_chunks_and_done(client):
+    response = client.post("/v1/chat/completions", json={
+        "messages": [{"role": "user", "content": QUESTION}], "stream": True})
+    lines = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in lines[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["citations"]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert "45" in text and "Källor:" in text
+
+
+@pytest.mark.parametrize("messages", [[], [{"role": "assistant", "content": "Hej"}],
+                                      [{"role": "system", "content": "Svara kort."}]])
+def test_chat_without_a_last_user_message_is_a_400(client, messages):
+    response = client.post("/v1/chat/completions", json={"messages": messages})
+    assert response.status_code == 400
+    assert "role user" in response.json()["error"]["message"]
+
+
+def test_models_lists_the_assistant(client):
+    data = client.get("/v1/models").json()["data"]
+    assert [m["id"] for m in data] == [MODEL_ID]
+
+
+def test_cases_are_filtered_like_asf_cases(client, served, settings):
+    import shutil
+
+    from assistant.config import PROJECT_ROOT
+
+    shutil.copytree(PROJECT_ROOT / "corpus" / "cases", settings.corpus_dir / "cases")
+    every = client.get("/v1/cases").json()
+    assert len(every) >= 10 and {"name", "industry"} <= set(every[0])
+    property_cases = client.get("/v1/cases", params={"industry": "fastighet"}).json()
+    assert 0 < len(property_cases) < len(every)
+    assert all("fastighet" in json.dumps(c, ensure_ascii=False).lower() for c in property_cases)
+    assert client.get("/v1/cases", params={"industry": "rymdfart"}).json() == []
+    bad = client.get("/v1/cases", params={"arena": "rymden"})
+    assert bad.status_code == 400 and "rymden" in bad.json()["error"]["message"]
+
+
+# ---------------------------------------------------------------------- errors and limits
+@pytest.mark.parametrize("question, fragment", [("", "tom"), ("   ", "tom"),
+                                                ("x" * 1001, "för lång")])
+def test_bad_questions_are_400_with_the_cli_messages(client, question, fragment):
+    response = client.post("/v1/ask", json={"question": question})
+    assert response.status_code == 400
+    assert fragment in response.json()["error"]["message"].lower()
+
+
+@pytest.mark.parametrize("body", ['{"question": ', '{"fråga": "x"}', '[1, 2]',
+                                  '{"question": "x", "history": [{"role": "system"}]}'])
+def test_malformed_bodies_are_400_in_swedish(client, body):
+    response = client.post("/v1/ask", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("Begäran är felaktig")
+
+
+def test_a_body_over_the_limit_is_413_declared_or_streamed(served):
+    client = _client(served, api={"max_request_kb": 1})
+    big = json.dumps({"question": "x" * 2000})
+    assert client.post("/v1/ask", content=big,
+                       headers={"content-type": "application/json"}).status_code == 413
+
+    def chunks() -> Iterator[bytes]:
+        yield big[:600].encode()
+        yield big[600:].encode()
+
+    streamed = client.post("/v1/ask", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    assert "högst 1 KB" in streamed.json()["error"]["message"]
+
+
+def test_api_keys_are_required_when_set(served, monkeypatch):
+    monkeypatch.setenv("ASF_API_KEYS", "hemlig-1, hemlig-2")
+    client = _client(served)
+    assert client.get("/healthz").status_code == 200         # probes need no key
+    for headers in ({}, {"Authorization": "Bearer fel"}, {"X-API-Key": "hemlig"}):
+        response = client.get("/v1/models", headers=headers)
+        assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+        assert "API-nyckel" in response.json()["error"]["message"]
+    assert client.get("/v1/models", headers={"Authorization": "Bearer hemlig-2"}).status_code \
+        == 200
+    assert client.get("/v1/models", headers={"X-API-Key": "hemlig-1"}).status_code == 200
+
+
+def test_each_key_has_its_own_rate_limit(served, monkeypatch):
+    monkeypatch.setenv("ASF_API_KEYS", "a,b")
+    client = _client(served, api={"rate_per_minute": 2})
+    a, b = {"X-API-Key": "a"}, {"X-API-Key": "b"}
+    assert [client.get("/v1/models", headers=a).status_code for _ in range(2)] == [200, 200]
+    limited = client.get("/v1/models", headers=a)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert "Vänta" in limited.json()["error"]["message"]
+    assert client.get("/v1/models", headers=b).status_code == 200
+
+
+def test_not_ready_is_503_until_the_index_is_loaded(served):
+    release = threading.Event()
+    original = served.ensure_index
+
+    def slow_index(*args, **kwargs):
+        release.wait(30)
+        return original(*args, **kwargs)
+
+    served.ensure_index = slow_index  # type: ignore[method-assign]
+    client = TestClient(create_app(Settings(), served, background=True))
+    waiting = client.post("/v1/ask", json={"question": QUESTION})
+    assert waiting.status_code == 503 and waiting.headers["retry-after"] == "5"
+    assert "startar" in waiting.json()["error"]["message"]
+    assert client.get("/readyz").status_code == 503
+    release.set()
+    app_state = client.app.state.asf  # type: ignore[attr-defined]
+    assert app_state.ready.wait(60)
+    assert client.post("/v1/ask", json={"question": QUESTION}).status_code == 200
+
+
+def test_an_internal_error_never_shows_its_text(served):
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/hemlig/sökväg: sk-live-nyckel")
+
+    client = TestClient(create_app(Settings(), served, background=False),
+                        raise_server_exceptions=False)
+    served.ask = broken  # type: ignore[method-assign]
+    served.stream = broken  # type: ignore[method-assign]
+    for path in ("/v1/ask", "/v1/ask/stream"):
+        response = client.post(path, json={"question": QUESTION})
+        assert "hemlig" not in response.text and "sk-live" not in response.text
+    assert client.post("/v1/ask", json={"question": QUESTION}).status_code == 500
+
+
+def test_serve_refuses_an_open_address_without_keys(capsys, monkeypatch):
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not start"))
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 2
+    assert "ASF_API_KEYS" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- real server
+@pytest.fixture
+def live_server(served) -> Iterator[str]:
+    """A real uvicorn server on a free loopback port (logging requests); yields its URL."""
+    import uvicorn
+
+    config = uvicorn.Config(create_app(Settings(), served, background=False), host="127.0.0.1",
+                            port=0, log_level="info")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    assert server.started
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_openai_client_gets_cited_answers_from_a_real_server(live_server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{live_server}/v1", api_key="ingen", max_retries=0)
+    assert [m.id for m in client.models.list()] == [MODEL_ID]
+    completion = client.chat.completions.create(
+        model=MODEL_ID, messages=[{"role": "user", "content": QUESTION}])
+    content = completion.choices[0].message.content or ""
+    assert "45" in content and "[1]" in content and "Källor:" in content
+    assert completion.model_extra and completion.model_extra["citations"][0]["n"] == 1
+    pieces = [chunk.choices[0].delta.content or "" for chunk in client.chat.completions.create(
+        model=MODEL_ID, messages=[{"role": "user", "content": QUESTION}], stream=True)]
+    assert len(pieces) > 2 and "[1]" in "".join(pieces)
+
+
+def test_concurrent_clients_on_a_real_server_all_succeed(live_server):
+    import httpx
+
+    def one(i: int) -> int:
+        question = QUESTION if i % 2 else "Vad är ett IOP?"
+        return httpx.post(f"{live_server}/v1/ask", json={"question": question},
+                          timeout=120).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(one, range(30)))
+    assert statuses == [200] * 30
+
+
+def test_the_log_holds_neither_keys_nor_questions_nor_document_text(served, monkeypatch,
+                                                                       caplog):
+    import logging
+
+    import httpx
+    import uvicorn
+
+    monkeypatch.setenv("ASF_API_KEYS", "hemlig-nyckel-123")
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(), served, background=False),
+                                           host="127.0.0.1", port=0, log_level="info",
+                                           log_config=None))    # records reach caplog
+    thread = threading.Thread(target=server.run, daemon=True)
+    with caplog.at_level(logging.DEBUG):
+        thread.start()
+        while not server.started:
+            threading.Event().wait(0.05)
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        headers = {"Authorization": "Bearer hemlig-nyckel-123"}
+        answer = httpx.post(f"{url}/v1/ask", json={"question": QUESTION}, headers=headers,
+                            timeout=60).json()
+        httpx.get(f"{url}/v1/cases", params={"text": "hemlig fritext"}, headers=headers)
+        server.should_exit = True
+        thread.join(timeout=10)
+    logged = "\n".join(r.getMessage() for r in caplog.records
+                        if r.name.startswith(("uvicorn", "assistant", "fastapi")))
+    assert "POST /v1/ask" in logged and "GET /v1/cases" in logged   # requests are logged ...
+    assert "fritext" not in logged
+    assert "hemlig-nyckel" not in logged and "intervjuer" not in logged   # ... not their content
+    assert answer["citations"][0]["quote"][:40] not in logged
