@@ -76,8 +76,10 @@ def llm_env(monkeypatch, real_llm_server):
 
 
 def _assistant(server, fake_embeddings, timeout: float = 120.0) -> Assistant:
+    # The client's token cap overrides the server's -n: without it the base model writes the
+    # default 1,024 tokens per answer (about 22 s each here instead of 1.5 s).
     settings = Settings(backend="llm", llm_base_url=server.base_url, llm_model=server.model,
-                        llm_timeout=timeout)
+                        llm_timeout=timeout, llm_max_tokens=64)
     assistant = Assistant(settings, embeddings=fake_embeddings)
     assistant.ensure_index()
     assert isinstance(assistant.answerer, LLMAnswerer)
