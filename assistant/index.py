@@ -543,8 +543,12 @@ class Index:
             self._write(to_add, refreshed, sorted(set(stale)), progress, rebuild=rebuild)
         elif rebuild:
             self._write([], [], [], progress, rebuild=True)      # an empty corpus
+        # Sources keyed by an absolute path were added from outside the corpus and uploads
+        # folders (by a version before added.json); those keyed relative to the corpus are
+        # corpus files, wherever the corpus folder was when they were indexed.
         self._record_added([*(Path(p) for p in paths or []),
-                            *(Path(p) for p in paths_of_sources.values() if p)])
+                            *(Path(p) for s, p in paths_of_sources.items()
+                              if p and Path(s).is_absolute())])
         report.added = len(to_add)
         report.removed = len(set(stale))
         chunks = self.chunks()

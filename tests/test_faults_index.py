@@ -388,3 +388,24 @@ def _chunks(settings: Settings) -> list:
         return index.chunks()
     finally:
         index.close()
+
+
+def test_an_index_moved_with_its_corpus_needs_no_work_and_lists_no_added_files(
+        settings, built, tmp_path, monkeypatch):
+    """A data folder copied beside a copy of its corpus (a backup, a new machine) is current:
+    its stored paths name the old corpus folder, which must not count as added files."""
+    import shutil
+
+    moved = tmp_path / "flyttad"
+    shutil.copytree(settings.data_dir, moved / "data")
+    shutil.copytree(settings.corpus_dir, moved / "corpus")
+    monkeypatch.setenv("ASF_DATA_DIR", str(moved / "data"))
+    monkeypatch.setenv("ASF_CORPUS_DIR", str(moved / "corpus"))
+    assistant = Assistant(Settings(), embeddings=FakeEmbeddings())
+    assert assistant.ensure_index() is None
+    upload = moved / "data" / "uploads" / "anteckning.md"
+    upload.parent.mkdir()
+    upload.write_text(NOTE, encoding="utf-8")
+    report = assistant.ingest([upload])
+    assert report.added == 1 and report.removed == 0
+    assert not (moved / "data" / ADDED_FILE).exists()
