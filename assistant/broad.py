@@ -124,6 +124,25 @@ def is_fragment(text: str) -> bool:
     return (text.count("”") + text.count('"') + text.count("“")) % 2 == 1
 
 
+# A short sentence inside a quotation that opens with a connective leans on the one before
+# it. Longer ones often carry a point of their own: leaving out every such sentence lost one
+# gold point on the persona set (coverage 0.360 -> 0.354).
+_SHORT_IN_QUOTE = 60
+_CONNECTIVE = re.compile(r"^(men|och|så|då|eller|därför|för|utan|fast|but|and|so)\b",
+                         re.IGNORECASE)
+
+
+def inside_quotation(passage: str, sentence: str) -> bool:
+    """Return True for a sentence in the middle of an interviewee's quotation: its paragraph
+    has an unclosed quotation mark before it ("”Man skulle kunna … Men jag är lite kluven
+    till det.”" has "Men jag är lite kluven till det." inside), so it does not read alone."""
+    at = passage.find(sentence)
+    if at <= 0:
+        return False
+    before = passage[passage.rfind("\n", 0, at) + 1:at]
+    return (before.count("”") + before.count('"') + before.count("“")) % 2 == 1
+
+
 def readable(topics: TopicIndex, sentence: Sentence) -> list[Sentence]:
     """Return the sentences that make a sentence read on its own: the sentence before it too
     when it opens by pointing back ("Att de ställdes in berodde …" needs what "de" are).
@@ -194,6 +213,9 @@ class BroadAnswerer:
                 continue
             if len(unit.text) < 30 and not unit.lead_in or is_fragment(unit.text):
                 continue
+            if (len(unit.text) < _SHORT_IN_QUOTE and _CONNECTIVE.match(unit.text)
+                    and inside_quotation(chunk.text, unit.text)):
+                continue            # "Men jag är lite kluven till det." answers nothing alone
             if unit.text.endswith(":") and not unit.items:
                 continue            # announces quotes or a list it does not carry
             i = sentence.row

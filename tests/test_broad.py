@@ -321,3 +321,16 @@ def test_no_case_is_attached_for_an_industry_no_card_has(isolated_dirs, settings
     cards = {c.name for c in assistant.catalog if "fastighet" in " ".join(
         c.values("industry")).lower() or any("fastighet" in q.lower() for q in c.quotes())}
     assert any(name in examples for name in cards)
+
+
+def test_a_sentence_inside_an_interviewees_quotation_is_not_read_alone():
+    from assistant.broad import inside_quotation
+
+    passage = ("Inledning utan citat.\n”Man skulle kunna formalisera sådana samarbeten. Men jag "
+               "är lite kluven till det. Då ställs det högre krav.” Efter citatet fortsätter "
+               "texten.")
+    assert inside_quotation(passage, "Men jag är lite kluven till det.")
+    assert inside_quotation(passage, "Då ställs det högre krav.”") is True
+    assert not inside_quotation(passage, "Efter citatet fortsätter texten.")
+    assert not inside_quotation(passage, "Inledning utan citat.")
+    assert not inside_quotation(passage, "”Man skulle kunna formalisera sådana samarbeten.")
