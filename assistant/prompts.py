@@ -435,6 +435,9 @@ API_ERR_INTERNAL = "Ett internt fel inträffade. Försök igen; kvarstår felet,
 API_ERR_NO_USER_MESSAGE = (
     "Konversationen måste sluta med ett meddelande från användaren (role user)."
 )
+API_ERR_LOAD_FAILED = (
+    "Assistenten kunde inte starta (modellen eller indexet). Orsaken står i serverns logg."
+)
 API_ERR_NOT_READY = "Assistenten startar (modellen och indexet läses in). Försök igen om en stund."
 API_ERR_RATE_LIMIT = "För många förfrågningar. Vänta {seconds} sekunder och försök igen."
 API_ERR_TOO_LARGE = "Begäran är för stor (högst {kb} KB)."

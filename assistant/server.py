@@ -33,6 +33,7 @@ from assistant.pipeline import Assistant, QuestionError, validate_question
 from assistant.prompts import (
     API_ERR_BAD_REQUEST,
     API_ERR_INTERNAL,
+    API_ERR_LOAD_FAILED,
     API_ERR_NO_USER_MESSAGE,
     API_ERR_NOT_READY,
     API_ERR_RATE_LIMIT,
@@ -195,7 +196,9 @@ class ServerState:
             self.assistant = assistant
             self.ready.set()
         except Exception as exc:  # noqa: BLE001 - /readyz reports it; the process stays up
-            self.error = str(exc)
+            # The reason (which may name server paths) goes to the log, not to clients.
+            logging.getLogger(__name__).error("Assistenten kunde inte starta: %s", exc)
+            self.error = API_ERR_LOAD_FAILED
 
     def require(self) -> Assistant:
         """Return the Assistant, or raise 503 while it loads (or when loading failed)."""
@@ -226,12 +229,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
     if _PATH_ONLY not in access.filters:
         access.addFilter(_PATH_ONLY)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_request_kb * 1024)
-    if not load:
-        pass
-    elif background:
+    if load and background:
         threading.Thread(target=state.load, args=(assistant,), name="asf-load",
                          daemon=True).start()
-    else:
+    elif load:
         state.load(assistant)
 
     @app.exception_handler(ApiError)

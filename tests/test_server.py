@@ -314,3 +314,15 @@ def test_the_log_holds_neither_keys_nor_questions_nor_document_text(served, monk
     assert "fritext" not in logged
     assert "hemlig-nyckel" not in logged and "intervjuer" not in logged   # ... not their content
     assert answer["citations"][0]["quote"][:40] not in logged
+
+
+def test_a_failed_start_is_503_without_its_reason(served, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/hemlig/modell saknas")
+
+    served.ensure_index = broken  # type: ignore[method-assign]
+    client = TestClient(create_app(Settings(), served, background=False))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "serverns logg" in response.json()["error"]["message"]
+    assert "hemlig" not in response.text and "hemlig" in caplog.text
