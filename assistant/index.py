@@ -47,6 +47,7 @@ from assistant.store import (
     GenerationStore,
     IndexReadOnlyError,
     StoreError,
+    first_line,
     is_read_only,
     make_store,
 )
@@ -375,7 +376,7 @@ class Index:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SourcesFileError(ERR_SOURCES_JSON.format(
                 name=f"{self.settings.corpus_dir.name}/{TITLES_FILE}",
-                reason=_short(exc))) from exc
+                reason=first_line(exc))) from exc
         if not isinstance(data, dict):
             raise SourcesFileError(ERR_SOURCES_JSON.format(
                 name=f"{self.settings.corpus_dir.name}/{TITLES_FILE}",
@@ -738,8 +739,3 @@ class Index:
                  list(map(float, emb)))
                 for emb, meta in zip(embeddings, data["metadatas"] or [], strict=True)]
 
-
-def _short(exc: BaseException) -> str:
-    """Return the first line of an error's message, shortened (for a Swedish message)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]

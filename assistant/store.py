@@ -313,7 +313,7 @@ class LocalStore:
         except Exception as exc:
             close_client(client)
             if is_corruption(exc):
-                raise self.generations.move_aside(_first_line(exc)) from exc
+                raise self.generations.move_aside(first_line(exc)) from exc
             if is_read_only(exc):
                 raise IndexReadOnlyError(self.generations.data_dir) from exc
             raise
@@ -485,7 +485,7 @@ def _safe(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """Return the first line of an error's message, shortened (for a Swedish message)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
