@@ -102,17 +102,12 @@ def terminal_safe(text: str) -> str:
 
 def format_answer(answer) -> str:
     """Return an answer with its citations, for reading in a terminal."""
+    from assistant.answer import source_lines
+
     lines = [answer.answer, ""]
     if answer.note:
         lines.insert(0, answer.note + "\n")
-    return terminal_safe("\n".join(lines + _sources(answer)))
-
-
-def _sources(answer) -> list[str]:
-    """Return the lines that list an answer's sources (or, for a refusal, the closest ones)."""
-    from assistant.answer import source_lines
-
-    return source_lines(answer)
+    return terminal_safe("\n".join(lines + source_lines(answer)))
 
 
 def cmd_setup_model(args: argparse.Namespace) -> int:
@@ -316,13 +311,14 @@ def _chat_tail(answer, streamed: str) -> str:
     some checked sentences were shown, and the extractive answer replaced them), it is
     printed again in full.
     """
+    from assistant.answer import source_lines
     from assistant.prompts import MSG_CHAT_CHECKED
     from assistant.text import collapse
 
     parts = [answer.note] if answer.note else []
     if collapse(streamed) != collapse(answer.answer):
         parts.append(f"{MSG_CHAT_CHECKED}\n{answer.answer}")
-    parts.append("\n".join(_sources(answer)))
+    parts.append("\n".join(source_lines(answer)))
     return "\n\n".join(parts)
 
 

@@ -293,7 +293,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         assistant = state.require()
         with state.answering:
             answer = assistant.ask(question, [t.model_dump() for t in body.history])
-        return _answer_json(answer)
+        return answer.to_dict()
 
     @app.post("/v1/ask/stream", tags=["frågor"])
     def ask_stream(body: AskRequest, _: str = Depends(client)) -> StreamingResponse:
@@ -307,7 +307,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                 try:
                     for event in assistant.stream(question, history):
                         if isinstance(event, Answer):
-                            yield _sse("answer", _answer_json(event))
+                            yield _sse("answer", event.to_dict())
                         else:
                             yield _sse("delta", {"text": event})
                 except Exception:  # noqa: BLE001 - the stream has begun: say so in it
@@ -339,7 +339,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": chat_content(answer)}}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "citations": _answer_json(answer)["citations"]}
+                "citations": answer.to_dict()["citations"]}
 
     @app.get("/v1/cases", tags=["fallexempel"])
     def cases(industry: Filter = None, arena: Filter = None, started_by: Filter = None,
@@ -363,10 +363,6 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
 # ---------------------------------------------------------------------- helpers
 def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _answer_json(answer: Answer) -> dict[str, Any]:
-    return answer.to_dict()
 
 
 def _conversation(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str]]]:
@@ -411,7 +407,7 @@ def _chat_stream(state: ServerState, assistant: Assistant, question: str,
                     tail.append("\n".join(source_lines(event)))
                     yield _chunk(completion_id, {"content": "\n\n" + "\n\n".join(tail)})
                     yield _chunk(completion_id, {}, "stop",
-                                 citations=_answer_json(event)["citations"])
+                                 citations=event.to_dict()["citations"])
                 else:
                     streamed.append(event)
                     yield _chunk(completion_id, {"content": event})
