@@ -30,9 +30,10 @@ from assistant.text import tokens, words
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-# "[2]", "[1, 3]", "[avsnitt 2]": citation markers are not part of a claim's numbers.
-_MARKER = re.compile(r"\[\s*(?:avsnitt\s*)?\d{1,3}(?:\s*[,;]\s*(?:avsnitt\s*)?\d{1,3})*\s*\]",
-                     re.IGNORECASE)
+# "[2]", "[1, 3]", "[1][3]" and "[avsnitt 2]" all cite (the group holds the numbers); anything
+# else in brackets is left alone. Markers are not part of a claim's numbers.
+CITATION_MARKER = re.compile(
+    r"\[\s*(?:avsnitt\s*)?(\d{1,3}(?:\s*[,;]\s*(?:avsnitt\s*)?\d{1,3})*)\s*\]", re.IGNORECASE)
 # "45", "1,5", "2018", "10 000" (a space or no-break space between thousands).
 _NUMBER = re.compile(r"(?<![\w,.])\d{1,3}(?:[ \u00a0]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
 # Swedish number words as digits; "en"/"ett" are articles far more often than numbers.
@@ -85,7 +86,7 @@ class Support:
 
 def numbers(text: str) -> set[str]:
     """Return the numbers a text states, normalised ("10 000" -> "10000", "1,5" -> "1.5")."""
-    text = _MARKER.sub(" ", text)
+    text = CITATION_MARKER.sub(" ", text)
     found = {re.sub(r"[ \u00a0]", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
     found |= {NUMBER_WORDS[w] for w in words(text) if w in NUMBER_WORDS}
     return found
@@ -93,7 +94,7 @@ def numbers(text: str) -> set[str]:
 
 def _passage_numbers(text: str) -> set[str]:
     # A passage's "1 000" may also be read as "1" and "000" by a looser reader: keep both.
-    return numbers(text) | set(re.findall(r"\d+", _MARKER.sub(" ", text)))
+    return numbers(text) | set(re.findall(r"\d+", CITATION_MARKER.sub(" ", text)))
 
 
 def lexical_support(sentence_tokens: set[str], passage_tokens: set[str],
@@ -174,7 +175,7 @@ class Grounder:
 
         every_signal: also embed a sentence that already failed (the eval measures all).
         """
-        claim = _MARKER.sub(" ", sentence).strip()
+        claim = CITATION_MARKER.sub(" ", sentence).strip()
         own = set(tokens(claim))
         there = {t for p in passages for t in tokens(p)}
         stated = numbers(claim)

@@ -35,7 +35,7 @@ from assistant.answer import (
 from assistant.chunking import split_units
 from assistant.config import Settings
 from assistant.followup import rewrite as rewrite_deterministic
-from assistant.grounding import Grounder
+from assistant.grounding import CITATION_MARKER, Grounder
 from assistant.retrieve import Passage
 from assistant.text import collapse, split_sentences, tokens
 
@@ -45,11 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# "[2]", "[1, 3]", "[1][3]" and "[avsnitt 2]" all cite; anything else in brackets is left alone.
-_MARKER = re.compile(r"\[\s*(?:avsnitt\s*)?(\d{1,3}(?:\s*[,;]\s*(?:avsnitt\s*)?\d{1,3})*)\s*\]",
-                     re.IGNORECASE)
 # Markers after the full stop ("… text. [1]") belong to the sentence before them.
-_TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*" + _MARKER.pattern + r")+)", re.IGNORECASE)
+_TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*" + CITATION_MARKER.pattern + r")+)",
+                               re.IGNORECASE)
 _THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _BULLET = re.compile(r"^(\s*(?:[-*•]|\d{1,2}[.)])\s+)")
 # Anything in a passage that looks like the prompt's own delimiters ("</avsnitt>").
@@ -168,7 +166,7 @@ def check_citations(text: str, passage_count: int) -> CheckResult:
         body = _TRAILING_MARKERS.sub(lambda m: m.group(2) + m.group(1), body)
         for sentence in split_sentences(body):
             cited: list[int] = []
-            for match in _MARKER.finditer(sentence):
+            for match in CITATION_MARKER.finditer(sentence):
                 for n in _numbers(match.group(1)):
                     if 1 <= n <= passage_count:
                         if n - 1 not in cited:
@@ -176,7 +174,7 @@ def check_citations(text: str, passage_count: int) -> CheckResult:
                     else:
                         result.removed_markers += 1
             checked = CheckedSentence(sentence, cited, prefix, line_no)
-            plain = _MARKER.sub("", sentence).strip(" *_#")
+            plain = CITATION_MARKER.sub("", sentence).strip(" *_#")
             if cited:
                 result.sentences.extend(pending)
                 pending = []
@@ -204,7 +202,7 @@ def ground(result: CheckResult, supported: Callable[[str, list[int]], bool]) -> 
             pending.append(s)
             continue
         # A model caught in a loop repeats itself; the repeat adds nothing to show.
-        claim = collapse(_MARKER.sub("", s.text)).lower()
+        claim = collapse(CITATION_MARKER.sub("", s.text)).lower()
         if claim in said:
             continue
         said.add(claim)
@@ -214,7 +212,7 @@ def ground(result: CheckResult, supported: Callable[[str, list[int]], bool]) -> 
         for lead in pending:
             if supported(lead.text, s.cited):
                 kept.append(lead)
-            elif len(_MARKER.sub("", lead.text).split()) >= 4:
+            elif len(CITATION_MARKER.sub("", lead.text).split()) >= 4:
                 unsupported += 1
         pending = []
         kept.append(s)
@@ -260,7 +258,7 @@ def _render(result: CheckResult) -> tuple[str, list[int]]:
     lines: list[str] = []
     last_line = None
     for s in result.sentences:
-        text = _MARKER.sub(renumber, s.text)
+        text = CITATION_MARKER.sub(renumber, s.text)
         text = re.sub(r"(\])\s*(?=\[)", r"\1", text)           # "[1] [2]" -> "[1][2]"
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)             # no space before punctuation
         text = re.sub(r"(?<=[^\s\[\]])\[", " [", text)            # one space before a marker
@@ -291,7 +289,7 @@ def best_quotes(claims: Sequence[str], passage: Passage, idf: Any = None) -> str
     unit_tokens = [set(tokens(u)) for u in units]
     chosen: list[int] = []
     for claim in claims:
-        claim_tokens = set(tokens(_MARKER.sub("", claim)))
+        claim_tokens = set(tokens(CITATION_MARKER.sub("", claim)))
         best, best_score = None, 0.0
         for i, ut in enumerate(unit_tokens):
             shared = sum(weight(t) for t in claim_tokens & ut)
@@ -321,7 +319,7 @@ def _is_claim(sentence: str) -> bool:
     """Return False for a cited sentence that only says the passages do not answer."""
     if not is_refusal(sentence):
         return True
-    rest = collapse(_MARKER.sub("", sentence)).lower().replace(
+    rest = collapse(CITATION_MARKER.sub("", sentence)).lower().replace(
         prompts.CANNOT_ANSWER_PHRASE.lower(), "")
     return len(re.findall(r"\w+", rest)) > 3
 
@@ -362,7 +360,8 @@ def format_history(history: Sequence[dict | str], max_turns: int = 6,
             role, content = "user", turn
         else:
             role, content = str(turn.get("role", "user")), str(turn.get("content", ""))
-        content = collapse(re.sub(r"\s*" + _MARKER.pattern, "", content, flags=re.IGNORECASE))
+        content = collapse(re.sub(r"\s*" + CITATION_MARKER.pattern, "", content,
+                                  flags=re.IGNORECASE))
         if not content:
             continue
         if len(content) > max_chars:
@@ -548,7 +547,7 @@ class LLMAnswerer:
             key = (sentence, tuple(cited))
             if key not in cache:
                 cache[key] = self.grounder.supported(
-                    _MARKER.sub(" ", sentence), [passages[i].chunk.text for i in cited])
+                    CITATION_MARKER.sub(" ", sentence), [passages[i].chunk.text for i in cited])
             return cache[key]
 
         return ground(check_citations(text, len(passages)), supported)
