@@ -200,3 +200,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True
+
+
+def loopback_only(monkeypatch: Any) -> None:
+    """Keep a test's requests to an OpenAI-compatible server on loopback: no proxies, no
+    OpenAI endpoint or key, no tracing from the developer's environment."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                "all_proxy", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE",
+                "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_GATEWAY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")

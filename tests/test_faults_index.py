@@ -188,28 +188,33 @@ def test_item4_garbage_in_place_of_the_database_is_caught_too(settings, built, c
     assert cli.main(["index", "--rebuild"]) == 0
 
 
-def _read_only(folder: Path, argv: list[str]) -> list[str]:
-    """Return a command that runs `argv` with `folder` read-only.
+def _asf_read_only(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `asf ARGS…` (the fault worker) with `folder` read-only; return how it ended.
 
     Folder permissions do not bind root (CI runs as root): there the command runs in its
     own mount namespace with the folder bind-mounted read-only, a real read-only file system.
     """
+    argv = [sys.executable, str(WORKER), *args]
     if os.geteuid() != 0:
         folder.chmod(0o555)
-        return argv
-    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
-    probe = subprocess.run(["unshare", "--mount", "sh", "-c", script, str(folder), "true"],
-                           capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip("no way to make a folder read-only for root here (unshare/mount refused)")
-    return ["unshare", "--mount", "sh", "-c", script, str(folder), *argv]
+    else:
+        script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+        probe = subprocess.run(["unshare", "--mount", "sh", "-c", script, str(folder), "true"],
+                               capture_output=True)
+        if probe.returncode != 0:
+            pytest.skip("no way to make a folder read-only for root here (unshare/mount "
+                        "refused)")
+        argv = ["unshare", "--mount", "sh", "-c", script, str(folder), *argv]
+    try:
+        return subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        folder.chmod(0o755)
 
 
 def test_item4_a_read_only_data_folder_gets_a_clear_message(settings, capsys):
     settings.data_dir.mkdir(parents=True)
-    done = subprocess.run(_read_only(settings.data_dir, [sys.executable, str(WORKER), "ingest"]),
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
-    settings.data_dir.chmod(0o755)
+    done = _asf_read_only(settings.data_dir, "ingest")
     assert done.returncode == 1, done.stderr
     assert "är skrivskyddad" in done.stderr and "ASF_DATA_DIR" in done.stderr
     assert "Traceback" not in done.stderr
@@ -217,11 +222,7 @@ def test_item4_a_read_only_data_folder_gets_a_clear_message(settings, capsys):
 
 def test_item4_an_index_in_a_read_only_folder_still_answers(settings, built):
     (settings.corpus_dir / "gnesta.md").write_text(NOTE, encoding="utf-8")   # needs a sync
-    done = subprocess.run(
-        _read_only(settings.data_dir, [sys.executable, str(WORKER), "ask",
-                                       "Hur många intervjuer genomfördes?"]),
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
-    settings.data_dir.chmod(0o755)
+    done = _asf_read_only(settings.data_dir, "ask", "Hur många intervjuer genomfördes?")
     assert done.returncode == 0, done.stderr
     assert "Källor:" in done.stdout and "är skrivskyddad" in done.stderr
     assert "Traceback" not in done.stderr

@@ -24,7 +24,7 @@ from assistant.followup import rewrite as deterministic_rewrite
 from assistant.llm import LLMAnswerer, check_citations, describe_error
 from assistant.pipeline import Assistant
 from tests.conftest import FakeEmbeddings
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, Reply, loopback_only
 
 KEY = "sk-test-hemlig-nyckel-8f3a9c"
 QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
@@ -40,11 +40,7 @@ def server():
 @pytest.fixture
 def llm_env(monkeypatch, server):
     """Point the LLM settings at the fake server; keep every request on loopback."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                "all_proxy", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE",
-                "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_GATEWAY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    loopback_only(monkeypatch)
     monkeypatch.setenv("ASF_BACKEND", "llm")
     monkeypatch.setenv("ASF_LLM_BASE_URL", server.base_url)
     monkeypatch.setenv("ASF_LLM_MODEL", "fake-model")

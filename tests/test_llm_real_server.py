@@ -24,6 +24,7 @@ from assistant.llm import LLMAnswerer
 from assistant.pipeline import Assistant
 from assistant.text import split_sentences
 from tests import llama_server
+from tests.fake_openai import loopback_only
 
 pytestmark = pytest.mark.llm_server
 
@@ -67,11 +68,7 @@ def real_llm_server():
 @pytest.fixture
 def llm_env(monkeypatch, real_llm_server):
     """Keep every request on loopback: no proxies, no OpenAI settings from the environment."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                "all_proxy", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE",
-                "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_GATEWAY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    loopback_only(monkeypatch)
     return real_llm_server
 
 
