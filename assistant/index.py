@@ -176,18 +176,21 @@ class Index:
         lock = self.settings.data_dir / SYNC_LOCK
         with self._lock:
             try:
-                fh = open(lock, "a+b")   # noqa: SIM115 - held across the yield
-            except OSError as exc:
+                with open(lock, "a+b") as fh:
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+                    try:
+                        self.reopen_if_changed()
+                        yield
+                    finally:
+                        fcntl.flock(fh, fcntl.LOCK_UN)
+            except IndexReadOnlyError:
+                raise
+            except Exception as exc:
+                # The lock file, a new generation's folder or its database: whichever write
+                # the folder refuses, the user learns the folder is read-only.
                 if is_read_only(exc):
                     raise IndexReadOnlyError(self.settings.data_dir) from exc
                 raise
-            with fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
-                try:
-                    self.reopen_if_changed()
-                    yield
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     @property
     def has_token_vectors(self) -> bool:
@@ -568,12 +571,7 @@ class Index:
                                                          len(units), progress)
         unit_vectors = self._embed([u.text for _, u in units], progress,
                                    done=len(to_add), total=len(to_add) + len(units))
-        try:
-            building = self.backend.begin(copy_live=not rebuild)
-        except Exception as exc:
-            if is_read_only(exc):
-                raise IndexReadOnlyError(self.settings.data_dir) from exc
-            raise
+        building = self.backend.begin(copy_live=not rebuild)
         try:
             collection, unit_collection, tokens = (building.collection, building.units,
                                                    building.tokens)
@@ -609,10 +607,8 @@ class Index:
                                   metadatas=[_metadata(c, d, self.version(d))
                                              for c, d in refreshed])
             self._verify(collection, unit_collection, tokens)
-        except BaseException as exc:
+        except BaseException:
             self.backend.discard(building)
-            if is_read_only(exc):
-                raise IndexReadOnlyError(self.settings.data_dir) from exc
             raise
         self.backend.commit(building)
         self._open_live()
