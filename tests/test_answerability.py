@@ -20,3 +20,18 @@ def test_a_who_question_without_any_name_in_the_matching_text_is_refused():
 def test_an_empty_answer_text_is_judged_without_error():
     reason = missing_answer_type("Vem ansvarade?", "", "")
     assert reason == "frågan gäller ett namn som källtexten inte anger"
+
+
+def test_a_year_the_source_lacks_refuses_a_fact_question():
+    text = "Tre nätverksträffar genomfördes under hösten 2018."
+    reason = missing_answer_type("Hur många nätverksträffar ordnades år 2019?", text, text)
+    assert reason == "talet 2019 i frågan finns inte i källtexten"
+
+
+def test_a_number_that_describes_the_asker_does_not_refuse_a_broad_question():
+    # "200 anställda" is the asker's situation, not the fact asked for (quantities=False is how
+    # the pipeline marks a question that is not a factual one).
+    text = "Ett sätt att komma igång är att utgå från ett konkret behov i verksamheten."
+    question = "Vi är ett fastighetsbolag med 200 anställda. Hur börjar vi köpa av ett ASF?"
+    assert missing_answer_type(question, text, text, quantities=False) is None
+    assert missing_answer_type(question, text, text) == "talet 200 i frågan finns inte i källtexten"
