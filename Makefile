@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(MODEL): $(VENV)/.installed
-	$(PY) -m assistant.model_setup models
+	$(PY) -m assistant.index.model_setup models
 
 run: setup
 	$(VENV)/bin/asf ingest

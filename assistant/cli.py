@@ -1,4 +1,4 @@
-"""The `asf` command: a thin layer over the library."""
+"""App: the `asf` command, a thin layer over the library."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def _fail(exc: BaseException) -> None:
 def _settings(args: argparse.Namespace):
     from assistant.config import load_settings
 
-    settings = load_settings()
+    settings = load_settings(getattr(args, "settings", None))
     if getattr(args, "backend", None):
         settings.backend = args.backend
     return settings
@@ -102,7 +102,7 @@ def terminal_safe(text: str) -> str:
 
 def format_answer(answer) -> str:
     """Return an answer with its citations, for reading in a terminal."""
-    from assistant.answer import source_lines
+    from assistant.answering.base import source_lines
 
     lines = [answer.answer, ""]
     if answer.note:
@@ -111,7 +111,7 @@ def format_answer(answer) -> str:
 
 
 def cmd_setup_model(args: argparse.Namespace) -> int:
-    from assistant.model_setup import ModelSetupError, ensure_model
+    from assistant.index.model_setup import ModelSetupError, ensure_model
 
     settings = _settings(args)
     try:
@@ -125,7 +125,7 @@ def cmd_setup_model(args: argparse.Namespace) -> int:
 def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
     """Return the files to ingest (a folder gives its corpus files, recursively, sorted) and
     the folders that hold none. Hidden files and folders are skipped, as in the corpus."""
-    from assistant.ingest import is_corpus_file
+    from assistant.cases.cards import is_corpus_file
 
     files: list[Path] = []
     empty: list[Path] = []
@@ -273,8 +273,8 @@ def _json_request(line: str) -> tuple[str, list[dict[str, str]]] | str | None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from assistant.answer import Answer
     from assistant.pipeline import QuestionError
+    from assistant.types import Answer
 
     assistant = _assistant(args)
     history: list[dict[str, str]] = []
@@ -311,7 +311,7 @@ def _chat_tail(answer, streamed: str) -> str:
     some checked sentences were shown, and the extractive answer replaced them), it is
     printed again in full.
     """
-    from assistant.answer import source_lines
+    from assistant.answering.base import source_lines
     from assistant.prompts import MSG_CHAT_CHECKED
     from assistant.text import collapse
 
@@ -333,6 +333,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         argv.append("--ablation")
     if args.limit:
         argv += ["--limit", str(args.limit)]
+    if args.settings:
+        argv += ["--settings", args.settings]
     return eval_main(argv)
 
 
@@ -353,15 +355,9 @@ def format_case(case, quotes: bool = False) -> str:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from assistant.cases import (
-        Catalog,
-        cases_json,
-        check_quotes,
-        document_text,
-        is_case_file,
-        query_from_options,
-    )
-    from assistant.index import Index
+    from assistant.cases.cards import check_quotes, document_text, is_case_file
+    from assistant.cases.catalog import Catalog, cases_json, query_from_options
+    from assistant.index.passage_index import Index
     from assistant.prompts import MSG_CASES_COUNT, MSG_CASES_NONE, MSG_CASES_QUOTES_OK
 
     index = Index(_settings(args))          # reads only the corpus folders; no model is loaded
@@ -468,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="asf",
         description="ASF-assistenten: frågor och svar med källhänvisningar om affärer mellan "
                     "arbetsintegrerande sociala företag och näringslivet.")
+    parser.add_argument("--settings", metavar="NAMN",
+                        help="inställningsprofil ur assistant/presets/ (t.ex. fp32, bm25); "
+                             "samma som ASF_PRESET")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("setup-model", help="bygg inbäddningsmodellen från PyPI-paketen")
@@ -555,8 +554,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `asf` command."""
+    from assistant.config import read_preset
+
     args = build_parser().parse_args(argv)
     try:
+        if args.settings:
+            read_preset(args.settings)          # a typo fails before anything loads
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         # Writes go into a generation that becomes live only when whole (store.py).
@@ -573,10 +576,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a stack trace
         from assistant.config import SettingsError
-        from assistant.embeddings import ModelMissingError
-        from assistant.index import IndexMissingError, IndexModelMismatchError, SourcesFileError
-        from assistant.ingest import IngestError
-        from assistant.store import StoreError
+        from assistant.index.embeddings import ModelMissingError
+        from assistant.index.passage_index import (
+            IndexMissingError,
+            IndexModelMismatchError,
+            SourcesFileError,
+        )
+        from assistant.index.store import StoreError
+        from assistant.types import IngestError
 
         if isinstance(exc, SettingsError):
             _fail(exc)

@@ -1,11 +1,12 @@
-"""Settings: one pydantic-settings class read from the environment (prefix ASF_) and .env."""
+"""Base: settings, one pydantic-settings class from the environment (ASF_*), .env and presets."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import annotated_types
 import pydantic_settings
@@ -14,6 +15,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.prompts import (
+    ERR_PRESET_BROKEN,
+    ERR_PRESET_UNKNOWN,
     ERR_SETTING,
     SETTING_ALLOWED,
     SETTING_BOOL,
@@ -27,10 +30,11 @@ from assistant.prompts import (
     SETTING_WHOLE_NUMBER,
 )
 
-if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Named settings files ("presets", like paper-qa's configs/*.json): {"description": "…",
+# "settings": {group: {field: value}, field: value}}. The eval's ablation variants are presets.
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+PRESET_ENV = "ASF_PRESET"
 
 
 class ChunkingSettings(BaseModel):
@@ -149,6 +153,10 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default="embeddinggemma-300m",
                                  description="Folder name under models_dir, or a path to any "
                                              "sentence-transformers model folder.")
+    embedder: str = Field(default="local",
+                          description="Embedding backend by registered name (index stage, "
+                                      "assistant/index/embeddings.py): `local` is the model in "
+                                      "models_dir; tests register fakes under their own names.")
     embedding_quantize: bool = Field(default=True,
                                      description="Quantise the model's Linear layers to int8 "
                                                  "(about twice as fast on CPU).")
@@ -186,6 +194,11 @@ class Settings(BaseSettings):
                                description="Most characters of a reply that are read; the "
                                            "rest is not read and the note says so.")
 
+    @classmethod
+    def from_name(cls, name: str, **overrides: Any) -> Settings:
+        """Return the settings of a named preset (assistant/presets/NAME.json)."""
+        return load_settings(name, **overrides)
+
     @property
     def model_path(self) -> Path:
         """Return the folder of the configured embedding model."""
@@ -193,12 +206,6 @@ class Settings(BaseSettings):
         if candidate.is_absolute() or candidate.exists():
             return candidate
         return self.models_dir / self.embedding_model
-
-    def make_embeddings(self) -> Embeddings:
-        """Build the embedding backend (loaded lazily on first use)."""
-        from assistant.embeddings import LazyEmbeddings
-
-        return LazyEmbeddings(self.model_path, quantize=self.embedding_quantize)
 
 
 # ---------------------------------------------------------------------- invalid settings
@@ -209,8 +216,41 @@ class SettingsError(ValueError):
     """An environment variable (or .env line) holds an invalid value; the message is Swedish."""
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Return Settings() read from the environment, or raise SettingsError in Swedish."""
+def preset_names() -> list[str]:
+    """Return the names of the presets `asf --settings NAME` accepts."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+
+
+def read_preset(name: str) -> tuple[str, dict[str, Any]]:
+    """Return a preset's description and its settings, or raise SettingsError in Swedish."""
+    path = PRESETS_DIR / f"{name}.json"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9\-]*", name) or not path.is_file():
+        raise SettingsError(ERR_PRESET_UNKNOWN.format(name=name, names=", ".join(preset_names())))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return str(data["description"]), dict(data["settings"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SettingsError(ERR_PRESET_BROKEN.format(path=path)) from exc
+
+
+def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Return base with changes applied; a settings group (a dict) is merged field by field."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = (merged(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
+
+
+def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
+    """Return Settings read from the environment and .env, or raise SettingsError in Swedish.
+
+    A preset (the argument, else ASF_PRESET) is applied on top: the fields it names win over
+    ASF_* variables, the rest still come from them; explicit overrides win over both.
+    """
+    name = preset or os.environ.get(PRESET_ENV, "")
+    if name:
+        overrides = merged(read_preset(name)[1], overrides)
     try:
         return Settings(**overrides)
     except ValidationError as exc:

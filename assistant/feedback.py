@@ -1,4 +1,4 @@
-"""Answer feedback -> a local SQLite file, and `asf feedback export` as CSV or JSONL.
+"""App: answer feedback -> a local SQLite file, and `asf feedback export` as CSV or JSONL.
 
 Each rated answer is one row keyed by the answer's id, so changing a thumb from up to down
 updates the row instead of adding a second one; clearing the thumb removes it.
@@ -28,8 +28,8 @@ from assistant.prompts import (
 )
 
 if TYPE_CHECKING:
-    from assistant.answer import Answer
     from assistant.config import Settings
+    from assistant.types import Answer
 
 FEEDBACK_FILE = "feedback.sqlite3"
 THUMBS_UP, THUMBS_DOWN = 1, 0

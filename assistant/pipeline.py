@@ -1,4 +1,4 @@
-"""The Assistant: settings -> index, retriever and answerer, with ask() and stream()."""
+"""Pipeline: the Assistant wires settings -> index, retriever and answerer; ask() and stream()."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from assistant.answer import Answer, ExtractiveAnswerer, final_answer
-from assistant.broad import BroadAnswerer, extend, similar_cases
-from assistant.cases import INDUSTRIES, CaseQuery, Catalog, answer_from_catalog
-from assistant.config import Settings
-from assistant.index import Index, IndexModelMismatchError, Progress, SyncReport
-from assistant.ingest import IngestError
+from assistant.answering.base import Answerer, Rewriter, final_answer
+from assistant.answering.broad import BroadAnswerer, extend, similar_cases
+from assistant.answering.catalog import answer_from_catalog
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
+from assistant.config import Settings, load_settings
+from assistant.index.passage_index import Index, IndexModelMismatchError, Progress, SyncReport
 from assistant.prompts import ERR_EMPTY_QUESTION, ERR_INDEX_NOT_SYNCED, ERR_QUESTION_TOO_LONG
-from assistant.question import Analysis, analyse
-from assistant.retrieve import HybridRetriever, Passage, Retrieval
+from assistant.retrieval.hybrid import HybridRetriever, Retrieval
+from assistant.retrieval.question import Analysis, analyse
 from assistant.text import collapse, split_sentences
+from assistant.types import Answer, IngestError, Passage
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -41,8 +43,8 @@ class Assistant:
     """Answer questions about the indexed documents with citations."""
 
     def __init__(self, settings: Settings | None = None, embeddings: Embeddings | None = None,
-                 answerer: object | None = None):
-        self.settings = settings or Settings()
+                 answerer: Answerer | None = None):
+        self.settings = settings or load_settings()
         self.index = Index(self.settings, embeddings)
         self.retriever = HybridRetriever(self.index, self.settings.retrieval)
         self._answerer = answerer
@@ -63,11 +65,11 @@ class Assistant:
         return self._extractive
 
     @property
-    def answerer(self) -> ExtractiveAnswerer:
+    def answerer(self) -> Answerer:
         """Return the configured answer backend (built on first use)."""
         if self._answerer is None:
             self._answerer = make_answerer(self.settings, self.retriever)
-        return self._answerer  # type: ignore[return-value]
+        return self._answerer
 
     @property
     def catalog(self) -> Catalog:
@@ -127,13 +129,12 @@ class Assistant:
         The LLM backend rewrites with the model (and falls back to the deterministic rewrite
         when that fails); the extractive backend uses the deterministic rewrite.
         """
-        from assistant.followup import rewrite
+        from assistant.retrieval.followup import rewrite
 
         if not history:
             return question
-        model_rewrite = getattr(self.answerer, "rewrite", None)
-        if callable(model_rewrite):
-            return str(model_rewrite(question, history))
+        if isinstance(self.answerer, Rewriter):
+            return str(self.answerer.rewrite(question, history))
         return rewrite(question, history)
 
     def ask(self, question: str, history: Sequence[dict | str] = ()) -> Answer:
@@ -273,19 +274,19 @@ def validate_question(question: str, limit: int) -> str:
     return question
 
 
-def make_answerer(settings: Settings, retriever: HybridRetriever) -> ExtractiveAnswerer:
+def make_answerer(settings: Settings, retriever: HybridRetriever) -> Answerer:
     """Build the answer backend named in the settings."""
     backend = settings.backend
     if backend == "extractive":
         return ExtractiveAnswerer(settings.answer, retriever.bm25, retriever.neighbour)
     if backend == "llm":
-        from assistant.grounding import Grounder
-        from assistant.llm import LLMAnswerer
+        from assistant.answering.grounding import Grounder
+        from assistant.answering.llm import LLMAnswerer
 
         # The grounding check embeds with the index's own model, and reuses the sentence
         # vectors the index stored, so only the model's sentences are embedded per answer.
         grounder = Grounder(retriever.index.embeddings, lambda t: retriever.bm25.idf_of(t))
-        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,  # type: ignore[return-value]
+        return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,
                                                         retriever.neighbour),
                            grounder=grounder, unit_vectors=retriever.index.unit_vectors)
     raise ValueError(f"Okänd svarsmotor: {backend!r}. Välj 'extractive' eller 'llm'.")

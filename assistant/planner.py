@@ -1,4 +1,4 @@
-"""Plan a meeting: a network meeting or workshop plan built on the report's model and lessons.
+"""App: plan a meeting, a network meeting or workshop plan on the report's model and lessons.
 
 Advisors prepare meetings where ASF, companies and public actors meet. The report gives the
 material: a planning model (figure 5, restored by corpus/figures/planeringsmodell.yaml: Syfte,
@@ -21,10 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.answer import Citation
-from assistant.broad import META_SENTENCE, is_fragment, readable
-from assistant.cases import INDUSTRIES, CaseQuery
-from assistant.chunking import Chunk
+from assistant.answering.broad import META_SENTENCE, is_fragment, readable
+from assistant.cases.catalog import INDUSTRIES, CaseQuery
 from assistant.prompts import (
     ERR_PLAN_GROUPS,
     ERR_PLAN_LENGTH,
@@ -51,8 +49,9 @@ from assistant.prompts import (
     PLAN_TITLE,
     PLAN_UNKNOWN_THEME,
 )
+from assistant.retrieval.topics import Sentence, TopicIndex
 from assistant.text import collapse, coverage, stem, tokens, words
-from assistant.topics import Sentence, TopicIndex
+from assistant.types import Chunk, Citation
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant

@@ -1,4 +1,4 @@
-"""Every prompt and fixed phrase the assistant shows or sends, as named constants.
+"""Base: every prompt and fixed phrase the assistant shows or sends, as named constants.
 
 User-facing text is Swedish. Placeholders use str.format names in braces.
 """
@@ -62,6 +62,14 @@ ERR_TOO_LARGE = "Filen {name} är för stor ({size_mb:.1f} MB, högst {limit_mb}
 PAGE_SECTION = "Sida {page}"
 
 # ----------------------------------------------------------------- settings
+ERR_PRESET_UNKNOWN = (
+    "Okänd inställningsprofil '{name}'. Tillgängliga profiler: {names}.")
+ERR_PRESET_BROKEN = (
+    "Inställningsprofilen {path} går inte att läsa: den ska vara JSON med fälten "
+    "\"description\" och \"settings\".")
+ERR_EMBEDDER_UNKNOWN = (
+    "Ogiltig inställning ASF_EMBEDDER='{name}': det finns ingen inbäddningsmodell med det namnet "
+    "(tillgängliga: {names}).")
 ERR_SETTING = (
     "Ogiltig inställning {name}='{value}': {expected}. Rätta eller ta bort den (i miljön "
     "eller i filen .env)."
@@ -300,7 +308,7 @@ MSG_CHAT_CHECKED = "Kontrollerat svar:"
 
 # ----------------------------------------------------------------- case catalog (fallexempel)
 # Case cards are the report's named examples as structured YAML (corpus/cases/, see
-# assistant/cases.py). Their errors name the file ({name}) and the field.
+# assistant/cases/cards.py). Their errors name the file ({name}) and the field.
 CASE_TITLE = "Fallexempel: {name}"
 CASE_KIND_LABELS = {"ASF": "ASF", "company": "företag", "network": "nätverk",
                     "public body": "offentlig aktör"}

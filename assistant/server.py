@@ -1,4 +1,4 @@
-"""HTTP API (`asf serve`): the Assistant over FastAPI, with an OpenAI-compatible chat endpoint.
+"""App: HTTP API (`asf serve`), the Assistant over FastAPI with an OpenAI-compatible endpoint.
 
 Interface stage, like cli.py and ui/: it wires requests to one process-wide Assistant and
 adds what a shared service needs: API keys, a per-key rate limit, a request size limit,
@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.answer import Answer, source_lines
+from assistant.answering.base import source_lines
 from assistant.config import Settings
 from assistant.pipeline import Assistant, QuestionError, validate_question
 from assistant.prompts import (
@@ -42,6 +42,7 @@ from assistant.prompts import (
     MSG_CHAT_CHECKED,
 )
 from assistant.text import collapse
+from assistant.types import Answer
 
 MODEL_ID = "asf-assistenten"
 # A case filter in the query string, repeatable: ?industry=fastighet&industry=bygg
@@ -347,7 +348,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
               _: str = Depends(client)) -> list[dict[str, Any]]:
         """The report's named examples, filtered as `asf cases` filters them (a filter given
         several times means or; different filters combine with and)."""
-        from assistant.cases import query_from_options
+        from assistant.cases.catalog import query_from_options
 
         assistant = state.require()
         try:

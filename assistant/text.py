@@ -1,4 +1,4 @@
-"""Shared text helpers: Swedish tokenisation with Snowball stemming, and sentence splitting."""
+"""Base: shared text helpers, Swedish tokenisation with Snowball stemming, sentence splitting."""
 
 from __future__ import annotations
 

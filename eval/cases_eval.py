@@ -30,11 +30,11 @@ from typing import Any
 
 import yaml
 
-from assistant.answer import Answer
-from assistant.cases import Catalog
+from assistant.cases.catalog import Catalog
 from assistant.config import Settings
 from assistant.pipeline import Assistant
 from assistant.prompts import CASES_ANSWER_NOTE
+from assistant.types import Answer
 
 EVAL_DIR = Path(__file__).resolve().parent
 CASE_QUESTIONS = EVAL_DIR / "case_questions.yaml"

@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
+from assistant.answering.grounding import Grounder, Support, Thresholds
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.grounding import Grounder, Support, Thresholds
+from assistant.index.embeddings import make_embeddings
 from assistant.text import tokens
 
 EVAL_DIR = Path(__file__).resolve().parent
@@ -58,9 +59,9 @@ def load_set(path: Path = SET) -> tuple[dict[str, str], list[Item]]:
 
 def report_idf() -> Callable[[str], float]:
     """Return the idf of the report's chunks, as the assistant's BM25 computes it."""
-    from assistant.chunking import chunk_document
-    from assistant.ingest import load_document
-    from assistant.retrieve import BM25
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.loaders import load_document
+    from assistant.retrieval.hybrid import BM25
 
     settings = Settings()
     chunks = chunk_document(load_document(REPORT), settings.chunking.chunk_size,
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=EVAL_DIR / "grounding_report.md")
     args = parser.parse_args(argv)
     settings = Settings()
-    embeddings = settings.make_embeddings()
+    embeddings = make_embeddings(settings)
     scored, current = measure(embeddings)
     fitted = fit(scored)
     held_out = cross_validate(scored)

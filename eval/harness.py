@@ -23,11 +23,12 @@ from typing import Any
 
 import yaml
 
-from assistant.answer import Answer, Citation, contexts_of
-from assistant.config import Settings
+from assistant.answering.base import contexts_of
+from assistant.config import Settings, load_settings, merged, read_preset
+from assistant.index.embeddings import make_embeddings
 from assistant.pipeline import Assistant
-from assistant.retrieve import Passage
 from assistant.text import collapse, split_sentences
+from assistant.types import Answer, Citation, Passage
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.yaml"
@@ -216,43 +217,39 @@ def run_items(items: list[Item], runner: Runner) -> list[Result]:
 
 @dataclass
 class Variant:
-    """One configuration of the ablation."""
+    """One configuration of the ablation: a named settings preset (assistant/presets/)."""
 
-    name: str
-    overrides: dict[str, Any]       # settings group -> field overrides, or field -> value
-    baseline: bool = False
+    name: str                       # the label in the report (the preset's description)
+    preset: str
+    baseline: bool = False          # answer with the LangChain baseline instead
+
+    @classmethod
+    def of(cls, preset: str, baseline: bool = False, name: str = "") -> Variant:
+        """Return the variant of a preset, labelled with its description."""
+        return cls(name or read_preset(preset)[0], preset, baseline)
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """Return the preset's settings: group -> field overrides, or field -> value."""
+        return read_preset(self.preset)[1]
 
 
-DEFAULT = Variant("standard (hybrid)", {})
+DEFAULT = Variant.of("standard")
 ABLATION = [
-    Variant("endast BM25", {"retrieval": {"mode": "bm25"}}),
-    Variant("endast dense", {"retrieval": {"mode": "dense"}}),
-    Variant("LangChain-baslinje (similarity_search, toppavsnittet)", {}, baseline=True),
-    Variant("hybrid med RRF-fusion", {"retrieval": {"fusion": "rrf"}}),
-    Variant("hybrid, BM25-vikt 2", {"retrieval": {"bm25_weight": 2.0}}),
-    Variant("hybrid, dense-vikt 2", {"retrieval": {"dense_weight": 2.0}}),
-    Variant("utan token-matchning (late interaction)", {"retrieval": {"late_weight": 0.0}}),
-    Variant("token-matchning med vikt 3", {"retrieval": {"late_weight": 3.0}}),
-    Variant("svar ur tre avsnitt (inte två)", {"answer": {"candidate_passages": 3}}),
-    Variant("utan meningsinbäddningar", {"retrieval": {"sentence_dense": False}}),
-    Variant("utan pseudo-relevansåterkoppling", {"retrieval": {"feedback_weight": 0.0}}),
-    Variant("utan grannavsnitt i rankningen", {"retrieval": {"neighbour_weight": 0.0}}),
-    Variant("engelska frågor med full BM25-vikt", {"retrieval": {"english_bm25_weight": 1.0}}),
-    Variant("chunk 400 tecken", {"chunking": {"chunk_size": 400}}),
-    Variant("chunk 700 tecken", {"chunking": {"chunk_size": 700}}),
-    Variant("utan sektionsväg i texten", {"chunking": {"section_in_text": False}}),
-    Variant("fp32-modell (utan int8-kvantisering)", {"embedding_quantize": False}),
+    Variant.of("bm25"),
+    Variant.of("dense"),
+    Variant.of("standard", baseline=True,
+               name="LangChain-baslinje (similarity_search, toppavsnittet)"),
+    *(Variant.of(name) for name in (
+        "rrf", "bm25-weight-2", "dense-weight-2", "no-late", "late-weight-3", "three-passages",
+        "no-sentence-dense", "no-feedback", "no-neighbours", "english-full-bm25", "chunk-400",
+        "chunk-700", "no-section-path", "fp32")),
 ]
 
 
 def settings_for(base: Settings, variant: Variant, data_root: Path) -> Settings:
-    """Return base settings with a variant's overrides and its own index folder."""
-    data = base.model_dump()
-    for group, values in variant.overrides.items():
-        if isinstance(values, dict):
-            data[group].update(values)
-        else:
-            data[group] = values
+    """Return base settings with a variant's preset and its own index folder."""
+    data = merged(base.model_dump(), variant.overrides)
     chunking = data["chunking"]
     data["data_dir"] = data_root / (f"c{chunking['chunk_size']}-s{int(chunking['section_in_text'])}"
                                     + ("" if data["embedding_quantize"] else "-fp32"))
@@ -265,7 +262,7 @@ def evaluate(items: list[Item], variants: list[Variant], base: Settings | None =
              with_cases: bool = True) -> dict[str, dict[str, Any]]:
     """Run every variant on the items; return metrics and results per variant name."""
     base = base or Settings()
-    embeddings = embeddings or base.make_embeddings()
+    embeddings = embeddings or make_embeddings(base)
     own_tmp = None
     if data_root is None:
         own_tmp = tempfile.TemporaryDirectory(prefix="asf-eval-")
@@ -275,7 +272,7 @@ def evaluate(items: list[Item], variants: list[Variant], base: Settings | None =
         for variant in variants:
             settings = settings_for(base, variant, data_root)
             # A variant with another numeric mode needs its own model (and has its own index).
-            own = (settings.make_embeddings()
+            own = (make_embeddings(settings)
                    if settings.embedding_quantize != base.embedding_quantize else embeddings)
             assistant = Assistant(settings, embeddings=own)
             start = time.perf_counter()
@@ -387,8 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=EVAL_DIR / "report.md")
     parser.add_argument("--data-root", type=Path, default=None,
                         help="keep the variants' indexes here between runs (default: temporary)")
+    parser.add_argument("--settings", default=None, help="inställningsprofil (assistant/presets/)")
     args = parser.parse_args(argv)
-    base = Settings()
+    base = load_settings(args.settings)
     if args.backend:
         base.backend = args.backend
     items = load_items()

@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from assistant.answer import Answer
 from assistant.pipeline import Assistant
 from assistant.text import collapse
+from assistant.types import Answer
 
 PERSONA = Path(__file__).resolve().parent / "persona.yaml"
 
@@ -197,27 +197,26 @@ def report_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
 
 
 # The ablation: today's answer against the single-passage window it replaced, and without each
-# of its parts. Only answer settings change, so every variant uses the same index.
-ABLATION: dict[str, dict[str, Any]] = {
-    "standard (fönster + sektioner)": {},
-    "ett avsnitts fönster (före breda svar)": {"broad_kinds": ()},
-    "punkter med MMR över alla meningar": {"broad_units": "sentences"},
-    "högst två punkter": {"broad_extra_points": 2},
-    "utan längdgräns": {"broad_max_chars": 6000},
+# of its parts, as named presets (assistant/presets/). Only answer settings change, so every
+# variant uses the same index.
+ABLATION: dict[str, str] = {
+    "standard (fönster + sektioner)": "standard",
+    "ett avsnitts fönster (före breda svar)": "single-window",
+    "punkter med MMR över alla meningar": "mmr-sentences",
+    "högst två punkter": "two-points",
+    "utan längdgräns": "no-length-limit",
 }
 
 
 def ablation(items: list[PersonaItem] | None = None) -> dict[str, dict[str, Any]]:
     """Run the persona set for every ablation variant; return name -> metrics."""
-    from assistant.config import Settings
+    from assistant.config import load_settings
 
-    base = Settings()
-    runs: dict[str, dict[str, Any]] = {}
-    shared = Assistant(base)
+    shared = Assistant(load_settings())
     shared.ensure_index()
-    for name, overrides in ABLATION.items():
-        settings = base.model_copy(update={"answer": base.answer.model_copy(update=overrides)})
-        assistant = Assistant(settings, embeddings=shared.index.embeddings)
+    runs: dict[str, dict[str, Any]] = {}
+    for name, preset in ABLATION.items():
+        assistant = Assistant(load_settings(preset), embeddings=shared.index.embeddings)
         runs[name] = evaluate_persona(assistant, items)[0]
     return runs
 

@@ -11,6 +11,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import PROJECT_ROOT, Settings
+from assistant.index.embeddings import EMBEDDERS, EmbedderFactory, make_embeddings
 from assistant.text import tokens
 
 REPORT = PROJECT_ROOT / "corpus" / "sweco-asf-samverkan-naringslivet.txt"
@@ -60,6 +61,14 @@ def settings() -> Settings:
     return Settings()
 
 
+def use_embedder(monkeypatch: pytest.MonkeyPatch, factory: EmbedderFactory,
+                 name: str = "test") -> None:
+    """Choose an embedder by setting, as a user would: register it under a name and set
+    ASF_EMBEDDER, which the CLI, the app and the Assistant read (undone after the test)."""
+    monkeypatch.setitem(EMBEDDERS, name, factory)
+    monkeypatch.setenv("ASF_EMBEDDER", name)
+
+
 @pytest.fixture
 def fake_embeddings() -> FakeEmbeddings:
     return FakeEmbeddings()
@@ -81,7 +90,7 @@ def real_embeddings():
     settings = Settings(models_dir=PROJECT_ROOT / "models")
     if not (settings.model_path / "modules.json").exists():
         pytest.fail(f"Embedding model missing at {settings.model_path}: run `make setup`.")
-    emb = settings.make_embeddings()
+    emb = make_embeddings(settings)
     emb.embed_query("uppvärmning")
     return emb
 

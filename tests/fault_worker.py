@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant import cli  # noqa: E402
-from assistant.config import Settings  # noqa: E402
+from assistant.index import register_embedder  # noqa: E402
 from tests.conftest import FakeEmbeddings  # noqa: E402
 
 
@@ -53,7 +53,8 @@ def _kill_on_unit_write() -> None:
 def main() -> int:
     """Run `asf ARGS…` with the faults the environment asks for."""
     embeddings = SlowEmbeddings(float(os.environ.get("FAULT_SLOW", "0")))
-    Settings.make_embeddings = lambda self: embeddings  # type: ignore[method-assign]
+    register_embedder("test", lambda settings: embeddings)
+    os.environ["ASF_EMBEDDER"] = "test"
     if os.environ.get("FAULT_KILL_AT") == "units":
         _kill_on_unit_write()
     return cli.main(sys.argv[1:])

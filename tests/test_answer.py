@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer import ExtractiveAnswerer, _refers_back, _Unit, compose
-from assistant.chunking import Chunk
+from assistant.answering.extractive import ExtractiveAnswerer, _refers_back, _Unit, compose
 from assistant.config import AnswerSettings
-from assistant.retrieve import Passage
+from assistant.types import Chunk, Passage
 
 SECTION = ("Inledning", "Analysmodell")
 LEAD = "Samverkan sker på följande arenor:"

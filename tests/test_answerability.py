@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.answerability import missing_answer_type
+from assistant.answering.answerability import missing_answer_type
 
 
 def test_a_name_in_any_of_the_sentences_that_match_the_question_best_counts():

@@ -10,15 +10,16 @@ import shutil
 import pytest
 
 from assistant import cli
-from assistant.cases import INDUSTRIES
+from assistant.cases.cards import load_corpus_document
+from assistant.cases.catalog import INDUSTRIES
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.figures import check_figure_quotes, is_figure_file, load_figure
-from assistant.ingest import IngestError, load_document
+from assistant.ingest.figures import check_figure_quotes, is_figure_file, load_figure
 from assistant.pipeline import Assistant, previous_sentences
 from assistant.prompts import BROAD_MORE_HEADING, ERR_JSON_REQUEST
-from assistant.question import analyse
+from assistant.retrieval.question import analyse
 from assistant.text import collapse, split_sentences
-from tests.conftest import REPORT, FakeEmbeddings
+from assistant.types import IngestError
+from tests.conftest import REPORT, FakeEmbeddings, use_embedder
 
 FIGURES = PROJECT_ROOT / "corpus" / "figures"
 _INDUSTRIES = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
@@ -98,12 +99,12 @@ def test_a_bad_figure_card_names_the_file_and_the_field(tmp_path, content, field
     path.write_text(content, encoding="utf-8")
     assert is_figure_file(path)
     with pytest.raises(IngestError) as err:
-        load_document(path)
+        load_corpus_document(path)
     assert "kort.yaml" in str(err.value) and field in str(err.value)
 
 
 def test_the_figure_is_indexed_as_one_list_in_its_section(tmp_path):
-    document = load_document(FIGURES / "planeringsmodell.yaml")
+    document = load_corpus_document(FIGURES / "planeringsmodell.yaml")
     [block] = document.blocks
     assert block.section == "Nätverksträffar › Framtida arbetsmodell"
     lines = block.text.split("\n")
@@ -185,7 +186,7 @@ def test_previous_sentences_read_every_assistant_turn():
 # --------------------------------------------------------------------------- JSON requests
 
 def test_ask_json_lines_accept_a_conversation_as_a_json_object(capsys, monkeypatch):
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     cli.main(["ingest"])
     capsys.readouterr()
     first = "Vad gör Le Mat Jonsered?"
@@ -208,8 +209,7 @@ def test_ask_json_lines_accept_a_conversation_as_a_json_object(capsys, monkeypat
 # --------------------------------------------------------------------------- facts and checks
 
 def _passage(text: str, seq: int = 0):
-    from assistant.chunking import Chunk
-    from assistant.retrieve import Passage
+    from assistant.types import Chunk, Passage
 
     chunk = Chunk(chunk_id=f"c{seq}", source="r.txt", title="R", section_path=("A",), page=None,
                   text=text, indexed_text=text, seq=seq)
@@ -217,7 +217,7 @@ def _passage(text: str, seq: int = 0):
 
 
 def test_a_count_question_leads_with_the_whole_before_a_part():
-    from assistant.answer import _total_count
+    from assistant.answering.extractive import _total_count
 
     passages = [_passage("Inledningsvis genomfördes 20 sonderande intervjuer med ASF."),
                 _passage("Det var bra. 45 intervjuer genomfördes inom ramen för undersökningen.",
@@ -230,7 +230,7 @@ def test_a_count_question_leads_with_the_whole_before_a_part():
 
 
 def test_an_advice_question_about_time_needs_no_number():
-    from assistant.answerability import missing_answer_type
+    from assistant.answering.answerability import missing_answer_type
 
     question = "Hur lång leveranstid ska man räkna med från ett socialt företag?"
     text = "Det kan ta längre tid för ett ASF att leverera."
@@ -241,7 +241,7 @@ def test_an_advice_question_about_time_needs_no_number():
 
 
 def test_a_majority_is_not_a_count_of_the_asked_noun():
-    from assistant.answerability import missing_answer_type
+    from assistant.answering.answerability import missing_answer_type
 
     question = "Hur många arbetsintegrerande sociala företag finns det i Sverige?"
     text = "En majoritet av de arbetsintegrerande sociala företagen samarbetar med kommunen."
@@ -261,7 +261,7 @@ def test_a_buying_company_gets_a_point_about_its_own_industry(assistant):
 
 
 def test_a_cut_quotation_is_not_a_point():
-    from assistant.broad import is_fragment
+    from assistant.answering.broad import is_fragment
 
     assert is_fragment("Matchning mellan vad de kan och vi behöver.”")
     assert not is_fragment("En företrädare menar att: ”Det gäller att leverera med tider.”")
@@ -288,7 +288,7 @@ def test_broad_questions_are_answered_with_bm25_alone(settings, fake_embeddings)
 
 
 def test_a_year_is_not_a_count():
-    from assistant.answer import _total_count
+    from assistant.answering.extractive import _total_count
 
     passages = [_passage("Inledningsvis genomfördes 20 sonderande intervjuer med ASF."),
                 _passage("Under 2019 intervjuer hölls det flera.", 1)]
@@ -324,7 +324,7 @@ def test_no_case_is_attached_for_an_industry_no_card_has(isolated_dirs, settings
 
 
 def test_a_sentence_inside_an_interviewees_quotation_is_not_read_alone():
-    from assistant.broad import inside_quotation
+    from assistant.answering.broad import inside_quotation
 
     passage = ("Inledning utan citat.\n”Man skulle kunna formalisera sådana samarbeten. Men jag "
                "är lite kluven till det. Då ställs det högre krav.” Efter citatet fortsätter "

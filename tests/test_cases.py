@@ -13,22 +13,16 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from assistant.cases import (
-    ARENAS,
-    STARTED_BY,
-    CaseQuery,
-    Catalog,
-    answer_from_catalog,
-    case_chunk,
-    check_quotes,
-    load_case,
-    question_query,
-)
+from assistant.answering.catalog import answer_from_catalog
+from assistant.cases.cards import ARENAS, STARTED_BY, case_chunk, check_quotes, load_case
+from assistant.cases.catalog import CaseQuery, Catalog, question_query
 from assistant.cli import main
-from assistant.config import PROJECT_ROOT, Settings
-from assistant.ingest import IngestError, load_document
+from assistant.config import PROJECT_ROOT
+from assistant.ingest.loaders import load_document
 from assistant.prompts import CASES_ANSWER_NOTE
 from assistant.text import collapse
+from assistant.types import IngestError
+from tests.conftest import use_embedder
 
 CASES = PROJECT_ROOT / "corpus" / "cases"
 REPORT = PROJECT_ROOT / "corpus" / "sweco-asf-samverkan-naringslivet.txt"
@@ -268,7 +262,7 @@ def test_list_question_is_answered_from_the_catalog_citing_every_case(case_assis
 
 
 def test_list_answer_streams_its_lines_before_the_answer(case_assistant):
-    from assistant.answer import Answer
+    from assistant.types import Answer
 
     events = list(case_assistant.stream("Finns det exempel från Jönköping?"))
     assert isinstance(events[-1], Answer)
@@ -375,7 +369,7 @@ def test_cli_reports_a_bad_card_and_lists_the_rest(with_cases, capsys):
 # ---------------------------------------------------------------------- the case page
 @pytest.fixture
 def case_page(with_cases, monkeypatch, fake_embeddings):
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    use_embedder(monkeypatch, lambda settings: fake_embeddings)
     st.cache_resource.clear()
     at = AppTest.from_file(str(CASE_PAGE), default_timeout=120)
     yield at

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.late import TokenVectors
+from assistant.index.late import TokenVectors
+from assistant.index.store import ServerStore, StoreError
 from assistant.pipeline import Assistant
-from assistant.store import ServerStore, StoreError
 from assistant.text import tokens
 from tests.conftest import FakeEmbeddings
 

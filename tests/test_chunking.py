@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.chunking import chunk_document, split_units
-from assistant.ingest import load_document
+from assistant.ingest.chunking import chunk_document, split_units
+from assistant.ingest.loaders import load_document
 from tests.conftest import REPORT
 
 

@@ -8,14 +8,13 @@ import json
 import pytest
 
 from assistant import cli
-from assistant.config import Settings
-from tests.conftest import DATA, FakeEmbeddings
+from tests.conftest import DATA, FakeEmbeddings, use_embedder
 
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
     fake = FakeEmbeddings()
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake)
+    use_embedder(monkeypatch, lambda settings: fake)
     return fake
 
 

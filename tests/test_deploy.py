@@ -99,7 +99,7 @@ def test_dockerfile_builds_the_model_runs_unprivileged_and_checks_health():
     steps = _instructions()
     kinds = [k for k, _ in steps]
     runs = " ".join(v for k, v in steps if k == "RUN")
-    assert "python -m assistant.model_setup /app/models" in runs
+    assert "python -m assistant.index.model_setup /app/models" in runs
     assert "torch==2.13.0" in runs
     user = next(v for k, v in steps if k == "USER")
     assert user not in ("root", "0") and f"useradd --create-home --uid 10001 {user}" in runs

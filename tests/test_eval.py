@@ -12,10 +12,11 @@ from collections import Counter
 
 import pytest
 
-from assistant.answer import Answer, Citation, Context
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.text import collapse
+from assistant.types import Answer, Citation, Context
 from eval.harness import (
+    ABLATION,
     DEFAULT,
     GATE,
     Variant,
@@ -107,11 +108,21 @@ def test_variants_get_their_own_index_folder(tmp_path):
 
     base = Settings()
     plain = settings_for(base, DEFAULT, tmp_path)
-    small = settings_for(base, Variant("x", {"chunking": {"chunk_size": 400}}), tmp_path)
-    fp32 = settings_for(base, Variant("y", {"embedding_quantize": False}), tmp_path)
+    small = settings_for(base, Variant.of("chunk-400"), tmp_path)
+    fp32 = settings_for(base, Variant.of("fp32"), tmp_path)
     assert not fp32.embedding_quantize and base.embedding_quantize
     assert small.chunking.chunk_size == 400 and base.chunking.chunk_size != 400
     assert len({plain.data_dir, small.data_dir, fp32.data_dir}) == 3
+
+
+def test_every_ablation_variant_is_a_preset_a_user_can_name():
+    from assistant.config import Settings, preset_names
+
+    names = set(preset_names())
+    assert {v.preset for v in [DEFAULT, *ABLATION]} <= names
+    for variant in ABLATION:
+        assert Settings.from_name(variant.preset) is not None
+        assert variant.name          # labelled in the report by the preset's description
 
 
 @pytest.mark.integration

@@ -20,10 +20,10 @@ import pytest
 
 from assistant import cli
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.index import ADDED_FILE, Index
+from assistant.index.passage_index import ADDED_FILE, Index
+from assistant.index.store import BUILDING, POINTER, Generations
 from assistant.pipeline import Assistant
-from assistant.store import BUILDING, POINTER, Generations
-from tests.conftest import FakeEmbeddings
+from tests.conftest import FakeEmbeddings, use_embedder
 
 WORKER = Path(__file__).resolve().parent / "fault_worker.py"
 NOTE = "# Anteckningar\n\nVi köper catering av Gnestabagarna, ett ASF i Gnesta.\n"
@@ -32,7 +32,7 @@ NOTE = "# Anteckningar\n\nVi köper catering av Gnestabagarna, ett ASF i Gnesta.
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
     fake = FakeEmbeddings()
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake)
+    use_embedder(monkeypatch, lambda settings: fake)
     return fake
 
 
@@ -244,7 +244,7 @@ def test_item5_passages_without_sentences_are_repaired_at_the_next_sync(settings
     """An index written by an older version that crashed half-way gets its sentences back."""
     index = Index(settings, FakeEmbeddings())
     victim = next(c for c in index.chunks() if c.kind != "case")
-    index._units.delete(where={"chunk_id": victim.chunk_id})
+    index._units.delete_chunks([victim.chunk_id])
     index.close()
     assert not _whole(settings)
     report = Index(settings, FakeEmbeddings()).sync()

@@ -19,13 +19,14 @@ from contextlib import contextmanager
 
 import pytest
 
-from assistant.chunking import chunk_document, split_units
 from assistant.config import PROJECT_ROOT, Settings, SettingsError, load_settings
-from assistant.embeddings import ModelMissingError
 from assistant.feedback import FEEDBACK_FILE, FeedbackError, FeedbackStore
-from assistant.ingest import IngestError, load_document
-from assistant.model_setup import MODEL_DIR_NAME, is_installed
-from tests.conftest import DATA
+from assistant.index.embeddings import ModelMissingError, make_embeddings
+from assistant.index.model_setup import MODEL_DIR_NAME, is_installed
+from assistant.ingest.chunking import chunk_document, split_units
+from assistant.ingest.loaders import load_document
+from assistant.types import IngestError
+from tests.conftest import DATA, use_embedder
 from ui.texts import FEEDBACK_NOT_SAVED
 
 PDF = DATA / "rapport.pdf"
@@ -125,7 +126,7 @@ def app(monkeypatch, fake_embeddings):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    use_embedder(monkeypatch, lambda settings: fake_embeddings)
     st.cache_resource.clear()
     yield AppTest.from_file(str(PROJECT_ROOT / "ui" / "app.py"), default_timeout=120)
     st.cache_resource.clear()
@@ -197,7 +198,7 @@ def test_item16_ingest_folder_reads_its_supported_files_recursively(tmp_path, mo
     from assistant import cli
     from assistant.pipeline import Assistant
 
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    use_embedder(monkeypatch, lambda settings: fake_embeddings)
     docs = tmp_path / "dokument"
     (docs / "del" / "djupare").mkdir(parents=True)
     (docs / ".dold").mkdir()
@@ -239,7 +240,7 @@ def models_without_weights(tmp_path):
 
 def test_item16_model_without_weights_says_run_make_setup(models_without_weights, monkeypatch):
     monkeypatch.setenv("ASF_MODELS_DIR", str(models_without_weights))
-    embeddings = load_settings().make_embeddings()
+    embeddings = make_embeddings(load_settings())
     with pytest.raises(ModelMissingError) as err:
         embeddings.embed_query("Vad är ett IOP?")
     assert "är ofullständig: filen model.safetensors saknas" in str(err.value)
@@ -364,12 +365,14 @@ def test_item16_oversized_upload_gets_the_swedish_message_not_the_widgets(app, m
 # ---------------------------------------------------------------------- earlier fixes, kept
 _FAKE_ASF = """
 import sys
+import os
 from assistant import cli
-from assistant.config import Settings
+from assistant.index import register_embedder
 from tests.conftest import FakeEmbeddings
 
 fake = FakeEmbeddings()
-Settings.make_embeddings = lambda self: fake
+register_embedder("test", lambda settings: fake)
+os.environ["ASF_EMBEDDER"] = "test"
 raise SystemExit(cli.main(sys.argv[1:]))
 """
 
@@ -379,7 +382,7 @@ def test_json_lines_blank_line_gets_an_error_line(monkeypatch, fake_embeddings, 
 
     from assistant import cli
 
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    use_embedder(monkeypatch, lambda settings: fake_embeddings)
     lines = '{"question": "Vad är ett IOP?"}\n\n{"question": "Vad gör Koopus?", "history": []}\n'
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines.encode()),
                                                       encoding="utf-8"))

@@ -17,11 +17,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assistant import cli, prompts
-from assistant.answer import Answer
+from assistant.answering.llm import format_passages, quoted
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.llm import format_passages, quoted
 from assistant.pipeline import Assistant
-from tests.conftest import FakeEmbeddings
+from assistant.types import Answer
+from tests.conftest import FakeEmbeddings, use_embedder
 from tests.fake_openai import FakeOpenAI
 
 QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
@@ -57,7 +57,7 @@ def llm_env(monkeypatch, server, isolated_dirs):
     monkeypatch.setenv("ASF_LLM_MODEL", "fake-model")
     monkeypatch.setenv("ASF_LLM_TIMEOUT", "2")
     (isolated_dirs / "corpus" / "kvittoskrivare.md").write_text(INJECTED, encoding="utf-8")
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     return server
 
 

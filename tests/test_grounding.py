@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding import Grounder, Thresholds, lexical_support, numbers
+from assistant.answering.grounding import Grounder, Thresholds, lexical_support, numbers
 from eval.grounding import load_set, measure
 from tests.conftest import FakeEmbeddings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import split_units
-from assistant.index import Index
+from assistant.index.passage_index import Index
+from assistant.ingest.chunking import split_units
 from tests.conftest import DATA, FakeEmbeddings
 
 
@@ -109,7 +109,7 @@ def test_every_stored_vector_belongs_to_its_own_text(settings, fake_embeddings):
 
 
 def test_a_link_out_of_the_corpus_is_not_indexed(settings, fake_embeddings, tmp_path):
-    from assistant.index import Index
+    from assistant.index.passage_index import Index
 
     secret = tmp_path / "hemligt.txt"
     secret.write_text("Lösenordet är kanelbulle.\n", encoding="utf-8")

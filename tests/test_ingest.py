@@ -7,7 +7,8 @@ import io
 import pytest
 from pypdf import PdfWriter
 
-from assistant.ingest import IngestError, load_document
+from assistant.ingest.loaders import load_document
+from assistant.types import IngestError
 from tests.conftest import DATA, REPORT
 
 

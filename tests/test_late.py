@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.index import Index
-from assistant.late import LateScorer, TokenStore, TokenVectors
+from assistant.index.late import LateScorer, TokenStore, TokenVectors
+from assistant.index.passage_index import Index
 
 
 def _tokens(ids: list[int], rows: list[list[float]]) -> TokenVectors:

@@ -17,13 +17,14 @@ import time
 import pytest
 
 from assistant import cli, prompts
-from assistant.answer import Answer, ExtractiveAnswerer
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.llm import LLMAnswerer, check_citations, describe_error
 from assistant.config import Settings
-from assistant.followup import needs_context
-from assistant.followup import rewrite as deterministic_rewrite
-from assistant.llm import LLMAnswerer, check_citations, describe_error
 from assistant.pipeline import Assistant
-from tests.conftest import FakeEmbeddings
+from assistant.retrieval.followup import needs_context
+from assistant.retrieval.followup import rewrite as deterministic_rewrite
+from assistant.types import Answer
+from tests.conftest import FakeEmbeddings, use_embedder
 from tests.fake_openai import FakeOpenAI, Reply, loopback_only
 
 KEY = "sk-test-hemlig-nyckel-8f3a9c"
@@ -234,7 +235,7 @@ def test_401_says_to_check_the_key_and_never_shows_it(llm_assistant, server, cap
 def test_401_in_the_cli_prints_the_note_but_not_the_key(llm_env, server, monkeypatch, capsys,
                                                         caplog):
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     server.default = Reply(status=401)
     assert cli.main(["ask", "--backend", "llm", QUESTION]) == 0
     out, err = capsys.readouterr()
@@ -302,7 +303,7 @@ def test_stream_yields_checked_sentences_as_they_finish_then_the_answer(llm_assi
 
 
 def test_chat_streams_and_keeps_the_history(llm_env, server, monkeypatch, capsys):
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     lines = iter([QUESTION, "Finns det fler exempel?", ""])
     monkeypatch.setattr(builtins, "input", lambda prompt="": next(lines))
     server.enqueue(
@@ -430,7 +431,7 @@ def test_eval_runs_the_harness_against_the_configured_endpoint(llm_env, server, 
                                                                tmp_path, capsys):
     from eval import harness
 
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     monkeypatch.setattr(harness, "EVAL_DIR", tmp_path)
     server.default = Reply("Enligt rapporten genomfördes 45 intervjuer [1].")
     status = cli.main(["eval", "--backend", "llm", "--limit", "3"])

@@ -18,11 +18,12 @@ import urllib.request
 import pytest
 
 from assistant import prompts
-from assistant.answer import Answer, ExtractiveAnswerer
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.llm import LLMAnswerer
 from assistant.config import Settings
-from assistant.llm import LLMAnswerer
 from assistant.pipeline import Assistant
 from assistant.text import split_sentences
+from assistant.types import Answer
 from tests import llama_server
 from tests.fake_openai import loopback_only
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import Answer
-from assistant.index import IndexMissingError
+from assistant.index.passage_index import IndexMissingError
 from assistant.pipeline import Assistant, QuestionError
 from assistant.prompts import CANNOT_ANSWER_PHRASE
+from assistant.types import Answer
 
 
 def _sentences_without_markers(answer: str) -> list[str]:
@@ -130,7 +130,7 @@ def test_a_file_removed_from_the_corpus_leaves_the_index_at_the_next_start(
 
 def test_unchanged_files_are_not_parsed_again(assistant, settings, fake_embeddings,
                                               monkeypatch):
-    from assistant.index import Index
+    from assistant.index.passage_index import Index
 
     def parse(self, path):
         raise AssertionError(f"{path.name} was parsed although it did not change")
@@ -158,7 +158,7 @@ def test_a_second_process_waits_for_a_sync_in_progress(assistant, settings, fake
     import sys
     import threading
 
-    from assistant.index import SYNC_LOCK
+    from assistant.index.passage_index import SYNC_LOCK
 
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'a+b'); "

@@ -25,7 +25,7 @@ from assistant.planner import (
 )
 from assistant.prompts import PLAN_PARTS
 from assistant.text import collapse
-from tests.conftest import REPORT, FakeEmbeddings
+from tests.conftest import REPORT, FakeEmbeddings, use_embedder
 from ui import plan_view
 
 APP = PROJECT_ROOT / "ui" / "app.py"
@@ -146,7 +146,7 @@ def test_an_unreadable_length_is_refused():
 def test_cli_plan_writes_markdown_json_and_docx(full_corpus, capsys, tmp_path, monkeypatch):
     from docx import Document
 
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     assert cli.main(["plan", "--tema", THEME, "--ort", "Malmö", "--format", "md"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# Plan för nätverksträff") and "## 5. Uppföljning" in out
@@ -165,10 +165,10 @@ def test_cli_plan_writes_markdown_json_and_docx(full_corpus, capsys, tmp_path, m
     (["--format", "docx"], "--output"),
 ])
 def test_cli_plan_refuses_bad_inputs_before_loading_anything(capsys, monkeypatch, args, message):
-    def no_model(self):
+    def no_model(settings):
         raise AssertionError("the model must not load for a bad input")
 
-    monkeypatch.setattr(Settings, "make_embeddings", no_model)
+    use_embedder(monkeypatch, no_model)
     assert cli.main(["plan", "--tema", THEME, *args]) == 2
     assert message in capsys.readouterr().err
 
@@ -182,7 +182,7 @@ def test_report_themes_offered_by_the_page_are_the_reports_words():
 @pytest.fixture
 def plan_page(full_corpus, monkeypatch):
     """The app on its planning page, with the fake embedder and a fresh process-wide cache."""
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     st.cache_resource.clear()
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.run()
@@ -269,7 +269,7 @@ def test_every_agenda_item_has_time_and_the_items_fill_the_meeting(minutes):
     (["--ort", "x" * 101], "högst 100 tecken"),
 ])
 def test_cli_plan_says_in_swedish_what_is_wrong(capsys, monkeypatch, args, message):
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: FakeEmbeddings())
+    use_embedder(monkeypatch, lambda settings: FakeEmbeddings())
     assert cli.main(["plan", "--tema", THEME, *args]) == 2
     assert message in capsys.readouterr().err
 

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from assistant.retrieve import DenseHits, Passage
+from assistant.retrieval.hybrid import DenseHits
+from assistant.types import Passage
 
 
 @pytest.fixture
@@ -110,7 +111,8 @@ def test_passages_are_judged_by_their_similarity_to_the_question_itself(retrieve
 
 
 def test_answer_is_drawn_from_direct_matches_not_from_passages_lifted_by_neighbours(assistant):
-    from assistant.answer import ExtractiveAnswerer, by_match
+    from assistant.answering.base import by_match
+    from assistant.answering.extractive import ExtractiveAnswerer
     from assistant.text import split_sentences
 
     chunks = [c for c in assistant.retriever.index.chunks() if len(c.text) > 300]

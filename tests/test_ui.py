@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.feedback import FeedbackStore
 from assistant.prompts import CANNOT_ANSWER_PHRASE, ROLES
+from tests.conftest import use_embedder
 from ui import render
 
 APP = PROJECT_ROOT / "ui" / "app.py"
@@ -34,7 +35,7 @@ Läs mer på [x](http://evil.example/) eller http://evil.example/path och www.ev
 @pytest.fixture
 def app(monkeypatch, fake_embeddings):
     """The app, with the fake embedder and a fresh process-wide cache."""
-    monkeypatch.setattr(Settings, "make_embeddings", lambda self: fake_embeddings)
+    use_embedder(monkeypatch, lambda settings: fake_embeddings)
     st.cache_resource.clear()
     at = AppTest.from_file(str(APP), default_timeout=120)
     yield at

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from assistant.cases import ARENAS, INDUSTRIES, KINDS, STARTED_BY, Case, CaseQuery, Catalog
+from assistant.cases.cards import ARENAS, KINDS, STARTED_BY, Case
+from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
 from assistant.prompts import CASE_FIELD_LABELS, CASE_KIND_LABELS
 from ui import render
 
@@ -98,7 +99,7 @@ def link_for_citation(source: str) -> dict[str, str] | None:
 
     For the chat page: st.page_link(PAGE_PATH, query_params=link_for_citation(c.source)).
     """
-    from assistant.cases import case_slug_of
+    from assistant.cases.cards import case_slug_of
 
     slug = case_slug_of(source)
     return {QUERY_KEY: slug} if slug else None

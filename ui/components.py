@@ -10,9 +10,9 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.answer import Answer, Citation, Context
 from assistant.feedback import FeedbackError, citations_of
 from assistant.pipeline import Assistant, QuestionError
+from assistant.types import Answer, Citation, Context
 from ui import cases_view, render, state, texts
 
 CURSOR = " ▌"

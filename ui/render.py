@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.ingest import SUPPORTED_SUFFIXES
+from assistant.ingest.loaders import SUPPORTED_SUFFIXES
 from assistant.prompts import ERR_TOO_LARGE, ERR_UNSUPPORTED_TYPE
 from ui import texts
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.index import Progress, SyncReport
+from assistant.index.passage_index import Progress, SyncReport
 from assistant.pipeline import Assistant
 from assistant.prompts import (
     ERR_UPLOAD_FAILED,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.cases import CaseQuery
+from assistant.cases.catalog import CaseQuery
 from assistant.text import tokens
 from ui import cases_view as view
 from ui import render, state

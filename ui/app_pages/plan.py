@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.answer import Answer
 from assistant.planner import PlanError, Planner, PlanRequest, parse_length
 from assistant.prompts import PLAN_FAILED, PLAN_TARGET_GROUPS
+from assistant.types import Answer
 from ui import components, render, state
 from ui import plan_view as view
 

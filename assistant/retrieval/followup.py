@@ -1,0 +1,104 @@
+"""Retrieval: follow-up questions -> standalone questions, without a language model.
+
+An elliptical follow-up ("Och hur började det samarbetet?", "Finns det fler exempel?") gets the
+topic of the previous turns carried into it, in parentheses: the previous question (and the
+questions before it, while those were follow-ups too, so a topic survives a chain of
+follow-ups), plus the names the last answer mentioned when the questions name nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.text import STOPWORDS, collapse, words
+
+# Words that make a question lean on what was said before.
+_ANAPHORA = frozenset(
+    """det den de dem dess deras detta dessa där dit samarbetet företaget företagen exemplet
+    exempel fler mer mera också även sen sedan då och it they them their that this those there
+    he she his her its more also""".split())
+_NAME = re.compile(r"\b[A-ZÅÄÖ][\wåäöÅÄÖé\-]*(?:\s+(?:och\s+)?[A-ZÅÄÖ][\wåäöÅÄÖé\-]*)*")
+_MARKER = re.compile(r"\s*\[\d+\]")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)$")
+# Names too common in this corpus to point at anything.
+_GENERIC_NAMES = frozenset({"asf", "asf:et", "asf:s", "sweco", "tillväxtverket"})
+
+MAX_CONTEXT_TURNS = 3       # the previous question and at most two before it
+MAX_CONTEXT_CHARS = 600
+MAX_ANSWER_NAMES = 3
+
+
+def _turns(history: Sequence[dict | str]) -> list[tuple[str, str]]:
+    """Return (role, text) for every non-empty turn; plain strings are user turns."""
+    turns = []
+    for turn in history:
+        if isinstance(turn, str):
+            role, text = "user", turn
+        elif isinstance(turn, dict):
+            role, text = str(turn.get("role", "user")), str(turn.get("content", ""))
+        else:
+            continue
+        if text.strip():
+            turns.append((role, text.strip()))
+    return turns
+
+
+def names(text: str) -> list[str]:
+    """Return the capitalised names of a text, leaving out sentence-initial words."""
+    found: list[str] = []
+    for m in _NAME.finditer(text):
+        name = m.group(0)
+        if " " not in name and _SENTENCE_START.search(text[: m.start()]):
+            continue    # a sentence's first word is capitalised anyway ("Det", "Samarbetet")
+        if name and name.lower() not in _GENERIC_NAMES and name.lower() not in STOPWORDS \
+                and name not in found:
+            found.append(name)
+    return found
+
+
+def needs_context(question: str) -> bool:
+    """Return True when a question is short or leans on earlier turns.
+
+    A short question that names its own subject ("Vad gör Koopus?") stands on its own.
+    """
+    ws = words(question)
+    content = [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
+    has_name = any(m.start() > 0 and m.group(0).lower() not in _GENERIC_NAMES
+                   for m in _NAME.finditer(question))
+    leans = bool(set(ws) & _ANAPHORA)
+    if has_name:
+        return False
+    return len(content) <= 2 or leans
+
+
+def context(history: Sequence[dict | str]) -> str:
+    """Return the topic of the conversation so far, as carried into a follow-up."""
+    turns = _turns(history)
+    questions = [text for role, text in turns if role == "user"]
+    if not questions:
+        return ""
+    chain = [questions[-1]]
+    for earlier in reversed(questions[:-1]):
+        if len(chain) >= MAX_CONTEXT_TURNS or not needs_context(chain[0]):
+            break
+        chain.insert(0, earlier)
+    topic = " ".join(collapse(q) for q in chain)
+    if not any(names(q) for q in chain):
+        answers = [text for role, text in turns if role == "assistant"]
+        if answers:
+            extra = [n for n in names(_MARKER.sub("", answers[-1])) if n not in topic]
+            if extra:
+                topic += " " + ", ".join(extra[:MAX_ANSWER_NAMES])
+    if len(topic) > MAX_CONTEXT_CHARS:
+        topic = topic[-MAX_CONTEXT_CHARS:].split(" ", 1)[-1]
+    return topic
+
+
+def rewrite(question: str, history: Sequence[dict | str]) -> str:
+    """Return the question with the previous turns' topic carried in, when it needs one."""
+    question = question.strip()
+    if not needs_context(question):
+        return question
+    topic = context(history)
+    return f"{question} ({topic})" if topic else question

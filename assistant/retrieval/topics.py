@@ -1,0 +1,153 @@
+"""Retrieval: sections and sentences as units of meaning, for answers from the whole report.
+
+A passage is 1,000 characters; a broad question ("how do we start buying from an ASF?") is
+answered by a dozen sentences spread over several sections. This module holds every indexed
+sentence with its vector and every section of every document with a vector of its own (the
+normalised mean of its passages' vectors, which carry the section path in their text) and an
+extractive summary: the sentences closest to the centroid of the section's sentences, a
+LexRank-style degree centrality that picks the sentences stating what the section is about.
+
+Everything is computed from the vectors the index already stores (one Chroma read per index
+version, a few hundred milliseconds for the report), so it works for any document a user adds
+and adds nothing to the index build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from assistant.ingest.chunking import split_units
+from assistant.text import tokens
+from assistant.types import Chunk, Unit
+
+# Sentences in a section's extractive summary.
+SUMMARY_SENTENCES = 3
+
+
+@dataclass
+class Sentence:
+    """One quotable unit of an indexed passage, with the row of its vector."""
+
+    row: int
+    chunk: Chunk
+    unit: Unit
+    section: int                    # index into TopicIndex.sections
+    centrality: float = 0.0         # cosine to its section's sentence centroid
+
+
+@dataclass
+class Section:
+    """A section (or subsection) of a document: its passages, sentences and summary."""
+
+    source: str
+    path: tuple[str, ...]
+    chunks: list[Chunk] = field(default_factory=list)
+    sentences: list[int] = field(default_factory=list)     # rows, in reading order
+    summary: list[int] = field(default_factory=list)       # most central rows, in reading order
+
+    @property
+    def heading(self) -> str:
+        """Return the section's own heading (the last part of its path)."""
+        return self.path[-1] if self.path else ""
+
+
+class TopicIndex:
+    """Every sentence and section of the index, with vectors for scoring by meaning."""
+
+    def __init__(self, chunks: list[Chunk], chunk_vectors: dict[str, list[float]],
+                 unit_vectors: list[tuple[str, int, list[float]]]):
+        self.chunks = {c.chunk_id: c for c in chunks}
+        self.chunk_ids = [c.chunk_id for c in chunks if c.chunk_id in chunk_vectors]
+        self.chunk_matrix = _matrix([chunk_vectors[cid] for cid in self.chunk_ids])
+        self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
+        self.sections: list[Section] = []
+        self.sentences: list[Sentence] = []
+        section_of: dict[tuple[str, tuple[str, ...]], int] = {}
+        for chunk in sorted(chunks, key=lambda c: (c.source, c.seq)):
+            key = (chunk.source, chunk.section_path)
+            if key not in section_of:
+                section_of[key] = len(self.sections)
+                self.sections.append(Section(chunk.source, chunk.section_path))
+            self.sections[section_of[key]].chunks.append(chunk)
+        vectors = {(cid, pos): vec for cid, pos, vec in unit_vectors}
+        rows: list[list[float]] = []
+        for number, section in enumerate(self.sections):
+            for chunk in section.chunks:
+                for unit in split_units(chunk.text):
+                    vec = vectors.get((chunk.chunk_id, unit.position))
+                    if vec is None:
+                        continue
+                    section.sentences.append(len(rows))
+                    self.sentences.append(Sentence(len(rows), chunk, unit, number))
+                    rows.append(vec)
+        self.matrix = _matrix(rows)
+        self.section_matrix = _matrix([
+            self._mean([self.chunk_row[c.chunk_id] for c in s.chunks if c.chunk_id in
+                        self.chunk_row], self.chunk_matrix) for s in self.sections])
+        for section in self.sections:
+            self._summarise(section)
+
+    @staticmethod
+    def _mean(rows: list[int], matrix: np.ndarray) -> list[float]:
+        if not rows:
+            return [0.0] * matrix.shape[1] if matrix.size else []
+        centre = matrix[rows].mean(axis=0)
+        norm = float(np.linalg.norm(centre)) or 1.0
+        return list(centre / norm)
+
+    def _summarise(self, section: Section) -> None:
+        """Rank the section's sentences by centrality and keep the top few as its summary."""
+        if not section.sentences:
+            return
+        centre = np.asarray(self._mean(section.sentences, self.matrix), dtype=np.float32)
+        sims = self.matrix[section.sentences] @ centre
+        for row, sim in zip(section.sentences, sims, strict=True):
+            self.sentences[row].centrality = float(sim)
+        top = sorted(range(len(sims)), key=lambda i: -sims[i])[:SUMMARY_SENTENCES]
+        section.summary = sorted(section.sentences[i] for i in top)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    @cached_property
+    def heading_tokens(self) -> list[frozenset[str]]:
+        """Return every section's heading words (its whole path), stemmed."""
+        return [frozenset(tokens(" ".join(s.path))) for s in self.sections]
+
+    @cached_property
+    def sentence_tokens(self) -> list[frozenset[str]]:
+        """Return every sentence's stemmed content words (computed once per index version)."""
+        return [frozenset(tokens(s.unit.text)) for s in self.sentences]
+
+    def sentence_similarity(self, vector: ArrayLike) -> np.ndarray:
+        """Return every sentence's cosine similarity to a (normalised) question vector."""
+        if not self.sentences:
+            return np.zeros(0, dtype=np.float32)
+        return self.matrix @ np.asarray(vector, dtype=np.float32)
+
+    def section_similarity(self, vector: ArrayLike) -> np.ndarray:
+        """Return every section's cosine similarity to a question vector."""
+        if not self.sections or not self.section_matrix.size:
+            return np.zeros(len(self.sections), dtype=np.float32)
+        return self.section_matrix @ np.asarray(vector, dtype=np.float32)
+
+    def chunk_similarity(self, vector: ArrayLike) -> dict[str, float]:
+        """Return every passage's cosine similarity to a question vector."""
+        if not self.chunk_ids:
+            return {}
+        sims = self.chunk_matrix @ np.asarray(vector, dtype=np.float32)
+        return dict(zip(self.chunk_ids, map(float, sims), strict=True))
+
+    def pair_similarity(self, a: int, b: int) -> float:
+        """Return the cosine similarity of two sentences."""
+        return float(self.matrix[a] @ self.matrix[b])
+
+
+def _matrix(rows: list[list[float]]) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.asarray(rows, dtype=np.float32)
