@@ -153,7 +153,6 @@ class Index:
         self._gen: Generation | None = None
         self._retired: Generation | None = None
         self._store: Chroma | None = None
-        self._unit_store: Chroma | None = None
         self._lock = threading.RLock()
         self._chunks: list[Chunk] | None = None
         self._revision = 0          # counts the generations opened; see `revision`
@@ -269,7 +268,7 @@ class Index:
             self.backend.close(self._retired)
         self._retired = self._gen
         self._gen = None
-        self._store = self._unit_store = None
+        self._store = None
         self._chunks = None
         self._revision += 1
         self._late = None
@@ -307,7 +306,8 @@ class Index:
 
     @property
     def store(self) -> Chroma:
-        """Return the langchain Chroma store of passages (raises IndexMissingError)."""
+        """Return the langchain Chroma store of passages (raises IndexMissingError); the eval's
+        LangChain baseline searches it, answers use the exact search in retrieval/hybrid.py."""
         self._ensure_open()
         if self._gen is None:
             raise IndexMissingError()
@@ -315,16 +315,6 @@ class Index:
             self._store = self._gen.collection.vector_store(self.embeddings,
                                                             self._collection_metadata())
         return self._store
-
-    @property
-    def unit_store(self) -> Chroma:
-        """Return the Chroma store of sentence units (for sentence-level dense search)."""
-        self.store  # noqa: B018 - opens the live generation
-        if self._unit_store is None:
-            assert self._gen is not None
-            self._unit_store = self._gen.units.vector_store(self.embeddings,
-                                                            self._collection_metadata())
-        return self._unit_store
 
     def exists(self) -> bool:
         """Return True when the index holds at least one chunk."""
