@@ -123,6 +123,10 @@ class AnswerSettings(BaseModel):
                                  description="Length budget of a broad answer (the passage "
                                              "window and the points); a point that would "
                                              "exceed it is left out.")
+    broad_window_chars: int = Field(default=1000, ge=100, le=4000,
+                                    description="Length budget of the best passage's window "
+                                                "that opens a broad answer (its points fill "
+                                                "the rest of broad_max_chars).")
 
 
 class ApiSettings(BaseModel):

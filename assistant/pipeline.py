@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.answering.base import Answerer, Rewriter, final_answer
-from assistant.answering.broad import BroadAnswerer, extend, similar_cases
+from assistant.answering.broad import BroadAnswerer, extend, planning_figure, similar_cases
 from assistant.answering.catalog import answer_from_catalog
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
@@ -31,6 +31,11 @@ EXAMPLE_FLOOR = 0.5
 # Industry label -> the pattern that finds it in a question (the case catalog's vocabulary).
 _INDUSTRY_IN_QUESTIONS = {label: pattern for label, (pattern, _) in INDUSTRIES.items()}
 
+
+# The window before a planning model keeps at least this much of the best passage.
+_MIN_WINDOW = 300
+# A window this much longer than its budget (a list is quoted whole) gives way to the model.
+_WINDOW_SLACK = 200
 
 WARM_UP_QUESTION = "Hur kan företag och arbetsintegrerande sociala företag göra affärer?"
 
@@ -210,12 +215,25 @@ class Assistant:
         A refusal stays a refusal. The points leave out what the first part (or the previous
         answer in a conversation) already quotes.
         """
+        settings = self.settings.answer
+        # A question about planning a meeting gets the documents' planning model first; the
+        # window around the best passage makes room for it.
+        figure = (planning_figure(self.broad, retrieval.vector, exclude)
+                  if analysis.meeting and settings.broad_extra_points else None)
+        window = settings.broad_window_chars
+        if figure is not None:
+            window = max(_MIN_WINDOW, window - len(figure.text)
+                         - sum(len(x) + 5 for x in figure.items))
         base = self.extractive.answer(query, retrieval.passages, exclude,
-                                      quantities=analysis.kind == "fact", broad=True)
+                                      quantities=analysis.kind == "fact", broad=True,
+                                      budget=window)
         if base.refused:
             return base
+        if figure is not None and len(base.answer) > window + _WINDOW_SLACK:
+            # The best passage's window is a long list: quoted whole it would leave the
+            # planning model no room, so the model leads and the points follow.
+            base = replace(base, answer="", citations=[])
         said = exclude | {collapse(s) for c in base.citations for s in c.quote.split(" … ")}
-        settings = self.settings.answer
         industry = analysis.situation.industry
         # A buying company's industry, in the words the documents use for it (the catalog's
         # patterns), steers one point to what the report says about that sector. An ASF that
@@ -229,12 +247,24 @@ class Assistant:
         if not limit:
             points = []
         elif settings.broad_units == "sections":
-            points = self.broad.select_by_section(query, retrieval, analysis, said, in_text)
+            chapter = (figure.chunk.section_path[0]
+                       if figure is not None and figure.chunk.section_path else None)
+            points = self.broad.select_by_section(query, retrieval, analysis, said, in_text,
+                                                  chapter)
         else:
             points = self.broad.select(query, retrieval, analysis, said)
         points = points[:limit]
+        if figure is not None and not any(collapse(x) in said for x in figure.quotes):
+            points = [figure, *[p for p in points if p.chunk.chunk_id != figure.chunk.chunk_id]]
         examples: list = []
-        if analysis.kind == "examples" or industry or analysis.situation.place:
+        if analysis.customers and analysis.situation.role == "asf":
+            # An ASF asking how to get customers: how the cases closest to it in meaning got
+            # theirs (the catalog's "started by", each a verbatim quote of the report).
+            cases = {c.source: (c.name, c.about, c.started_by[0].quote) for c in self.catalog
+                     if c.started_by}
+            examples = similar_cases(self.retriever.topics(), retrieval.vector, cases,
+                                     floor=0.0)
+        elif analysis.kind == "examples" or industry or analysis.situation.place:
             cases = {c.source: (c.name, c.about, c.summary.quote) for c in self.catalog}
             floor = EXAMPLE_FLOOR
             if industry:

@@ -365,6 +365,8 @@ MSG_CASES_QUOTES_OK = "Alla citat i {count} fallkort finns ordagrant i källtext
 BROAD_EXAMPLES_HEADING = "Exempel ur rapporten:"
 # The points may come from any indexed document, a user's own as well as the report.
 BROAD_MORE_HEADING = "Källorna tar också upp:"
+# When a planning model replaces a window that does not fit beside it, the points come first.
+BROAD_POINTS_HEADING = "Källorna tar upp:"
 BROAD_EXAMPLE_LINE = "{name} ({about}): {quote}"
 BROAD_ANSWER_NOTE = (
     "Svaret är sammanställt ur flera avsnitt i källorna. Varje punkt citeras ordagrant och "

@@ -334,3 +334,94 @@ def test_a_sentence_inside_an_interviewees_quotation_is_not_read_alone():
     assert not inside_quotation(passage, "Efter citatet fortsätter texten.")
     assert not inside_quotation(passage, "Inledning utan citat.")
     assert not inside_quotation(passage, "”Man skulle kunna formalisera sådana samarbeten.")
+
+
+# --------------------------------------------------------------------------- subsections, roles
+
+def test_a_list_under_a_heading_like_lead_in_is_its_own_subsection(assistant):
+    topics = assistant.retriever.topics()
+    by_heading = {s.heading: s for s in topics.sections}
+    public = by_heading["Rekommendationer till offentliga aktörer och företagsfrämjare"]
+    assert public.path[:-1] == ("Sammanfattande analys och rekommendationer",
+                                "Marknadsföring och försäljning är viktigt",
+                                "Rekommendationer till ASF")
+    texts = [topics.sentences[r].unit.text for r in public.sentences]
+    assert texts[0].endswith("företagsfrämjare:") and len(texts) == 3
+    assert all(t.startswith("Offentliga aktörer och företagsfrämjare") for t in texts[1:])
+    parent = next(s for s in topics.sections if s.path == public.path[:-1])
+    assert not set(parent.sentences) & set(public.sentences)
+    assert all(topics.sentences[r].section == topics.sections.index(public)
+               for r in public.sentences)
+    # A lead-in that points forward is a sentence, not a heading.
+    assert "Följande aktörer medverkade" not in by_heading
+    assert topics.section_matrix.shape[0] == len(topics.sections)
+
+
+def test_a_section_addressed_to_the_askers_group_is_ranked_higher(assistant):
+    question = "Vad kan vi som kommun göra för att ASF ska få fler kunder?"
+    analysis = assistant.analyse(question, question)
+    assert analysis.situation.role == "advisor"
+    retrieval = assistant.retriever.search(question)
+    topics = assistant.retriever.topics()
+    broad = assistant.broad
+    plain = broad.section_scores(question, retrieval, topics)
+    steered = broad.section_scores(question, retrieval, topics,
+                                   broad._signals(question, retrieval, topics, analysis))
+    heading = [s.heading for s in topics.sections]
+    public = heading.index("Rekommendationer till offentliga aktörer och företagsfrämjare")
+    assert steered[public] == pytest.approx(plain[public] + broad.shape.w_addressed)
+    assert steered[heading.index("Kartläggningens analysmodell")] == pytest.approx(
+        plain[heading.index("Kartläggningens analysmodell")])
+
+
+# --------------------------------------------------------------------------- planning model
+
+@pytest.mark.parametrize(("question", "meeting"), [
+    ("Jag ska hålla en workshop för företag och ASF i min kommun. Hur bör jag lägga upp den?",
+     True),
+    ("Hur planerar jag en frukostträff med lokala företagare?", True),
+    ("I'm organising a networking event for social enterprises. How should I plan it?", True),
+    ("Vad gör Koopus?", False),
+    ("Vilka utmaningar finns med kommunikationen?", False),
+])
+def test_a_question_about_planning_a_meeting_is_recognised(question, meeting):
+    assert analyse(question, _INDUSTRIES).meeting is meeting
+
+
+def test_a_meeting_planning_question_gets_the_planning_model(with_figures, settings):
+    assistant = Assistant(settings, embeddings=FakeEmbeddings())
+    assistant.ensure_index()
+    answer = assistant.ask("Jag ska hålla en workshop för företag och ASF i min kommun. "
+                           "Hur bör jag lägga upp den?")
+    assert not answer.refused
+    assert "- Syfte med mötet: Formulera syftet med mötet, träffen eller workshopen" in \
+        answer.answer
+    assert "- Uppföljning: Hur ska mötet dokumenteras?" in answer.answer
+    [figure] = [c for c in answer.citations if c.source.endswith("planeringsmodell.yaml")]
+    assert "Uppföljning: Hur ska mötet dokumenteras?" in figure.quote
+    # The model comes first among the points, each part once.
+    points = answer.answer.split("Figur 5 Modell för planering av nätverksträffar:", 1)
+    assert len(points) == 2 and answer.answer.count("Uppföljning:") == 1
+    other = assistant.ask("Vilka utmaningar finns med kommunikationen?")
+    assert "Uppföljning:" not in other.answer
+
+
+def test_an_asf_asking_for_customers_gets_how_cases_got_theirs(isolated_dirs, settings):
+    from assistant.prompts import BROAD_EXAMPLES_HEADING
+
+    shutil.copytree(PROJECT_ROOT / "corpus" / "cases", isolated_dirs / "corpus" / "cases")
+    assistant = Assistant(settings, embeddings=FakeEmbeddings())
+    assistant.ensure_index()
+    question = ("Vi har startat ett socialt företag som gör cykelreparationer. Hur hittar vi "
+                "våra första företagskunder?")
+    analysis = assistant.analyse(question, question)
+    assert (analysis.situation.role, analysis.customers) == ("asf", True)
+    answer = assistant.ask(question)
+    assert BROAD_EXAMPLES_HEADING in answer.answer
+    examples = answer.answer.split(BROAD_EXAMPLES_HEADING)[-1]
+    started = {c.started_by[0].quote for c in assistant.catalog if c.started_by}
+    shown = [q for q in started if q in examples]
+    assert shown, examples
+    cited = {c.quote for c in answer.citations}
+    assert all(any(q in c for c in cited) for q in shown)
+    assert not analyse("Vad gör Koopus?", _INDUSTRIES).customers

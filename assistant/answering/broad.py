@@ -26,9 +26,10 @@ from assistant.prompts import (
     BROAD_EXAMPLE_LINE,
     BROAD_EXAMPLES_HEADING,
     BROAD_MORE_HEADING,
+    BROAD_POINTS_HEADING,
 )
 from assistant.retrieval.hybrid import Retrieval
-from assistant.retrieval.question import Analysis
+from assistant.retrieval.question import ADDRESSEES, Analysis
 from assistant.retrieval.topics import Sentence, TopicIndex
 from assistant.text import collapse, coverage, tokens
 from assistant.types import Answer, Chunk, Citation
@@ -72,6 +73,7 @@ class Point:
     rows: list[int] = field(default_factory=list)   # sentence rows the point covers
     quotes: list[str] = field(default_factory=list)  # its sentences, each verbatim
     situation: bool = False            # about the asker's own situation (shown first)
+    figure: bool = False               # a figure card's parts (shown first)
 
     @property
     def chunk(self) -> Chunk:
@@ -108,6 +110,7 @@ class BroadSettings:
     per_section_points: int = 1
     w_section_vector: float = 0.3
     w_section_heading: float = 0.2
+    w_addressed: float = 0.5         # the section's own heading names the asker's group
     # A section scoring under this share of the best one adds nothing: on a narrow question
     # the first section dominates and the rest is noise. Measured (one run each): 0 -> 0.6 kept
     # persona coverage at 0.341 and cut the median answer from 1500 to 1400 characters; 0.8
@@ -174,6 +177,19 @@ class _Signals:
     passage: dict[str, float]
     section_similarity: np.ndarray
     headings: list[float]
+    addressed: list[float] = field(default_factory=list)   # heading names the asker's group
+
+
+# A heading that speaks to a group names it after "till"/"för" ("Rekommendationer till
+# offentliga aktörer och företagsfrämjare"); "Samarbete med kommuner" is about municipalities,
+# not addressed to them.
+_ADDRESSED = re.compile(r"\b(?:till|för|to|for)\s+(.+)$", re.IGNORECASE)
+
+
+def _addressee(heading: str) -> str:
+    """Return the group a heading addresses ("" when it addresses none)."""
+    found = _ADDRESSED.search(heading)
+    return found.group(1) if found else ""
 
 
 def _clip(x: float) -> float:
@@ -233,7 +249,8 @@ class BroadAnswerer:
             out[i] = score
         return topics, out
 
-    def _signals(self, question: str, retrieval: Retrieval, topics: TopicIndex) -> _Signals:
+    def _signals(self, question: str, retrieval: Retrieval, topics: TopicIndex,
+                 analysis: Analysis | None = None) -> _Signals:
         """Return the signals sentence and section scores share."""
         fused = {p.chunk.chunk_id: p.score for p in retrieval.candidates}
         top = max(fused.values(), default=0.0) or 1.0
@@ -243,6 +260,11 @@ class BroadAnswerer:
             topics.section_similarity(retrieval.vector) if retrieval.vector is not None
             else np.zeros(len(topics.sections), dtype=np.float32),
             [self._coverage(qset, words) for words in topics.heading_tokens])
+        role = analysis.situation.role if analysis is not None else None
+        if role in ADDRESSEES:
+            group = set(tokens(ADDRESSEES[role]))
+            signals.addressed = [float(bool(group & set(tokens(_addressee(section.heading)))))
+                                 for section in topics.sections]
         return signals
 
     def select(self, question: str, retrieval: Retrieval, analysis: Analysis,
@@ -307,11 +329,14 @@ class BroadAnswerer:
             similarity = float(signals.section_similarity[i])
             out[i] = (best + s.w_section_vector * _clip((similarity - 0.25) / 0.45)
                       + s.w_section_heading * signals.headings[i])
+            if signals.addressed:
+                out[i] += s.w_addressed * signals.addressed[i]
         return out
 
     def select_by_section(self, question: str, retrieval: Retrieval, analysis: Analysis,
                           exclude: frozenset[str] = frozenset(),
-                          situation: re.Pattern[str] | None = None) -> list[Point]:
+                          situation: re.Pattern[str] | None = None,
+                          chapter: str | None = None) -> list[Point]:
         """Return the answer's points, section first: the best sentences of the most
         relevant sections (two from the first, one from each next), in section order.
 
@@ -320,18 +345,30 @@ class BroadAnswerer:
         sections) than choosing sentences from the whole report (0.314).
         """
         topics = self.topics()
-        signals = self._signals(question, retrieval, topics)   # shared by both scores
+        signals = self._signals(question, retrieval, topics, analysis)   # shared by both
         topics, scores = self.scores(question, retrieval, analysis, exclude, signals)
         s = self.shape
         section_scores = self.section_scores(question, retrieval, topics, signals)
+        if chapter is not None and len(section_scores):
+            # The chapter of a planning model the answer shows (a figure card names the
+            # section of its document), whose sections hold the lessons and advice that go
+            # with it, competes with the sections the question matches best.
+            lift = s.min_section_share * float(section_scores.max())
+            for i, section in enumerate(topics.sections):
+                if section.path[:1] == (chapter,):
+                    section_scores[i] += lift
         ranked = np.argsort(-section_scores)
         floor = s.min_section_share * float(section_scores[ranked[0]]) if len(ranked) else 0.0
         chosen: list[Point] = []
         covered: set[int] = set()
-        for k, number in enumerate(ranked[: s.sections]):
-            if section_scores[number] < floor:
-                break
-            section = topics.sections[int(number)]
+        top = [int(i) for i in ranked[: s.sections] if section_scores[i] >= floor]
+        if signals.addressed:
+            # What the documents say to the asker's own group is shown first: the length
+            # budget cuts the last points, and a recommendation to public actors is what a
+            # municipality asked for.
+            top.sort(key=lambda i: -signals.addressed[i])
+        for k, number in enumerate(top):
+            section = topics.sections[number]
             room = s.first_section_points if k == 0 else s.per_section_points
             for row in sorted(section.sentences, key=lambda i: -scores[i])[:3]:
                 if room == 0 or scores[row] <= 0:
@@ -411,6 +448,36 @@ class BroadAnswerer:
         return Point(sentence, score, text, items, group, rows, quotes)
 
 
+# Words of a planning model: a figure card about planning meetings has one of them.
+_PLANNING_MODEL = frozenset(tokens("planering planera möte träff workshop"))
+
+
+def planning_figure(answerer: BroadAnswerer, vector: list[float] | None,
+                    exclude: frozenset[str] = frozenset()) -> Point | None:
+    """Return the parts of the figure card about planning meetings closest to the question,
+    as a point, for a question about how to plan a meeting or workshop.
+
+    The report's model for planning meetings (figure 5) is set as an image, and its text
+    exists whole only in the figure card; its vector is no closer to "Hur bör jag lägga upp
+    en workshop?" than many passages (measured: 0.38-0.39 for two such questions, while
+    unrelated questions reach 0.42), so the question's intent selects it, and meaning only
+    chooses among the figure cards that are about planning.
+    """
+    topics = answerer.topics()
+    figures = {s.chunk.chunk_id: s for s in topics.sentences
+               if s.chunk.kind == "figure" and s.unit.lead_in and s.unit.items
+               and _PLANNING_MODEL & set(tokens(s.chunk.text))}
+    if not figures:
+        return None
+    sims = topics.chunk_similarity(vector) if vector is not None else {}
+    best = max(figures.values(), key=lambda s: sims.get(s.chunk.chunk_id, 0.0))
+    point = answerer._point(topics, best, 1.0)
+    if point is None or _said(point, exclude):
+        return None
+    point.figure = True
+    return point
+
+
 @dataclass
 class Example:
     """A case from the catalog that matches the question by meaning."""
@@ -456,14 +523,17 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
     fitting = []
     for point in points:
         length = len(point.text) + sum(len(x) + 5 for x in point.items) + 8
-        if size + length + reserved <= max_chars:
+        # A planning model asked for is shown even when the window left no room for it.
+        if size + length + reserved <= max_chars or point.figure:
             fitting.append(point)
             size += length
     if fitting:
-        lines.append("")
-        lines.append(BROAD_MORE_HEADING)
+        if base.answer:
+            lines += ["", BROAD_MORE_HEADING]
+        else:
+            lines = [BROAD_POINTS_HEADING]
         # Chosen by relevance; shown as advice first, then what to expect, then the rest.
-        for point in sorted(fitting, key=lambda p: (not p.situation, p.group)):
+        for point in sorted(fitting, key=lambda p: (not p.figure, not p.situation, p.group)):
             n = cite(point.chunk, [*point.quotes, *point.items])
             lines.append(f"- {point.text} [{n}]")
             lines.extend(f"  - {item}" for item in point.items)

@@ -99,7 +99,8 @@ class ExtractiveAnswerer:
 
     def select(self, question: str, passages: list[Passage],
                exclude: frozenset[str] = frozenset(),
-               candidates: list[Passage] | None = None) -> list[_Unit]:
+               candidates: list[Passage] | None = None,
+               budget: int | None = None) -> list[_Unit]:
         """Return the units that best answer the question, in reading order.
 
         The best sentence anchors the answer and brings the sentences that follow it (the
@@ -114,7 +115,7 @@ class ExtractiveAnswerer:
         anchor = best.passage
         # The anchor's units were split and scored above; reuse them in reading order.
         units = sorted((u for _, u in scored if u.passage is anchor), key=lambda u: u.position)
-        budget = self.settings.max_chars
+        budget = budget or self.settings.max_chars
         chosen = [best]
         size = len(best.text)
         window = units[best.position + 1:]
@@ -219,7 +220,8 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: list[Passage],
                exclude: frozenset[str] = frozenset(), quantities: bool = True,
-               broad: bool = False, candidates: list[Passage] | None = None) -> Answer:
+               broad: bool = False, candidates: list[Passage] | None = None,
+               budget: int | None = None) -> Answer:
         """Return a cited answer, or a refusal when the evidence is weak.
 
         `exclude` holds the sentences of the previous answer in a conversation: they are not
@@ -229,8 +231,8 @@ class ExtractiveAnswerer:
         evidence = self.evidence(question, passages, broad)
         if evidence < self.settings.min_evidence or not passages:
             return refusal(question, contexts, evidence)
-        units = (self.select(question, passages, exclude, candidates)
-                 or self.select(question, passages, candidates=candidates))
+        units = (self.select(question, passages, exclude, candidates, budget)
+                 or self.select(question, passages, candidates=candidates, budget=budget))
         result = compose(question, units, contexts, evidence)
         cited = " ".join(p.chunk.text for p in by_match(passages)[:3])
         reason = missing_answer_type(question, result.answer, cited, quantities)

@@ -11,7 +11,7 @@ shown the property-sector findings and cases.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from assistant.text import collapse, words
@@ -62,16 +62,36 @@ _SOLUTION = _rx(r"\b(lösa|lösning\w*|hantera|åtgärda|göra åt|komma runt|un
 
 _ROLES: list[tuple[str, re.Pattern[str]]] = [
     ("advisor", _rx(r"\b(kommun(en)?s?\b.{0,40}\b(workshop|träff|nätverk)|workshop|"
+                    r"(vi|jag) (som|på|i) (en |vår )?(kommun|region)\w*|"
                     r"nätverksträff\w*|rådgivare|näringslivskontor\w*|näringslivsutveckl\w*|"
                     r"företagsfrämjare|coompanion|advis[eo]r|municipality|network meeting)")),
     ("asf", _rx(r"\b(vi|jag) (driver|startar|har startat|är) (ett )?(asf|socialt företag|"
                 r"arbetsintegrerande|kooperativ)|\b(vårt|mitt) (asf|sociala företag|kooperativ)|"
-                r"\bsom asf\b|\bwe (run|are) an? (asf|social enterprise|wise)|\bour social "
+                r"\bsom asf\b|\bwe (run|are|have) an? (work[- ]integrat\w* )?(asf|social "
+                r"(enterprise|cooperative)|wise)|\bour social "
                 r"enterprise")),
     ("company", _rx(r"\b(vi|jag) (är|jobbar på|arbetar på) (ett |en )?(\w+ )?\w*(företag|bolag|"
                     r"koncern|kedja|fabrik)\b|\bvårt (företag|bolag)\b|\binköp\w*|\bcsr\b|"
                     r"\bupphandlare\b|\b(our|my) (company|firm)|\bwe are a\b")),
 ]
+# A question about planning a meeting, workshop or event: the documents' planning models
+# (figure cards) answer its "how do I lay it out".
+_MEETING = _rx(r"\b(workshop\w*|\w*träff(en|ar|arna)?|möte[nt]?|mötena|seminari\w*|evenemang\w*|"
+               r"event\w*|meetings?|gatherings?)\b")
+_PLANNING = _rx(r"\b(lägg\w* upp|upplägg\w*|planer\w*|organiser\w*|ordna\w*|hålla|håller|"
+                r"arrangera\w*|genomför\w*|förbered\w*|plan|planning|organi[sz](e|ing)|"
+                r"set up|run|running|host|hosting)\b")
+_CUSTOMERS = _rx(r"\b(\w*kund(en|er|erna)?|kundkrets\w*|customers?|clients?|beställare)\b")
+# Whom each role is, in the words documents use when they address it ("Rekommendationer till
+# offentliga aktörer och företagsfrämjare"): a section whose heading names the asker's own
+# group speaks to them. (The model's vectors do not separate addressees: a municipality's
+# question is closer to "Rekommendationer till ASF", 0.45, than to the heading addressing
+# public actors, 0.27, because both name ASF.)
+ADDRESSEES = {
+    "advisor": "offentliga kommuner regioner företagsfrämjare rådgivare",
+    "asf": "ASF",
+    "company": "samverkande konventionella köpare",
+}
 _SIZE = _rx(r"\b(litet|liten|små|medelstort|medelstor|stort|stor|större|mindre|small|"
             r"medium-sized|mid-sized|large|big)\b(?=\s+\w*(företag|bolag|asf|company|firm))")
 _PLACE = re.compile(
@@ -99,6 +119,8 @@ class Analysis:
     kind: Kind
     asks: Asks | None = None
     situation: Situation = field(default_factory=Situation)
+    meeting: bool = False           # asks how to plan a meeting, workshop or event
+    customers: bool = False         # asks about customers (finding, getting, keeping them)
 
 
 def analyse(question: str, industries: dict[str, re.Pattern[str]] | None = None) -> Analysis:
@@ -108,7 +130,13 @@ def analyse(question: str, industries: dict[str, re.Pattern[str]] | None = None)
     catalog's vocabulary), so a situation's industry uses the same labels as the cards.
     """
     text = collapse(question)
-    situation = _situation(text, industries or {})
+    analysis = _analyse(text, industries or {})
+    return replace(analysis, meeting=bool(_MEETING.search(text) and _PLANNING.search(text)),
+                   customers=bool(_CUSTOMERS.search(text)))
+
+
+def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
+    situation = _situation(text, industries)
     # "Hur kan man lösa det?" asks how to deal with what was said: the report's advice.
     solution = bool(_SOLUTION.search(text))
     situational = bool(_SITUATION.search(text))
