@@ -189,9 +189,7 @@ def test_a_card_is_one_passage_of_report_text_with_its_fields_as_metadata(case_a
         assert chunk.title.startswith("Fallexempel: ")
         assert chunk.indexed_text.startswith(chunk.title)
     # The quotes are matched once, in the report's own passages: no sentence units for cards.
-    units = case_assistant.index.unit_store.get(
-        where={"chunk_id": {"$in": [c.chunk_id for c in cards]}}, include=[])
-    assert units["ids"] == []
+    assert case_assistant.index.unit_vectors([c.chunk_id for c in cards]) == []
     koopus = next(c for c in cards if c.source == "cases/koopus.yaml")
     assert "Bransch: Legoarbeten åt industrin" in koopus.indexed_text
     assert "Så började affärerna: tidigare branschkontakt" in koopus.indexed_text
