@@ -207,7 +207,7 @@ class HybridRetriever:
         """
         s = self.settings
         top = [p.chunk.chunk_id for p in passages[: s.feedback_passages]]
-        stored = self.index.chunk_vectors(top)
+        stored = self.topics().chunk_vectors(top)
         if not s.feedback_weight or not stored:
             return None
         dims = len(vector)
@@ -285,14 +285,15 @@ class HybridRetriever:
     def annotate(self, passages: list[Passage], vector: list[float] | None) -> list[Passage]:
         """Give the top passages and each of their sentences their similarity to the question.
 
-        The vectors were stored at indexing time, so this is two Chroma lookups and a few dot
-        products. The answerer can then pick sentences by meaning, not words only, and judge
+        The vectors were stored at indexing time and the topic index holds them, so this is a
+        few dot products. The answerer can then pick sentences by meaning, not words only, and judge
         the evidence by the question itself (feedback searched with a moved vector).
         """
         if vector is None:
             return passages
         top = passages[: self.settings.annotate_passages]
         by_chunk = {p.chunk.chunk_id: p for p in top}
+        topics = self.topics()       # the stored vectors, in memory since the dense search
 
         def similarity(emb: list[float]) -> float:
             return float(sum(a * b for a, b in zip(emb, vector, strict=True)))
@@ -300,11 +301,11 @@ class HybridRetriever:
         for p in top:
             p.unit_dense = {}
         if self.settings.sentence_dense:
-            for chunk_id, position, emb in self.index.unit_vectors(list(by_chunk)):
+            for chunk_id, position, emb in topics.unit_vectors(list(by_chunk)):
                 passage = by_chunk.get(chunk_id)
                 if passage is not None:
                     passage.unit_dense[position] = similarity(emb)
-        for chunk_id, emb in self.index.chunk_vectors(list(by_chunk)).items():
+        for chunk_id, emb in topics.chunk_vectors(list(by_chunk)).items():
             passage = by_chunk[chunk_id]
             passage.dense = max([similarity(emb), *passage.unit_dense.values()])
         return passages

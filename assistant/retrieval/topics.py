@@ -182,6 +182,23 @@ class TopicIndex:
         sims = self.chunk_matrix @ np.asarray(vector, dtype=np.float32)
         return dict(zip(self.chunk_ids, map(float, sims), strict=True))
 
+    @cached_property
+    def _rows_of_chunk(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for sentence in self.sentences:
+            rows.setdefault(sentence.chunk.chunk_id, []).append(sentence.row)
+        return rows
+
+    def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        """Return the stored vectors of the given passages (as the index holds them)."""
+        return {cid: self.chunk_matrix[self.chunk_row[cid]].tolist() for cid in chunk_ids
+                if cid in self.chunk_row}
+
+    def unit_vectors(self, chunk_ids: list[str]) -> list[tuple[str, int, list[float]]]:
+        """Return (chunk id, sentence position, vector) for every sentence of the passages."""
+        return [(cid, self.sentences[row].unit.position, self.matrix[row].tolist())
+                for cid in chunk_ids for row in self._rows_of_chunk.get(cid, [])]
+
     def pair_similarity(self, a: int, b: int) -> float:
         """Return the cosine similarity of two sentences."""
         return float(self.matrix[a] @ self.matrix[b])
