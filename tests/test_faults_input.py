@@ -363,18 +363,8 @@ def test_item16_oversized_upload_gets_the_swedish_message_not_the_widgets(app, m
 
 
 # ---------------------------------------------------------------------- earlier fixes, kept
-_FAKE_ASF = """
-import sys
-import os
-from assistant import cli
-from assistant.index import register_embedder
-from tests.conftest import FakeEmbeddings
-
-fake = FakeEmbeddings()
-register_embedder("test", lambda settings: fake)
-os.environ["ASF_EMBEDDER"] = "test"
-raise SystemExit(cli.main(sys.argv[1:]))
-"""
+# Runs `asf` with the tests' fake embedder in a process of its own (no faults set).
+WORKER = PROJECT_ROOT / "tests" / "fault_worker.py"
 
 
 def test_json_lines_blank_line_gets_an_error_line(monkeypatch, fake_embeddings, capsys):
@@ -399,7 +389,7 @@ def test_ask_json_into_head_has_no_broken_pipe_traceback(tmp_path):
     questions = tmp_path / "fragor.txt"
     questions.write_text("Vad är ett IOP?\nVad gör Koopus?\n" * 15, encoding="utf-8")
     errors = tmp_path / "stderr.txt"
-    command = (f'"{sys.executable}" -c \'{_FAKE_ASF}\' ask --json - < "{questions}" '
+    command = (f'"{sys.executable}" "{WORKER}" ask --json - < "{questions}" '
                f'2> "{errors}" | head -c 200; exit "${{PIPESTATUS[0]}}"')
     result = subprocess.run(["bash", "-c", command], capture_output=True, timeout=120,
                             cwd=PROJECT_ROOT)
