@@ -110,7 +110,7 @@ class Case:
     @property
     def about(self) -> str:
         """Return kind and place, for a list line ("ASF, Dalarna")."""
-        place = _head(self.place.value) if self.place else ""
+        place = name_part(self.place.value) if self.place else ""
         return ", ".join(x for x in (self.kind_label, place) if x)
 
     def facts(self) -> list[tuple[str, Fact]]:
@@ -133,7 +133,7 @@ class Case:
 
     def quotes(self) -> list[str]:
         """Return the card's distinct quotes; a quote inside a longer one is dropped."""
-        return _distinct([f.quote for _, f in self.facts()])
+        return distinct_quotes([f.quote for _, f in self.facts()])
 
     @property
     def text(self) -> str:
@@ -143,7 +143,7 @@ class Case:
     def header(self) -> str:
         """Return the line that introduces the card in the index ("Fallexempel: Koopus (...)")."""
         industry = self.industry.value if self.industry else ""
-        details = ", ".join(x for x in (self.kind_label, _head(self.place.value)
+        details = ", ".join(x for x in (self.kind_label, name_part(self.place.value)
                                         if self.place else "", industry) if x)
         return f"{self.title} ({details})"
 
@@ -161,12 +161,13 @@ class Case:
         }
 
 
-def _head(value: str) -> str:
+def name_part(value: str) -> str:
     """Return the name part of a value ("Västerås (nätverksträffen)" -> "Västerås")."""
     return re.split(r" \(| – |, ", value, maxsplit=1)[0].strip()
 
 
-def _distinct(quotes: Iterable[str]) -> list[str]:
+def distinct_quotes(quotes: Iterable[str]) -> list[str]:
+    """Return the quotes without repeats or quotes contained in another, in order."""
     texts = list(dict.fromkeys(collapse(q) for q in quotes if q.strip()))
     return [q for q in texts if not any(q != other and q in other for other in texts)]
 

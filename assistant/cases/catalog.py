@@ -22,10 +22,10 @@ from assistant.cases.cards import (
     STARTED_BY,
     Case,
     Fact,
-    _distinct,
-    _head,
+    distinct_quotes,
     is_case_file,
     load_case,
+    name_part,
 )
 from assistant.prompts import CASE_KIND_LABELS, CASES_CRITERIA_LABELS
 from assistant.text import collapse, stem, tokens
@@ -91,7 +91,7 @@ class Catalog:
 
     def places(self) -> list[str]:
         """Return the place names on the cards ("Dalarna", "Jönköping", ...)."""
-        return sorted({_head(c.place.value) for c in self.cases if c.place})
+        return sorted({name_part(c.place.value) for c in self.cases if c.place})
 
     def names(self) -> list[str]:
         """Return the names of the cases and their named partners ("Koopus", "Volvo Cars")."""
@@ -100,7 +100,7 @@ class Catalog:
             out.add(case.name)
             out.update(re.findall(r"\(([^)]+)\)$", case.name))          # "(GSM)"
             for value in case.values("partners"):
-                for part in _head(value).split(" och "):
+                for part in name_part(value).split(" och "):
                     part = part.strip()
                     if part[:1].isupper() and part.split()[0] not in _NOT_NAMES:
                         out.add(part)
@@ -120,7 +120,7 @@ class Match:
 
     def quotes(self, limit: int = 2) -> list[str]:
         """Return the quotes to show for this match (the summary when nothing specific)."""
-        quotes = _distinct([f.quote for _, f in self.facts]) or [self.case.summary.quote]
+        quotes = distinct_quotes([f.quote for _, f in self.facts]) or [self.case.summary.quote]
         return quotes[:limit]
 
 
