@@ -35,3 +35,12 @@ def test_a_number_that_describes_the_asker_does_not_refuse_a_broad_question():
     question = "Vi är ett fastighetsbolag med 200 anställda. Hur börjar vi köpa av ett ASF?"
     assert missing_answer_type(question, text, text, quantities=False) is None
     assert missing_answer_type(question, text, text) == "talet 200 i frågan finns inte i källtexten"
+
+
+def test_what_to_charge_is_advice_but_a_price_asked_for_needs_a_sum():
+    text = "Det råder delade meningar om priset måste vara marknadsmässigt."
+    assert missing_answer_type("Hur mycket ska vi ta betalt av företagskunder?", text, text,
+                               quantities=False) is None
+    reason = missing_answer_type("Vad kostar det per timme att anlita ett ASF?", text, text,
+                                 quantities=False)
+    assert reason == "frågan gäller ett belopp som källtexten inte anger"

@@ -46,6 +46,9 @@ def _quoted(answer: str) -> list[str]:
     ("Skiljer sig drivkrafterna mellan stora och små företag?", "comparison", None),
     ("What are the key success factors for working with a social enterprise?", "broad", None),
     ("Vilka delar har modellen för planering av nätverksträffar?", "list", None),
+    ("Hur mycket ska vi ta betalt av företagskunder?", "broad", None),
+    ("How much should we charge our business customers?", "broad", None),
+    ("Hur mycket betalade Volvo för tjänsten?", "fact", "amount"),
 ])
 def test_question_kinds(question, kind, asks):
     analysis = analyse(question, _INDUSTRIES)
@@ -261,7 +264,7 @@ def test_a_buying_company_gets_a_point_about_its_own_industry(assistant):
 
 
 def test_a_cut_quotation_is_not_a_point():
-    from assistant.answering.broad import is_fragment
+    from assistant.text import is_fragment
 
     assert is_fragment("Matchning mellan vad de kan och vi behöver.”")
     assert not is_fragment("En företrädare menar att: ”Det gäller att leverera med tider.”")
@@ -324,7 +327,7 @@ def test_no_case_is_attached_for_an_industry_no_card_has(isolated_dirs, settings
 
 
 def test_a_sentence_inside_an_interviewees_quotation_is_not_read_alone():
-    from assistant.answering.broad import inside_quotation
+    from assistant.text import inside_quotation
 
     passage = ("Inledning utan citat.\n”Man skulle kunna formalisera sådana samarbeten. Men jag "
                "är lite kluven till det. Då ställs det högre krav.” Efter citatet fortsätter "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.retrieval.question import ADVICE_AMOUNT
 from assistant.text import stem, words
 
 NUMBER_WORDS = frozenset(
@@ -83,7 +84,9 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str,
 
     quantities=False skips the check for a count ("hur lång leveranstid ska man räkna med?",
     "how much does experience matter?" are advice questions whose answer is no number); a
-    question about an amount of money is still checked. It also skips the check that every
+    question about an amount of money is still checked, unless it asks what the asker should
+    charge or pay ("hur mycket ska vi ta betalt?"): that is advice, and the documents' reasoning
+    about price answers it without a sum. It also skips the check that every
     number in the question occurs in the source: in a broad question a number describes the
     asker ("vi är 200 anställda", "träffarna 2018"), not the fact asked for, and requiring it
     refused answerable questions such as "vi har 200 anställda, hur börjar vi?".
@@ -92,7 +95,9 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str,
     for number in re.findall(r"\b\d{2,}\b", question) if quantities else ():
         if number not in passage_text:
             return f"talet {number} i frågan finns inte i källtexten"
-    if _MONEY.search(question) and _QUANTITY.search(question):
+    if ADVICE_AMOUNT.search(question):
+        pass            # "hur mycket ska vi ta betalt?" asks how to decide, not for a sum
+    elif _MONEY.search(question) and _QUANTITY.search(question):
         if not _MONEY_IN_TEXT.search(answer_text):
             return "frågan gäller ett belopp som källtexten inte anger"
     elif quantities and _QUANTITY.search(question):

@@ -26,7 +26,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 # The question words of a factual question and the type of fact each asks for.
 _FACT: list[tuple[Asks, re.Pattern[str]]] = [
-    ("amount", _rx(r"\b(vad kostar|vad kostade|hur mycket (kostar|pengar|betal)|"
+    ("amount", _rx(r"\b(vad kostar|vad kostade|hur mycket (kostar|pengar|betal\w*)|"
                    r"how much (does|did|do)|what does .{0,30} cost)\b")),
     ("count", _rx(r"\b(hur många|hur stor andel|how many)\b")),
     # "när" and "when" ask for a date at the head of a clause, not as a conjunction ("Hur gick
@@ -36,6 +36,11 @@ _FACT: list[tuple[Asks, re.Pattern[str]]] = [
     ("place", _rx(r"^(var|i vilken (stad|kommun|ort)|på vilken ort|where)\b(?! (ska|bör|kan)\b)")),
     ("name", _rx(r"^(vem|vilka personer|vilken person|vad heter|who|what is the name)\b")),
 ]
+# "Hur mycket ska vi ta betalt?", "how much should we charge?": an amount the asker has to
+# decide asks for advice (how the documents reason about price), not for a figure they state.
+ADVICE_AMOUNT = _rx(r"\b(hur (mycket|många|stor\w*|lång\w*)|how (much|many|long))( \w+)?\s+"
+                    r"(ska|bör|borde|måste|behöver|should|must|ought to|do we need to)\s+"
+                    r"(vi|jag|man|ni|we|i|one)\b")
 _EXAMPLES = _rx(r"\b(exempel|fallexempel|examples?|case stud(y|ies)|"
                 r"(andra|other) (asf|företag|sociala företag|companies|enterprises) "
                 r"(som|that|who))")
@@ -142,12 +147,13 @@ def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     situational = bool(_SITUATION.search(text))
     if _COMPARISON.search(text):
         return Analysis("comparison", None, situation)
+    advice_amount = bool(ADVICE_AMOUNT.search(text))
     for asks, pattern in _FACT:
-        if pattern.search(text) and not situational:
+        if pattern.search(text) and not situational and not advice_amount:
             return Analysis("fact", asks, situation)
     if _EXAMPLES.search(text) and not _BROAD.search(text):
         return Analysis("examples", None, situation)
-    if situational or solution or _BROAD.search(text):
+    if situational or solution or advice_amount or _BROAD.search(text):
         return Analysis("broad", None, situation)
     if _EXAMPLES.search(text):
         return Analysis("examples", None, situation)
