@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.answering.broad import META_SENTENCE, is_fragment, readable
+from assistant.answering.broad import META_SENTENCE, readable
 from assistant.cases.catalog import INDUSTRIES, CaseQuery
 from assistant.prompts import (
     ERR_PLAN_GROUPS,
@@ -50,7 +50,7 @@ from assistant.prompts import (
     PLAN_UNKNOWN_THEME,
 )
 from assistant.retrieval.topics import Sentence, TopicIndex
-from assistant.text import collapse, coverage, stem, tokens, words
+from assistant.text import collapse, coverage, is_fragment, stem, tokens, words
 from assistant.types import Chunk, Citation
 
 if TYPE_CHECKING:

@@ -114,3 +114,21 @@ def is_english(question: str) -> bool:
     """Return True when a question reads as English rather than Swedish."""
     ws = words(question)
     return bool(ws) and sum(w in _ENGLISH for w in ws) >= max(1, len(ws) // 4)
+
+
+def is_fragment(text: str) -> bool:
+    """Return True for a piece of an interviewee's quote cut by sentence splitting (an odd
+    number of quotation marks: "Matchning mellan vad de kan och vi behöver.”"), which does
+    not read on its own."""
+    return (text.count("”") + text.count('"') + text.count("“")) % 2 == 1
+
+
+def inside_quotation(passage: str, sentence: str) -> bool:
+    """Return True for a sentence in the middle of an interviewee's quotation: its paragraph
+    has an unclosed quotation mark before it ("”Man skulle kunna … Men jag är lite kluven
+    till det.”" has "Men jag är lite kluven till det." inside), so it does not read alone."""
+    at = passage.find(sentence)
+    if at <= 0:
+        return False
+    before = passage[passage.rfind("\n", 0, at) + 1:at]
+    return (before.count("”") + before.count('"') + before.count("“")) % 2 == 1

@@ -263,3 +263,16 @@ def test_a_sentence_that_announces_a_figure_brings_the_figure_of_its_section():
 def test_a_figure_of_another_section_is_not_brought():
     answer = _figure_case(("Inledning", "Analysmodell"))
     assert "Uppföljning" not in answer.answer
+
+
+def test_an_answer_that_would_open_inside_a_quotation_quotes_it_from_its_opening():
+    # "Detta …" points back to the quote's last sentence, which alone has a closing mark and no
+    # opening one: the answer reads the quotation from where it opens.
+    text = ("”En utmaning för oss är att vi måste planera för deras ledtider. Det är längre "
+            "ledtider vilket vi måste beakta.”\n\nDetta kan uppfattas som bristande kvalitet, "
+            "men tidsaspekten är en förutsättning för samverkan med ett ASF.")
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = answerer.answer("Är tidsaspekten en förutsättning för samverkan?", [passage])
+    assert answer.answer.startswith("”En utmaning för oss")
+    assert "Det är längre ledtider" in answer.answer

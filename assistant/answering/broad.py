@@ -31,7 +31,7 @@ from assistant.prompts import (
 from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.question import ADDRESSEES, Analysis
 from assistant.retrieval.topics import Sentence, TopicIndex
-from assistant.text import collapse, coverage, tokens
+from assistant.text import collapse, coverage, inside_quotation, is_fragment, tokens
 from assistant.types import Answer, Chunk, Citation
 
 # Sentences that give advice or state what works ("bör", "viktigt", "framgångsfaktor") come
@@ -119,30 +119,12 @@ class BroadSettings:
     advice_bonus: float = 0.05       # for broad and follow-up "how do we solve it" questions
 
 
-def is_fragment(text: str) -> bool:
-    """Return True for a piece of an interviewee's quote cut by sentence splitting (an odd
-    number of quotation marks: "Matchning mellan vad de kan och vi behöver.”"), which does
-    not read on its own."""
-    return (text.count("”") + text.count('"') + text.count("“")) % 2 == 1
-
-
 # A short sentence inside a quotation that opens with a connective leans on the one before
 # it. Longer ones often carry a point of their own: leaving out every such sentence lost one
 # gold point on the persona set (coverage 0.360 -> 0.354).
 _SHORT_IN_QUOTE = 60
 _CONNECTIVE = re.compile(r"^(men|och|så|då|eller|därför|för|utan|fast|but|and|so)\b",
                          re.IGNORECASE)
-
-
-def inside_quotation(passage: str, sentence: str) -> bool:
-    """Return True for a sentence in the middle of an interviewee's quotation: its paragraph
-    has an unclosed quotation mark before it ("”Man skulle kunna … Men jag är lite kluven
-    till det.”" has "Men jag är lite kluven till det." inside), so it does not read alone."""
-    at = passage.find(sentence)
-    if at <= 0:
-        return False
-    before = passage[passage.rfind("\n", 0, at) + 1:at]
-    return (before.count("”") + before.count('"') + before.count("“")) % 2 == 1
 
 
 def readable(topics: TopicIndex, sentence: Sentence) -> list[Sentence]:

@@ -16,7 +16,15 @@ from assistant.answering.base import by_match, contexts_of, refusal
 from assistant.config import AnswerSettings
 from assistant.ingest.chunking import split_units
 from assistant.retrieval.hybrid import BM25
-from assistant.text import collapse, coverage, is_english, stem, tokens
+from assistant.text import (
+    collapse,
+    coverage,
+    inside_quotation,
+    is_english,
+    is_fragment,
+    stem,
+    tokens,
+)
 from assistant.types import Answer, Chunk, Citation, Context, Passage
 
 
@@ -143,6 +151,8 @@ class ExtractiveAnswerer:
             before = units[first.position - 1]
             if not before.lead_in and before.lead is None:
                 chosen.append(before)
+        first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
+        chosen += _quotation_opening(first, units, anchor)
         for sc, unit in scored:
             if unit.passage is not anchor and sc >= 0.85 * best_score:
                 chosen.append(unit)
@@ -266,6 +276,28 @@ def _refers_back(sentence: str) -> bool:
     opening = [w.lower().strip(",.:;”\"") for w in sentence.split()[:6]]
     return bool(opening) and (opening[0] in _BACK_REFERENCES
                               or any(w in _DEMONSTRATIVES for w in opening))
+
+
+# A quotation is read back to its opening over at most this many sentences.
+_MAX_QUOTATION_BACK = 3
+
+
+def _quotation_opening(first: _Unit, units: list[_Unit], anchor: Passage) -> list[_Unit]:
+    """Return the sentences before the first quoted one back to the opening quotation mark,
+    when it stands inside an interviewee's quotation ("Det är längre ledtider vilket vi måste
+    beakta.”" opened an answer mid-quote, with a closing mark and no speaker)."""
+    text = anchor.chunk.text
+    if not (inside_quotation(text, first.text) or is_fragment(first.text)
+            and first.text.rstrip().endswith(("”", '"'))):
+        return []
+    back: list[_Unit] = []
+    for unit in reversed(units[max(0, first.position - _MAX_QUOTATION_BACK):first.position]):
+        if unit.lead_in or unit.lead is not None:
+            return []
+        back.append(unit)
+        if is_fragment(unit.text):          # the sentence that opens the quotation
+            return back
+    return []
 
 
 def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
