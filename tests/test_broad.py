@@ -428,3 +428,26 @@ def test_an_asf_asking_for_customers_gets_how_cases_got_theirs(isolated_dirs, se
     cited = {c.quote for c in answer.citations}
     assert all(any(q in c for c in cited) for q in shown)
     assert not analyse("Vad gör Koopus?", _INDUSTRIES).customers
+
+
+def test_a_list_item_is_scored_with_its_lead_in_and_a_sentence_with_the_one_before():
+    from assistant.ingest.chunking import split_units
+    from assistant.retrieval.topics import TopicIndex
+    from assistant.types import Chunk
+
+    text = ("Priset är en fråga för sig. Kunderna vill se kvalitet.\n\n"
+            "Tre saker avgör priset:\n- Marknaden.\n- Subventioner.\n- Konkurrensen.")
+    chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
+                  text=text, indexed_text=text, seq=0)
+    units = split_units(text)
+    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
+                        [("c0", u.position, [1.0, 0.0]) for u in units])
+    rows = {s.unit.text: s.row for s in topics.sentences}
+    market = topics.point_tokens[rows["Marknaden."]]
+    assert topics.sentence_tokens[rows["Subventioner."]] < market
+    assert topics.sentence_tokens[rows["Tre saker avgör priset:"]] < market
+    assert market == topics.point_tokens[rows["Tre saker avgör priset:"]]
+    assert topics.point_tokens[rows["Kunderna vill se kvalitet."]] != market
+    first = rows["Priset är en fråga för sig."]
+    assert topics.previous[rows["Kunderna vill se kvalitet."]] == first
+    assert topics.previous[first] == first

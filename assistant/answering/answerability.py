@@ -95,9 +95,9 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str,
     for number in re.findall(r"\b\d{2,}\b", question) if quantities else ():
         if number not in passage_text:
             return f"talet {number} i frågan finns inte i källtexten"
-    if ADVICE_AMOUNT.search(question):
-        pass            # "hur mycket ska vi ta betalt?" asks how to decide, not for a sum
-    elif _MONEY.search(question) and _QUANTITY.search(question):
+    # "Hur mycket ska vi ta betalt?" asks how to decide, not for a sum.
+    if (_MONEY.search(question) and _QUANTITY.search(question)
+            and not ADVICE_AMOUNT.search(question)):
         if not _MONEY_IN_TEXT.search(answer_text):
             return "frågan gäller ett belopp som källtexten inte anger"
     elif quantities and _QUANTITY.search(question):

@@ -163,6 +163,32 @@ class TopicIndex:
         """Return every sentence's stemmed content words (computed once per index version)."""
         return [frozenset(tokens(s.unit.text)) for s in self.sentences]
 
+    @cached_property
+    def point_tokens(self) -> list[frozenset[str]]:
+        """Return the stemmed content words of what each sentence is quoted with: a list's
+        lead-in with its items, an item with its lead-in and the other items (a broad answer
+        quotes a list whole), any other sentence alone."""
+        by_place = {(s.chunk.chunk_id, s.unit.position): s for s in self.sentences}
+        out = []
+        for sentence in self.sentences:
+            unit = sentence.unit
+            lead = (by_place.get((sentence.chunk.chunk_id, unit.lead)) if unit.lead is not None
+                    else sentence if unit.lead_in and unit.items else None)
+            text = (" ".join([lead.unit.text, *lead.unit.items]) if lead is not None
+                    else unit.text)
+            out.append(frozenset(tokens(text)))
+        return out
+
+    @cached_property
+    def previous(self) -> np.ndarray:
+        """Return each sentence's preceding sentence in its section (its own row for the
+        first)."""
+        out = np.arange(len(self.sentences))
+        for section in self.sections:
+            for before, row in zip(section.sentences, section.sentences[1:], strict=False):
+                out[row] = before
+        return out
+
     def sentence_similarity(self, vector: ArrayLike) -> np.ndarray:
         """Return every sentence's cosine similarity to a (normalised) question vector."""
         if not self.sentences:
