@@ -44,3 +44,14 @@ def test_what_to_charge_is_advice_but_a_price_asked_for_needs_a_sum():
     reason = missing_answer_type("Vad kostar det per timme att anlita ett ASF?", text, text,
                                  quantities=False)
     assert reason == "frågan gäller ett belopp som källtexten inte anger"
+
+
+def test_english_is_told_from_swedish_by_function_words():
+    from assistant.text import is_english
+
+    assert is_english("Do we get any tax deduction or VAT advantage in Sweden if we buy "
+                      "services from a social enterprise?")
+    assert is_english("How do Danish municipalities support social enterprises?")
+    assert not is_english("Vi är ett IT-bolag i Malmö. Hur kan vi köpa tjänster av ett ASF?")
+    assert not is_english("Hur funkar CSR och social hållbarhet i praktiken för ett ASF?")
+    assert not is_english("")
