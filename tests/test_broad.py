@@ -377,6 +377,30 @@ def test_a_section_addressed_to_the_askers_group_is_ranked_higher(assistant):
         plain[heading.index("Kartläggningens analysmodell")])
 
 
+def test_a_section_addressed_to_the_askers_group_is_drawn_from_even_below_the_first(
+        assistant, monkeypatch):
+    from dataclasses import replace
+
+    question = "Vad kan vi som kommun göra för att ASF ska få fler kunder?"
+    analysis = assistant.analyse(question, question)
+    retrieval = assistant.retriever.search(question)
+    topics = assistant.retriever.topics()
+    broad = assistant.broad
+    heading = [s.heading for s in topics.sections]
+    public = heading.index("Rekommendationer till offentliga aktörer och företagsfrämjare")
+    # One section only, and the addressed one is not the best by the question alone.
+    monkeypatch.setattr(broad, "shape", replace(broad.shape, sections=1,
+                                                min_section_share=0.0))
+    assert int(broad.section_scores(question, retrieval, topics).argmax()) != public
+    points = broad.select_by_section(question, retrieval, analysis)
+    assert {p.sentence.section for p in points} == {public}
+    assert all(p.situation for p in points)     # shown first
+    unaddressed = broad.select_by_section(question, retrieval, replace(
+        analysis, situation=replace(analysis.situation, role=None)))
+    assert public not in {p.sentence.section for p in unaddressed}
+    assert not any(p.situation for p in unaddressed)
+
+
 # --------------------------------------------------------------------------- planning model
 
 @pytest.mark.parametrize(("question", "meeting"), [
