@@ -101,15 +101,15 @@ class BroadSettings:
     # cross-validated by question (5 folds), ranked gold sentences above the others with AUC
     # 0.777 against 0.742 for the weights before: the words of what a sentence is quoted with
     # (its list) count for more than the sentence's own vector, the previous sentence's
-    # similarity adds context the bare sentence lacks, centrality adds nothing (0.456 alone,
-    # below chance), and a sentence about the document loses a fixed amount. The weights below
+    # similarity adds context the bare sentence lacks, centrality within the section adds
+    # nothing (0.456 alone, below chance; it is no longer computed), and a sentence about the
+    # document loses a fixed amount. The weights below
     # are its coefficients rescaled to the passage weight; persona coverage 0.357 -> 0.362.
     w_sentence: float = 0.15
     w_before: float = 0.085          # the sentence before it in its section
     w_passage: float = 0.40
     w_section: float = 0.15
     w_words: float = 0.60            # over the sentence with its list (TopicIndex.point_tokens)
-    w_central: float = 0.0
     w_heading: float = 0.20          # the question's words in the section's headings
     meta_penalty: float = 0.22       # taken off sentences about the document itself
     # Section-first selection (select_by_section).
@@ -229,7 +229,6 @@ class BroadAnswerer:
                      + s.w_passage * signals.passage.get(chunk.chunk_id, 0.0)
                      + s.w_section * _clip((float(sections[sentence.section]) - 0.25) / 0.45)
                      + s.w_words * self._coverage(qset, topics.point_tokens[i])
-                     + s.w_central * _clip((sentence.centrality - 0.5) / 0.4)
                      + s.w_heading * headings[sentence.section])
             if META_SENTENCE.search(unit.text):
                 score -= s.meta_penalty

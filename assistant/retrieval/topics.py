@@ -3,9 +3,12 @@
 A passage is 1,000 characters; a broad question ("how do we start buying from an ASF?") is
 answered by a dozen sentences spread over several sections. This module holds every indexed
 sentence with its vector and every section of every document with a vector of its own (the
-normalised mean of its passages' vectors, which carry the section path in their text) and an
-extractive summary: the sentences closest to the centroid of the section's sentences, a
-LexRank-style degree centrality that picks the sentences stating what the section is about.
+normalised mean of its passages' vectors, which carry the section path in their text), so a
+question can match a topic, not only a passage.
+
+(An extractive summary per section, the sentences closest to the centroid of its sentences,
+LexRank-style, was computed here until measured: within the sections a broad answer draws from,
+centrality ranked the persona set's gold sentences below chance, AUC 0.456.)
 
 Everything is computed from the vectors the index already stores (one Chroma read per index
 version, a few hundred milliseconds for the report), so it works for any document a user adds
@@ -25,8 +28,6 @@ from assistant.ingest.chunking import split_units
 from assistant.text import tokens
 from assistant.types import Chunk, Unit
 
-# Sentences in a section's extractive summary.
-SUMMARY_SENTENCES = 3
 # A list whose lead-in is a short paragraph of its own ("Rekommendationer till offentliga
 # aktörer och företagsfrämjare:") is a heading the text extraction did not recognise: the
 # list is a subsection. A lead-in that points forward ("Följande aktörer medverkade:",
@@ -52,18 +53,16 @@ class Sentence:
     chunk: Chunk
     unit: Unit
     section: int                    # index into TopicIndex.sections
-    centrality: float = 0.0         # cosine to its section's sentence centroid
 
 
 @dataclass
 class Section:
-    """A section (or subsection) of a document: its passages, sentences and summary."""
+    """A section (or subsection) of a document: its passages and sentences."""
 
     source: str
     path: tuple[str, ...]
     chunks: list[Chunk] = field(default_factory=list)
     sentences: list[int] = field(default_factory=list)     # rows, in reading order
-    summary: list[int] = field(default_factory=list)       # most central rows, in reading order
 
     @property
     def heading(self) -> str:
@@ -116,8 +115,6 @@ class TopicIndex:
             self._mean([self.chunk_row[c.chunk_id] for c in s.chunks if c.chunk_id in
                         self.chunk_row], self.chunk_matrix) if k < parents
             else self._mean(s.sentences, self.matrix) for k, s in enumerate(self.sections)])
-        for section in self.sections:
-            self._summarise(section)
 
     def _subsection(self, parent: Section, heading: str, chunk: Chunk) -> int:
         """Return the number of the subsection a list heading opens (made on first use)."""
@@ -138,17 +135,6 @@ class TopicIndex:
         centre = matrix[rows].mean(axis=0)
         norm = float(np.linalg.norm(centre)) or 1.0
         return list(centre / norm)
-
-    def _summarise(self, section: Section) -> None:
-        """Rank the section's sentences by centrality and keep the top few as its summary."""
-        if not section.sentences:
-            return
-        centre = np.asarray(self._mean(section.sentences, self.matrix), dtype=np.float32)
-        sims = self.matrix[section.sentences] @ centre
-        for row, sim in zip(section.sentences, sims, strict=True):
-            self.sentences[row].centrality = float(sim)
-        top = sorted(range(len(sims)), key=lambda i: -sims[i])[:SUMMARY_SENTENCES]
-        section.summary = sorted(section.sentences[i] for i in top)
 
     def __len__(self) -> int:
         return len(self.sentences)
