@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from assistant.answering.base import Answerer, Rewriter, final_answer
 from assistant.answering.broad import BroadAnswerer, extend, planning_figure, similar_cases
 from assistant.answering.catalog import answer_from_catalog
-from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.extractive import ExtractiveAnswerer, answer_pieces
 from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
 from assistant.config import Settings, load_settings
 from assistant.index.passage_index import Index, IndexModelMismatchError, Progress, SyncReport
@@ -160,28 +160,58 @@ class Assistant:
             yield listed
             return
         analysis = self.analyse(question, query)
-        # A follow-up asks for something new; a fact is answered where it stands, even if an
-        # earlier answer quoted it ("Var ligger Koopus?" after a turn that said so).
-        exclude = previous_sentences(history) if analysis.kind != "fact" else frozenset()
         retrieval = self.retriever.search(query)
         broad = analysis.kind in self.settings.answer.broad_kinds
+        # A broad follow-up asks for something new: what earlier answers quoted is left out. A
+        # fact or a list is answered where it stands, earlier quotes only weighed down ("Var
+        # ligger Koopus?" after a turn that said so; "Vilka samarbetar de med?" after an
+        # answer that named the partner, where leaving it out quoted the wrong people).
+        said = previous_sentences(history)
+        exclude = said if broad else frozenset()
         if self.settings.backend == "extractive" and broad:
             answer = self.broad_answer(query, analysis, retrieval, exclude)
             answer.question, answer.standalone_question = question, query
             yield from (line + "\n" for line in answer.answer.split("\n"))
             yield answer
             return
-        stream = (self.answerer.stream(query, retrieval.passages, exclude,
-                                       quantities=analysis.kind == "fact",
-                                       candidates=retrieval.candidates[:20])
-                  if isinstance(self.answerer, ExtractiveAnswerer)
-                  else self.answerer.stream(query, self.context_for_model(
-                      query, analysis, retrieval, exclude) if broad else retrieval.passages))
+        if isinstance(self.answerer, ExtractiveAnswerer):
+            stream = answer_pieces(self.answer_anew(query, analysis, retrieval, said, history))
+        else:
+            stream = self.answerer.stream(query, self.context_for_model(
+                query, analysis, retrieval, exclude) if broad else retrieval.passages)
         for event in stream:
             if isinstance(event, Answer):
                 event.question = question
                 event.standalone_question = query
             yield event
+
+    def answer_anew(self, query: str, analysis: Analysis, retrieval: Retrieval,
+                    said: frozenset[str], history: Sequence[dict | str]) -> Answer:
+        """Return the extractive answer to a question that is not broad, in a conversation
+        never the previous answer again.
+
+        A question for a count, date, place, name or amount is answered where it stands
+        ("Var ligger Koopus?" after a turn that said so), unless the answer would be the
+        previous one word for word. Any other question weighs what was said down but may quote
+        it ("Vilka samarbetar de med?" after an answer that named the partner: leaving it out
+        quoted the wrong people); only when it quotes nothing new ("Gäller det även små
+        företag?" after a question on companies' drivers quoted the summary again) is what was
+        said left out.
+        """
+        extractive = self.extractive
+        fact = analysis.kind == "fact"
+        stands = fact and analysis.asks is not None
+        candidates = retrieval.candidates[:20]
+        answer = extractive.answer(query, retrieval.passages, quantities=fact,
+                                   candidates=candidates, said=frozenset() if stands else said)
+        if not said or answer.refused:
+            return answer
+        if repeats(answer.answer, history) if stands else not says_more(answer, said):
+            again = extractive.answer(query, retrieval.passages, said, fact,
+                                      candidates=candidates)
+            if not again.refused and not repeats(again.answer, history):
+                return again
+        return answer
 
     def analyse(self, question: str, query: str) -> Analysis:
         """Return what the question asks for; the situation is read from the whole query."""
@@ -292,6 +322,19 @@ def previous_sentences(history: Sequence[dict | str]) -> frozenset[str]:
             said.update(collapse(s) for line in lines for s in split_sentences(line)
                         if s.strip())
     return frozenset(said)
+
+
+def repeats(answer: str, history: Sequence[dict | str]) -> bool:
+    """Return True when an answer is the assistant's previous answer word for word."""
+    last = next((str(turn.get("content", "")) for turn in reversed(history)
+                 if isinstance(turn, dict) and turn.get("role") == "assistant"), None)
+    return last is not None and collapse(last) == collapse(answer)
+
+
+def says_more(answer: Answer, said: frozenset[str]) -> bool:
+    """Return True when an answer quotes a sentence that is not among those said before."""
+    return any(collapse(quote) not in said for citation in answer.citations
+               for quote in citation.quote.split(" … "))
 
 
 def validate_question(question: str, limit: int) -> str:

@@ -55,3 +55,29 @@ def test_every_chunk_has_token_vectors_and_late_interaction_finds_a_quoted_sente
     [(_, tokens)] = index.embeddings.embed_with_tokens([quote], query=True)
     best_chunk, _ = real_assistant.retriever.late_search(tokens)[0]
     assert quote in " ".join(best_chunk.text.split())
+
+
+def _conversation(assistant, *questions):
+    history, answers = [], []
+    for question in questions:
+        answers.append(assistant.ask(question, list(history)))
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answers[-1].answer}]
+    return answers
+
+
+def test_a_short_follow_up_gets_the_new_aspect_not_the_summary_again(real_assistant):
+    # Each follow-up had repeated the summary of the companies' drivers word for word.
+    answers = _conversation(real_assistant, "Vilka drivkrafter har företag för att köpa av ASF?",
+                            "Gäller det även små företag?", "Och de stora?")
+    assert "Mindre företag är mer krassa" in answers[1].answer
+    assert "De stora aktörer som intervjuats" in answers[2].answer
+
+
+def test_a_follow_up_may_name_again_what_the_previous_answer_said(real_assistant):
+    # Leaving out every earlier sentence answered with the wrong people (Yalla Vårby's).
+    answers = _conversation(real_assistant, "Berätta om Yalla Rinkeby.",
+                            "Vilka samarbetar de med?")
+    assert "ByggVesta" in answers[1].answer and answers[1].answer != answers[0].answer
+    assert answers[1].answer.index("ByggVesta") < answers[1].answer.find("Yalla Vårby") \
+        or "Yalla Vårby" not in answers[1].answer

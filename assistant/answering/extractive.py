@@ -82,7 +82,8 @@ class ExtractiveAnswerer:
         return lexical if dense is None else 0.5 * lexical + 0.5 * dense
 
     def _score_units(self, question: str, passages: list[Passage],
-                     exclude: frozenset[str] = frozenset()) -> list[tuple[float, _Unit]]:
+                     exclude: frozenset[str] = frozenset(),
+                     said: frozenset[str] = frozenset()) -> list[tuple[float, _Unit]]:
         qset = set(tokens(question))
         scored: list[tuple[float, _Unit]] = []
         for order, p in enumerate(by_match(passages)[: self.settings.candidate_passages]):
@@ -101,6 +102,8 @@ class ExtractiveAnswerer:
                     * prior
                 if len(unit.text) < 25 and not unit.lead_in:
                     score *= 0.6
+                if said and collapse(unit.text) in said:
+                    score *= _SAID_FACTOR
                 scored.append((score, unit))
         scored.sort(key=lambda su: -su[0])
         return scored
@@ -108,7 +111,8 @@ class ExtractiveAnswerer:
     def select(self, question: str, passages: list[Passage],
                exclude: frozenset[str] = frozenset(),
                candidates: list[Passage] | None = None,
-               budget: int | None = None) -> list[_Unit]:
+               budget: int | None = None,
+               said: frozenset[str] = frozenset()) -> list[_Unit]:
         """Return the units that best answer the question, in reading order.
 
         The best sentence anchors the answer and brings the sentences that follow it (the
@@ -116,7 +120,7 @@ class ExtractiveAnswerer:
         same passage. A second passage contributes only when its best sentence is nearly as
         good, so citations stay few and relevant.
         """
-        scored = self._score_units(question, passages, exclude)
+        scored = self._score_units(question, passages, exclude, said)
         if not scored or scored[0][0] <= 0:
             return []
         best_score, best = scored[0]
@@ -131,8 +135,9 @@ class ExtractiveAnswerer:
             follow = self._adjacent(anchor, 1)
             if follow is not None:
                 window = _units(follow)[:2]
+        skip = exclude | said
         for unit in window[: self.settings.max_sentences - 1]:
-            if exclude and collapse(unit.text) in exclude:
+            if collapse(unit.text) in skip:
                 continue                    # said in the previous answer
             if size + len(unit.text) > budget:
                 break
@@ -231,17 +236,19 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: list[Passage],
                exclude: frozenset[str] = frozenset(), quantities: bool = True,
                broad: bool = False, candidates: list[Passage] | None = None,
-               budget: int | None = None) -> Answer:
+               budget: int | None = None, said: frozenset[str] = frozenset()) -> Answer:
         """Return a cited answer, or a refusal when the evidence is weak.
 
         `exclude` holds the sentences of the previous answer in a conversation: they are not
-        quoted again unless nothing else is left.
+        quoted again unless nothing else is left. `said` holds them too, but only weighs them
+        down: a follow-up whose answer was already said ("Vilka samarbetar de med?" after an
+        answer that named the partner) still gets it.
         """
         contexts = contexts_of(passages)
         evidence = self.evidence(question, passages, broad)
         if evidence < self.settings.min_evidence or not passages:
             return refusal(question, contexts, evidence)
-        units = (self.select(question, passages, exclude, candidates, budget)
+        units = (self.select(question, passages, exclude, candidates, budget, said)
                  or self.select(question, passages, candidates=candidates, budget=budget))
         result = compose(question, units, contexts, evidence)
         cited = " ".join(p.chunk.text for p in by_match(passages)[:3])
@@ -254,12 +261,19 @@ class ExtractiveAnswerer:
 
     def stream(self, question: str, passages: list[Passage],
                exclude: frozenset[str] = frozenset(), quantities: bool = True,
-               candidates: list[Passage] | None = None) -> Iterator[str | Answer]:
+               candidates: list[Passage] | None = None,
+               said: frozenset[str] = frozenset()) -> Iterator[str | Answer]:
         """Yield the answer text piece by piece, then the finished Answer."""
-        result = self.answer(question, passages, exclude, quantities, candidates=candidates)
-        for piece in re.split(r"(?<=\]) ", result.answer):
-            yield piece + " "
-        yield result
+        yield from answer_pieces(self.answer(question, passages, exclude, quantities,
+                                             candidates=candidates, said=said))
+
+
+def answer_pieces(result: Answer) -> Iterator[str | Answer]:
+    """Yield a finished answer's text sentence group by group (at each citation marker), as a
+    stream would, then the Answer."""
+    for piece in re.split(r"(?<=\]) ", result.answer):
+        yield piece + " "
+    yield result
 
 
 # Words that open a sentence by pointing back to the one before it.
@@ -278,6 +292,9 @@ def _refers_back(sentence: str) -> bool:
                               or any(w in _DEMONSTRATIVES for w in opening))
 
 
+# The score factor of a sentence an earlier answer in the conversation quoted, for a question
+# that is not broad: a new sentence wins unless the said one is clearly the better answer.
+_SAID_FACTOR = 0.5
 # A quotation is read back to its opening over at most this many sentences.
 _MAX_QUOTATION_BACK = 3
 
