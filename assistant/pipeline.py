@@ -14,7 +14,15 @@ from assistant.answering.extractive import ExtractiveAnswerer, answer_pieces
 from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
 from assistant.config import Settings, load_settings
 from assistant.index.passage_index import Index, IndexModelMismatchError, Progress, SyncReport
-from assistant.prompts import ERR_EMPTY_QUESTION, ERR_INDEX_NOT_SYNCED, ERR_QUESTION_TOO_LONG
+from assistant.prompts import (
+    CLARIFY_REFERENCE,
+    ERR_EMPTY_QUESTION,
+    ERR_INDEX_NOT_SYNCED,
+    ERR_NO_WORDS,
+    ERR_QUESTION_TOO_LONG,
+)
+from assistant.retrieval.followup import context as conversation_topic
+from assistant.retrieval.followup import dangling
 from assistant.retrieval.hybrid import HybridRetriever, Retrieval
 from assistant.retrieval.question import Analysis, analyse
 from assistant.text import collapse, split_sentences
@@ -151,6 +159,14 @@ class Assistant:
         question = self.check_question(question)
         self.index.reopen_if_changed()     # another process may have rebuilt or synced it
         self.index.require()
+        pointer = dangling(question) if not conversation_topic(history) else None
+        if pointer is not None:
+            # "Hur kan man lösa det?" first in a conversation: ask back instead of guessing.
+            clarify = Answer(question=question, answer=CLARIFY_REFERENCE.format(word=pointer),
+                             refused=True, standalone_question=question)
+            yield clarify.answer
+            yield clarify
+            return
         query = self.standalone(question, history)
         # List-of-cases questions are answered from the case catalog (no retrieval, no LLM).
         listed = answer_from_catalog(self.catalog, query)
@@ -344,6 +360,8 @@ def validate_question(question: str, limit: int) -> str:
         raise QuestionError(ERR_EMPTY_QUESTION)
     if len(question) > limit:
         raise QuestionError(ERR_QUESTION_TOO_LONG.format(length=len(question), limit=limit))
+    if not any(c.isalnum() for c in question):
+        raise QuestionError(ERR_NO_WORDS)
     return question
 
 

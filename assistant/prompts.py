@@ -20,6 +20,15 @@ ERR_EMPTY_QUESTION = (
     "Frågan är tom. Skriv en fråga, till exempel: "
     "”Hur kommer vi igång med att köpa tjänster av ett ASF?”"
 )
+ERR_NO_WORDS = (
+    "Frågan innehåller inga ord, bara tecken. Skriv en fråga, till exempel: "
+    "”Hur kommer vi igång med att köpa tjänster av ett ASF?”"
+)
+CLARIFY_REFERENCE = (
+    "Frågan syftar på något som sagts tidigare (”{word}”), men samtalet har ingen tidigare "
+    "fråga. Skriv ut vad du menar, till exempel: ”Hur kan man lösa kommunikationsproblemen "
+    "mellan ASF och företag?”"
+)
 ERR_QUESTION_TOO_LONG = (
     "Frågan är för lång ({length} tecken, högst {limit}). Korta ned den till det du vill veta."
 )

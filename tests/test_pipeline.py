@@ -53,6 +53,32 @@ def test_empty_question(assistant, question):
         assistant.ask(question)
 
 
+@pytest.mark.parametrize("question", ["?!?!...,,,;;", "– … ”?”"])
+def test_a_question_of_only_punctuation_says_so(assistant, question):
+    with pytest.raises(QuestionError, match="inga ord"):
+        assistant.ask(question)
+
+
+@pytest.mark.parametrize(("question", "word"), [("Hur kan man lösa det?", "det"),
+                                                ("Vilka samarbetar de med?", "de"),
+                                                ("Varför då?", "då")])
+def test_a_question_that_points_back_with_nothing_before_it_is_asked_back(assistant, question,
+                                                                         word):
+    answer = assistant.ask(question)
+    assert answer.refused and not answer.contexts and not answer.citations
+    assert f"(”{word}”)" in answer.answer and "ingen tidigare fråga" in answer.answer
+    history = [{"role": "user", "content": "Vilka utmaningar finns med kommunikationen?"},
+               {"role": "assistant", "content": "…"}]
+    assert "ingen tidigare fråga" not in assistant.ask(question, history).answer
+
+
+@pytest.mark.parametrize("question", ["Vad innebär det att vara ett ASF?",
+                                      "Hur många intervjuer genomfördes?",
+                                      "Hur började det för Koopus?"])
+def test_a_question_with_its_own_subject_is_not_asked_back(assistant, question):
+    assert "ingen tidigare fråga" not in assistant.ask(question).answer
+
+
 def test_too_long_question(assistant):
     with pytest.raises(QuestionError, match="för lång"):
         assistant.ask("ASF " * 1000)

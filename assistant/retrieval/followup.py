@@ -24,6 +24,10 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)$")
 # Names too common in this corpus to point at anything.
 _GENERIC_NAMES = frozenset({"asf", "asf:et", "asf:s", "sweco", "tillväxtverket"})
 
+# Words that point back to something said ("Hur kan man lösa det?", "Varför då?").
+_POINTERS = frozenset("""det den de dem detta dessa deras dess där då it they them that this
+    those their there""".split())
+
 MAX_CONTEXT_TURNS = 3       # the previous question and at most two before it
 MAX_CONTEXT_CHARS = 600
 MAX_ANSWER_NAMES = 3
@@ -70,6 +74,18 @@ def needs_context(question: str) -> bool:
     if has_name:
         return False
     return len(content) <= 2 or leans
+
+
+def dangling(question: str) -> str | None:
+    """Return the word a question points back with when it names nothing else to ask about
+    ("Hur kan man lösa det?" -> "det"), or None when it stands on its own."""
+    ws = words(question)
+    pointer = next((w for w in ws if w in _POINTERS), None)
+    if pointer is None or any(m.start() > 0 and m.group(0).lower() not in _GENERIC_NAMES
+                              for m in _NAME.finditer(question)):
+        return None
+    content = [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
+    return pointer if len(content) <= 1 else None
 
 
 def context(history: Sequence[dict | str]) -> str:
