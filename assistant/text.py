@@ -142,3 +142,24 @@ def inside_quotation(passage: str, sentence: str) -> bool:
         return False
     before = passage[passage.rfind("\n", 0, at) + 1:at]
     return (before.count("”") + before.count('"') + before.count("“")) % 2 == 1
+
+
+# Words that open a sentence by pointing back to the one before ("De har avtal …", "Därför …").
+# ("Det"/"Den" open a sentence as often as a subject placeholder, "Det råder delade meningar",
+# as they point back, so they do not count.)
+_BACK_OPENINGS = frozenset("""de dessa detta denna där därför dessutom dock han hon hen deras
+    dess they these this it""".split())
+# Words that point back from anywhere in a sentence's opening ("mot denna bakgrund", "Ett bra
+# exempel på det förstnämnda är …").
+_BACK_WORDS = frozenset("denna dessa detta förstnämnda sistnämnda ovannämnda ovanstående".split())
+_BACK_PHRASE = re.compile(r"^(att (de|dessa)|av (den|denna) anledning(en)?|av det skälet|"
+                          r"på så sätt|i och med (det|detta))\b", re.IGNORECASE)
+
+
+def refers_back(sentence: str) -> bool:
+    """Return True when a sentence's opening words point back to the sentence before, so it
+    does not read on its own."""
+    opening = [w.lower().strip(",.:;”\"") for w in sentence.split()[:6]]
+    return bool(opening) and (opening[0] in _BACK_OPENINGS
+                              or any(w in _BACK_WORDS for w in opening)
+                              or bool(_BACK_PHRASE.match(sentence.strip())))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.extractive import ExtractiveAnswerer, _refers_back, _Unit, compose
+from assistant.answering.extractive import ExtractiveAnswerer, _Unit, compose
 from assistant.config import AnswerSettings
+from assistant.text import refers_back
 from assistant.types import Chunk, Passage
 
 SECTION = ("Inledning", "Analysmodell")
@@ -219,10 +220,13 @@ def test_a_quote_that_opens_with_a_pronoun_brings_the_sentence_it_refers_to():
 
 
 def test_back_references_are_told_from_sentences_that_stand_alone():
-    assert _refers_back("Det skulle mot denna bakgrund vara intressant att jämföra.")
-    assert _refers_back("Dessutom har de avtal med kommunen.")
-    assert not _refers_back("Det finns många arbetsintegrerande sociala företag i Sverige.")
-    assert not _refers_back("Koopus monterar hörselskydd.")
+    assert refers_back("Det skulle mot denna bakgrund vara intressant att jämföra.")
+    assert refers_back("Dessutom har de avtal med kommunen.")
+    assert refers_back("Ett bra exempel på det förstnämnda är ett ASF i Jönköping.")
+    assert refers_back("Av den anledningen är offentliga upphandlingar viktiga för ASF.")
+    assert refers_back("Att de ställdes in berodde på för få anmälda.")
+    assert not refers_back("Det finns många arbetsintegrerande sociala företag i Sverige.")
+    assert not refers_back("Koopus monterar hörselskydd.")
 
 
 def test_a_list_is_quoted_whole_even_when_an_item_was_quoted_before():

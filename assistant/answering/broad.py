@@ -31,7 +31,14 @@ from assistant.prompts import (
 from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.question import ADDRESSEES, Analysis
 from assistant.retrieval.topics import Sentence, TopicIndex
-from assistant.text import collapse, coverage, inside_quotation, is_fragment, tokens
+from assistant.text import (
+    collapse,
+    coverage,
+    inside_quotation,
+    is_fragment,
+    refers_back,
+    tokens,
+)
 from assistant.types import Answer, Chunk, Citation
 
 # Sentences that give advice or state what works ("bör", "viktigt", "framgångsfaktor") come
@@ -43,11 +50,6 @@ _ADVICE = re.compile(
 _EXPECT = re.compile(
     r"\b(utmaning\w*|svår\w*|tar tid|längre tid|tid att|ledtid\w*|tålamod|risk\w*|kräver|"
     r"hinder|problem\w*|förväntning\w*|challenge\w*|difficult|takes time)\b", re.IGNORECASE)
-# Sentences that open by pointing back ("De …", "Detta …") need the sentence before them.
-# ("Det"/"Den" open a sentence as often as a subject placeholder, "Det råder delade meningar",
-# as they point back, so they do not count.)
-_BACK = re.compile(r"^(att (de|dessa)\b|(de|dessa|detta|denna|där|därför|dessutom|han|hon|hen|"
-                   r"deras|dess|they|these|this|it)\b)", re.IGNORECASE)
 _QUOTE = re.compile(r"^[”\"“]")
 # A sentence is about the asker's industry when it names it among this many first words.
 _ABOUT_WORDS = 10
@@ -141,7 +143,7 @@ def readable(topics: TopicIndex, sentence: Sentence) -> list[Sentence]:
 
     They are quoted as separate sentences (the source may have a paragraph break between
     them, and a citation's quote must be found in its passage to be highlighted)."""
-    if not _BACK.match(sentence.unit.text) or sentence.unit.position == 0:
+    if not refers_back(sentence.unit.text) or sentence.unit.position == 0:
         return [sentence]
     before = next((x for x in (topics.sentences[r] for r in topics.sections[
         sentence.section].sentences) if x.chunk.chunk_id == sentence.chunk.chunk_id

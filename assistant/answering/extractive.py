@@ -22,6 +22,7 @@ from assistant.text import (
     inside_quotation,
     is_english,
     is_fragment,
+    refers_back,
     stem,
     tokens,
 )
@@ -152,7 +153,7 @@ class ExtractiveAnswerer:
                 size += len(unit.text)
         # A quote that opens with a pronoun refers back: quote the sentence it refers to.
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
-        if first.position > 0 and _refers_back(first.text):
+        if first.position > 0 and refers_back(first.text):
             before = units[first.position - 1]
             if not before.lead_in and before.lead is None:
                 chosen.append(before)
@@ -277,24 +278,11 @@ def answer_pieces(result: Answer) -> Iterator[str | Answer]:
 
 
 # Words that open a sentence by pointing back to the one before it.
-_BACK_REFERENCES = frozenset(
-    "de dessa detta denna hen han hon deras dess därför dessutom dock they these this it".split())
-
-
-# Demonstratives that point back from inside a sentence's opening ("mot denna bakgrund").
-_DEMONSTRATIVES = frozenset("denna dessa detta".split())
-
-
-def _refers_back(sentence: str) -> bool:
-    """Return True when a sentence's opening words point back to the sentence before."""
-    opening = [w.lower().strip(",.:;”\"") for w in sentence.split()[:6]]
-    return bool(opening) and (opening[0] in _BACK_REFERENCES
-                              or any(w in _DEMONSTRATIVES for w in opening))
-
-
 # The score factor of a sentence an earlier answer in the conversation quoted, for a question
 # that is not broad: a new sentence wins unless the said one is clearly the better answer.
 _SAID_FACTOR = 0.5
+
+
 # A quotation is read back to its opening over at most this many sentences.
 _MAX_QUOTATION_BACK = 3
 
