@@ -280,3 +280,12 @@ def test_an_answer_that_would_open_inside_a_quotation_quotes_it_from_its_opening
     answer = answerer.answer("Är tidsaspekten en förutsättning för samverkan?", [passage])
     assert answer.answer.startswith("”En utmaning för oss")
     assert "Det är längre ledtider" in answer.answer
+
+
+def test_markers_of_one_passage_merge_across_brackets_that_are_not_markers():
+    from assistant.answering.extractive import _merge_markers
+
+    text = "”Viktigt med ett avtal. [1] Vi skriver samma som vi gör med […] med dem.” [1]"
+    assert _merge_markers(text) == ("”Viktigt med ett avtal. Vi skriver samma som vi gör med "
+                                    "[…] med dem.” [1]")
+    assert _merge_markers("A [1] B [2] C [1]") == "A [1] B [2] C [1]"

@@ -452,5 +452,8 @@ def _join(parts: list[str]) -> str:
 
 
 def _merge_markers(text: str) -> str:
-    """Write "A [1] B [1]" as "A B [1]" when consecutive sentences cite the same passage."""
-    return re.sub(r" \[(\d+)\](\s+)(?=[^\[]*? \[\1\](?:\s|$))", r"\2", text)
+    """Write "A [1] B [1]" as "A B [1]" when consecutive sentences cite the same passage.
+
+    B may hold brackets that are not markers ("Vi skriver samma som vi gör med […]")."""
+    return re.sub(r" \[(\d+)\](\s+)(?=(?:(?!\[\d+\]).)*? \[\1\](?:\s|$))", r"\2", text,
+                  flags=re.DOTALL)
