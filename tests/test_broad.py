@@ -452,6 +452,10 @@ def test_an_asf_asking_for_customers_gets_how_cases_got_theirs(isolated_dirs, se
     cited = {c.quote for c in answer.citations}
     assert all(any(q in c for c in cited) for q in shown)
     assert not analyse("Vad gör Koopus?", _INDUSTRIES).customers
+    # Mentioning customers is not asking how to get them.
+    assert not analyse("Ska vi berätta för kunderna att vi är ett socialt företag?",
+                       _INDUSTRIES).customers
+    assert analyse("Hur får man sin första riktiga företagskund?", _INDUSTRIES).customers
 
 
 def test_a_list_item_is_scored_with_its_lead_in_and_a_sentence_with_the_one_before():

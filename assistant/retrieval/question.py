@@ -86,7 +86,13 @@ _MEETING = _rx(r"\b(workshop\w*|\w*träff(en|ar|arna)?|möte[nt]?|mötena|semina
 _PLANNING = _rx(r"\b(lägg\w* upp|upplägg\w*|planer\w*|organiser\w*|ordna\w*|hålla|håller|"
                 r"arrangera\w*|genomför\w*|förbered\w*|plan|planning|organi[sz](e|ing)|"
                 r"set up|run|running|host|hosting)\b")
-_CUSTOMERS = _rx(r"\b(\w*kund(en|er|erna)?|kundkrets\w*|customers?|clients?|beställare)\b")
+# Asks how to get customers: a word of getting or of new ones right before the customer word
+# ("få fler kunder", "sin första riktiga företagskund"), not any mention of customers ("Ska vi
+# berätta för kunderna att vi är ett socialt företag?" got how the cases found theirs).
+_CUSTOMERS = _rx(r"\b(få|får|fick|hitta\w*|skaffa\w*|vinn\w*|lock\w*|nå|når|fler|nya|ny|första|"
+                 r"attract\w*|find\w*|get|getting|win\w*|gain\w*|new|more|first)\s+(\w+\s+)?"
+                 r"\w*(kund(en|er|erna)?|customers?|clients?|beställare)\b|\bkundkrets\w*|"
+                 r"\bkundbas\w*")
 # Whom each role is, in the words documents use when they address it ("Rekommendationer till
 # offentliga aktörer och företagsfrämjare"): a section whose heading names the asker's own
 # group speaks to them. (The model's vectors do not separate addressees: a municipality's
