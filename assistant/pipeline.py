@@ -354,7 +354,8 @@ def says_more(answer: Answer, said: frozenset[str]) -> bool:
 
 
 def validate_question(question: str, limit: int) -> str:
-    """Return the trimmed question, or raise QuestionError when it is empty or too long."""
+    """Return the trimmed question, or raise QuestionError when it is empty, too long or has
+    no words (only punctuation)."""
     question = (question or "").strip()
     if not question:
         raise QuestionError(ERR_EMPTY_QUESTION)

@@ -74,6 +74,7 @@ def test_a_question_that_points_back_with_nothing_before_it_is_asked_back(assist
 
 @pytest.mark.parametrize("question", ["Vad innebär det att vara ett ASF?",
                                       "Hur många intervjuer genomfördes?",
+                                      "Finns det exempel från fastighetsbranschen?",
                                       "Hur började det för Koopus?"])
 def test_a_question_with_its_own_subject_is_not_asked_back(assistant, question):
     assert "ingen tidigare fråga" not in assistant.ask(question).answer

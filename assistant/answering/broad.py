@@ -105,8 +105,8 @@ class BroadSettings:
     # (its list) count for more than the sentence's own vector, the previous sentence's
     # similarity adds context the bare sentence lacks, centrality within the section adds
     # nothing (0.456 alone, below chance; it is no longer computed), and a sentence about the
-    # document loses a fixed amount. The weights below
-    # are its coefficients rescaled to the passage weight; persona coverage 0.357 -> 0.362.
+    # document loses a fixed amount. The weights below are its coefficients rescaled to the
+    # passage weight; persona coverage 0.357 -> 0.362, standard fact recall 0.848 -> 0.855.
     w_sentence: float = 0.15
     w_before: float = 0.085          # the sentence before it in its section
     w_passage: float = 0.40

@@ -277,7 +277,6 @@ def answer_pieces(result: Answer) -> Iterator[str | Answer]:
     yield result
 
 
-# Words that open a sentence by pointing back to the one before it.
 # The score factor of a sentence an earlier answer in the conversation quoted, for a question
 # that is not broad: a new sentence wins unless the said one is clearly the better answer.
 _SAID_FACTOR = 0.5

@@ -28,6 +28,8 @@ _GENERIC_NAMES = frozenset({"asf", "asf:et", "asf:s", "sweco", "tillväxtverket"
 _POINTERS = frozenset("""det den de dem detta dessa deras dess där då it they them that this
     those their there""".split())
 
+_EXISTENTIAL = frozenset("finns fanns förekommer is are was were".split())
+
 MAX_CONTEXT_TURNS = 3       # the previous question and at most two before it
 MAX_CONTEXT_CHARS = 600
 MAX_ANSWER_NAMES = 3
@@ -80,7 +82,10 @@ def dangling(question: str) -> str | None:
     """Return the word a question points back with when it names nothing else to ask about
     ("Hur kan man lösa det?" -> "det"), or None when it stands on its own."""
     ws = words(question)
-    pointer = next((w for w in ws if w in _POINTERS), None)
+    # "Finns det …" introduces what it asks about ("Finns det exempel från
+    # fastighetsbranschen?"); it does not point back.
+    pointer = next((w for i, w in enumerate(ws) if w in _POINTERS and not (
+        w in {"det", "there"} and i and ws[i - 1] in _EXISTENTIAL)), None)
     if pointer is None or any(m.start() > 0 and m.group(0).lower() not in _GENERIC_NAMES
                               for m in _NAME.finditer(question)):
         return None
