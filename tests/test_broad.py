@@ -479,3 +479,16 @@ def test_a_list_item_is_scored_with_its_lead_in_and_a_sentence_with_the_one_befo
     first = rows["Priset är en fråga för sig."]
     assert topics.previous[rows["Kunderna vill se kvalitet."]] == first
     assert topics.previous[first] == first
+
+
+@pytest.mark.parametrize(("sentence", "meta"), [
+    ("Kapitlet avhandlar även vilka drivkrafter som finns.", True),
+    ("1) Först följer ett bakgrundskapitel som behandlar affärssamverkan.", True),
+    ("5) Sedan följer ett avsnitt där vi redogör för de nätverksträffar som ordnats.", True),
+    ("Kapitalet räcker sällan till investeringar.", False),
+    ("Mindre företag är mer krassa och ser mer till den direkta affären.", False),
+])
+def test_sentences_about_the_document_itself_are_told_from_findings(sentence, meta):
+    from assistant.answering.broad import META_SENTENCE
+
+    assert bool(META_SENTENCE.search(sentence)) is meta

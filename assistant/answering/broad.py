@@ -53,11 +53,12 @@ _EXPECT = re.compile(
 _QUOTE = re.compile(r"^[”\"“]")
 # A sentence is about the asker's industry when it names it among this many first words.
 _ABOUT_WORDS = 10
-# Sentences about the document itself ("Kapitlet avhandlar även vilka drivkrafter …") name a
-# topic without saying anything about it: they match a question's words and answer nothing.
+# Sentences about the document itself ("Kapitlet avhandlar även vilka drivkrafter …", "Först
+# följer ett bakgrundskapitel som behandlar …") name a topic without saying anything about it:
+# they match a question's words and answer nothing.
 META_SENTENCE = re.compile(
-    r"\b(kapitlet|kapitel|avsnittet|avsnitt nedan|följande avsnitt|i detta avsnitt|rapporten|"
-    r"denna rapport|"
+    r"\b(\w*kapit(el|let|len)|avsnittet|avsnitt nedan|följer ett avsnitt|redogör\w*|"
+    r"följande avsnitt|i detta avsnitt|rapporten|denna rapport|"
     r"studien|kartläggningens syfte|syftet med (studien|kartläggningen|uppdraget)|"
     r"redovisas|beskrivs (nedan|i)|i det följande|this (chapter|section|report))\b",
     re.IGNORECASE)
