@@ -60,7 +60,7 @@ META_SENTENCE = re.compile(
     r"\b(\w*kapit(el|let|len)|avsnittet|avsnitt nedan|följer ett avsnitt|redogör\w*|"
     r"följande avsnitt|i detta avsnitt|rapporten|denna rapport|"
     r"studien|kartläggningens syfte|syftet med (studien|kartläggningen|uppdraget)|"
-    r"redovisas|beskrivs (nedan|i)|i det följande|this (chapter|section|report))\b",
+    r"redovisas|presenteras|beskrivs (nedan|i)|i det följande|this (chapter|section|report))\b",
     re.IGNORECASE)
 
 
