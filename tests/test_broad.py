@@ -493,3 +493,15 @@ def test_sentences_about_the_document_itself_are_told_from_findings(sentence, me
     from assistant.answering.broad import META_SENTENCE
 
     assert bool(META_SENTENCE.search(sentence)) is meta
+
+
+def test_a_sentence_about_the_document_is_never_a_point(assistant):
+    from assistant.answering.broad import META_SENTENCE
+
+    question = "Vilka drivkrafter har företagen för att göra affärer med ASF?"
+    analysis = assistant.analyse(question, question)
+    retrieval = assistant.retriever.search(question)
+    topics, scores = assistant.broad.scores(question, retrieval, analysis)
+    meta = [s.row for s in topics.sentences if META_SENTENCE.search(s.unit.text)]
+    assert meta and all(scores[row] == 0 for row in meta)
+    assert any(scores[s.row] > 0 for s in topics.sentences)
