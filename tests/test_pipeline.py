@@ -204,3 +204,12 @@ def test_a_second_process_waits_for_a_sync_in_progress(assistant, settings, fake
         holder.communicate("", timeout=10)
     worker.join(timeout=60)
     assert done.is_set()
+
+
+def test_the_study_s_own_names_are_not_carried_into_a_follow_up_in_any_case_form():
+    from assistant.retrieval.followup import names
+
+    # "Tillväxtverkets" from a first answer turned "Gäller det även små företag?" into a
+    # question about the agency.
+    text = "Studien gjordes på Tillväxtverkets uppdrag, och enligt Swecos analys växer Koopus."
+    assert names(text) == ["Koopus"]

@@ -24,6 +24,13 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)$")
 # Names too common in this corpus to point at anything.
 _GENERIC_NAMES = frozenset({"asf", "asf:et", "asf:s", "sweco", "tillväxtverket"})
 
+
+def _generic(name: str) -> bool:
+    """Return True for a name too common to point at anything, in any case form ("Swecos",
+    "Tillväxtverkets" are the genitives)."""
+    lowered = name.lower()
+    return lowered in _GENERIC_NAMES or lowered.removesuffix("s") in _GENERIC_NAMES
+
 # Words that point back to something said ("Hur kan man lösa det?", "Varför då?").
 _POINTERS = frozenset("""det den de dem detta dessa deras dess där då it they them that this
     those their there""".split())
@@ -57,7 +64,7 @@ def names(text: str) -> list[str]:
         name = m.group(0)
         if " " not in name and _SENTENCE_START.search(text[: m.start()]):
             continue    # a sentence's first word is capitalised anyway ("Det", "Samarbetet")
-        if name and name.lower() not in _GENERIC_NAMES and name.lower() not in STOPWORDS \
+        if name and not _generic(name) and name.lower() not in STOPWORDS \
                 and name not in found:
             found.append(name)
     return found
@@ -70,7 +77,7 @@ def needs_context(question: str) -> bool:
     """
     ws = words(question)
     content = [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
-    has_name = any(m.start() > 0 and m.group(0).lower() not in _GENERIC_NAMES
+    has_name = any(m.start() > 0 and not _generic(m.group(0))
                    for m in _NAME.finditer(question))
     leans = bool(set(ws) & _ANAPHORA)
     if has_name:
@@ -86,7 +93,7 @@ def dangling(question: str) -> str | None:
     # fastighetsbranschen?"); it does not point back.
     pointer = next((w for i, w in enumerate(ws) if w in _POINTERS and not (
         w in {"det", "there"} and i and ws[i - 1] in _EXISTENTIAL)), None)
-    if pointer is None or any(m.start() > 0 and m.group(0).lower() not in _GENERIC_NAMES
+    if pointer is None or any(m.start() > 0 and not _generic(m.group(0))
                               for m in _NAME.finditer(question)):
         return None
     content = [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
