@@ -159,8 +159,8 @@ class Assistant:
         question = self.check_question(question)
         self.index.reopen_if_changed()     # another process may have rebuilt or synced it
         self.index.require()
-        pointer = dangling(question) if not conversation_topic(history) else None
-        if pointer is not None:
+        pointer = dangling(question)
+        if pointer is not None and not conversation_topic(history):
             # "Hur kan man lösa det?" first in a conversation: ask back instead of guessing.
             clarify = Answer(question=question, answer=CLARIFY_REFERENCE.format(word=pointer),
                              refused=True, standalone_question=question)

@@ -75,14 +75,20 @@ def needs_context(question: str) -> bool:
 
     A short question that names its own subject ("Vad gör Koopus?") stands on its own.
     """
-    ws = words(question)
-    content = [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
-    has_name = any(m.start() > 0 and not _generic(m.group(0))
-                   for m in _NAME.finditer(question))
-    leans = bool(set(ws) & _ANAPHORA)
-    if has_name:
+    if _names_something(question):
         return False
-    return len(content) <= 2 or leans
+    ws = words(question)
+    return len(_content(ws)) <= 2 or bool(set(ws) & _ANAPHORA)
+
+
+def _names_something(question: str) -> bool:
+    """Return True when a question names a subject of its own ("Vad gör Koopus?")."""
+    return any(m.start() > 0 and not _generic(m.group(0)) for m in _NAME.finditer(question))
+
+
+def _content(ws: list[str]) -> list[str]:
+    """Return the words that say what a question is about (no stopwords, no pointers)."""
+    return [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
 
 
 def dangling(question: str) -> str | None:
@@ -93,11 +99,9 @@ def dangling(question: str) -> str | None:
     # fastighetsbranschen?"); it does not point back.
     pointer = next((w for i, w in enumerate(ws) if w in _POINTERS and not (
         w in {"det", "there"} and i and ws[i - 1] in _EXISTENTIAL)), None)
-    if pointer is None or any(m.start() > 0 and not _generic(m.group(0))
-                              for m in _NAME.finditer(question)):
+    if pointer is None or _names_something(question):
         return None
-    content = [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
-    return pointer if len(content) <= 1 else None
+    return pointer if len(_content(ws)) <= 1 else None
 
 
 def context(history: Sequence[dict | str]) -> str:
