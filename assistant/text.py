@@ -154,6 +154,14 @@ _BACK_OPENINGS = frozenset("""de dessa detta denna där därför dessutom dock h
 _BACK_WORDS = frozenset("denna dessa detta förstnämnda sistnämnda ovannämnda ovanstående".split())
 _BACK_PHRASE = re.compile(r"^(att (de|dessa)|av (den|denna) anledning(en)?|av det skälet|"
                           r"på så sätt|i och med (det|detta))\b", re.IGNORECASE)
+# A subordinate clause whose subject is "de"/"han"/"hon" ("Genom att de köper …", "När hon
+# startade …"): the pronoun names someone in the sentence before. "de" followed by an
+# adjective is an article ("När de stora företagen …"), so a verb must follow: a present
+# tense in -r or a common auxiliary or past form.
+_BACK_CLAUSE = re.compile(
+    r"^(genom att|för att|eftersom|efter att|när|då|om|sedan|innan|trots att|medan)\s+"
+    r"(de|han|hon|hen)\s+(\w+r|kan|ska|skulle|vill|ville|måste|bör|borde|fick|fått|hade|var|"
+    r"blev|kunde|såg|tog|gick|gjorde|började|startade|köpte|anlitade)\b", re.IGNORECASE)
 
 
 def refers_back(sentence: str) -> bool:
@@ -162,4 +170,5 @@ def refers_back(sentence: str) -> bool:
     opening = [w.lower().strip(",.:;”\"") for w in sentence.split()[:6]]
     return bool(opening) and (opening[0] in _BACK_OPENINGS
                               or any(w in _BACK_WORDS for w in opening)
-                              or bool(_BACK_PHRASE.match(sentence.strip())))
+                              or bool(_BACK_PHRASE.match(sentence.strip()))
+                              or bool(_BACK_CLAUSE.match(sentence.strip())))

@@ -219,12 +219,26 @@ def test_a_quote_that_opens_with_a_pronoun_brings_the_sentence_it_refers_to():
     assert answer.startswith("Ett exempel på detta är Le Mat Jonsered. De har avtal")
 
 
+def test_a_chain_of_back_references_is_read_back_to_the_sentence_that_names_its_subject():
+    text = ("Några företag ligger i ett utsatt område. Dessa företag vill lyfta området. "
+            "Ett sätt att åstadkomma detta är att samverka med ett lokalt ASF. Genom att de "
+            "köper städtjänster av ASF:et stärker de de anställda som bor i området.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9,
+                      unit_dense={3: 0.7})
+    answer = _ask("Varför köper företag städtjänster av ASF:et?", passage)
+    assert answer.startswith("Några företag ligger i ett utsatt område. Dessa företag")
+
+
 def test_back_references_are_told_from_sentences_that_stand_alone():
     assert refers_back("Det skulle mot denna bakgrund vara intressant att jämföra.")
     assert refers_back("Dessutom har de avtal med kommunen.")
     assert refers_back("Ett bra exempel på det förstnämnda är ett ASF i Jönköping.")
     assert refers_back("Av den anledningen är offentliga upphandlingar viktiga för ASF.")
     assert refers_back("Att de ställdes in berodde på för få anmälda.")
+    assert refers_back("Genom att de köper tjänsterna stärker de ASF:et.")
+    assert refers_back("Eftersom hon startade företaget har hon kontakterna.")
+    assert not refers_back("När de stora företagen köper tjänster ställer de krav.")
+    assert not refers_back("Om man köper tjänster av ett ASF blir det enklare.")
     assert not refers_back("Det finns många arbetsintegrerande sociala företag i Sverige.")
     assert not refers_back("Koopus monterar hörselskydd.")
 

@@ -151,12 +151,18 @@ class ExtractiveAnswerer:
                     and size + len(unit.text) <= budget):
                 chosen.append(unit)
                 size += len(unit.text)
-        # A quote that opens with a pronoun refers back: quote the sentence it refers to.
+        # A quote that opens with a pronoun refers back: quote the sentence it refers to, and
+        # that one's antecedent in turn ("Några av företagen … Dessa företag såg … Ett sätt
+        # att åstadkomma detta … Genom att de köper …"), a few sentences at most.
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
-        if first.position > 0 and refers_back(first.text):
+        for _ in range(_BACK_STEPS):
+            if first.position == 0 or not refers_back(first.text):
+                break
             before = units[first.position - 1]
-            if not before.lead_in and before.lead is None:
-                chosen.append(before)
+            if before.lead_in or before.lead is not None:
+                break
+            chosen.append(before)
+            first = before
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
         chosen += _quotation_opening(first, units, anchor)
         for sc, unit in scored:
@@ -284,6 +290,9 @@ _SAID_FACTOR = 0.5
 
 # A quotation is read back to its opening over at most this many sentences.
 _MAX_QUOTATION_BACK = 3
+
+# A sentence that refers back brings its antecedent, over at most this many sentences.
+_BACK_STEPS = 3
 
 
 def _quotation_opening(first: _Unit, units: list[_Unit], anchor: Passage) -> list[_Unit]:
