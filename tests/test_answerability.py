@@ -17,6 +17,14 @@ def test_a_who_question_without_any_name_in_the_matching_text_is_refused():
     assert reason == "frågan gäller ett namn som källtexten inte anger"
 
 
+def test_who_should_do_something_asks_for_a_role_not_a_name():
+    answer = "Att det finns en utsedd kontaktperson både hos ASF:et och hos kunden."
+    for question in ("Vad bör vi skriva i avtalet, och vem ska hålla i kontakten?",
+                     "Who should be responsible for the contact?"):
+        assert missing_answer_type(question, answer, answer) is None
+    assert missing_answer_type("Vem höll i kontakten?", answer, answer) is not None
+
+
 def test_an_empty_answer_text_is_judged_without_error():
     reason = missing_answer_type("Vem ansvarade?", "", "")
     assert reason == "frågan gäller ett namn som källtexten inte anger"

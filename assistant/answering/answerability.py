@@ -30,10 +30,12 @@ _MONEY_IN_TEXT = re.compile(r"\b(\d[\d  ]*(kr|kronor|sek|euro|mkr|tkr|msek)|kron
 _PERSON_QUESTION = re.compile(
     r"\b(vilka personer|vilken person|vilka konsulter|vilka författare|vem skrev|"
     r"which [\w ]{0,20}(people|persons|consultants|authors)|who wrote)\b", re.IGNORECASE)
+# "Vem ska hålla i kontakten?" asks for a role (advice), not for a name the text must hold.
 _ENTITY_QUESTION = re.compile(
     r"\b(vilket|vilken|vilka) (företag|kommun|kommuner|land|länder|organisation|myndighet|bank)\b"
     r"|\bwhich (company|companies|municipality|country|organisation|organization)\b"
-    r"|\bvem\b|\bwho\b", re.IGNORECASE)
+    r"|\bvem\b(?!\s+(ska|bör|borde|behöver|måste)\b)|\bwho\b(?!\s+(should|must|needs?)\b)",
+    re.IGNORECASE)
 _OPINION = re.compile(r"\b(tycker|tyckte|anser|ansåg|tycka|opinion|think|thought|views?)\b",
                       re.IGNORECASE)
 _OPINION_MARKERS = re.compile(
