@@ -358,6 +358,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
     from assistant.cases.cards import check_quotes, document_text, is_case_file
     from assistant.cases.catalog import Catalog, cases_json, query_from_options
     from assistant.index.passage_index import Index
+    from assistant.ingest.figures import is_figure_file
     from assistant.prompts import MSG_CASES_COUNT, MSG_CASES_NONE, MSG_CASES_QUOTES_OK
 
     index = Index(_settings(args))          # reads only the corpus folders; no model is loaded
@@ -366,7 +367,10 @@ def cmd_cases(args: argparse.Namespace) -> int:
     for error in catalog.errors:
         print(f"Fel: {error}", file=sys.stderr)
     if args.check:
-        texts = [document_text(p) for p in files if not is_case_file(p)]
+        # Case cards are checked against the documents, not against other cards (case or
+        # figure cards, whose own quotes a test checks).
+        texts = [document_text(p) for p in files
+                 if not is_case_file(p) and not is_figure_file(p)]
         problems = [m for case in catalog for m in check_quotes(case, "\n".join(texts))]
         for problem in problems:
             print(f"Fel: {problem}", file=sys.stderr)
