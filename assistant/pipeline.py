@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from assistant.answering.base import Answerer, Rewriter, final_answer
+from assistant.answering.answerability import unknown_name
+from assistant.answering.base import Answerer, Rewriter, contexts_of, final_answer, refusal
 from assistant.answering.broad import BroadAnswerer, extend, planning_figure, similar_cases
 from assistant.answering.catalog import answer_from_catalog
 from assistant.answering.extractive import ExtractiveAnswerer, answer_pieces
@@ -20,6 +21,7 @@ from assistant.prompts import (
     ERR_INDEX_NOT_SYNCED,
     ERR_NO_WORDS,
     ERR_QUESTION_TOO_LONG,
+    UNKNOWN_NAME_REASON,
 )
 from assistant.retrieval.followup import context as conversation_topic
 from assistant.retrieval.followup import dangling
@@ -169,7 +171,8 @@ class Assistant:
             return
         query = self.standalone(question, history)
         # List-of-cases questions are answered from the case catalog (no retrieval, no LLM).
-        listed = answer_from_catalog(self.catalog, query)
+        listed = answer_from_catalog(self.catalog, question if history else query,
+                                     user_turns(history), shown_cases(self.catalog, history))
         if listed is not None:
             listed.question, listed.standalone_question = question, query
             yield from (line + "\n" for line in listed.answer.split("\n"))
@@ -178,6 +181,14 @@ class Assistant:
         analysis = self.analyse(question, query)
         retrieval = self.retriever.search(query)
         broad = analysis.kind in self.settings.answer.broad_kinds
+        name = None if broad else unknown_name(question, self.retriever.bm25.idf)
+        if name is not None:
+            refused = refusal(question, contexts_of(retrieval.passages), 0.0)
+            refused.note = UNKNOWN_NAME_REASON.format(name=name)
+            refused.standalone_question = query
+            yield refused.answer
+            yield refused
+            return
         # A broad follow-up asks for something new: what earlier answers quoted is left out. A
         # fact or a list is answered where it stands, earlier quotes only weighed down ("Var
         # ligger Koopus?" after a turn that said so; "Vilka samarbetar de med?" after an
@@ -325,6 +336,19 @@ class Assistant:
             examples = similar_cases(self.retriever.topics(), retrieval.vector, cases,
                                      floor=floor)
         return extend(base, points, examples, settings.broad_max_chars)
+
+
+def user_turns(history: Sequence[dict | str]) -> list[str]:
+    """Return the user's earlier questions (a plain string in history is one)."""
+    return [str(t.get("content", "")) if isinstance(t, dict) else t for t in history
+            if not isinstance(t, dict) or t.get("role") == "user"]
+
+
+def shown_cases(catalog: Catalog, history: Sequence[dict | str]) -> frozenset[str]:
+    """Return the names of the catalog's cases that earlier answers named."""
+    said = " ".join(str(turn.get("content", "")) for turn in history
+                    if isinstance(turn, dict) and turn.get("role") == "assistant")
+    return frozenset(c.name for c in catalog if c.name in said) if said else frozenset()
 
 
 def previous_sentences(history: Sequence[dict | str]) -> frozenset[str]:

@@ -10,6 +10,8 @@ REFUSAL_ANSWER = (
     "Jag vill inte gissa. Här är de avsnitt som ligger närmast din fråga, om du vill läsa vidare."
 )
 ANSWER_INTRO = "Enligt källorna:"
+# Why a which/who/where question about a name or place is refused (the refusal's note).
+UNKNOWN_NAME_REASON = "{name} nämns inte i rapporten eller de andra indexerade dokumenten"
 LLM_FALLBACK_NOTE = (
     "Obs: språkmodellen kunde inte ge ett kontrollerat svar ({reason}), "
     "så svaret nedan är sammanställt direkt ur källtexten."
@@ -356,6 +358,12 @@ ERR_CASE_QUOTE_NOT_FOUND = (
 CASES_ANSWER_INTRO = "Rapporten har {count} fallexempel som passar frågan ({criteria}):"
 CASES_ANSWER_INTRO_ONE = "Rapporten har ett fallexempel som passar frågan ({criteria}):"
 CASES_ANSWER_ALL = "Rapporten har {count} namngivna fallexempel:"
+# {criteria} is empty or " (bransch: fastighet)"; {named} is "det" or "de 5".
+CASES_ANSWER_MORE = ("Utöver dem som redan nämnts har rapporten {count} fallexempel som passar "
+                     "frågan{criteria}:")
+CASES_NO_MORE = ("Rapporten har inga fler fallexempel som passar frågan{criteria} än "
+                 "{named} som redan nämnts. Fråga gärna efter exempel från en annan bransch, ort "
+                 "eller arena, eller skriv ”Vilka fallexempel finns?” för hela listan.")
 CASES_ANSWER_NOTE = (
     "Svaret kommer ur fallkatalogen, rapportens namngivna exempel. Varje exempel citeras "
     "ordagrant ur rapporten."

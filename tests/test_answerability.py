@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.answering.answerability import missing_answer_type
+from assistant.answering.answerability import missing_answer_type, unknown_name
+from assistant.text import tokens
 
 
 def test_a_name_in_any_of_the_sentences_that_match_the_question_best_counts():
@@ -63,3 +64,14 @@ def test_english_is_told_from_swedish_by_function_words():
     assert not is_english("Vi är ett IT-bolag i Malmö. Hur kan vi köpa tjänster av ett ASF?")
     assert not is_english("Hur funkar CSR och social hållbarhet i praktiken för ett ASF?")
     assert not is_english("")
+
+
+def test_a_name_a_which_question_asks_about_must_be_in_the_documents():
+    known = set(tokens("ASF finns i Vadstena"))
+    assert unknown_name("Vilka ASF finns i Umeå?", known) == "Umeå"
+    assert unknown_name("Finns det ASF i Umeå?", known) == "Umeå"
+    assert unknown_name("Vilka ASF finns i Vadstena?", known) is None
+    # The asker's own place, a question that is not about which/who/where, and English.
+    assert unknown_name("Vi är ett bolag i Umeå. Vilka exempel finns?", known) is None
+    assert unknown_name("Hur kan ett ASF i Umeå hitta kunder?", known) is None
+    assert unknown_name("Which ASF are there in Umeå?", known) is None

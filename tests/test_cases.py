@@ -293,6 +293,42 @@ def test_main_eval_questions_are_not_hijacked():
     assert routed <= {"q089"}
 
 
+def test_a_follow_up_is_answered_from_the_catalog_only_when_it_asks_for_cases_itself():
+    catalog = _catalog()
+    earlier = ["Finns det exempel från fastighetsbranschen?"]
+    shown = frozenset({"Yalla Rinkeby", "Koop M"})
+    assert answer_from_catalog(catalog, "och hur får vi samarbetet att hålla i längden?",
+                               earlier, shown) is None
+    more = answer_from_catalog(catalog, "vilka fler exempel finns?", earlier, shown)
+    assert more is not None and more.answer.startswith("Utöver dem som redan nämnts")
+    assert "fastighet" in more.answer.split("\n")[0]
+    assert not _names(more) & shown and {"Yalla Vårby", "Basta Byggservice"} <= _names(more)
+    # Without "fler" the same list is asked for again.
+    again = answer_from_catalog(catalog, "Finns det exempel?", earlier, shown)
+    assert again is not None and shown <= _names(again)
+
+
+def test_asking_for_more_cases_than_there_are_says_so():
+    answer = answer_from_catalog(_catalog(), "Finns det fler exempel?",
+                                 ["Finns det exempel från IT-branschen?"],
+                                 frozenset({"Aspiranterna"}))
+    assert answer is not None and not answer.citations
+    assert answer.answer.startswith("Rapporten har inga fler fallexempel som passar frågan "
+                                    "(bransch: IT) än det som redan nämnts.")
+
+
+def test_more_cases_of_another_kind_after_a_list_are_cases():
+    answer = answer_from_catalog(_catalog(), "Finns det fler från fastighetsbranschen?",
+                                 ["Vilka exempel finns från Vadstena?"], frozenset({"Koop M"}))
+    assert answer is not None and "Koop M" not in _names(answer)
+    assert "Yalla Rinkeby" in _names(answer)
+
+
+def test_a_list_question_about_a_place_no_card_has_is_not_a_catalog_question():
+    # Filtering by its other words ("kontakta") listed three cases from elsewhere.
+    assert question_query("Vilka ASF finns i Umeå som jag kan kontakta?", _catalog()) is None
+
+
 def test_question_filters_are_read_from_the_question():
     catalog = _catalog()
     q = question_query("Finns det exempel från fastighetsbranschen i Rinkeby?", catalog)

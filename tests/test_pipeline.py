@@ -42,6 +42,17 @@ def test_off_topic_question_is_refused_with_the_fixed_phrase(assistant):
     assert not answer.citations and len(answer.contexts) >= 5
 
 
+def test_a_which_question_about_a_place_no_document_names_is_refused_with_the_place(assistant):
+    answer = assistant.ask("Vilka ASF finns i Umeå som jag kan kontakta?")
+    assert answer.refused and answer.note == "Umeå nämns inte i rapporten eller de andra " \
+        "indexerade dokumenten"
+    assert len(answer.contexts) >= 5
+    # A place that describes the asker is no reason to refuse; a named place is answered.
+    for question in ("Vi är ett fastighetsbolag i Umeå. Vilka träffar hölls?",
+                     "Vilka deltog i träffen i Vadstena?"):
+        assert "nämns inte" not in assistant.ask(question).note
+
+
 def test_amount_the_report_does_not_give_is_refused(assistant):
     answer = assistant.ask("Hur många anställda har Le Mat Jonsered?")
     assert answer.refused

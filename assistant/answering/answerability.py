@@ -8,9 +8,10 @@ none. Such questions are refused instead of being answered with text on a neighb
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
-from assistant.retrieval.question import ADVICE_AMOUNT
-from assistant.text import stem, words
+from assistant.retrieval.question import ADVICE_AMOUNT, SITUATION
+from assistant.text import is_english, split_sentences, stem, tokens, words
 
 NUMBER_WORDS = frozenset(
     """två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton tjugo trettio
@@ -127,3 +128,33 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str,
             if not any(_OPINION_MARKERS.search(x) for x in sentences):
                 return f"källtexten återger inte vad {name} tycker"
     return None
+
+
+# A question that asks which, who, where or whether there is something: its names are what it
+# asks about ("Vilka ASF finns i Umeå?"), unlike a name that describes the asker.
+_ENTITY_OPENING = re.compile(
+    r"^(vilka|vilken|vilket|vem|vems|var|när|hur många|finns det|fanns det)\b", re.IGNORECASE)
+
+
+def unknown_name(question: str, known: Container[str]) -> str | None:
+    """Return a name or place a which/who/where question asks about that no indexed document
+    mentions (`known`: the index's word tokens), or None.
+
+    A sentence that describes the asker ("Vi är ett fastighetsbolag i Malmö.") is skipped, and
+    English questions are not judged (their capitals are not names, and the documents are
+    Swedish). Listing the catalog's cases or quoting the nearest passage for "Vilka ASF finns
+    i Umeå?" answered a question about a place the documents never name.
+    """
+    if is_english(question):
+        return None
+    for sentence in split_sentences(question):
+        sentence = sentence.strip()
+        if not _ENTITY_OPENING.match(sentence) or SITUATION.search(sentence):
+            continue
+        for name in _PROPER.findall(sentence):
+            if name in _GENERIC_NAMES or "-" in name:
+                continue
+            if not any(t in known for t in tokens(name)):
+                return name
+    return None
+

@@ -234,6 +234,10 @@ def _case_tokens(case: Case) -> set[str]:
     return set(tokens(text))
 
 
+# A capitalised word that does not open a sentence: a place or a name.
+_PROPER_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\w)[A-ZÅÄÖ][\wåäöé\-]+")
+
+
 def _token_hits(query: str, vocabulary: set[str]) -> bool:
     return any(query == t or (len(query) >= 4 and query in t) for t in vocabulary)
 
@@ -429,8 +433,13 @@ def question_query(question: str, catalog: Catalog) -> CaseQuery | None:
                    if take(_rx(rf"(?<!\w){re.escape(place)}"))]
     values_topic = take(_VALUES_TOPIC)
     leftovers = [t for t in dict.fromkeys(tokens(rest)) if t not in _GENERIC]
+    known = catalog.vocabulary()
+    if any(not _token_hits(t, known) for name in _PROPER_NAME.findall(rest)
+           for t in tokens(name) if t not in _GENERIC):
+        # A place or name no card has ("Vilka ASF finns i Umeå?"): the cards cannot answer,
+        # and filtering by the question's other words listed cases from elsewhere.
+        return None
     if query.empty():
-        known = catalog.vocabulary()
         hits = [t for t in leftovers if _token_hits(t, known)]
         if leftovers and not hits:
             return None              # about something no card mentions: not a catalog question

@@ -58,7 +58,7 @@ _BROAD = _rx(
     r"challenges?|lessons?)\b")
 _LIST = _rx(r"^(vilka|vilken typ|vad för|which|what (kinds?|types?))\b|\b(lista|nämn|list)\b")
 # First-person situations: "vi är ett fastighetsbolag", "jag driver ett ASF", "we are a ...".
-_SITUATION = _rx(r"\b(vi är|vi har|vi driver|jag är|jag driver|jag jobbar|jag arbetar|jag ska|"
+SITUATION = _rx(r"\b(vi är|vi har|vi driver|jag är|jag driver|jag jobbar|jag arbetar|jag ska|"
                  r"vi ska|vårt (företag|bolag|asf)|min kommun|we are|we're|i am|i'm|i run|"
                  r"our (company|business|firm))\b")
 # A follow-up that asks how to deal with what was just described.
@@ -150,7 +150,7 @@ def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     situation = _situation(text, industries)
     # "Hur kan man lösa det?" asks how to deal with what was said: the report's advice.
     solution = bool(_SOLUTION.search(text))
-    situational = bool(_SITUATION.search(text))
+    situational = bool(SITUATION.search(text))
     if _COMPARISON.search(text):
         return Analysis("comparison", None, situation)
     advice_amount = bool(ADVICE_AMOUNT.search(text))
