@@ -229,6 +229,25 @@ def test_a_chain_of_back_references_is_read_back_to_the_sentence_that_names_its_
     assert answer.startswith("Några företag ligger i ett utsatt område. Dessa företag")
 
 
+def test_a_sentence_that_announces_a_quotation_is_quoted_with_it_or_not_at_all():
+    text = ("Många företag är skeptiska till ASF. En företrädare för ett ASF menar till exempel "
+            "att:\n\n”Vi skulle kunna vara en pool av konsulter. Företag tar inte tillvara på "
+            "den.”\n\nVid en första kontakt möter de ofta skepsis hos företagen.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9,
+                      unit_dense={0: 0.7, 1: 0.6, 4: 0.7})
+    answer = _ask("Är företagen skeptiska till ASF vid en första kontakt?", passage)
+    # Never "… menar till exempel att: Vid en första kontakt …" (the wrong sentence attributed).
+    assert "att: Vid" not in answer
+    if "menar till exempel att:" in answer:
+        assert "att: ”Vi skulle kunna vara en pool av konsulter. Företag tar inte tillvara på " \
+               "den.”" in answer
+    ending = Passage(chunk=_chunk(2, "Kvaliteten kan vara bristfällig. Ett företag uttryckte "
+                                     "problematiken på följande sätt:"),
+                     score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = _ask("Kan kvaliteten vara bristfällig?", ending)
+    assert "på följande sätt:" not in answer and "Kvaliteten kan vara bristfällig." in answer
+
+
 def test_back_references_are_told_from_sentences_that_stand_alone():
     assert refers_back("Det skulle mot denna bakgrund vara intressant att jämföra.")
     assert refers_back("Dessutom har de avtal med kommunen.")

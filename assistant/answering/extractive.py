@@ -176,6 +176,7 @@ class ExtractiveAnswerer:
                 break
         chosen += _lead_ins(chosen, [u for _, u in scored])
         chosen += _announced_figure(chosen, anchor, passages)
+        chosen = _with_announced(chosen, [u for _, u in scored])
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
@@ -328,6 +329,45 @@ def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
             have.add(place)
             extra.append(by_place[place])
     return extra
+
+
+# What a sentence ending in a colon announces (an interviewee's quotation) is quoted with it
+# up to this length; a longer one, or one the passage does not hold, drops the sentence.
+_ANNOUNCED_MAX = 400
+
+
+def _with_announced(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
+    """Return the units with what each colon sentence announces, or without the sentence.
+
+    "En företrädare för ett ASF menar till exempel att:" followed in the answer by a sentence
+    other than the quotation it announces attributed that sentence to the interviewee; at the
+    end of an answer it announced nothing. A list lead-in is left alone (its items come
+    with it).
+    """
+    by_place = {(id(u.passage), u.position): u for u in candidates}
+    have = {(id(u.passage), u.position) for u in chosen}
+    out = list(chosen)
+    for unit in chosen:
+        if not unit.text.rstrip().endswith(":") or unit.items:
+            continue
+        follow = by_place.get((id(unit.passage), unit.position + 1))
+        if follow is None or (id(follow.passage), follow.position) in have:
+            if follow is None:
+                out.remove(unit)
+            continue
+        added = [follow]
+        # A quotation split into sentences runs to its closing mark.
+        while is_fragment(" ".join(u.text for u in added)) and len(added) < _MAX_QUOTATION_BACK:
+            more = by_place.get((id(unit.passage), added[-1].position + 1))
+            if more is None:
+                break
+            added.append(more)
+        if sum(len(u.text) for u in added) > _ANNOUNCED_MAX or follow.lead is not None:
+            out.remove(unit)
+            continue
+        out += added
+        have.update((id(u.passage), u.position) for u in added)
+    return out
 
 
 # A list is read across at most this many neighbouring passages in either direction, and
