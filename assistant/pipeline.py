@@ -16,6 +16,7 @@ from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
 from assistant.config import Settings, load_settings
 from assistant.index.passage_index import Index, IndexModelMismatchError, Progress, SyncReport
 from assistant.prompts import (
+    ALREADY_SAID_NOTE,
     CLARIFY_REFERENCE,
     ERR_EMPTY_QUESTION,
     ERR_INDEX_NOT_SYNCED,
@@ -47,6 +48,9 @@ _MIN_WINDOW = 300
 # A window this much longer than its budget (a list is quoted whole) gives way to the model.
 _WINDOW_SLACK = 200
 
+# A follow-up the previous answer already answered gets the answer's best sentences up to
+# about this length.
+_RECALL_CHARS = 300
 WARM_UP_QUESTION = "Hur kan företag och arbetsintegrerande sociala företag göra affärer?"
 
 
@@ -238,6 +242,15 @@ class Assistant:
                                       candidates=candidates)
             if not again.refused and not repeats(again.answer, history):
                 return again
+            # The documents say nothing new on it ("Vem samarbetar de med?" after an answer
+            # that named the partner): the sentences that answer this question, not the whole
+            # previous answer again, and a note that says so.
+            if repeats(answer.answer, history):
+                short = extractive.answer(query, retrieval.passages, quantities=fact,
+                                          candidates=candidates, budget=_RECALL_CHARS)
+                if not short.refused and not repeats(short.answer, history):
+                    answer = short
+            answer.note = ALREADY_SAID_NOTE
         return answer
 
     def analyse(self, question: str, query: str) -> Analysis:

@@ -10,6 +10,9 @@ REFUSAL_ANSWER = (
     "Jag vill inte gissa. Här är de avsnitt som ligger närmast din fråga, om du vill läsa vidare."
 )
 ANSWER_INTRO = "Enligt källorna:"
+# A follow-up whose answer the previous answer already gave (the note above the answer).
+ALREADY_SAID_NOTE = ("Rapporten säger inte mer om detta än det som stod i förra svaret. "
+                     "Här är det som svarar på frågan.")
 # Why a which/who/where question about a name or place is refused (the refusal's note).
 UNKNOWN_NAME_REASON = "{name} nämns inte i rapporten eller de andra indexerade dokumenten"
 LLM_FALLBACK_NOTE = (

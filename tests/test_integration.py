@@ -8,6 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.pipeline import Assistant
+from assistant.prompts import ALREADY_SAID_NOTE
 from eval.harness import DEFAULT, settings_for
 
 pytestmark = pytest.mark.integration
@@ -81,3 +82,13 @@ def test_a_follow_up_may_name_again_what_the_previous_answer_said(real_assistant
     assert "ByggVesta" in answers[1].answer and answers[1].answer != answers[0].answer
     assert answers[1].answer.index("ByggVesta") < answers[1].answer.find("Yalla Vårby") \
         or "Yalla Vårby" not in answers[1].answer
+
+
+def test_a_follow_up_the_previous_answer_answered_says_so_instead_of_repeating_it(
+        real_assistant):
+    # The whole answer on Kamratstödet came back word for word: the documents hold nothing more.
+    answers = _conversation(real_assistant, "Berätta om Kamratstödet.",
+                            "vem samarbetar de med och hur kom det till?")
+    assert answers[1].answer != answers[0].answer and not answers[1].refused
+    assert "Galaxen" in answers[1].answer
+    assert answers[1].note == ALREADY_SAID_NOTE
