@@ -12,6 +12,7 @@ from pathlib import Path
 from assistant.prompts import (
     ERR_EMPTY_QUESTION,
     ERR_NOT_UTF8,
+    MSG_BATCH_QUESTION,
     MSG_EMBEDDING_PROGRESS,
     MSG_INDEX_CHANGED,
     MSG_INDEX_UP_TO_DATE,
@@ -225,26 +226,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return _ask_one(_assistant(args), question, args.json)
     assistant = _assistant(args)
     status = EXIT_OK
+    as_json = args.json
     # Bytes, decoded line by line: a line that is not UTF-8 gets an error line and the batch
-    # goes on (a decoding error used to end it with a traceback).
+    # goes on (a decoding error used to end it with a traceback). With --json every input
+    # line gets one JSON line; without it each answer follows its question as text.
     for raw in sys.stdin.buffer:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             status = max(status, _reject(raw.decode("utf-8", errors="replace").strip(),
-                                         ValueError(ERR_NOT_UTF8), True))
+                                         ValueError(ERR_NOT_UTF8), as_json))
             continue
         if not line.strip():
             # An empty question still gets its line, so callers can pair input and output.
-            status = max(status, _reject("", ValueError(ERR_EMPTY_QUESTION), True))
+            status = max(status, _reject("", ValueError(ERR_EMPTY_QUESTION), as_json))
             continue
         request = _json_request(line)
         if isinstance(request, str):            # a broken JSON line: say why, go on
-            status = max(status, _reject(line.strip(), ValueError(request), True))
-        elif request is not None:
-            status = max(status, _ask_one(assistant, request[0], True, request[1]))
-        else:
-            status = max(status, _ask_one(assistant, line.rstrip("\n"), True))
+            status = max(status, _reject(line.strip(), ValueError(request), as_json))
+            continue
+        question, history = request if request is not None else (line.rstrip("\n"), None)
+        if not as_json:
+            print(MSG_BATCH_QUESTION.format(question=question.strip()), flush=True)
+        status = max(status, _ask_one(assistant, question, as_json, history))
+        if not as_json:
+            print(flush=True)
     return status
 
 

@@ -457,6 +457,7 @@ ERR_PLAN_LENGTH_FORMAT = (
 ERR_PLAN_GROUPS = "Okänd målgrupp: {groups}. Välj bland: {known}."
 ERR_PLAN_OUTPUT = "Ange --output FIL för Word-formatet (till exempel --output plan.docx)."
 MSG_PLAN_WRITTEN = "Planen är sparad i {path}."
+MSG_BATCH_QUESTION = "Fråga: {question}"
 ERR_NOT_UTF8 = "Raden är inte giltig UTF-8-text; spara frågorna som UTF-8 och försök igen."
 
 # ----------------------------------------------------------------- HTTP API (asf serve)

@@ -52,6 +52,18 @@ def test_ask_json_lines_from_stdin(capsys, monkeypatch, fake_model):
     assert "error" in objs[1] and "error" in objs[3]
 
 
+def test_ask_from_stdin_without_json_prints_each_question_and_its_answer_as_text(
+        capsys, monkeypatch, fake_model):
+    cli.main(["ingest"])
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", _stdin("Vad är ett IOP?\n\n".encode()))
+    assert cli.main(["ask", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Fråga: Vad är ett IOP?\n") and "Källor:" in captured.out
+    assert not captured.out.lstrip().startswith("{")
+    assert "Fel: Frågan är tom." in captured.err
+
+
 def test_a_line_that_is_not_utf8_gets_an_error_and_the_batch_goes_on(capsys, monkeypatch,
                                                                       fake_model):
     cli.main(["ingest"])
