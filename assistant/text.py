@@ -23,6 +23,7 @@ STOPWORDS = frozenset(
     skall ska skulle som så sådan sådana till under upp ut utan vad var vara varit varför vars
     vem vi vid vilka vilken vilket vår våra vårt än är åt över också även bara få får fick
     gör göra gjorde gjort görs finns fanns kommer kunna sätt olika andra annat annan
+    rapport rapporten rapportens säger report
     a an and are as at be by can do does for from has have how i in is it its of on or our
     that the their them they this to was we what when where which who why will with you your
     """.split()

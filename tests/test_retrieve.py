@@ -163,3 +163,11 @@ def test_dense_search_finds_exactly_the_nearest_passages_and_sentences(retriever
             assert math.isclose(units[sentence.unit.position], float(sims[row]), abs_tol=1e-5)
     ranked = [sim for sim, _ in found.values()]
     assert ranked == sorted(ranked, reverse=True)
+
+
+def test_the_word_report_in_a_question_does_not_pull_passages_that_name_other_reports(
+        retriever):
+    # "Vad säger rapporten om eldsjälar?" was answered with the "Starkare tillsammans" report's
+    # list: every passage says "rapport", and that word outweighed "eldsjälar".
+    lexical = retriever.lexical_search("Vad säger rapporten om eldsjälar?")
+    assert "eldsjälarna" in lexical[0][0].text
