@@ -486,6 +486,8 @@ def test_a_list_item_is_scored_with_its_lead_in_and_a_sentence_with_the_one_befo
     ("1) Först följer ett bakgrundskapitel som behandlar affärssamverkan.", True),
     ("5) Sedan följer ett avsnitt där vi redogör för de nätverksträffar som ordnats.", True),
     ("En modell för hur nätverksträffar kan genomföras presenteras även.", True),
+    ("Urvalet av respondenter har byggt på Tillväxtverkets kunskaper.", True),
+    ("Variationen av branscher speglar den urvalsprincip som ligger till grund.", True),
     ("Kapitalet räcker sällan till investeringar.", False),
     ("Mindre företag är mer krassa och ser mer till den direkta affären.", False),
 ])

@@ -60,6 +60,7 @@ META_SENTENCE = re.compile(
     r"\b(\w*kapit(el|let|len)|avsnittet|avsnitt nedan|följer ett avsnitt|redogör\w*|"
     r"följande avsnitt|i detta avsnitt|rapporten|denna rapport|"
     r"studien|kartläggningens syfte|syftet med (studien|kartläggningen|uppdraget)|"
+    r"urval\w*|respondent\w*|"
     r"redovisas|presenteras|beskrivs (nedan|i)|i det följande|this (chapter|section|report))\b",
     re.IGNORECASE)
 
