@@ -6,7 +6,7 @@ import re
 
 from assistant.answering.extractive import ExtractiveAnswerer, _Unit, compose
 from assistant.config import AnswerSettings
-from assistant.text import refers_back
+from assistant.text import collapse, refers_back
 from assistant.types import Chunk, Passage
 
 SECTION = ("Inledning", "Analysmodell")
@@ -246,6 +246,22 @@ def test_a_sentence_that_announces_a_quotation_is_quoted_with_it_or_not_at_all()
                      score=1.0, rank=1, direct=1.0, dense=0.9)
     answer = _ask("Kan kvaliteten vara bristfällig?", ending)
     assert "på följande sätt:" not in answer and "Kvaliteten kan vara bristfällig." in answer
+
+
+def test_an_interviewee_s_quotation_is_quoted_whole_or_not_at_all():
+    text = ("Företagen ser risker med avtal.\n\n”Då ställs det högre krav på leverans.”\n\n"
+            "”ASF kan anpassa sig till våra behov. Matchning mellan vad de kan och vi behöver.”")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9,
+                      unit_dense={2: 0.8})
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    question = "Kan ASF anpassa sig till företagens behov?"
+    answer = answerer.answer(question, [passage]).answer
+    assert "”ASF kan anpassa sig till våra behov. Matchning mellan vad de kan och vi behöver.”" \
+        in answer
+    # Its first sentence said before: never its last sentence glued to the quotation before it.
+    said = frozenset({collapse("”ASF kan anpassa sig till våra behov.")})
+    again = answerer.answer(question, [passage], exclude=said).answer
+    assert "Matchning" not in again
 
 
 def test_back_references_are_told_from_sentences_that_stand_alone():

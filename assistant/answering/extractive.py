@@ -177,6 +177,7 @@ class ExtractiveAnswerer:
         chosen += _lead_ins(chosen, [u for _, u in scored])
         chosen += _announced_figure(chosen, anchor, passages)
         chosen = _with_announced(chosen, [u for _, u in scored])
+        chosen = _whole_quotations(chosen, [u for _, u in scored], skip)
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
@@ -312,6 +313,77 @@ def _quotation_opening(first: _Unit, units: list[_Unit], anchor: Passage) -> lis
         if is_fragment(unit.text):          # the sentence that opens the quotation
             return back
     return []
+
+
+# An interviewee's quotation split into sentences is quoted whole up to this length.
+_QUOTATION_MAX = 600
+
+
+def _quotations(units: list[_Unit]) -> dict[int, tuple[list[_Unit], bool]]:
+    """Map the position of every sentence of a multi-sentence quotation in one passage to the
+    quotation's sentences and whether both its opening and its closing mark are in the passage.
+
+    Swedish opens and closes a quotation with the same mark (”), so a sentence with an odd
+    number of marks opens a quotation unless one is open, or it ends with the mark.
+    """
+    spans: dict[int, tuple[list[_Unit], bool]] = {}
+
+    def record(quotation: list[_Unit], whole: bool) -> None:
+        for u in quotation:
+            spans[u.position] = (quotation, whole)
+
+    current: list[_Unit] | None = None
+    for unit in sorted(units, key=lambda u: u.position):
+        if current is not None and (unit.position != current[-1].position + 1
+                                    or unit.lead is not None):
+            record(current, False)
+            current = None
+        odd = is_fragment(unit.text)
+        if current is not None:
+            current.append(unit)
+            if odd:
+                record(current, True)
+                current = None
+        elif odd and unit.text.rstrip().rstrip(".").endswith(("”", '"')):
+            record([unit], False)            # closes a quotation opened before the passage
+        elif odd:
+            current = [unit]
+    if current is not None:
+        record(current, False)
+    return spans
+
+
+def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
+                      skip: frozenset[str]) -> list[_Unit]:
+    """Return the units with every quotation they quote a part of quoted whole, or left out.
+
+    A sentence of a quotation read alone opened an answer with '”ASF kan anpassa sig till våra
+    behov …' and no closing mark; in a follow-up the quotation's said first sentence was
+    skipped and its last ('Matchning mellan vad de kan och vi behöver.”') was glued to the
+    quotation before it. A quotation that runs past its passage, is long, or was said before
+    is left out whole.
+    """
+    by_passage: dict[int, list[_Unit]] = {}
+    for unit in candidates:
+        by_passage.setdefault(id(unit.passage), []).append(unit)
+    spans = {pid: _quotations(units) for pid, units in by_passage.items()}
+    have = {(id(u.passage), u.position) for u in chosen}
+    out: list[_Unit] = []
+    for unit in chosen:
+        span = spans.get(id(unit.passage), {}).get(unit.position)
+        if span is None:
+            out.append(unit)
+            continue
+        quotation, closed = span
+        if (not closed or sum(len(u.text) for u in quotation) > _QUOTATION_MAX
+                or any(collapse(u.text) in skip for u in quotation)):
+            continue
+        out.append(unit)
+        for part in quotation:
+            if (id(part.passage), part.position) not in have:
+                have.add((id(part.passage), part.position))
+                out.append(part)
+    return out
 
 
 def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
