@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from assistant.cases.cards import case_chunk
 import re
 from collections.abc import Sequence
 
+from assistant.cases.cards import case_chunk
 from assistant.cases.catalog import Catalog, question_query
 from assistant.prompts import (
     CASES_ANSWER_ALL,
@@ -55,8 +55,9 @@ def answer_from_catalog(catalog: Catalog, question: str, earlier: Sequence[str] 
         before = len(matches)
         matches = [m for m in matches if m.case.name not in shown]
         if not matches:
-            return Answer(question=question, answer=CASES_NO_MORE.format(
-                named="det" if before == 1 else f"de {before}", criteria=criteria), refused=False, note=CASES_ANSWER_NOTE)
+            named = "det" if before == 1 else f"de {before}"
+            return Answer(question=question, refused=False, note=CASES_ANSWER_NOTE,
+                          answer=CASES_NO_MORE.format(named=named, criteria=criteria))
         intro = CASES_ANSWER_MORE.format(count=len(matches), criteria=criteria)
     elif query.empty():
         intro = CASES_ANSWER_ALL.format(count=len(matches))
