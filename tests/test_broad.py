@@ -507,3 +507,23 @@ def test_a_sentence_about_the_document_is_never_a_point(assistant):
     meta = [s.row for s in topics.sentences if META_SENTENCE.search(s.unit.text)]
     assert meta and all(scores[row] == 0 for row in meta)
     assert any(scores[s.row] > 0 for s in topics.sentences)
+
+
+def test_a_point_that_points_back_at_a_quotation_s_end_does_not_open_mid_quote():
+    from assistant.answering.broad import readable
+    from assistant.ingest.chunking import split_units
+    from assistant.retrieval.topics import TopicIndex
+    from assistant.types import Chunk
+
+    text = ("Ett företag sa:\n\n”En utmaning är deras ledtider. Det är längre ledtider vilket vi "
+            "måste beakta.”\n\nDetta kan uppfattas som bristande kvalitet. Det tar tid.")
+    chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
+                  text=text, indexed_text=text, seq=0)
+    units = split_units(text)
+    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
+                        [("c0", u.position, [1.0, 0.0]) for u in units])
+    rows = {s.unit.text: s.row for s in topics.sentences}
+    detta = topics.sentences[rows["Detta kan uppfattas som bristande kvalitet."]]
+    assert [s.unit.text for s in readable(topics, detta)] == [detta.unit.text]
+    tid = topics.sentences[rows["Det tar tid."]]
+    assert len(readable(topics, tid)) == 1       # "Det" opens as often as it points back

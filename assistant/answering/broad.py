@@ -153,6 +153,10 @@ def readable(topics: TopicIndex, sentence: Sentence) -> list[Sentence]:
         and x.unit.position == sentence.unit.position - 1), None)
     if before is None or before.unit.lead is not None or before.unit.lead_in:
         return [sentence]
+    if is_fragment(before.unit.text):
+        # The end of an interviewee's quotation ("… ha förståelse för.”"): quoted alone it
+        # opens the point mid-quote, without its speaker.
+        return [sentence]
     return [before, sentence]
 
 
