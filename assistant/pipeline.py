@@ -25,7 +25,7 @@ from assistant.prompts import (
     UNKNOWN_NAME_REASON,
 )
 from assistant.retrieval.followup import context as conversation_topic
-from assistant.retrieval.followup import dangling
+from assistant.retrieval.followup import dangling, search_text
 from assistant.retrieval.hybrid import HybridRetriever, Retrieval
 from assistant.retrieval.question import Analysis, analyse
 from assistant.text import collapse, split_sentences
@@ -183,7 +183,7 @@ class Assistant:
             yield listed
             return
         analysis = self.analyse(question, query)
-        retrieval = self.retriever.search(query)
+        retrieval = self.retriever.search(search_text(question, query))
         broad = analysis.kind in self.settings.answer.broad_kinds
         name = None if broad else unknown_name(question, self.retriever.bm25.idf)
         if name is not None:

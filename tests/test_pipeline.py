@@ -224,3 +224,16 @@ def test_the_study_s_own_names_are_not_carried_into_a_follow_up_in_any_case_form
     # question about the agency.
     text = "Studien gjordes på Tillväxtverkets uppdrag, och enligt Swecos analys växer Koopus."
     assert names(text) == ["Koopus"]
+
+
+def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic(assistant):
+    from assistant.retrieval.followup import search_text
+
+    history = [{"role": "user", "content": "Finns det exempel på fastighetsbolag som anlitar "
+                                           "ASF för fastighetsskötsel i sina områden?"},
+               {"role": "assistant", "content": "Rapporten har 5 fallexempel …"}]
+    question = "och hur får vi samarbetet att hålla i längden?"
+    standalone = assistant.standalone(question, history)
+    text = search_text(question, standalone)
+    assert text.count("längden") == 2 and text.count("fastighetsskötsel") == 1
+    assert search_text("Vad är ett IOP?", "Vad är ett IOP?") == "Vad är ett IOP?"

@@ -127,6 +127,19 @@ def context(history: Sequence[dict | str]) -> str:
     return topic
 
 
+def search_text(question: str, standalone: str) -> str:
+    """Return what retrieval searches with for a question made standalone: the follow-up's
+    own words count twice, the topic carried in once.
+
+    The topic is the previous questions, often longer than the follow-up, and it outweighed
+    what is asked now ("och hur får vi samarbetet att hålla i längden?" after a property
+    company's question on examples got the examples' passages again). Measured on the persona
+    set: conversations 0.40 -> 0.45 coverage, all items 0.365 -> 0.373, the standard set
+    unchanged but for MRR 0.856 -> 0.855.
+    """
+    return standalone if standalone == question else f"{question} {standalone}"
+
+
 def rewrite(question: str, history: Sequence[dict | str]) -> str:
     """Return the question with the previous turns' topic carried in, when it needs one."""
     question = question.strip()
