@@ -262,6 +262,25 @@ def test_an_interviewee_s_quotation_is_quoted_whole_or_not_at_all():
     said = frozenset({collapse("”ASF kan anpassa sig till våra behov.")})
     again = answerer.answer(question, [passage], exclude=said).answer
     assert "Matchning" not in again
+    # A sentence that points back at a quotation left out is left out with it.
+    text += " Detta visar att flexibiliteten är viktig. Företagen uppskattar flexibiliteten."
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9,
+                      unit_dense={3: 0.8})
+    again = answerer.answer("Är flexibiliteten viktig?", [passage], exclude=said).answer
+    assert again.startswith("Företagen uppskattar flexibiliteten.") and "Detta" not in again
+
+
+def test_a_sentence_of_a_second_passage_that_points_back_is_not_quoted_alone():
+    anchor = _chunk(1, "Det råder delade meningar om priset för tjänsterna. Vissa tar lägre pris.")
+    other = _chunk(2, "Leveranserna tar längre tid. Detta gäller också priset för tjänsterna hos "
+                      "företagen.", section=("Utmaningar",))
+    answer = _ask("Vad gäller för priset för tjänsterna hos företagen?",
+                  Passage(chunk=anchor, score=1.0, rank=1, direct=1.0, dense=0.9,
+                          unit_dense={0: 0.6, 1: 0.3}),
+                  Passage(chunk=other, score=0.95, rank=2, direct=0.95, dense=0.9,
+                          unit_dense={0: 0.3, 1: 0.6}))
+    assert answer.startswith("Det råder delade meningar om priset")
+    assert "Detta gäller också" not in answer
 
 
 def test_back_references_are_told_from_sentences_that_stand_alone():

@@ -166,7 +166,10 @@ class ExtractiveAnswerer:
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
         chosen += _quotation_opening(first, units, anchor)
         for sc, unit in scored:
-            if unit.passage is not anchor and sc >= 0.85 * best_score:
+            # A sentence of another passage is quoted alone, so it must read alone: "Detta kan
+            # kanske uppfattas som bristande kvalitet …" opened an answer on price.
+            if (unit.passage is not anchor and sc >= 0.85 * best_score
+                    and not refers_back(unit.text)):
                 chosen.append(unit)
                 # A sentence that announces a list ("there are several reasons") brings it.
                 after = next((u for _, u in scored if u.passage is unit.passage
@@ -369,14 +372,19 @@ def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
     spans = {pid: _quotations(units) for pid, units in by_passage.items()}
     have = {(id(u.passage), u.position) for u in chosen}
     out: list[_Unit] = []
-    for unit in chosen:
+    left_out: set[tuple[int, int]] = set()      # (passage, position) of quotations' ends
+    for unit in sorted(chosen, key=lambda u: u.position):
         span = spans.get(id(unit.passage), {}).get(unit.position)
         if span is None:
-            out.append(unit)
+            # "Detta kan kanske uppfattas …" after a quotation left out points at nothing.
+            if not ((id(unit.passage), unit.position - 1) in left_out
+                    and refers_back(unit.text)):
+                out.append(unit)
             continue
         quotation, closed = span
         if (not closed or sum(len(u.text) for u in quotation) > _QUOTATION_MAX
                 or any(collapse(u.text) in skip for u in quotation)):
+            left_out.add((id(unit.passage), quotation[-1].position))
             continue
         out.append(unit)
         for part in quotation:
