@@ -270,6 +270,17 @@ def test_an_interviewee_s_quotation_is_quoted_whole_or_not_at_all():
     assert again.startswith("Företagen uppskattar flexibiliteten.") and "Detta" not in again
 
 
+def test_a_quotation_quoted_for_one_of_its_sentences_comes_with_its_speaker():
+    text = ("Många är skeptiska. En företrädare för ett ASF menar till exempel att:\n\n"
+            "”Vi är en pool av duktiga konsulter. Företag söker kompetens men tar inte tillvara "
+            "på den.”\n\nVid en första kontakt möts de av skepsis.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9,
+                      unit_dense={3: 0.9})
+    answer = _ask("Tar företag tillvara på kompetensen som finns?", passage)
+    assert "En företrädare för ett ASF menar till exempel att: ”Vi är en pool av duktiga " \
+           "konsulter. Företag söker kompetens men tar inte tillvara på den.”" in answer
+
+
 def test_a_sentence_of_a_second_passage_that_points_back_is_not_quoted_alone():
     anchor = _chunk(1, "Det råder delade meningar om priset för tjänsterna. Vissa tar lägre pris.")
     other = _chunk(2, "Leveranserna tar längre tid. Detta gäller också priset för tjänsterna hos "

@@ -370,6 +370,7 @@ def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
     for unit in candidates:
         by_passage.setdefault(id(unit.passage), []).append(unit)
     spans = {pid: _quotations(units) for pid, units in by_passage.items()}
+    by_place = {(id(u.passage), u.position): u for u in candidates}
     have = {(id(u.passage), u.position) for u in chosen}
     out: list[_Unit] = []
     left_out: set[tuple[int, int]] = set()      # (passage, position) of quotations' ends
@@ -387,7 +388,12 @@ def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
             left_out.add((id(unit.passage), quotation[-1].position))
             continue
         out.append(unit)
-        for part in quotation:
+        # The sentence that announces the quotation ("En företrädare … menar till exempel
+        # att:") says whose words they are.
+        speaker = by_place.get((id(unit.passage), quotation[0].position - 1))
+        announced = ([speaker] if speaker is not None and not speaker.items
+                     and speaker.text.rstrip().endswith(":") else [])
+        for part in [*announced, *quotation]:
             if (id(part.passage), part.position) not in have:
                 have.add((id(part.passage), part.position))
                 out.append(part)
