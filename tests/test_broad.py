@@ -67,6 +67,12 @@ def test_the_askers_situation_is_read_from_the_question():
     assert analyse("Vi driver ett ASF inom städ. Hur hittar vi kunder?", _INDUSTRIES
                    ).situation.role == "asf"
     assert not analyse("Vad är ett IOP?", _INDUSTRIES).situation
+    # Municipal staff named by title or workplace, not only by a workshop they plan.
+    for question in ("Jag är näringslivschef i en liten kommun. Ska vi bjuda in ASF?",
+                     "Jag jobbar på kommunens näringslivsenhet. Hur kan vi stötta ASF?"):
+        assert analyse(question, _INDUSTRIES).situation.role == "advisor"
+    assert analyse("Vi är ett fastighetsbolag i en kommun i Norrland.", _INDUSTRIES
+                   ).situation.role == "company"
 
 
 # --------------------------------------------------------------------------- figure cards

@@ -68,6 +68,10 @@ _SOLUTION = _rx(r"\b(lösa|lösning\w*|hantera|åtgärda|göra åt|komma runt|un
 _ROLES: list[tuple[str, re.Pattern[str]]] = [
     ("advisor", _rx(r"\b(kommun(en)?s?\b.{0,40}\b(workshop|träff|nätverk)|workshop|"
                     r"(vi|jag) (som|på|i) (en |vår )?(kommun|region)\w*|"
+                    r"(jag|vi) (jobbar|arbetar) (på|i|inom) (en |vår |min )?(\w+ )?"
+                    r"(kommun|region)\w*|\w*(chef|strateg|handläggare|samordnare|utvecklare|"
+                    r"tjänste(man|person)) (på|i|inom) (en |vår |min )?(\w+ )?(kommun|region)\w*|"
+                    r"näringslivs(chef|strateg|enhet|avdelning)\w*|"
                     r"nätverksträff\w*|rådgivare|näringslivskontor\w*|näringslivsutveckl\w*|"
                     r"företagsfrämjare|coompanion|advis[eo]r|municipality|network meeting)")),
     ("asf", _rx(r"\b(vi|jag) (driver|startar|har startat|är) (ett )?(asf|socialt företag|"
