@@ -237,3 +237,7 @@ def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic
     text = search_text(question, standalone)
     assert text.count("längden") == 2 and text.count("fastighetsskötsel") == 1
     assert search_text("Vad är ett IOP?", "Vad är ett IOP?") == "Vad är ett IOP?"
+    # A follow-up that extends the topic or names nothing of its own is about the topic.
+    for follow_up in ("Gäller det även små företag?", "Och de stora?"):
+        standalone = f"{follow_up} (Vilka drivkrafter har företag?)"
+        assert search_text(follow_up, standalone) == standalone
