@@ -149,7 +149,7 @@ def inside_quotation(passage: str, sentence: str) -> bool:
 # ("Det"/"Den" open a sentence as often as a subject placeholder, "Det råder delade meningar",
 # as they point back, so they do not count.)
 _BACK_OPENINGS = frozenset("""de dessa detta denna där därför dessutom dock han hon hen deras
-    dess they these this it""".split())
+    dess they these this it asf:et asf:ets företaget företagets""".split())
 # Words that point back from anywhere in a sentence's opening ("mot denna bakgrund", "Ett bra
 # exempel på det förstnämnda är …").
 _BACK_WORDS = frozenset("denna dessa detta förstnämnda sistnämnda ovannämnda ovanstående".split())

@@ -294,6 +294,21 @@ def test_a_sentence_of_a_second_passage_that_points_back_is_not_quoted_alone():
     assert "Detta gäller också" not in answer
 
 
+def test_a_back_reference_at_a_passage_s_start_is_read_back_into_the_previous_passage():
+    before = _chunk(1, "Företagen söker personal. Vad gäller kompetensförsörjning har ASF en roll "
+                       "att spela. Detta kan ske genom att ASF har anställda inom bristyrken.")
+    start = _chunk(2, "Ett bra exempel på det förstnämnda är ett företag som hyrde in en "
+                      "IT-konsult från ett ASF. Konsulten byggde ett IT-system.")
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0),
+                                  neighbour=lambda c, step: before if c is start and step == -1
+                                  else None)
+    passage = Passage(chunk=start, score=1.0, rank=1, direct=1.0, dense=0.9)
+    answer = answerer.answer("Hyrde något företag in en IT-konsult från ett ASF?", [passage])
+    assert answer.answer.startswith("Vad gäller kompetensförsörjning har ASF en roll att spela. "
+                                    "Detta kan ske genom att ASF har anställda inom bristyrken.")
+    assert [c.chunk_id for c in answer.citations] == ["c1", "c2"]
+
+
 def test_back_references_are_told_from_sentences_that_stand_alone():
     assert refers_back("Det skulle mot denna bakgrund vara intressant att jämföra.")
     assert refers_back("Dessutom har de avtal med kommunen.")
@@ -302,6 +317,7 @@ def test_back_references_are_told_from_sentences_that_stand_alone():
     assert refers_back("Att de ställdes in berodde på för få anmälda.")
     assert refers_back("Genom att de köper tjänsterna stärker de ASF:et.")
     assert refers_back("Eftersom hon startade företaget har hon kontakterna.")
+    assert refers_back("ASF:et startade sin verksamhet då många företag efterfrågade ett hotell.")
     assert not refers_back("När de stora företagen köper tjänster ställer de krav.")
     assert not refers_back("Om man köper tjänster av ett ASF blir det enklare.")
     assert not refers_back("Det finns många arbetsintegrerande sociala företag i Sverige.")

@@ -155,14 +155,22 @@ class ExtractiveAnswerer:
         # that one's antecedent in turn ("Några av företagen … Dessa företag såg … Ett sätt
         # att åstadkomma detta … Genom att de köper …"), a few sentences at most.
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
+        # At the passage's start the antecedent closes the section's previous passage ("… är
+        # Le Mat Jonsered." before "De är ett nystartat ASF …").
+        previous = self._adjacent(anchor, -1) if first.position < _BACK_STEPS else None
+        line = [*(_units(previous) if previous is not None else []), *units]
+        at = line.index(first)
         for _ in range(_BACK_STEPS):
-            if first.position == 0 or not refers_back(first.text):
+            if at == 0 or not refers_back(line[at].text):
                 break
-            before = units[first.position - 1]
-            if before.lead_in or before.lead is not None:
+            before = line[at - 1]
+            # (A quotation's end within the anchor is read back to its opening below; one
+            # that the previous passage ends with is not.)
+            if before.lead_in or before.lead is not None or (
+                    before.passage is not anchor and is_fragment(before.text)):
                 break
             chosen.append(before)
-            first = before
+            at -= 1
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
         chosen += _quotation_opening(first, units, anchor)
         for sc, unit in scored:
