@@ -445,9 +445,13 @@ def _with_announced(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]
         if not unit.text.rstrip().endswith(":") or unit.items:
             continue
         follow = by_place.get((id(unit.passage), unit.position + 1))
-        if follow is None or (id(follow.passage), follow.position) in have:
-            if follow is None:
-                out.remove(unit)
+        # What a colon announces is an interviewee's quotation; a sentence without quotation
+        # marks after "… menade t.ex. att:" is the authors' own (the quotation is missing from
+        # the text), and quoting the two together put the authors' words in a company's mouth.
+        if follow is None or not follow.text.lstrip().startswith(("”", '"', "“")):
+            out.remove(unit)
+            continue
+        if (id(follow.passage), follow.position) in have:
             continue
         added = [follow]
         # A quotation split into sentences runs to its closing mark.
