@@ -35,6 +35,8 @@ def _quoted(answer: str) -> list[str]:
 # --------------------------------------------------------------------------- analysis
 
 @pytest.mark.parametrize(("question", "kind", "asks"), [
+    ("vem ska ansvara för kontakten?", "broad", None),
+    ("Vem ledde träffen i Vadstena?", "fact", "name"),
     ("Hur många intervjuer genomfördes i kartläggningen?", "fact", "count"),
     ("När ägde träffen i Vadstena rum?", "fact", "date"),
     ("Vi är ett medelstort byggföretag i Göteborg som vill börja köpa tjänster av ett ASF. "

@@ -34,7 +34,9 @@ _FACT: list[tuple[Asks, re.Pattern[str]]] = [
     ("date", _rx(r"(^|[,:;.!?]\s*|\boch\s+|\band\s+)(när|when)\b|\b(vilket år|vilken dag|"
                  r"vilket datum|what year)\b")),
     ("place", _rx(r"^(var|i vilken (stad|kommun|ort)|på vilken ort|where)\b(?! (ska|bör|kan)\b)")),
-    ("name", _rx(r"^(vem|vilka personer|vilken person|vad heter|who|what is the name)\b")),
+    # "Vem ska ansvara för det?" asks for a role, which is advice, not for a name.
+    ("name", _rx(r"^(vem(?!\s+(ska|bör|borde|behöver|måste)\b)|vilka personer|vilken person|"
+                 r"vad heter|who(?!\s+(should|must|needs?)\b)|what is the name)\b")),
 ]
 # "Hur mycket ska vi ta betalt?", "how much should we charge?": an amount the asker has to
 # decide asks for advice (how the documents reason about price), not for a figure they state.
@@ -50,10 +52,12 @@ _COMPARISON = _rx(r"\b(skillnad\w*|skiljer|jämför\w*|jämfört|kontra|versus|v
 _BROAD = _rx(
     r"\b(hur (ska|bör|kan|gör|får|når|hittar|börjar|kommer|skapar|bygger|lyckas|arbetar|jobbar|"
     r"hanterar|löser|undviker|lägger|planerar|förbereder|organiserar|prissätter|marknadsför|"
-    r"tänker|startar|tar)|var (ska|börjar|bör)|vad (bör|ska|behöver|krävs|måste|är viktigt|"
+    r"tänker|startar|tar)|var (ska|börjar|bör)|vem (ska|bör|borde|behöver|måste)|"
+    r"vad (bör|ska|behöver|krävs|måste|är viktigt|"
     r"är avgörande|ska vi tänka|finns det för)|vad är (nyckeln|hemligheten)|vilka (råd|tips)|"
     r"tips|råd|rekommendation\w*|framgångsfaktor\w*|utmaning\w*|drivkraft\w*|hinder|"
     r"how (do|should|can|could|would|to)|what should|where (do|should) (we|i)|"
+    r"who (should|must|needs? to)|"
     r"what (are|is) the (key|main|most)|advice|tips|recommend\w*|success factors?|"
     r"challenges?|lessons?)\b")
 _LIST = _rx(r"^(vilka|vilken typ|vad för|which|what (kinds?|types?))\b|\b(lista|nämn|list)\b")
