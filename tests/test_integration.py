@@ -35,6 +35,12 @@ def test_english_question_gets_a_swedish_cited_answer(real_assistant):
     assert "Vadstena" in answer.answer and "Rinkeby" in answer.answer
 
 
+def test_an_english_question_naming_a_case_is_answered_like_the_swedish_one(real_assistant):
+    # "What is Koop M?" was refused: its English words match nothing, its name does.
+    answer = real_assistant.ask("What is Koop M and where is it located?")
+    assert not answer.refused and "Vadstena" in answer.answer
+
+
 @pytest.mark.parametrize("question", ["Vem vann fotbolls-VM 2018?", "Hur bakar man kanelbullar?",
                                       "What is the capital of Australia?"])
 def test_off_topic_is_refused(real_assistant, question):

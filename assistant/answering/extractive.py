@@ -77,6 +77,10 @@ class ExtractiveAnswerer:
         # Cosine similarities of this model sit roughly in 0.2 (unrelated) .. 0.7 (on topic).
         dense = min(1.0, max(0.0, (max(dense_values) - 0.2) / 0.5)) if dense_values else None
         qset = set(tokens(question))
+        if is_english(question) and _names_found(question, top):
+            # A name is the same in both languages: "What is Koop M?" is as well supported as
+            # "Vad är Koop M?", though the English words match nothing (it was refused).
+            return max(dense or 0.0, self.settings.min_evidence)
         if is_english(question) or not qset or (broad and dense is not None):
             return dense if dense is not None else 0.0
         lexical = max(self._coverage(qset, set(tokens(p.chunk.indexed_text))) for p in top)
@@ -294,6 +298,19 @@ def answer_pieces(result: Answer) -> Iterator[str | Answer]:
     for piece in re.split(r"(?<=\]) ", result.answer):
         yield piece + " "
     yield result
+
+
+# A capitalised word that does not open the question: a name ("Koop M", "Le Mat Jonsered").
+_NAME_WORD = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][\wåäöé\-]*")
+# Capitalised words of English questions that are no names, and the study's own names.
+_NOT_NAMES = frozenset("I ASF WISE Sweden Swedish Sweco Tillväxtverket".split())
+
+
+def _names_found(question: str, passages: list[Passage]) -> bool:
+    """Return True when the question names something and every name occurs in a passage."""
+    found = [w for w in _NAME_WORD.findall(question) if w not in _NOT_NAMES]
+    return bool(found) and any(all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", p.chunk.text)
+                                   for w in found) for p in passages)
 
 
 # The score factor of a sentence an earlier answer in the conversation quoted, for a question
