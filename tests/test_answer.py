@@ -243,8 +243,8 @@ def test_a_sentence_that_announces_a_quotation_is_quoted_with_it_or_not_at_all()
                "den.”" in answer
     # The quotation is missing from the text: the next sentence is the authors' own.
     missing = Passage(chunk=_chunk(3, "Företagen visste inte om att det fanns ASF på orten. En "
-                                      "representant menade t.ex. att:\n\nAtt känna till ASF på orten "
-                                      "ökar möjligheterna att göra affärer."),
+                                      "representant menade t.ex. att:\n\nAtt känna till ASF på "
+                                      "orten ökar möjligheterna att göra affärer."),
                       score=1.0, rank=1, direct=1.0, dense=0.9)
     answer = _ask("Visste företagen om att det fanns ASF på orten?", missing)
     assert "menade t.ex. att:" not in answer and "Att känna till ASF" in answer
