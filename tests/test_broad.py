@@ -535,3 +535,20 @@ def test_a_point_that_points_back_at_a_quotation_s_end_does_not_open_mid_quote()
     assert [s.unit.text for s in readable(topics, detta)] == [detta.unit.text]
     tid = topics.sentences[rows["Det tar tid."]]
     assert len(readable(topics, tid)) == 1       # "Det" opens as often as it points back
+
+
+def test_a_point_brings_a_chain_of_antecedents():
+    from assistant.answering.broad import readable
+    from assistant.ingest.chunking import split_units
+    from assistant.retrieval.topics import TopicIndex
+    from assistant.types import Chunk
+
+    text = ("Några företag ligger i ett utsatt område. Dessa företag vill lyfta området. Ett sätt "
+            "att åstadkomma detta är att samverka med ett lokalt ASF.")
+    chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
+                  text=text, indexed_text=text, seq=0)
+    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
+                        [("c0", u.position, [1.0, 0.0]) for u in split_units(text)])
+    last = next(s for s in topics.sentences if s.unit.text.startswith("Ett sätt"))
+    assert [s.unit.text for s in readable(topics, last)][0] == \
+        "Några företag ligger i ett utsatt område."

@@ -140,24 +140,34 @@ _CONNECTIVE = re.compile(r"^(men|och|så|då|eller|därför|för|utan|fast|but|a
                          re.IGNORECASE)
 
 
+# A point's back references are followed over at most this many sentences ("Några av företagen
+# … Dessa företag såg … Ett sätt att åstadkomma detta …").
+_BACK_STEPS = 2
+
+
 def readable(topics: TopicIndex, sentence: Sentence) -> list[Sentence]:
     """Return the sentences that make a sentence read on its own: the sentence before it too
-    when it opens by pointing back ("Att de ställdes in berodde …" needs what "de" are).
+    when it opens by pointing back ("Att de ställdes in berodde …" needs what "de" are), and
+    that one's own antecedent in turn.
 
     They are quoted as separate sentences (the source may have a paragraph break between
     them, and a citation's quote must be found in its passage to be highlighted)."""
-    if not refers_back(sentence.unit.text) or sentence.unit.position == 0:
-        return [sentence]
-    before = next((x for x in (topics.sentences[r] for r in topics.sections[
-        sentence.section].sentences) if x.chunk.chunk_id == sentence.chunk.chunk_id
-        and x.unit.position == sentence.unit.position - 1), None)
-    if before is None or before.unit.lead is not None or before.unit.lead_in:
-        return [sentence]
-    if is_fragment(before.unit.text):
-        # The end of an interviewee's quotation ("… ha förståelse för.”"): quoted alone it
-        # opens the point mid-quote, without its speaker.
-        return [sentence]
-    return [before, sentence]
+    chain = [sentence]
+    for _ in range(_BACK_STEPS):
+        first = chain[0]
+        if not refers_back(first.unit.text) or first.unit.position == 0:
+            break
+        before = next((x for x in (topics.sentences[r] for r in topics.sections[
+            first.section].sentences) if x.chunk.chunk_id == first.chunk.chunk_id
+            and x.unit.position == first.unit.position - 1), None)
+        if before is None or before.unit.lead is not None or before.unit.lead_in:
+            break
+        if is_fragment(before.unit.text):
+            # The end of an interviewee's quotation ("… ha förståelse för.”"): quoted alone it
+            # opens the point mid-quote, without its speaker.
+            break
+        chain.insert(0, before)
+    return chain
 
 
 def _said(point: Point, exclude: frozenset[str]) -> bool:
