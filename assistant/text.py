@@ -149,11 +149,12 @@ def inside_quotation(passage: str, sentence: str) -> bool:
 # ("Det"/"Den" open a sentence as often as a subject placeholder, "Det råder delade meningar",
 # as they point back, so they do not count.)
 _BACK_OPENINGS = frozenset("""de dessa detta denna där därför dessutom dock han hon hen deras
-    dess they these this it asf:et asf:ets företaget företagets""".split())
+    dess they these this it asf:et asf:ets företaget företagets orten träffen""".split())
 # Words that point back from anywhere in a sentence's opening ("mot denna bakgrund", "Ett bra
 # exempel på det förstnämnda är …").
 _BACK_WORDS = frozenset("denna dessa detta förstnämnda sistnämnda ovannämnda ovanstående".split())
-_BACK_PHRASE = re.compile(r"^(att (de|dessa)|av (den|denna) anledning(en)?|av det skälet|"
+_BACK_PHRASE = re.compile(r"^(att (de|dessa)|(det|den|de) (senare|förra)\b|"
+                          r"av (den|denna) anledning(en)?|av det skälet|"
                           r"på så sätt|i och med (det|detta))\b", re.IGNORECASE)
 # A subordinate clause whose subject is "de"/"han"/"hon" ("Genom att de köper …", "När hon
 # startade …"): the pronoun names someone in the sentence before. "de" followed by an
