@@ -153,7 +153,7 @@ _BACK_OPENINGS = frozenset("""de dessa detta denna där därför dessutom dock h
 # Words that point back from anywhere in a sentence's opening ("mot denna bakgrund", "Ett bra
 # exempel på det förstnämnda är …").
 _BACK_WORDS = frozenset("denna dessa detta förstnämnda sistnämnda ovannämnda ovanstående".split())
-_BACK_PHRASE = re.compile(r"^(att (de|dessa)|(det|den|de) (senare|förra)\b|"
+_BACK_PHRASE = re.compile(r"^(att (de|dessa)|(det|den|de) (senare|förra)\b|å andra sidan|däremot|"
                           r"av (den|denna) anledning(en)?|av det skälet|"
                           r"på så sätt|i och med (det|detta))\b", re.IGNORECASE)
 # A subordinate clause whose subject is "de"/"han"/"hon" ("Genom att de köper …", "När hon

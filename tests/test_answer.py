@@ -328,6 +328,7 @@ def test_back_references_are_told_from_sentences_that_stand_alone():
     assert refers_back("Det senare är vanligt där något ska produceras i en viss kvantitet.")
     assert refers_back("Orten har en väldigt aktiv företagarförening.")
     assert not refers_back("Det är senare än vi trodde.")
+    assert refers_back("Å andra sidan har en del ASF haft fördel av ett lägre pris.")
     assert not refers_back("När de stora företagen köper tjänster ställer de krav.")
     assert not refers_back("Om man köper tjänster av ett ASF blir det enklare.")
     assert not refers_back("Det finns många arbetsintegrerande sociala företag i Sverige.")
