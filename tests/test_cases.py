@@ -324,6 +324,17 @@ def test_more_cases_of_another_kind_after_a_list_are_cases():
     assert "Yalla Rinkeby" in _names(answer)
 
 
+def test_a_board_is_no_way_of_starting_unless_business_came_through_it():
+    catalog = _catalog()
+    q = question_query("Vilka ASF lyfts fram som goda exempel på att ha företagskompetens i "
+                       "styrelsen?", catalog)
+    assert q is not None and not q.started_by
+    # The answer names the filter in the question's words, not in stems ("företagskompet").
+    assert "företagskompetens" in q.criteria() and "företagskompet," not in q.criteria()
+    q = question_query("Vilka exempel finns där samarbetet kom till via styrelsen?", catalog)
+    assert q is not None and q.started_by == ["styrelse- och nätverkskontakter"]
+
+
 def test_a_list_question_about_a_place_no_card_has_is_not_a_catalog_question():
     # Filtering by its other words ("kontakta") listed three cases from elsewhere.
     assert question_query("Vilka ASF finns i Umeå som jag kan kontakta?", _catalog()) is None

@@ -28,7 +28,7 @@ from assistant.cases.cards import (
     name_part,
 )
 from assistant.prompts import CASE_KIND_LABELS, CASES_CRITERIA_LABELS
-from assistant.text import collapse, stem, tokens
+from assistant.text import collapse, stem, tokens, words
 from assistant.types import IngestError
 
 
@@ -180,8 +180,11 @@ STARTED_PATTERNS = {
     "rekommendation": _rx(r"rekommend|\btips|\btipsa|recommend|referr|word of mouth"),
     "upphandling": _rx(r"upphandl|underleverantör|procure|tender|subcontract"),
     "direktförsäljning": _rx(r"direktförsälj|sålde in|sälja in|sålt in|direct sal|cold call"),
-    "styrelse- och nätverkskontakter": _rx(r"styrelse|via (?:\w+ )?nätverk|genom (?:\w+ )?nätverk|"
-                                           r"kontaktnät|\bboard\b|network contacts|networking"),
+    # "via styrelsen", not any board ("företagskompetens i styrelsen" is no way of starting).
+    "styrelse- och nätverkskontakter": _rx(r"(?:via|genom|från|through) (?:\w+ )?(?:styrelse|"
+                                           r"board)\w*|styrelse\w* (?:kontakt|nätverk)\w*|"
+                                           r"via (?:\w+ )?nätverk|genom (?:\w+ )?nätverk|"
+                                           r"kontaktnät|network contacts|networking"),
     "tidigare branschkontakt": _rx(r"tidigare (?:kontakt|erfarenhet)|branschkontakt|"
                                    r"branscherfarenhet|erfarenhet (?:av|från|inom) branschen|"
                                    r"redan innan|från start|prior (?:contact|experience)|"
@@ -254,6 +257,8 @@ class CaseQuery:
     text: list[str] = field(default_factory=list)
     values_text: list[str] = field(default_factory=list)   # free text within partner_values
     names: list[str] = field(default_factory=list)         # a case or partner named by name
+    # The question's own words for the free-text stems, as the answer shows them.
+    said_as: dict[str, str] = field(default_factory=dict)
 
     def empty(self) -> bool:
         """Return True when no filter is set (every case matches)."""
@@ -268,7 +273,8 @@ class CaseQuery:
             if name == "text":
                 values += self.values_text
             if values:
-                shown = ["alla sätt" if v == ANY else CASE_KIND_LABELS.get(v, v) for v in values]
+                shown = ["alla sätt" if v == ANY else self.said_as.get(v)
+                         or CASE_KIND_LABELS.get(v, v) for v in values]
                 label = CASES_CRITERIA_LABELS["name" if name == "names" else name]
                 parts.append(f"{label}: {', '.join(shown)}")
         return "; ".join(parts)
@@ -447,6 +453,7 @@ def question_query(question: str, catalog: Catalog) -> CaseQuery | None:
             query.values_text = hits
         else:
             query.text = hits
+        query.said_as = {t: w for w in words(rest) for t in tokens(w) if t in hits}
     return query
 
 
