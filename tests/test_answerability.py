@@ -75,3 +75,11 @@ def test_a_name_a_which_question_asks_about_must_be_in_the_documents():
     assert unknown_name("Vi är ett bolag i Umeå. Vilka exempel finns?", known) is None
     assert unknown_name("Hur kan ett ASF i Umeå hitta kunder?", known) is None
     assert unknown_name("Which ASF are there in Umeå?", known) is None
+
+
+def test_a_number_the_source_lacks_is_named_as_the_question_writes_it():
+    answer = "Företagen köper städning av ASF."
+    reason = missing_answer_type("Hur påverkade covid-19 ASF:ens affärer?", answer, answer)
+    assert reason == "”covid-19” i frågan finns inte i källtexten"
+    assert missing_answer_type("Vad hände 2019?", answer, answer) == \
+        "talet 2019 i frågan finns inte i källtexten"

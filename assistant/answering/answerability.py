@@ -95,9 +95,12 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str,
     refused answerable questions such as "vi har 200 anställda, hur börjar vi?".
     """
     answer_text = re.sub(r"\s*\[\d+\]", "", answer_text)
-    for number in re.findall(r"\b\d{2,}\b", question) if quantities else ():
-        if number not in passage_text:
-            return f"talet {number} i frågan finns inte i källtexten"
+    for found in re.finditer(r"[\w-]*?\b(\d{2,})\b[\w-]*", question) if quantities else ():
+        if found.group(1) not in passage_text:
+            # Named as the question writes it: "”covid-19”", not "talet 19".
+            if found.group() == found.group(1):
+                return f"talet {found.group()} i frågan finns inte i källtexten"
+            return f"”{found.group()}” i frågan finns inte i källtexten"
     # "Hur mycket ska vi ta betalt?" asks how to decide, not for a sum.
     if (_MONEY.search(question) and _QUANTITY.search(question)
             and not ADVICE_AMOUNT.search(question)):
