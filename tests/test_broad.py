@@ -466,18 +466,22 @@ def test_an_asf_asking_for_customers_gets_how_cases_got_theirs(isolated_dirs, se
     assert analyse("Hur får man sin första riktiga företagskund?", _INDUSTRIES).customers
 
 
-def test_a_list_item_is_scored_with_its_lead_in_and_a_sentence_with_the_one_before():
+def _one_chunk_topics(text: str):
+    """A topic index over one chunk of text, every sentence with the same vector."""
     from assistant.ingest.chunking import split_units
     from assistant.retrieval.topics import TopicIndex
     from assistant.types import Chunk
 
-    text = ("Priset är en fråga för sig. Kunderna vill se kvalitet.\n\n"
-            "Tre saker avgör priset:\n- Marknaden.\n- Subventioner.\n- Konkurrensen.")
     chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
                   text=text, indexed_text=text, seq=0)
-    units = split_units(text)
-    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
-                        [("c0", u.position, [1.0, 0.0]) for u in units])
+    return TopicIndex([chunk], {"c0": [1.0, 0.0]},
+                      [("c0", u.position, [1.0, 0.0]) for u in split_units(text)])
+
+
+def test_a_list_item_is_scored_with_its_lead_in_and_a_sentence_with_the_one_before():
+    topics = _one_chunk_topics("Priset är en fråga för sig. Kunderna vill se kvalitet.\n\n"
+                               "Tre saker avgör priset:\n- Marknaden.\n- Subventioner.\n"
+                               "- Konkurrensen.")
     rows = {s.unit.text: s.row for s in topics.sentences}
     market = topics.point_tokens[rows["Marknaden."]]
     assert topics.sentence_tokens[rows["Subventioner."]] < market
@@ -519,17 +523,10 @@ def test_a_sentence_about_the_document_is_never_a_point(assistant):
 
 def test_a_point_that_points_back_at_a_quotation_s_end_does_not_open_mid_quote():
     from assistant.answering.broad import readable
-    from assistant.ingest.chunking import split_units
-    from assistant.retrieval.topics import TopicIndex
-    from assistant.types import Chunk
 
-    text = ("Ett företag sa:\n\n”En utmaning är deras ledtider. Det är längre ledtider vilket vi "
-            "måste beakta.”\n\nDetta kan uppfattas som bristande kvalitet. Det tar tid.")
-    chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
-                  text=text, indexed_text=text, seq=0)
-    units = split_units(text)
-    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
-                        [("c0", u.position, [1.0, 0.0]) for u in units])
+    topics = _one_chunk_topics("Ett företag sa:\n\n”En utmaning är deras ledtider. Det är längre "
+                               "ledtider vilket vi måste beakta.”\n\nDetta kan uppfattas som "
+                               "bristande kvalitet. Det tar tid.")
     rows = {s.unit.text: s.row for s in topics.sentences}
     detta = topics.sentences[rows["Detta kan uppfattas som bristande kvalitet."]]
     assert [s.unit.text for s in readable(topics, detta)] == [detta.unit.text]
@@ -539,16 +536,10 @@ def test_a_point_that_points_back_at_a_quotation_s_end_does_not_open_mid_quote()
 
 def test_a_point_brings_a_chain_of_antecedents():
     from assistant.answering.broad import readable
-    from assistant.ingest.chunking import split_units
-    from assistant.retrieval.topics import TopicIndex
-    from assistant.types import Chunk
 
-    text = ("Några företag ligger i ett utsatt område. Dessa företag vill lyfta området. Ett sätt "
-            "att åstadkomma detta är att samverka med ett lokalt ASF.")
-    chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
-                  text=text, indexed_text=text, seq=0)
-    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
-                        [("c0", u.position, [1.0, 0.0]) for u in split_units(text)])
+    topics = _one_chunk_topics("Några företag ligger i ett utsatt område. Dessa företag vill lyfta "
+                               "området. Ett sätt att åstadkomma detta är att samverka med ett "
+                               "lokalt ASF.")
     last = next(s for s in topics.sentences if s.unit.text.startswith("Ett sätt"))
     assert [s.unit.text for s in readable(topics, last)][0] == \
         "Några företag ligger i ett utsatt område."
