@@ -41,7 +41,10 @@ from tests.conftest import REPORT
 # run: precision 0.614, fact recall 0.839, up from 0.799; without the points 0.779).
 # 0.82 -> 0.83 fact recall and 0.58 -> 0.59 precision (session 9: measured 0.855 and 0.615
 # on a fresh index; the margin stays for index-build noise).
-FLOOR = {"hit@5": 0.95, "fact_recall": 0.83, "citation_precision": 0.59,
+# 0.59 -> 0.60 precision (session 10: 0.628 on a copy of a fresh index, 0.630 with `asf eval`,
+# which also refused q027 on its own fresh build: a flip the session's starting code shows on
+# that index too).
+FLOOR = {"hit@5": 0.95, "fact_recall": 0.83, "citation_precision": 0.60,
          "refusal_accuracy": 0.90, "false_refusal_rate": 0.05}
 
 
@@ -148,7 +151,10 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 # reached; with six unanswerable and sixty answerable items one flip of int8 batch noise moves
 # refusal accuracy by 0.167 and false refusals by 0.017, so those floors allow one (false
 # refusals two).
-PERSONA_FLOOR = {"coverage": 0.34, "half_covered": 0.31, "refusal_accuracy": 0.33,
+# Session 10: coverage 0.376, half covered 0.417, median 1445 (floors 0.34 -> 0.35 and
+# 0.31 -> 0.36; the same code gave 0.383 half covered on another fresh index before its last
+# two readability fixes).
+PERSONA_FLOOR = {"coverage": 0.35, "half_covered": 0.36, "refusal_accuracy": 0.33,
                  "false_refusal_rate": 0.07, "median_chars": 1500}
 
 
