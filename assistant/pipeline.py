@@ -25,7 +25,7 @@ from assistant.prompts import (
     UNKNOWN_NAME_REASON,
 )
 from assistant.retrieval.followup import context as conversation_topic
-from assistant.retrieval.followup import dangling, search_text
+from assistant.retrieval.followup import dangling, search_text, turns
 from assistant.retrieval.hybrid import HybridRetriever, Retrieval
 from assistant.retrieval.question import Analysis, analyse
 from assistant.text import collapse, split_sentences
@@ -51,6 +51,7 @@ _WINDOW_SLACK = 200
 # A follow-up the previous answer already answered gets the answer's best sentences up to
 # about this length.
 _RECALL_CHARS = 300
+
 WARM_UP_QUESTION = "Hur kan företag och arbetsintegrerande sociala företag göra affärer?"
 
 
@@ -353,14 +354,12 @@ class Assistant:
 
 def user_turns(history: Sequence[dict | str]) -> list[str]:
     """Return the user's earlier questions (a plain string in history is one)."""
-    return [str(t.get("content", "")) if isinstance(t, dict) else t for t in history
-            if not isinstance(t, dict) or t.get("role") == "user"]
+    return [text for role, text in turns(history) if role == "user"]
 
 
 def shown_cases(catalog: Catalog, history: Sequence[dict | str]) -> frozenset[str]:
     """Return the names of the catalog's cases that earlier answers named."""
-    said = " ".join(str(turn.get("content", "")) for turn in history
-                    if isinstance(turn, dict) and turn.get("role") == "assistant")
+    said = " ".join(text for role, text in turns(history) if role == "assistant")
     return frozenset(c.name for c in catalog if c.name in said) if said else frozenset()
 
 

@@ -45,7 +45,7 @@ MAX_CONTEXT_CHARS = 600
 MAX_ANSWER_NAMES = 3
 
 
-def _turns(history: Sequence[dict | str]) -> list[tuple[str, str]]:
+def turns(history: Sequence[dict | str]) -> list[tuple[str, str]]:
     """Return (role, text) for every non-empty turn; plain strings are user turns."""
     turns = []
     for turn in history:
@@ -114,8 +114,8 @@ def _pointer(ws: list[str]) -> str | None:
 
 def context(history: Sequence[dict | str]) -> str:
     """Return the topic of the conversation so far, as carried into a follow-up."""
-    turns = _turns(history)
-    questions = [text for role, text in turns if role == "user"]
+    past = turns(history)
+    questions = [text for role, text in past if role == "user"]
     if not questions:
         return ""
     chain = [questions[-1]]
@@ -125,7 +125,7 @@ def context(history: Sequence[dict | str]) -> str:
         chain.insert(0, earlier)
     topic = " ".join(collapse(q) for q in chain)
     if not any(names(q) for q in chain):
-        answers = [text for role, text in turns if role == "assistant"]
+        answers = [text for role, text in past if role == "assistant"]
         if answers:
             extra = [n for n in names(_MARKER.sub("", answers[-1])) if n not in topic]
             if extra:
