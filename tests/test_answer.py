@@ -288,6 +288,21 @@ def test_a_quotation_quoted_for_one_of_its_sentences_comes_with_its_speaker():
            "konsulter. Företag söker kompetens men tar inte tillvara på den.”" in answer
 
 
+def test_a_quotation_left_out_takes_the_sentence_that_announces_it_along():
+    # A follow-up had said the quotation's first sentence: "… menar till exempel att:" then
+    # announced the next sentence of the answer instead.
+    text = ("Många företag är skeptiska till ASF. En företrädare för ett ASF menar till exempel "
+            "att:\n\n”Vi är en pool av duktiga konsulter. Företag tar inte tillvara på den.”"
+            "\n\nVid en första kontakt möter de ofta skepsis hos företagen.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9,
+                      unit_dense={0: 0.8, 1: 0.8})
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    said = frozenset({collapse("”Vi är en pool av duktiga konsulter.")})
+    answer = answerer.answer("Är företagen skeptiska till ASF och vad menar en företrädare?",
+                             [passage], exclude=said).answer
+    assert "menar till exempel att:" not in answer and "Vid en första kontakt" in answer
+
+
 def test_a_sentence_of_a_second_passage_that_points_back_is_not_quoted_alone():
     anchor = _chunk(1, "Det råder delade meningar om priset för tjänsterna. Vissa tar lägre pris.")
     other = _chunk(2, "Leveranserna tar längre tid. Detta gäller också priset för tjänsterna hos "

@@ -389,7 +389,7 @@ def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
     behov …' and no closing mark; in a follow-up the quotation's said first sentence was
     skipped and its last ('Matchning mellan vad de kan och vi behöver.”') was glued to the
     quotation before it. A quotation that runs past its passage, is long, or was said before
-    is left out whole.
+    is left out whole, with the sentence that announces it.
     """
     by_passage: dict[int, list[_Unit]] = {}
     for unit in candidates:
@@ -399,6 +399,14 @@ def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
     have = {(id(u.passage), u.position) for u in chosen}
     out: list[_Unit] = []
     left_out: set[tuple[int, int]] = set()      # (passage, position) of quotations' ends
+    unannounced: set[tuple[int, int]] = set()   # announcers of quotations left out
+
+    def speaker_of(quotation: list[_Unit]) -> _Unit | None:
+        """The sentence that announces a quotation ("… menar till exempel att:"), if any."""
+        before = by_place.get((id(quotation[0].passage), quotation[0].position - 1))
+        return (before if before is not None and not before.items
+                and before.text.rstrip().endswith(":") else None)
+
     for unit in sorted(chosen, key=lambda u: u.position):
         span = spans.get(id(unit.passage), {}).get(unit.position)
         if span is None:
@@ -408,21 +416,23 @@ def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
                 out.append(unit)
             continue
         quotation, closed = span
+        speaker = speaker_of(quotation)
         if (not closed or sum(len(u.text) for u in quotation) > _QUOTATION_MAX
                 or any(collapse(u.text) in skip for u in quotation)):
             left_out.add((id(unit.passage), quotation[-1].position))
+            if speaker is not None:
+                # Else "… menar till exempel att:" announces whatever follows it in the answer
+                # (a follow-up that had said the quotation's first sentence did so).
+                unannounced.add((id(speaker.passage), speaker.position))
             continue
         out.append(unit)
         # The sentence that announces the quotation ("En företrädare … menar till exempel
         # att:") says whose words they are.
-        speaker = by_place.get((id(unit.passage), quotation[0].position - 1))
-        announced = ([speaker] if speaker is not None and not speaker.items
-                     and speaker.text.rstrip().endswith(":") else [])
-        for part in [*announced, *quotation]:
+        for part in [*([speaker] if speaker is not None else []), *quotation]:
             if (id(part.passage), part.position) not in have:
                 have.add((id(part.passage), part.position))
                 out.append(part)
-    return out
+    return [u for u in out if (id(u.passage), u.position) not in unannounced]
 
 
 def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
