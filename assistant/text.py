@@ -145,6 +145,10 @@ def inside_quotation(passage: str, sentence: str) -> bool:
     return (before.count("”") + before.count('"') + before.count("“")) % 2 == 1
 
 
+# A capitalised word that does not open a sentence: a name or a place ("Koopus", "Umeå").
+PROPER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][\wåäöé\-]+")
+
+
 # Words that open a sentence by pointing back to the one before ("De har avtal …", "Därför …").
 # ("Det"/"Den" open a sentence as often as a subject placeholder, "Det råder delade meningar",
 # as they point back, so they do not count.)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Container
 
 from assistant.retrieval.question import ADVICE_AMOUNT, SITUATION
-from assistant.text import is_english, split_sentences, stem, tokens, words
+from assistant.text import PROPER_NAME, is_english, split_sentences, stem, tokens, words
 
 NUMBER_WORDS = frozenset(
     """två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton tjugo trettio
@@ -43,7 +43,6 @@ _OPINION_MARKERS = re.compile(
     r"\b(menar|menade|tycker|tyckte|anser|ansåg|säger|sade|sa|uttryckte|uttrycker|lyfte|"
     r"framhöll|betonade|berättade)\b", re.IGNORECASE)
 _PERSON_NAME = re.compile(r"\b[A-ZÅÄÖ][a-zåäöé]+ [A-ZÅÄÖ][a-zåäöé]+(?:-[A-ZÅÄÖ][a-zåäöé]+)?\b")
-_PROPER = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][\wåäöé\-]+")
 
 # Capitalised words that name the study itself rather than an answer to "which company".
 _GENERIC_NAMES = frozenset({"ASF", "Sweco", "Tillväxtverket", "Sverige", "Skoopi"})
@@ -120,7 +119,7 @@ def missing_answer_type(question: str, answer_text: str, passage_text: str,
             return "frågan gäller namngivna personer som källtexten inte nämner"
     elif _ENTITY_QUESTION.search(question):
         proper = {n for focus in _focus_sentences(question, answer_text)
-                  for n in _PROPER.findall(focus)
+                  for n in PROPER_NAME.findall(focus)
                   if n not in question and n not in _GENERIC_NAMES}
         if not proper:
             return "frågan gäller ett namn som källtexten inte anger"
@@ -154,7 +153,7 @@ def unknown_name(question: str, known: Container[str]) -> str | None:
         sentence = sentence.strip()
         if not _ENTITY_OPENING.match(sentence) or SITUATION.search(sentence):
             continue
-        for name in _PROPER.findall(sentence):
+        for name in PROPER_NAME.findall(sentence):
             if name in _GENERIC_NAMES or "-" in name:
                 continue
             if not any(t in known for t in tokens(name)):

@@ -28,7 +28,7 @@ from assistant.cases.cards import (
     name_part,
 )
 from assistant.prompts import CASE_KIND_LABELS, CASES_CRITERIA_LABELS
-from assistant.text import collapse, stem, tokens, words
+from assistant.text import PROPER_NAME, collapse, stem, tokens, words
 from assistant.types import IngestError
 
 
@@ -237,10 +237,6 @@ def _case_tokens(case: Case) -> set[str]:
     return set(tokens(text))
 
 
-# A capitalised word that does not open a sentence: a place or a name.
-_PROPER_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\w)[A-ZÅÄÖ][\wåäöé\-]+")
-
-
 def _token_hits(query: str, vocabulary: set[str]) -> bool:
     return any(query == t or (len(query) >= 4 and query in t) for t in vocabulary)
 
@@ -440,7 +436,7 @@ def question_query(question: str, catalog: Catalog) -> CaseQuery | None:
     values_topic = take(_VALUES_TOPIC)
     leftovers = [t for t in dict.fromkeys(tokens(rest)) if t not in _GENERIC]
     known = catalog.vocabulary()
-    if any(not _token_hits(t, known) for name in _PROPER_NAME.findall(rest)
+    if any(not _token_hits(t, known) for name in PROPER_NAME.findall(rest)
            for t in tokens(name) if t not in _GENERIC):
         # A place or name no card has ("Vilka ASF finns i Umeå?"): the cards cannot answer,
         # and filtering by the question's other words listed cases from elsewhere.
