@@ -31,6 +31,7 @@ def _generic(name: str) -> bool:
     lowered = name.lower()
     return lowered in _GENERIC_NAMES or lowered.removesuffix("s") in _GENERIC_NAMES
 
+
 # Words that point back to something said ("Hur kan man lösa det?", "Varför då?").
 _POINTERS = frozenset("""det den de dem detta dessa deras dess där då it they them that this
     those their there""".split())
@@ -47,7 +48,7 @@ MAX_ANSWER_NAMES = 3
 
 def turns(history: Sequence[dict | str]) -> list[tuple[str, str]]:
     """Return (role, text) for every non-empty turn; plain strings are user turns."""
-    turns = []
+    out = []
     for turn in history:
         if isinstance(turn, str):
             role, text = "user", turn
@@ -56,8 +57,8 @@ def turns(history: Sequence[dict | str]) -> list[tuple[str, str]]:
         else:
             continue
         if text.strip():
-            turns.append((role, text.strip()))
-    return turns
+            out.append((role, text.strip()))
+    return out
 
 
 def names(text: str) -> list[str]:
