@@ -127,6 +127,23 @@ class AnswerSettings(BaseModel):
                                     description="Length budget of the best passage's window "
                                                 "that opens a broad answer (its points fill "
                                                 "the rest of broad_max_chars).")
+    guide: bool = Field(default=True, description="Lead a broad answer with the closest guide "
+                                                  "card's points (corpus/guide/).")
+    guide_min_similarity: float = Field(
+        default=0.6, ge=0, le=1, description="A broad question leads with a guide card whose "
+                                             "closest way of asking is at least this similar.")
+    guide_role_bonus: float = Field(
+        default=0.02, ge=0, le=0.2, description="Added to the similarity of a card written for "
+                                                "the asker's role (breaks near-ties).")
+    guide_max_chars: int = Field(
+        default=2600, ge=600, le=8000, description="Length budget of an answer that leads with a "
+                                                   "card: the engine's part gets what the card "
+                                                   "leaves (at least broad_window_chars).")
+    related_questions: int = Field(default=3, ge=0, le=5,
+                                   description="Other cards' titles offered after an answer.")
+    related_min_similarity: float = Field(
+        default=0.5, ge=0, le=1, description="A card is offered as a related question only "
+                                             "this similar to the question.")
 
 
 class ApiSettings(BaseModel):

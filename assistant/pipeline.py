@@ -12,8 +12,9 @@ from assistant.answering.base import Answerer, Rewriter, contexts_of, final_answ
 from assistant.answering.broad import BroadAnswerer, extend, planning_figure, similar_cases
 from assistant.answering.catalog import answer_from_catalog
 from assistant.answering.extractive import ExtractiveAnswerer, answer_pieces
+from assistant.answering.guide import card_part, card_sentences, lead_with_card
 from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
-from assistant.config import Settings, load_settings
+from assistant.config import AnswerSettings, Settings, load_settings
 from assistant.index.passage_index import Index, IndexModelMismatchError, Progress, SyncReport
 from assistant.prompts import (
     ALREADY_SAID_NOTE,
@@ -22,10 +23,12 @@ from assistant.prompts import (
     ERR_INDEX_NOT_SYNCED,
     ERR_NO_WORDS,
     ERR_QUESTION_TOO_LONG,
+    GUIDE_ROLES,
     UNKNOWN_NAME_REASON,
 )
 from assistant.retrieval.followup import context as conversation_topic
 from assistant.retrieval.followup import dangling, search_text, turns
+from assistant.retrieval.guide import GuideMatch
 from assistant.retrieval.hybrid import HybridRetriever, Retrieval
 from assistant.retrieval.question import Analysis, analyse
 from assistant.text import collapse, split_sentences
@@ -157,11 +160,14 @@ class Assistant:
             return str(self.answerer.rewrite(question, history))
         return rewrite(question, history)
 
-    def ask(self, question: str, history: Sequence[dict | str] = ()) -> Answer:
-        """Answer one question (history: earlier turns, for follow-up questions)."""
-        return final_answer(self.stream(question, history))
+    def ask(self, question: str, history: Sequence[dict | str] = (),
+            role: str | None = None) -> Answer:
+        """Answer one question (history: earlier turns, for follow-up questions; role: the
+        asker's group, company/asf/advisor, when known)."""
+        return final_answer(self.stream(question, history, role))
 
-    def stream(self, question: str, history: Sequence[dict | str] = ()) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: Sequence[dict | str] = (),
+               role: str | None = None) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they are produced, then the finished Answer."""
         question = self.check_question(question)
         self.index.reopen_if_changed()     # another process may have rebuilt or synced it
@@ -184,7 +190,10 @@ class Assistant:
             yield listed
             return
         analysis = self.analyse(question, query)
+        if role in GUIDE_ROLES:
+            analysis = replace(analysis, situation=replace(analysis.situation, role=role))
         retrieval = self.retriever.search(search_text(question, query))
+        cards = self.cards(retrieval, analysis)
         broad = analysis.kind in self.settings.answer.broad_kinds
         name = None if broad else unknown_name(question, self.retriever.bm25.idf)
         if name is not None:
@@ -201,8 +210,9 @@ class Assistant:
         said = previous_sentences(history)
         exclude = said if broad else frozenset()
         if self.settings.backend == "extractive" and broad:
-            answer = self.broad_answer(query, analysis, retrieval, exclude)
+            answer = self.guided_answer(query, analysis, retrieval, exclude, cards)
             answer.question, answer.standalone_question = question, query
+            answer.related = related_titles(cards, answer.guide, self.settings.answer)
             yield from (line + "\n" for line in answer.answer.split("\n"))
             yield answer
             return
@@ -215,6 +225,8 @@ class Assistant:
             if isinstance(event, Answer):
                 event.question = question
                 event.standalone_question = query
+                if not event.refused:
+                    event.related = related_titles(cards, "", self.settings.answer)
             yield event
 
     def answer_anew(self, query: str, analysis: Analysis, retrieval: Retrieval,
@@ -279,8 +291,35 @@ class Assistant:
                 limit -= 1
         return passages
 
+    def cards(self, retrieval: Retrieval, analysis: Analysis) -> list[GuideMatch]:
+        """Return the guide cards closest to the question, the asker's role breaking ties."""
+        settings = self.settings.answer
+        if not (settings.guide or settings.related_questions):
+            return []
+        return self.retriever.guide().match(retrieval.vector, analysis.situation.role,
+                                            settings.guide_role_bonus)
+
+    def guided_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
+                      exclude: frozenset[str], cards: list[GuideMatch]) -> Answer:
+        """Return a broad answer: the closest guide card's points first when a card is close
+        enough, then the engine's own broad answer with what the card does not say."""
+        settings = self.settings.answer
+        best = cards[0] if cards and settings.guide else None
+        if best is None or best.similarity < settings.guide_min_similarity:
+            return self.broad_answer(query, analysis, retrieval, exclude)
+        lines, citations = card_part(best.entry, list(self.retriever.topics().chunks.values()),
+                                     exclude)
+        if not lines:
+            return self.broad_answer(query, analysis, retrieval, exclude)
+        card_chars = sum(len(line) for line in lines)
+        rest = self.broad_answer(query, analysis, retrieval, exclude | card_sentences(best.entry),
+                                 max_chars=max(settings.broad_window_chars,
+                                               settings.guide_max_chars - card_chars))
+        return lead_with_card(best.entry, lines, citations, rest)
+
     def broad_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
-                     exclude: frozenset[str] = frozenset()) -> Answer:
+                     exclude: frozenset[str] = frozenset(), max_chars: int | None = None
+                     ) -> Answer:
         """Return the best passage's answer followed by the main points of other sections.
 
         A refusal stays a refusal. The points leave out what the first part (or the previous
@@ -349,7 +388,15 @@ class Assistant:
                 floor = 0.0
             examples = similar_cases(self.retriever.topics(), retrieval.vector, cases,
                                      floor=floor)
-        return extend(base, points, examples, settings.broad_max_chars)
+        return extend(base, points, examples,
+                      settings.broad_max_chars if max_chars is None else max_chars)
+
+
+def related_titles(cards: list[GuideMatch], used: str, settings: AnswerSettings) -> list[str]:
+    """Return other cards' titles worth offering as follow-ups (closest first)."""
+    return [m.entry.title for m in cards
+            if m.entry.id != used and m.similarity >= settings.related_min_similarity
+            ][:settings.related_questions]
 
 
 def user_turns(history: Sequence[dict | str]) -> list[str]:

@@ -358,6 +358,28 @@ ERR_CASE_FACT = (
 ERR_CASE_QUOTE_NOT_FOUND = (
     "Fallkortet {name}: citatet i fältet ”{field}” finns inte ordagrant i källtexten: ”{quote}”"
 )
+# Guide cards (corpus/guide/*.yaml; format in corpus/guide/TEMPLATE.md).
+GUIDE_ROLES = (ROLE_COMPANY, ROLE_ASF, ROLE_ADVISOR)
+ERR_GUIDE_YAML = (
+    "Vägledningskortet {name} är inte giltig YAML ({reason}). Kontrollera indrag och "
+    "citattecken; formatet beskrivs i corpus/guide/TEMPLATE.md."
+)
+ERR_GUIDE_FIELD = (
+    "Vägledningskortet {name}: fältet ”{field}” saknas eller har fel form (se "
+    "corpus/guide/TEMPLATE.md: id = filnamnet, title, roles av company/asf/advisor, 6–10 asked, "
+    "3–7 points med quote och section)."
+)
+ERR_GUIDE_UNKNOWN_FIELD = (
+    "Vägledningskortet {name} har ett okänt fält ”{field}”. Tillåtna fält: {allowed}."
+)
+ERR_GUIDE_SECTION_NOT_FOUND = (
+    "Vägledningskortet {name}: punkt {point} anger avsnittet ”{section}”, som inget dokument i "
+    "korpusen har. Skriv avsnittet som i källhänvisningarna (Kapitel › Avsnitt)."
+)
+ERR_GUIDE_QUOTE_NOT_FOUND = (
+    "Vägledningskortet {name}: citatet i punkt {point} finns inte ordagrant i avsnittet "
+    "”{section}”: ”{quote}”. Punkten visas inte förrän citatet är rättat."
+)
 CASES_ANSWER_INTRO = "Rapporten har {count} fallexempel som passar frågan ({criteria}):"
 CASES_ANSWER_INTRO_ONE = "Rapporten har ett fallexempel som passar frågan ({criteria}):"
 CASES_ANSWER_ALL = "Rapporten har {count} namngivna fallexempel:"
@@ -392,6 +414,17 @@ BROAD_ANSWER_NOTE = (
     "Svaret är sammanställt ur flera avsnitt i källorna. Varje punkt citeras ordagrant och "
     "har sin egen källhänvisning."
 )
+
+# ---------------------------------------------------------------- guide cards
+# A broad answer that leads with a guide card (answering/guide.py): the card's title as a
+# heading, its points (verbatim, cited), then the engine's own answer under GUIDE_MORE_HEADING.
+GUIDE_HEADING = "Vägledning: {title}"
+GUIDE_MORE_HEADING = "Mer ur källorna:"
+GUIDE_NOTE = (
+    "Svaret inleds med ett vägledningskort: rapportens egna meningar om frågan, utvalda och "
+    "ordnade av en redaktör. Varje punkt citeras ordagrant och har sin egen källhänvisning."
+)
+RELATED_HEADING = "Relaterade frågor:"
 
 # ---------------------------------------------------------------- figure cards
 ERR_FIGURE_YAML = (

@@ -142,6 +142,8 @@ class Answer:
     evidence: float = 0.0
     note: str = ""
     standalone_question: str = ""
+    guide: str = ""                  # the id of the guide card the answer leads with
+    related: list[str] = field(default_factory=list)   # other cards' titles, as follow-ups
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of `asf ask --json`."""
@@ -153,4 +155,6 @@ class Answer:
                 {k: v for k, v in asdict(c).items() if k != "title"} for c in self.citations],
             "contexts": [
                 {k: v for k, v in asdict(c).items() if k != "title"} for c in self.contexts],
-        } | ({"note": self.note} if self.note else {})
+            "related": list(self.related),
+        } | ({"note": self.note} if self.note else {}) | (
+            {"guide": self.guide} if self.guide else {})

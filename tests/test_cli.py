@@ -24,7 +24,7 @@ def test_ask_json_builds_the_index_with_progress_and_prints_one_object(capsys):
     out, err = capsys.readouterr()
     assert "Bäddar in textavsnitt" in err
     obj = json.loads(out)
-    assert set(obj) == {"question", "answer", "refused", "citations", "contexts"}
+    assert set(obj) == {"question", "answer", "refused", "citations", "contexts", "related"}
     assert obj["question"].startswith("Hur många intervjuer") and not obj["refused"]
     assert set(obj["citations"][0]) == {"n", "chunk_id", "source", "section", "page", "quote"}
     assert set(obj["contexts"][0]) == {"rank", "chunk_id", "source", "section", "page", "text",

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from assistant.cases.guide import is_guide_file, load_guide_document
 from assistant.ingest.figures import figure_document, is_figure_file
 from assistant.ingest.loaders import DOCUMENT_LOADERS, LoaderTable, file_sha256
 from assistant.prompts import (
@@ -255,10 +256,11 @@ def load_case(path: Path, source: str = "") -> Case:
 
 
 def is_case_file(path: Path) -> bool:
-    """Return True for a case card file (a YAML file that is not a figure card)."""
-    from assistant.ingest.figures import is_figure_file
-
-    return Path(path).suffix.lower() in CASE_SUFFIXES and not is_figure_file(Path(path))
+    """Return True for a case card file (a YAML file that is neither a figure nor a guide
+    card)."""
+    path = Path(path)
+    return (path.suffix.lower() in CASE_SUFFIXES and not is_figure_file(path)
+            and not is_guide_file(path))
 
 
 def check_quotes(case: Case, source_text: str) -> list[str]:
@@ -369,9 +371,12 @@ def document_text(path: Path) -> str:
 
 
 def load_card(path: Path, source: str | None = None, title: str | None = None) -> SourceDocument:
-    """Read a YAML card: a figure card if it has a `figure` key, else a case card."""
+    """Read a YAML card: a figure card if it has a `figure` key, a guide card if it has an
+    `asked` key, else a case card."""
     if is_figure_file(path):
         return figure_document(path, source=source)
+    if is_guide_file(path):
+        return load_guide_document(path, source=source)
     return load_case_document(path, source=source)
 
 

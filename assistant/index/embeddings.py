@@ -121,6 +121,14 @@ class LazyEmbeddings(Embeddings):
         """Embed a question with the model's query prompt."""
         return self._load().embed_query(text)
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Embed several questions at once with the model's query prompt (batched)."""
+        self._load()
+        prompt = "query" if "query" in self._model.prompts else None
+        vectors = self._model.encode(texts, prompt_name=prompt, batch_size=16,
+                                     normalize_embeddings=True, convert_to_numpy=True)
+        return [v.astype(float).tolist() for v in vectors]
+
     def embed_with_tokens(self, texts: list[str], *, query: bool = False
                           ) -> list[tuple[list[float], TokenVectors]]:
         """Embed texts and return, for each, its vector and its contextual token vectors.
@@ -162,6 +170,14 @@ class LazyEmbeddings(Embeddings):
                                TokenVectors(ids=ids.numpy().astype(np.int32),
                                             vectors=projected.numpy().astype(np.float16))))
         return result
+
+
+def embed_queries(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
+    """Embed questions with the query prompt: batched where the model can, else one by one."""
+    batched = getattr(embeddings, "embed_queries", None)
+    if callable(batched):
+        return list(batched(texts))
+    return [embeddings.embed_query(t) for t in texts]
 
 
 def _model_prompts(path: Path) -> dict[str, str]:

@@ -22,8 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.cases.cards import CASE_SUFFIXES, CaseDocument, is_corpus_file, load_corpus_document
+from assistant.cases.guide import (
+    GuideDocument,
+    card_of_record,
+    check_guide_quotes,
+    is_guide_file,
+    section_texts,
+)
 from assistant.config import Settings
-from assistant.index.embeddings import TokenEmbeddings, make_embeddings
+from assistant.index.embeddings import TokenEmbeddings, embed_queries, make_embeddings
 from assistant.index.late import LateScorer, TokenStore, TokenVectors
 from assistant.index.store import (
     TOKENS,
@@ -55,6 +62,10 @@ Progress = Callable[[int, int], None]
 EMBED_BATCH = 16
 # Bump when ingestion or chunking changes what a file turns into, so old chunks are replaced.
 PARSER_VERSION = "3"
+# Chunk kinds without sentence units: a case card's sentences are the report's, already in the
+# sentence index; a guide card's questions are embedded in a collection of their own.
+CASE, GUIDE = "case", "guide"
+NO_UNITS = (CASE, GUIDE)
 # Held (flock) by the process that writes to the index, in the data folder.
 SYNC_LOCK = "index.lock"
 TITLES_FILE = "sources.json"
@@ -66,6 +77,8 @@ def _parser_version(path: Path) -> str:
     """Return the version of the parser that reads this file (cards have their own)."""
     if is_figure_file(path):
         return f"figure{FIGURE_FORMAT}"
+    if is_guide_file(path):
+        return GuideDocument.parser_version
     return CaseDocument.parser_version if path.suffix.lower() in CASE_SUFFIXES else PARSER_VERSION
 
 
@@ -104,7 +117,7 @@ class SyncReport:
 
 def _metadata(chunk: Chunk, doc: SourceDocument, version: str) -> dict[str, Any]:
     # A case card's fields ride along with its chunk (case_name, case_industry, ...).
-    extra = doc.extra_metadata if isinstance(doc, CaseDocument) else {}
+    extra = doc.extra_metadata if isinstance(doc, CaseDocument | GuideDocument) else {}
     return extra | {
         "source": chunk.source,
         "title": chunk.title,
@@ -155,6 +168,7 @@ class Index:
         self._store: Chroma | None = None
         self._lock = threading.RLock()
         self._chunks: list[Chunk] | None = None
+        self._guide: list[tuple[Chunk, dict[str, Any]]] | None = None
         self._revision = 0          # counts the generations opened; see `revision`
         self.tokens = TokenStore(settings.data_dir / TOKENS)
         self._late: LateScorer | None = None
@@ -322,14 +336,48 @@ class Index:
         return self._collection is not None and self._collection.count() > 0
 
     def chunks(self) -> list[Chunk]:
-        """Return every indexed chunk (cached until the next sync)."""
+        """Return every indexed passage, guide cards apart (cached until the next sync)."""
+        return [c for c in self._all_chunks() if c.kind != GUIDE]
+
+    def guide_chunks(self) -> list[tuple[Chunk, dict[str, Any]]]:
+        """Return every indexed guide card's passage with its stored metadata."""
+        self._all_chunks()
+        return list(self._guide or [])
+
+    def _all_chunks(self) -> list[Chunk]:
         with self._lock:
             if self._chunks is None:
                 self._ensure_open()
                 records = self._collection.records() if self._collection is not None else []
-                self._chunks = [chunk_from_record(cid, doc, meta) for cid, doc, meta in records]
-                self._chunks.sort(key=lambda c: (c.source, c.chunk_id))
+                chunks, guide = [], []
+                for cid, doc, meta in records:
+                    chunk = chunk_from_record(cid, doc, meta)
+                    chunks.append(chunk)
+                    if chunk.kind == GUIDE:
+                        guide.append((chunk, meta))
+                chunks.sort(key=lambda c: (c.source, c.chunk_id))
+                guide.sort(key=lambda cm: (cm[0].source, cm[0].chunk_id))
+                self._chunks, self._guide = chunks, guide
             return self._chunks
+
+    def stale_guide_points(self) -> list[IngestError]:
+        """Return an error naming the file and the card for every guide point whose quote no
+        longer stands in its section (after a document changed); the card stays indexed."""
+        sections = section_texts(self.chunks())
+        return [problem for chunk, meta in self.guide_chunks() for problem in
+                check_guide_quotes(card_of_record(chunk, meta, Path(str(meta.get("path", "")))),
+                                   sections)]
+
+    def guide_vectors(self) -> list[tuple[str, int, list[float]]]:
+        """Return (guide chunk id, position, vector) for every way of asking of every card."""
+        self._ensure_open()
+        if self._gen is None:
+            return []
+        ids = [c.chunk_id for c, _ in self.guide_chunks()]
+        if not ids:
+            return []
+        return [(str(meta.get("chunk_id")), int(str(meta.get("position", 0))), vector)
+                for meta, vector in self._gen.guide.vectors_of_chunks(ids)]
 
     def require(self) -> None:
         """Raise IndexMissingError when there is nothing to search."""
@@ -472,11 +520,13 @@ class Index:
         return by_source, paths, kinds
 
     def _with_units(self) -> set[str]:
-        """Return the ids of chunks that have sentence units in the live index."""
+        """Return the ids of chunks that have their sentence units (a guide card: its
+        questions) in the live index."""
         self._ensure_open()
-        if self._units is None:
+        if self._gen is None:
             return set()
-        return {str(m.get("chunk_id")) for _, _, m in self._units.records(documents=False) if m}
+        return {str(m.get("chunk_id")) for records in (self._gen.units, self._gen.guide)
+                for _, _, m in records.records(documents=False) if m}
 
     def _sync(self, paths: Sequence[Path] | None, *, strict: bool, prune: bool,
               progress: Progress | None, rebuild: bool = False) -> SyncReport:
@@ -513,9 +563,10 @@ class Index:
                 take(Path(stored_path), source)
         new_chunks: list[tuple[Chunk, SourceDocument]] = []
         for doc in docs:
-            # A case card is one passage of its quotes; other files are chunked.
-            chunks = doc.chunks() if isinstance(doc, CaseDocument) else chunk_document(
-                doc, self.settings.chunking.chunk_size, self.settings.chunking.section_in_text)
+            # A case or guide card is one passage of its quotes; other files are chunked.
+            chunks = (doc.chunks() if isinstance(doc, CaseDocument | GuideDocument)
+                      else chunk_document(doc, self.settings.chunking.chunk_size,
+                                          self.settings.chunking.section_in_text))
             for chunk in chunks:
                 new_chunks.append((chunk, doc))
         new_ids = {c.chunk_id for c, _ in new_chunks}
@@ -546,6 +597,8 @@ class Index:
                               if p and Path(s).is_absolute())])
         report.added = len(to_add)
         report.removed = len(set(stale))
+        if to_add or stale or refreshed or rebuild:
+            report.errors.extend(self.stale_guide_points())
         chunks = self.chunks()
         report.chunks = len(chunks)
         report.sources = len({c.source for c in chunks})
@@ -555,22 +608,30 @@ class Index:
                refreshed: list[tuple[Chunk, SourceDocument]], stale: list[str],
                progress: Progress | None, *, rebuild: bool) -> None:
         """Embed, then write a new generation beside the live one and make it live."""
-        # A case card's sentences are the report's, already in the sentence index.
-        units = [(c, u) for c, _ in to_add if c.kind != "case" for u in split_units(c.text)]
+        units = [(c, u) for c, _ in to_add if c.kind not in NO_UNITS
+                 for u in split_units(c.text)]
+        asked = [(c, i, q) for c, d in to_add if isinstance(d, GuideDocument)
+                 for i, q in enumerate(d.questions)]
         # Embed everything first: a failure here leaves the index untouched.
+        total = len(to_add) + len(units) + len(asked)
         chunk_vectors, chunk_tokens = self._embed_chunks([c.indexed_text for c, _ in to_add],
-                                                         len(units), progress)
+                                                         len(units) + len(asked), progress)
         unit_vectors = self._embed([u.text for _, u in units], progress,
-                                   done=len(to_add), total=len(to_add) + len(units))
+                                   done=len(to_add), total=total)
+        # A card is matched question to question, so its ways of asking are embedded as the
+        # user's question is, with the model's query prompt.
+        asked_vectors = self._embed([q for _, _, q in asked], progress,
+                                    done=len(to_add) + len(units), total=total, query=True)
         building = self.backend.begin(copy_live=not rebuild)
         try:
-            collection, unit_collection, tokens = (building.collection, building.units,
-                                                   building.tokens)
+            collection, unit_collection, guide, tokens = (
+                building.collection, building.units, building.guide, building.tokens)
             for (chunk, _), vectors in zip(to_add if chunk_tokens else [], chunk_tokens,
                                            strict=True):
                 tokens.put(chunk.chunk_id, vectors)
             if stale:
                 unit_collection.delete_chunks(stale)
+                guide.delete_chunks(stale)
                 collection.delete(stale)
                 if not self.settings.chroma_url:      # the server's token cache is shared
                     tokens.delete(stale)
@@ -580,6 +641,12 @@ class Index:
             added = [c.chunk_id for c, _ in to_add]
             if added:       # units of a chunk written again replace its old ones
                 unit_collection.delete_chunks(added)
+                guide.delete_chunks(added)
+            guide.upsert(
+                ids=[f"{c.chunk_id}:q{i}" for c, i, _ in asked], embeddings=asked_vectors,
+                documents=[q for _, _, q in asked],
+                metadatas=[{"chunk_id": c.chunk_id, "position": i, "source": c.source}
+                           for c, i, _ in asked])
             unit_collection.upsert(
                 ids=[f"{c.chunk_id}:{u.position}" for c, u in units], embeddings=unit_vectors,
                 documents=[u.text for _, u in units],
@@ -590,20 +657,26 @@ class Index:
                 collection.update_metadata([c.chunk_id for c, _ in refreshed],
                                            [_metadata(c, d, self.version(d))
                                             for c, d in refreshed])
-            self._verify(collection, unit_collection, tokens)
+            self._verify(collection, unit_collection, guide, tokens)
         except BaseException:
             self.backend.discard(building)
             raise
         self.backend.commit(building)
         self._open_live()
 
-    def _verify(self, collection: Records, unit_collection: Records, tokens: TokenStore) -> None:
-        """Check a generation before it goes live: every passage has its sentences and tokens."""
+    def _verify(self, collection: Records, unit_collection: Records, guide: Records,
+                tokens: TokenStore) -> None:
+        """Check a generation before it goes live: every passage has its sentences (a guide
+        card its questions) and tokens."""
         with_units = {str(m.get("chunk_id")) for _, _, m in
                       unit_collection.records(documents=False) if m}
+        with_questions = {str(m.get("chunk_id")) for _, _, m in guide.records(documents=False)
+                          if m}
         for cid, _, meta in collection.records(documents=False):
             kind = str(meta.get("kind", ""))
-            if kind != "case" and cid not in with_units:
+            if kind == GUIDE and cid not in with_questions:
+                raise StoreError(ERR_INDEX_INCOMPLETE.format(detail=f"{cid} saknar frågor"))
+            if kind not in NO_UNITS and cid not in with_units:
                 raise StoreError(ERR_INDEX_INCOMPLETE.format(detail=f"{cid} saknar meningar"))
             if self.has_token_vectors and not tokens.has(cid):
                 raise StoreError(ERR_INDEX_INCOMPLETE.format(detail=f"{cid} saknar tokenvektorer"))
@@ -646,7 +719,7 @@ class Index:
     def _whole(self, chunk_id: str, kinds: dict[str, str], with_units: set[str]) -> bool:
         """Return True when a stored chunk has its sentence units and (if the model gives
         them) its token vectors; a chunk that lacks either is written again."""
-        return (kinds.get(chunk_id) == "case" or chunk_id in with_units) and (
+        return (kinds.get(chunk_id) == CASE or chunk_id in with_units) and (
             not self.has_token_vectors or self.tokens.has(chunk_id))
 
     def _embed_chunks(self, texts: list[str], later: int, progress: Progress | None
@@ -659,7 +732,8 @@ class Index:
         return [v for v, _ in both], [t for _, t in both]
 
     def _embed(self, texts: list[str], progress: Progress | None, *, done: int = 0,
-               total: int | None = None, tokens: bool = False) -> list[Any]:
+               total: int | None = None, tokens: bool = False, query: bool = False
+               ) -> list[Any]:
         """Embed texts in batches of similar length (far less padding), in the given order.
 
         With tokens=True each result is (vector, TokenVectors). Progress counts from `done`
@@ -674,9 +748,10 @@ class Index:
             batch = order[start:start + EMBED_BATCH]
             batch_texts = [texts[i] for i in batch]
             token_embeddings = self.token_embeddings if tokens else None
-            embedded: list[Any] = (token_embeddings.embed_with_tokens(batch_texts)
-                                   if token_embeddings is not None
-                                   else self.embeddings.embed_documents(batch_texts))
+            embedded: list[Any] = (
+                token_embeddings.embed_with_tokens(batch_texts) if token_embeddings is not None
+                else embed_queries(self.embeddings, batch_texts) if query
+                else self.embeddings.embed_documents(batch_texts))
             for i, result in zip(batch, embedded, strict=True):
                 results[i] = result
             if progress:

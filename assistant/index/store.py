@@ -317,12 +317,14 @@ class Records:
 
 @dataclass
 class Generation:
-    """One generation, open: its passage and sentence collections and its token vectors."""
+    """One generation, open: its passage, sentence and guide-question collections and its
+    token vectors."""
 
     name: str
     client: Any
     collection: Records
     units: Records
+    guide: Records                   # guide cards' ways of asking, embedded as questions
     tokens: TokenStore
     folder: Path | None = None       # LocalStore: the generation's folder
 
@@ -352,17 +354,23 @@ class GenerationStore(Protocol):
         """Release a generation's handles."""
 
 
+# The collections of a generation besides the passages: sentences, guide-card questions.
+UNITS_SUFFIX, GUIDE_SUFFIX = "_units", "_guide"
+
+
 def _collections(client: Any, base: str, metadata: dict[str, Any], create: bool
-                 ) -> tuple[Records, Records]:
-    """Return the passage and sentence collections named from `base`."""
+                 ) -> tuple[Records, Records, Records]:
+    """Return the passage, sentence and guide-question collections named from `base`."""
     if create:
         collection = client.get_or_create_collection(base, embedding_function=None,
                                                      metadata=metadata)
     else:
         collection = client.get_collection(base, embedding_function=None)
-    units = client.get_or_create_collection(f"{base}_units", embedding_function=None,
+    units = client.get_or_create_collection(f"{base}{UNITS_SUFFIX}", embedding_function=None,
                                             metadata=metadata)
-    return Records(collection, client), Records(units, client)
+    guide = client.get_or_create_collection(f"{base}{GUIDE_SUFFIX}", embedding_function=None,
+                                            metadata=metadata)
+    return Records(collection, client), Records(units, client), Records(guide, client)
 
 
 def _missing(exc: BaseException) -> bool:
@@ -399,7 +407,8 @@ class LocalStore:
                 tokens = TokenStore(live / TOKENS)
                 client = open_client(live)
             try:
-                collection, units = _collections(client, self.collection, self.metadata, False)
+                collection, units, guide = _collections(client, self.collection, self.metadata,
+                                                        False)
             except Exception as exc:  # noqa: BLE001 - chromadb's NotFoundError varies
                 if not _missing(exc):
                     raise
@@ -414,19 +423,19 @@ class LocalStore:
             if is_read_only(exc):
                 raise IndexReadOnlyError(self.generations.data_dir) from exc
             raise
-        return Generation(live.name, client, collection, units, tokens, live)
+        return Generation(live.name, client, collection, units, guide, tokens, live)
 
     def begin(self, copy_live: bool) -> Generation:
         """Copy the live folder (or start an empty one) and open it for writing."""
         folder = self.generations.begin(copy_live)
         try:
             client = open_client(folder)
-            collection, units = _collections(client, self.collection, self.metadata, True)
+            collection, units, guide = _collections(client, self.collection, self.metadata, True)
         except BaseException:
             self.generations.discard(folder)
             raise
-        return Generation(folder.name, client, collection, units, TokenStore(folder / TOKENS),
-                          folder)
+        return Generation(folder.name, client, collection, units, guide,
+                          TokenStore(folder / TOKENS), folder)
 
     def commit(self, generation: Generation) -> None:
         """Close the finished folder and switch the pointer to it."""
@@ -508,25 +517,27 @@ class ServerStore:
         if name is None:
             return None
         try:
-            collection, units = _collections(self.client, self._base(name), self.metadata,
-                                             False)
+            collection, units, guide = _collections(self.client, self._base(name),
+                                                    self.metadata, False)
         except Exception as exc:  # noqa: BLE001 - chromadb's NotFoundError varies
             if _missing(exc):
                 return None
             raise
-        return Generation(name, self.client, collection, units, self.tokens)
+        return Generation(name, self.client, collection, units, guide, self.tokens)
 
     def begin(self, copy_live: bool) -> Generation:
         """Create the collections of a new generation, with the live one's records copied."""
         stamp = time.strftime("%Y%m%dt%H%M%S", time.gmtime())
         name = f"{stamp}-{secrets.token_hex(3)}"
-        collection, units = _collections(self.client, self._base(name), self.metadata, True)
-        generation = Generation(name, self.client, collection, units, self.tokens)
+        collection, units, guide = _collections(self.client, self._base(name), self.metadata,
+                                                True)
+        generation = Generation(name, self.client, collection, units, guide, self.tokens)
         live = self.open_live() if copy_live else None
         try:
             if live is not None:
                 collection.copy_from(live.collection)
                 units.copy_from(live.units)
+                guide.copy_from(live.guide)
         except BaseException:
             self.discard(generation)
             raise
@@ -540,14 +551,15 @@ class ServerStore:
         prefix = f"{self.collection}--"
         for name in self.client.list_collections():
             name = getattr(name, "name", name)
-            base = name.removesuffix("_units")
+            base = name.removesuffix(UNITS_SUFFIX).removesuffix(GUIDE_SUFFIX)
             if base.startswith(prefix) and base not in keep:
                 with contextlib.suppress(Exception):
                     self.client.delete_collection(name)
 
     def discard(self, generation: Generation) -> None:
         """Delete an unfinished generation's collections."""
-        for name in (self._base(generation.name), f"{self._base(generation.name)}_units"):
+        base = self._base(generation.name)
+        for name in (base, f"{base}{UNITS_SUFFIX}", f"{base}{GUIDE_SUFFIX}"):
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
 

@@ -20,6 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel,
 from assistant.config import RetrievalSettings
 from assistant.index.late import TokenVectors
 from assistant.index.passage_index import Index
+from assistant.retrieval.guide import GuideEntry, GuideIndex
 from assistant.retrieval.topics import TopicIndex
 from assistant.text import is_english, tokens
 from assistant.types import Chunk, Passage
@@ -93,6 +94,7 @@ class HybridRetriever:
         self._by_position: dict[tuple[str, int], Chunk] = {}
         self._lock = threading.Lock()
         self._topics: TopicIndex | None = None
+        self._guide: GuideIndex | None = None
         self._revision: int | None = None    # the index revision the maps were built from
 
     def refresh(self) -> None:
@@ -105,6 +107,7 @@ class HybridRetriever:
             self._bm25 = BM25([tokens(c.indexed_text) for c in chunks])
             self._chunks = chunks
             self._topics = None
+            self._guide = None
 
     def topics(self) -> TopicIndex:
         """Return the sections and sentences of the index (built on first use per version)."""
@@ -122,6 +125,15 @@ class HybridRetriever:
                     unit_vectors += self.index.unit_vectors(batch)
                 self._topics = TopicIndex(self._chunks, chunk_vectors, unit_vectors)
             return self._topics
+
+    def guide(self) -> GuideIndex:
+        """Return the indexed guide cards with their questions' vectors (per index version)."""
+        self.bm25  # noqa: B018 - make sure the maps are current
+        with self._lock:
+            if self._guide is None:
+                entries = [GuideEntry.from_record(c, m) for c, m in self.index.guide_chunks()]
+                self._guide = GuideIndex(entries, self.index.guide_vectors())
+            return self._guide
 
     @property
     def bm25(self) -> BM25:

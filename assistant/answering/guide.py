@@ -1,0 +1,84 @@
+"""Answering: a broad answer that leads with a guide card's points.
+
+A guide card (corpus/guide/*.yaml) is an editor's answer to a question users ask often: its
+points are verbatim quotes of the documents, chosen and ordered as an expert would answer. A
+broad question that matches a card gets the card's points first, under the card's title, each
+cited at the document passage that holds it (never at the card), then the engine's own broad
+answer with what the card does not already say.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.cases.guide import locate
+from assistant.prompts import GUIDE_HEADING, GUIDE_MORE_HEADING, GUIDE_NOTE
+from assistant.retrieval.guide import GuideEntry
+from assistant.text import collapse, split_sentences
+from assistant.types import Answer, Chunk, Citation
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def card_sentences(entry: GuideEntry) -> frozenset[str]:
+    """Return the sentences a card quotes, as answers compare them (whitespace collapsed)."""
+    return frozenset(collapse(s) for quote, _ in entry.points for s in split_sentences(quote))
+
+
+def card_part(entry: GuideEntry, chunks: list[Chunk], exclude: frozenset[str] = frozenset()
+              ) -> tuple[list[str], list[Citation]]:
+    """Return the card's lines (its title, then one bullet a point) and their citations.
+
+    A point the conversation already quoted whole is left out; a point whose quote no indexed
+    passage holds any longer is left out too (`asf ingest` reports it, naming the card).
+    """
+    lines = [GUIDE_HEADING.format(title=entry.title)]
+    citations: list[Citation] = []
+    by_chunk: dict[str, Citation] = {}
+    for quote, section in entry.points:
+        sentences = [collapse(s) for s in split_sentences(quote)]
+        if sentences and all(s in exclude for s in sentences):
+            continue
+        chunk = locate(quote, section, chunks)
+        if chunk is None:
+            continue
+        citation = by_chunk.get(chunk.chunk_id)
+        if citation is None:
+            citation = Citation(n=len(citations) + 1, chunk_id=chunk.chunk_id,
+                                source=chunk.source, title=chunk.title, section=chunk.section,
+                                page=chunk.page, quote=collapse(quote))
+            by_chunk[chunk.chunk_id] = citation
+            citations.append(citation)
+        else:
+            citation.quote = f"{citation.quote} … {collapse(quote)}"
+        lines.append(f"- {collapse(quote)} [{citation.n}]")
+    return (lines if citations else []), citations
+
+
+def lead_with_card(entry: GuideEntry, lines: list[str], citations: list[Citation],
+                   rest: Answer | None) -> Answer:
+    """Return the card's part followed by the engine's answer (renumbered after the card's
+    citations; a passage both cite keeps the card's number)."""
+    merged = [Citation(**vars(c)) for c in citations]
+    by_chunk = {c.chunk_id: c for c in merged}
+    text = "\n".join(lines)
+    if rest is not None and not rest.refused and rest.answer.strip():
+        numbers: dict[int, int] = {}
+        for c in rest.citations:
+            if c.chunk_id in by_chunk:
+                known = by_chunk[c.chunk_id]
+                known.quote = " … ".join(dict.fromkeys([*known.quote.split(" … "),
+                                                        *c.quote.split(" … ")]))
+                numbers[c.n] = known.n
+            else:
+                moved = Citation(**{**vars(c), "n": len(merged) + 1})
+                merged.append(moved)
+                by_chunk[c.chunk_id] = moved
+                numbers[c.n] = moved.n
+        body = _MARKER.sub(lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]",
+                           rest.answer.strip())
+        text = f"{text}\n\n{GUIDE_MORE_HEADING}\n{body}"
+    base = rest or Answer(question="", answer="", refused=False)
+    return Answer(question=base.question, answer=text, refused=False, citations=merged,
+                  contexts=base.contexts, evidence=base.evidence, note=GUIDE_NOTE,
+                  guide=entry.id)

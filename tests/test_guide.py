@@ -1,0 +1,228 @@
+"""Guide cards (corpus/guide/*.yaml): every shipped quote verbatim in its section, bad cards
+named with their field, indexing in a collection of their own, stale quotes reported, and
+broad answers that lead with the closest card."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.cases.guide import (
+    check_guide_quotes,
+    is_guide_file,
+    load_guide_card,
+    section_texts,
+)
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.loaders import load_document
+from assistant.prompts import GUIDE_HEADING, GUIDE_ROLES
+from assistant.types import IngestError
+
+GUIDE = PROJECT_ROOT / "corpus" / "guide"
+REPORT = PROJECT_ROOT / "corpus" / "sweco-asf-samverkan-naringslivet.txt"
+CARDS = sorted(GUIDE.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def report_sections() -> dict[tuple[str, ...], str]:
+    return section_texts(chunk_document(load_document(REPORT), 1000))
+
+
+# --------------------------------------------------------------------------- the shipped cards
+
+def test_the_shipped_cards_cover_the_report_and_every_quote_is_verbatim(report_sections):
+    assert 50 <= len(CARDS) <= 70
+    used: set[tuple[str, ...]] = set()
+    problems = []
+    for path in CARDS:
+        card = load_guide_card(path)
+        problems += [e.message if hasattr(e, "message") else str(e)
+                     for e in check_guide_quotes(card, report_sections)]
+        used.update(p.section_path for p in card.points)
+        assert sum(_english(q) for q in card.asked) >= 2, path.name
+    assert problems == []
+    # Every section with text of its own is the source of at least one point.
+    with_text = {path for path, text in report_sections.items() if len(text) > 200}
+    assert with_text - used == set()
+
+
+def _english(text: str) -> bool:
+    from assistant.text import is_english
+    return is_english(text)
+
+
+def test_every_role_has_cards():
+    roles = [r for path in CARDS for r in load_guide_card(path).roles]
+    assert {r: roles.count(r) >= 8 for r in GUIDE_ROLES} == dict.fromkeys(GUIDE_ROLES, True)
+
+
+# --------------------------------------------------------------------------- bad cards
+
+CARD = {
+    "id": "avtal",
+    "title": "Behöver vi skriva avtal med ett ASF?",
+    "roles": ["company", "asf"],
+    "asked": ["Ska vi skriva kontrakt med ASF:et?", "Räcker det med en muntlig överenskommelse?",
+              "Vi är ett bageri och ska anlita ett ASF, behövs avtal?",
+              "Hur formaliserar man samarbetet?", "Vilka avtal är vanligast?",
+              "Do we need a written contract with a social enterprise?",
+              "Is a verbal agreement enough?"],
+    "points": [
+        {"quote": "Samarbetet formaliseras i vissa fall genom avtal, men oftast gäller muntliga "
+                  "överenskommelser och löpande kommunikation kring hur problem och frågor ska "
+                  "lösas.",
+         "section": "Affärer med konventionella företag › Muntliga avtal är vanligast"},
+        {"quote": "I de fall det mer är en fråga om återkommande tjänster, verkar faktiska avtal "
+                  "vara mer vanligt.",
+         "section": "Affärer med konventionella företag › Muntliga avtal är vanligast"},
+        {"quote": "Oavsett menar flera intervjuade att god och löpande kommunikation är helt "
+                  "avgörande för ett gott samarbete.",
+         "section": "Affärer med konventionella företag › Muntliga avtal är vanligast"},
+    ],
+}
+
+
+def write_card(folder: Path, card: dict, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name or card['id']}.yaml"
+    path.write_text(yaml.safe_dump(card, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"extra": "x"}, "extra"),
+    ({"id": "annat-namn"}, "id"),
+    ({"roles": ["kund"]}, "roles"),
+    ({"asked": ["bara en"]}, "asked"),
+    ({"points": CARD["points"][:2]}, "points"),
+    ({"points": [*CARD["points"][:2], {"quote": "x", "section": "y", "note": "z"}]},
+     "points[3]"),
+])
+def test_a_bad_card_is_named_with_its_field(tmp_path, change, field):
+    path = write_card(tmp_path / "guide", CARD | change, name="avtal")
+    with pytest.raises(IngestError) as err:
+        load_guide_card(path)
+    assert "avtal.yaml" in str(err.value) and f"”{field}”" in str(err.value)
+
+
+def test_a_card_is_told_apart_from_case_and_figure_cards(tmp_path):
+    from assistant.cases.cards import is_case_file
+
+    card = write_card(tmp_path / "guide", CARD)
+    assert is_guide_file(card) and not is_case_file(card)
+    case = PROJECT_ROOT / "corpus" / "cases" / "koopus.yaml"
+    figure = PROJECT_ROOT / "corpus" / "figures" / "planeringsmodell.yaml"
+    assert not is_guide_file(case) and not is_guide_file(figure)
+
+
+def test_a_quote_outside_its_section_is_reported(tmp_path, report_sections):
+    moved = CARD | {"points": [{**CARD["points"][0], "section": "Utmaningar › Kommunikation"},
+                               *CARD["points"][1:]]}
+    problems = check_guide_quotes(load_guide_card(write_card(tmp_path, moved)), report_sections)
+    assert len(problems) == 1 and "punkt 1" in str(problems[0])
+
+
+# --------------------------------------------------------------------------- index and answers
+
+@pytest.fixture
+def guided(settings, fake_embeddings):
+    """An Assistant over the report plus one guide card, indexed with the fake embedder."""
+    from assistant.pipeline import Assistant
+
+    write_card(settings.corpus_dir / "guide", CARD)
+    a = Assistant(settings, embeddings=fake_embeddings)
+    a.ensure_index()
+    return a
+
+
+def test_a_card_is_indexed_apart_from_the_passages(guided):
+    index = guided.index
+    assert all(c.kind != "guide" for c in index.chunks())
+    [(chunk, meta)] = index.guide_chunks()
+    assert meta["guide_id"] == "avtal"
+    questions = index.guide_vectors()
+    assert len(questions) == 1 + len(CARD["asked"])        # the title and each way of asking
+    assert {cid for cid, _, _ in questions} == {chunk.chunk_id}
+
+
+def test_changing_and_removing_a_card_updates_its_questions(guided, settings):
+    path = settings.corpus_dir / "guide" / "avtal.yaml"
+    write_card(path.parent, CARD | {"asked": [*CARD["asked"], "Måste vi ha ett avtal?"]})
+    guided.ingest()
+    assert len(guided.index.guide_vectors()) == 2 + len(CARD["asked"])
+    path.unlink()
+    report = guided.ingest()
+    assert guided.index.guide_chunks() == [] and guided.index.guide_vectors() == []
+    assert "guide/avtal.yaml" in report.removed_sources
+
+
+def test_a_quote_the_changed_report_lacks_is_reported_by_ingest_with_file_and_card(guided,
+                                                                                    settings):
+    report_file = settings.corpus_dir / REPORT.name
+    text = report_file.read_text(encoding="utf-8")
+    report_file.write_text(text.replace("verkar faktiska \navtal vara mer vanligt",
+                                        "verkar skriftliga \navtal vara mer vanligt"),
+                           encoding="utf-8")
+    report = guided.ingest(strict=False)
+    messages = [str(e) for e in report.errors]
+    assert any("avtal.yaml" in m and "punkt 2" in m for m in messages), messages
+    assert len(guided.index.guide_chunks()) == 1             # the card is still there
+
+
+def test_a_broad_question_leads_with_the_card_cited_at_the_report(guided):
+    guided.settings.answer.guide_min_similarity = 0.0
+    answer = guided.ask("Vi är ett bageri och ska anlita ett ASF, behövs avtal?")
+    assert answer.guide == "avtal"
+    assert answer.answer.startswith(GUIDE_HEADING.format(title=CARD["title"]))
+    first = answer.citations[0]
+    assert first.source == REPORT.name
+    assert first.section == CARD["points"][0]["section"]
+    assert CARD["points"][0]["quote"] in first.quote
+    # The engine's part does not say again what the card said.
+    body = answer.answer.split("\n")
+    assert sum(CARD["points"][1]["quote"] in line for line in body) == 1
+    markers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
+    assert markers == {c.n for c in answer.citations}
+
+
+def test_a_factual_question_does_not_lead_with_a_card(guided):
+    guided.settings.answer.guide_min_similarity = 0.0
+    answer = guided.ask("Hur många intervjuer genomfördes?")
+    assert answer.guide == "" and not answer.answer.startswith("Vägledning")
+    assert "related" in answer.to_dict()
+
+
+def test_a_card_far_from_the_question_is_not_used(guided):
+    guided.settings.answer.guide_min_similarity = 0.99
+    answer = guided.ask("Vi är ett bageri och vill veta hur vi kommer igång med att köpa "
+                        "tjänster av ett ASF och vad vi ska tänka på")
+    assert answer.guide == ""
+
+
+def test_json_output_has_related_questions(guided):
+    guided.settings.answer.related_min_similarity = 0.0
+    answer = guided.ask("Hur viktig är kommunikationen i samarbetet?")
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert data["related"] == [CARD["title"]]
+
+
+def test_removing_the_guide_folder_leaves_answers_working(tmp_path, settings, fake_embeddings):
+    from assistant.pipeline import Assistant
+
+    folder = settings.corpus_dir / "guide"
+    write_card(folder, CARD)
+    a = Assistant(settings, embeddings=fake_embeddings)
+    a.ensure_index()
+    shutil.rmtree(folder)
+    a.ingest()
+    assert not a.ask("Behöver vi skriva avtal med ett ASF?").refused
+
+
+def test_settings_reach_the_guide(monkeypatch):
+    monkeypatch.setenv("ASF_ANSWER__GUIDE_MIN_SIMILARITY", "0.7")
+    assert Settings().answer.guide_min_similarity == 0.7
