@@ -19,6 +19,8 @@ from assistant.prompts import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+ROLL_HELP = ("frågeställarens roll: företag, asf eller rådgivare (styr vad svaret tar upp "
+             "först)")
 
 
 # Texts (passages and sentences) embedded per second on two CPU cores: the shipped corpus,
@@ -108,7 +110,16 @@ def format_answer(answer) -> str:
     lines = [answer.answer, ""]
     if answer.note:
         lines.insert(0, answer.note + "\n")
-    return terminal_safe("\n".join(lines + source_lines(answer)))
+    return terminal_safe("\n".join(lines + source_lines(answer) + related_lines(answer)))
+
+
+def related_lines(answer) -> list[str]:
+    """Return the related questions offered after an answer (none: no lines)."""
+    from assistant.prompts import RELATED_HEADING
+
+    if not answer.related:
+        return []
+    return ["", RELATED_HEADING, *(f"  • {q}" for q in answer.related)]
 
 
 def cmd_setup_model(args: argparse.Namespace) -> int:
@@ -197,11 +208,11 @@ def _reject(question: str, error: Exception, as_json: bool) -> int:
 
 
 def _ask_one(assistant, question: str, as_json: bool,
-             history: list[dict[str, str]] | None = None) -> int:
+             history: list[dict[str, str]] | None = None, role: str | None = None) -> int:
     from assistant.pipeline import QuestionError
 
     try:
-        answer = assistant.ask(question, history or [])
+        answer = assistant.ask(question, history or [], role=role)
     except QuestionError as exc:
         return _reject(question, exc, as_json)
     if as_json:
@@ -223,7 +234,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             validate_question(question, _settings(args).answer.max_question_chars)
         except QuestionError as exc:
             return _reject(question, exc, args.json)
-        return _ask_one(_assistant(args), question, args.json)
+        return _ask_one(_assistant(args), question, args.json, role=args.roll)
     assistant = _assistant(args)
     status = EXIT_OK
     as_json = args.json
@@ -248,7 +259,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         question, history = request if request is not None else (line.rstrip("\n"), None)
         if not as_json:
             print(MSG_BATCH_QUESTION.format(question=question.strip()), flush=True)
-        status = max(status, _ask_one(assistant, question, as_json, history))
+        status = max(status, _ask_one(assistant, question, as_json, history, args.roll))
         if not as_json:
             print(flush=True)
     return status
@@ -297,7 +308,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         print("\nAssistenten: ", end="", flush=True)
         streamed: list[str] = []
         try:
-            for event in assistant.stream(question, history):
+            for event in assistant.stream(question, history, role=args.roll):
                 if isinstance(event, Answer):
                     print("\n\n" + _chat_tail(event, "".join(streamed)))
                     history += [{"role": "user", "content": question},
@@ -324,7 +335,7 @@ def _chat_tail(answer, streamed: str) -> str:
     parts = [answer.note] if answer.note else []
     if collapse(streamed) != collapse(answer.answer):
         parts.append(f"{MSG_CHAT_CHECKED}\n{answer.answer}")
-    parts.append("\n".join(source_lines(answer)))
+    parts.append("\n".join(source_lines(answer) + related_lines(answer)))
     return "\n\n".join(parts)
 
 
@@ -363,6 +374,7 @@ def format_case(case, quotes: bool = False) -> str:
 def cmd_cases(args: argparse.Namespace) -> int:
     from assistant.cases.cards import check_quotes, document_text, is_case_file
     from assistant.cases.catalog import Catalog, cases_json, query_from_options
+    from assistant.cases.guide import is_guide_file
     from assistant.index.passage_index import Index
     from assistant.ingest.figures import is_figure_file
     from assistant.prompts import MSG_CASES_COUNT, MSG_CASES_NONE, MSG_CASES_QUOTES_OK
@@ -376,7 +388,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
         # Case cards are checked against the documents, not against other cards (case or
         # figure cards, whose own quotes a test checks).
         texts = [document_text(p) for p in files
-                 if not is_case_file(p) and not is_figure_file(p)]
+                 if not is_case_file(p) and not is_figure_file(p) and not is_guide_file(p)]
         problems = [m for case in catalog for m in check_quotes(case, "\n".join(texts))]
         for problem in problems:
             print(f"Fel: {problem}", file=sys.stderr)
@@ -401,6 +413,81 @@ def cmd_cases(args: argparse.Namespace) -> int:
     for match in matches:
         print("\n" + format_case(match.case, quotes=args.quotes))
     return EXIT_OK
+
+
+def cmd_guide(args: argparse.Namespace) -> int:
+    """List the guide cards, show one, or check every quote against its section."""
+    from assistant.cases.cards import is_case_file
+    from assistant.cases.guide import (
+        check_guide_quotes,
+        is_guide_file,
+        load_guide_card,
+        section_texts,
+    )
+    from assistant.index.passage_index import Index
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.figures import is_figure_file
+    from assistant.prompts import (
+        GUIDE_ROLE_LABELS,
+        MSG_GUIDE_COUNT,
+        MSG_GUIDE_NONE,
+        MSG_GUIDE_NOT_FOUND,
+        MSG_GUIDE_QUOTES_OK,
+    )
+    from assistant.types import IngestError
+
+    index = Index(_settings(args))          # reads only the corpus folders; no model is loaded
+    files = index.corpus_files()
+    cards, problems = [], []
+    for path in (p for p in files if is_guide_file(p)):
+        try:
+            cards.append(load_guide_card(path))
+        except IngestError as exc:
+            problems.append(str(exc))
+    if args.check:
+        documents = [index.load(p) for p in files
+                     if not (is_guide_file(p) or is_case_file(p) or is_figure_file(p))]
+        sections = section_texts(c for doc in documents for c in chunk_document(doc, 100_000))
+        problems += [str(e) for card in cards for e in check_guide_quotes(card, sections)]
+        for problem in problems:
+            print(f"Fel: {problem}", file=sys.stderr)
+        if not problems:
+            print(MSG_GUIDE_QUOTES_OK.format(count=len(cards)))
+        return EXIT_ERROR if problems else EXIT_OK
+    for problem in problems:
+        print(f"Fel: {problem}", file=sys.stderr)
+    if args.id:
+        card = next((c for c in cards if c.id == args.id), None)
+        if card is None:
+            print(f"Fel: {MSG_GUIDE_NOT_FOUND.format(id=args.id)}", file=sys.stderr)
+            return EXIT_USAGE
+        lines = [card.title, ""]
+        for n, point in enumerate(card.points, start=1):
+            lines += [f"- {point.quote} [{n}]"]
+        lines += ["", "Källor:", *(f"  [{n}] {p.section}" for n, p in
+                                   enumerate(card.points, start=1))]
+        print(terminal_safe("\n".join(lines)))
+        return EXIT_OK
+    shown = [c for c in cards if not args.roll or args.roll in c.roles]
+    if not shown:
+        print(MSG_GUIDE_NONE)
+        return EXIT_OK
+    print(MSG_GUIDE_COUNT.format(count=len(shown)))
+    for card in shown:
+        roles = ", ".join(GUIDE_ROLE_LABELS[r] for r in card.roles)
+        print(terminal_safe(f"  {card.id}: {card.title} ({roles})"))
+    return EXIT_ERROR if problems else EXIT_OK
+
+
+def _role(value: str) -> str:
+    """Return the role a --roll value names (Swedish or the internal name)."""
+    from assistant.prompts import ERR_BAD_ROLE, GUIDE_ROLE_LABELS, ROLE_ALIASES
+
+    role = ROLE_ALIASES.get(value.strip().lower())
+    if role is None:
+        raise argparse.ArgumentTypeError(ERR_BAD_ROLE.format(
+            value=value, allowed=", ".join(GUIDE_ROLE_LABELS.values())))
+    return role
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -495,11 +582,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="+", help="frågan, eller - för stdin")
     p.add_argument("--json", action="store_true", help="skriv svaret som JSON")
     p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
+    p.add_argument("--roll", type=_role, metavar="ROLL", help=ROLL_HELP)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="interaktiv chatt i terminalen")
     p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
+    p.add_argument("--roll", type=_role, metavar="ROLL", help=ROLL_HELP)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("guide", help="vägledningskorten: lista, visa eller kontrollera dem",
+                       description="Vägledningskorten i corpus/guide/ (formatet står i "
+                                   "corpus/guide/TEMPLATE.md): vanliga frågor besvarade med "
+                                   "ordagranna citat ur rapporten.")
+    p.add_argument("id", nargs="?", help="visa kortet med detta id")
+    p.add_argument("--roll", type=_role, metavar="ROLL", help="bara kort för rollen")
+    p.add_argument("--check", action="store_true",
+                   help="kontrollera att varje citat finns ordagrant i sitt avsnitt")
+    p.set_defaults(func=cmd_guide)
 
     p = sub.add_parser("cases", help="lista och filtrera rapportens fallexempel",
                        description="Lista rapportens fallexempel (corpus/cases/*.yaml). Flera "

@@ -28,7 +28,7 @@ from assistant.prompts import (
 )
 from assistant.retrieval.followup import context as conversation_topic
 from assistant.retrieval.followup import dangling, search_text, turns
-from assistant.retrieval.guide import GuideMatch
+from assistant.retrieval.guide import GuideEntry, GuideMatch
 from assistant.retrieval.hybrid import HybridRetriever, Retrieval
 from assistant.retrieval.question import Analysis, analyse
 from assistant.text import collapse, split_sentences
@@ -99,6 +99,23 @@ class Assistant:
         """Return the case catalog: the case cards in the corpus and uploads folders."""
         self._catalog.refresh(self.index.corpus_files(), self.index.source_key)
         return self._catalog
+
+    def guide_cards(self) -> list[GuideEntry]:
+        """Return the indexed guide cards (corpus/guide/), in file order."""
+        self.index.reopen_if_changed()
+        return list(self.retriever.guide().entries)
+
+    def card_answer(self, card_id: str) -> Answer | None:
+        """Return a guide card as an answer of its own: its points, each cited at the passage
+        that holds it (None: no such card)."""
+        self.index.reopen_if_changed()
+        entry = self.retriever.guide().by_id(card_id)
+        if entry is None:
+            return None
+        lines, citations = card_part(entry, list(self.retriever.topics().chunks.values()))
+        answer = lead_with_card(entry, lines, citations, None)
+        answer.question = answer.standalone_question = entry.title
+        return answer
 
     # ------------------------------------------------------------------ index
     def ensure_index(self, progress: Progress | None = None) -> SyncReport | None:
@@ -200,6 +217,7 @@ class Assistant:
             refused = refusal(question, contexts_of(retrieval.passages), 0.0)
             refused.note = UNKNOWN_NAME_REASON.format(name=name)
             refused.standalone_question = query
+            refused.related = related_titles(cards, "", self.settings.answer)
             yield refused.answer
             yield refused
             return
@@ -225,8 +243,7 @@ class Assistant:
             if isinstance(event, Answer):
                 event.question = question
                 event.standalone_question = query
-                if not event.refused:
-                    event.related = related_titles(cards, "", self.settings.answer)
+                event.related = related_titles(cards, "", self.settings.answer)
             yield event
 
     def answer_anew(self, query: str, analysis: Analysis, retrieval: Retrieval,

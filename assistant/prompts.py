@@ -360,6 +360,16 @@ ERR_CASE_QUOTE_NOT_FOUND = (
 )
 # Guide cards (corpus/guide/*.yaml; format in corpus/guide/TEMPLATE.md).
 GUIDE_ROLES = (ROLE_COMPANY, ROLE_ASF, ROLE_ADVISOR)
+GUIDE_ROLE_LABELS = {ROLE_COMPANY: "företag", ROLE_ASF: "asf", ROLE_ADVISOR: "rådgivare"}
+# What `--roll`, the API's `role` and the chat's role accept (Swedish and internal names).
+ROLE_ALIASES = {**{r: r for r in GUIDE_ROLES}, **{v: k for k, v in GUIDE_ROLE_LABELS.items()},
+                "csr": ROLE_COMPANY, "köpare": ROLE_COMPANY, "radgivare": ROLE_ADVISOR,
+                "främjare": ROLE_ADVISOR, "kommun": ROLE_ADVISOR}
+ERR_BAD_ROLE = "Okänd roll ”{value}”. Välj en av: {allowed}."
+MSG_GUIDE_COUNT = "{count} vägledningskort:"
+MSG_GUIDE_NONE = "Inga vägledningskort finns (lägg dem i corpus/guide/, se TEMPLATE.md där)."
+MSG_GUIDE_NOT_FOUND = "Inget vägledningskort har id ”{id}”. `asf guide` listar korten."
+MSG_GUIDE_QUOTES_OK = "Alla citat i {count} vägledningskort finns ordagrant i sina avsnitt."
 ERR_GUIDE_YAML = (
     "Vägledningskortet {name} är inte giltig YAML ({reason}). Kontrollera indrag och "
     "citattecken; formatet beskrivs i corpus/guide/TEMPLATE.md."

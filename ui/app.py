@@ -32,6 +32,7 @@ if "role" in st.session_state:
 page = st.navigation([
     st.Page("app_pages/chat.py", title=texts.PAGE_CHAT, icon=":material/chat:", default=True),
     st.Page("app_pages/sources.py", title=texts.PAGE_SOURCES, icon=":material/menu_book:"),
+    st.Page("app_pages/guide.py", title=texts.PAGE_GUIDE, icon=":material/explore:"),
     st.Page(cases_view.PAGE_PATH, title=cases_view.PAGE_TITLE, icon=":material/work:"),
     st.Page(plan_view.PAGE_PATH, title=plan_view.PAGE_TITLE, icon=":material/event:"),
 ])

@@ -66,8 +66,24 @@ def context(assistant: Assistant, ctx: Context, key: str) -> None:
         _whole_section(assistant, ctx.source, ctx.section, [], key=f"{key}-section")
 
 
-def answer_body(assistant: Assistant, answer: Answer, key: str) -> None:
-    """Show a finished answer: text with numbered markers and one expander per citation."""
+def _ask_related(question: str) -> None:
+    st.session_state.pending = question
+
+
+def related_questions(answer: Answer, key: str) -> None:
+    """Offer other guide cards' questions as one-click follow-ups."""
+    if not answer.related:
+        return
+    st.markdown(f"**{texts.RELATED_HEADING}**")
+    for i, question in enumerate(answer.related):
+        st.button(question, key=f"{key}-rel{i}", on_click=_ask_related, args=(question,),
+                  icon=":material/arrow_forward:")
+
+
+def answer_body(assistant: Assistant, answer: Answer, key: str,
+                show_related: bool = True) -> None:
+    """Show a finished answer: text with numbered markers, one expander per citation and, when
+    `show_related`, other questions to ask next."""
     if answer.note:
         st.caption(render.escape_markdown(answer.note))
     if answer.refused:
@@ -76,12 +92,16 @@ def answer_body(assistant: Assistant, answer: Answer, key: str) -> None:
             st.markdown(f"**{texts.CLOSEST_HEADING}**")
         for i, ctx in enumerate(answer.contexts[:3]):
             context(assistant, ctx, key=f"{key}-ctx{i}")
+        if show_related:
+            related_questions(answer, key)
         return
     st.markdown(render.answer_markdown(answer.answer, [c.n for c in answer.citations]))
     if answer.citations:
         st.markdown(f"**{texts.SOURCES_HEADING}**")
     for c in answer.citations:
         citation(assistant, answer, c, key=f"{key}-cit{c.n}")
+    if show_related:
+        related_questions(answer, key)
 
 
 def _save_feedback(message_id: str) -> None:
@@ -149,7 +169,7 @@ def ask(assistant: Assistant, question: str) -> dict[str, Any]:
         slot.caption(texts.THINKING)
         shown = ""
         try:
-            for event in assistant.stream(question, earlier):
+            for event in assistant.stream(question, earlier, role=state.current_role()):
                 if isinstance(event, Answer):
                     reply["answer"], reply["content"] = event, event.answer
                 else:

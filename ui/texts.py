@@ -71,3 +71,23 @@ UPLOAD_LABEL = "Välj en fil (.pdf, .txt eller .md, högst {limit} MB)"
 UPLOAD_BUTTON = "Läs in i indexet"
 UPLOAD_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
 UPLOAD_SAVING = "Läser {name} …"
+
+# ----------------------------------------------------------------- guide page and follow-ups
+PAGE_GUIDE = "Vägledning"
+GUIDE_TITLE = "Vägledning"
+GUIDE_INTRO = (
+    "Vanliga frågor, var och en besvarad med rapportens egna meningar, utvalda och ordnade av "
+    "en redaktör. Varje punkt citeras ordagrant med källhänvisning. Välj en fråga för att läsa "
+    "svaret, eller ställ den i chatten och få mer ur källorna."
+)
+GUIDE_ROLE_FILTER = "Visa frågor för"
+GUIDE_ALL_ROLES = "Alla"
+GUIDE_SEARCH = "Sök bland frågorna"
+GUIDE_COUNT = "{count} av {total} frågor"
+GUIDE_EMPTY = (
+    "Inga vägledningskort är indexerade. De ligger i corpus/guide/ (se TEMPLATE.md där); kör "
+    "`asf ingest`."
+)
+GUIDE_NONE = "Inga frågor matchar. Pröva andra ord."
+GUIDE_ASK = "Ställ frågan i chatten"
+RELATED_HEADING = "Relaterade frågor"
