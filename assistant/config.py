@@ -130,8 +130,14 @@ class AnswerSettings(BaseModel):
     guide: bool = Field(default=True, description="Lead a broad answer with the closest guide "
                                                   "card's points (corpus/guide/).")
     guide_min_similarity: float = Field(
-        default=0.6, ge=0, le=1, description="A broad question leads with a guide card whose "
+        default=0.5, ge=0, le=1, description="A broad question leads with a guide card whose "
                                              "closest way of asking is at least this similar.")
+    guide_question_top: int = Field(
+        default=3, ge=1, le=10, description="A card scores the mean similarity of its this many "
+                                            "closest ways of asking (eval/guide_match.py).")
+    guide_point_weight: float = Field(
+        default=1.0, ge=0, le=3, description="Plus this times the similarity of its closest "
+                                             "quoted sentence (0: questions only).")
     guide_role_bonus: float = Field(
         default=0.02, ge=0, le=0.2, description="Added to the similarity of a card written for "
                                                 "the asker's role (breaks near-ties).")

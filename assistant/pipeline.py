@@ -24,6 +24,7 @@ from assistant.prompts import (
     ERR_NO_WORDS,
     ERR_QUESTION_TOO_LONG,
     GUIDE_ROLES,
+    STANDALONE_NOTE,
     UNKNOWN_NAME_REASON,
 )
 from assistant.retrieval.followup import context as conversation_topic
@@ -185,7 +186,20 @@ class Assistant:
 
     def stream(self, question: str, history: Sequence[dict | str] = (),
                role: str | None = None) -> Iterator[str | Answer]:
-        """Yield pieces of the answer text as they are produced, then the finished Answer."""
+        """Yield pieces of the answer text as they are produced, then the finished Answer.
+
+        A follow-up is answered as the standalone question it was made into, and the answer's
+        note shows that question, so the asker sees how the follow-up was read.
+        """
+        for event in self._stream(question, history, role):
+            if (isinstance(event, Answer) and event.standalone_question
+                    and collapse(event.standalone_question) != collapse(event.question)):
+                read_as = STANDALONE_NOTE.format(question=event.standalone_question)
+                event.note = f"{event.note} {read_as}".strip()
+            yield event
+
+    def _stream(self, question: str, history: Sequence[dict | str],
+                role: str | None) -> Iterator[str | Answer]:
         question = self.check_question(question)
         self.index.reopen_if_changed()     # another process may have rebuilt or synced it
         self.index.require()
@@ -285,7 +299,10 @@ class Assistant:
 
     def analyse(self, question: str, query: str) -> Analysis:
         """Return what the question asks for; the situation is read from the whole query."""
-        own = analyse(question, _INDUSTRY_IN_QUESTIONS)
+        # A follow-up rewritten into a question of its own ("Och i Vadstena?" -> "Vilka deltog
+        # i träffen i Vadstena?") is analysed as that question.
+        rewritten = query != question and not query.startswith(f"{question} (")
+        own = analyse(query if rewritten else question, _INDUSTRY_IN_QUESTIONS)
         situation = (analyse(query, _INDUSTRY_IN_QUESTIONS).situation if query != question
                      else own.situation)
         return replace(own, situation=situation)
@@ -314,7 +331,9 @@ class Assistant:
         if not (settings.guide or settings.related_questions):
             return []
         return self.retriever.guide().match(retrieval.vector, analysis.situation.role,
-                                            settings.guide_role_bonus)
+                                            settings.guide_role_bonus,
+                                            settings.guide_question_top,
+                                            settings.guide_point_weight)
 
     def guided_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
                       exclude: frozenset[str], cards: list[GuideMatch]) -> Answer:

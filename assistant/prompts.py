@@ -11,6 +11,8 @@ REFUSAL_ANSWER = (
 )
 ANSWER_INTRO = "Enligt källorna:"
 # A follow-up whose answer the previous answer already gave (the note above the answer).
+# A follow-up is answered as a question of its own; the note shows how it was read.
+STANDALONE_NOTE = "Följdfrågan besvaras som: ”{question}”."
 ALREADY_SAID_NOTE = ("Rapporten säger inte mer om detta än det som stod i förra svaret. "
                      "Här är det som svarar på frågan.")
 # Why a which/who/where question about a name or place is refused (the refusal's note).

@@ -342,7 +342,8 @@ def test_llm_rewrites_the_follow_up_before_retrieval(llm_assistant, server):
     assert "Assistenten: Koopus utför legoarbete åt industrin" in rewrite_request.prompt
     assert FOLLOW_UP in rewrite_request.prompt
     assert f"Fråga: {standalone}" in answer_request.prompt
-    assert not answer.note
+    # The note shows how the follow-up was read, and nothing else (a checked answer).
+    assert answer.note == prompts.STANDALONE_NOTE.format(question=standalone)
 
 
 def test_failed_llm_rewrite_falls_back_to_the_deterministic_rewrite(llm_assistant, server):
@@ -360,7 +361,8 @@ def test_useless_llm_rewrite_falls_back_but_the_answer_still_uses_the_model(llm_
     server.enqueue("\n", "Koopus samarbetar med industrin [1].")
     answer = llm_assistant.ask(FOLLOW_UP, HISTORY)
     assert answer.standalone_question == deterministic_rewrite(FOLLOW_UP, HISTORY)
-    assert answer.answer == "Koopus samarbetar med industrin [1]." and not answer.note
+    assert answer.answer == "Koopus samarbetar med industrin [1]."
+    assert answer.note == prompts.STANDALONE_NOTE.format(question=answer.standalone_question)
 
 
 def test_timeout_in_the_rewrite_is_waited_for_only_once(llm_assistant, server):
@@ -405,6 +407,22 @@ def test_extractive_follow_up_carries_the_topic(assistant):
      ["Vad gör Koopus?"],
      "Vilka drivkrafter har konventionella företag att samarbeta med sociala företag?"),
     ("Finns det fler exempel?", [], "Finns det fler exempel?"),
+    # A pronoun for the previous question's named subject is replaced by the name, also
+    # through a chain of follow-ups; "de" as an article is left alone.
+    ("Vilka samarbetar de med?", ["Vad gör Le Mat Jonsered?"],
+     "Vilka samarbetar Le Mat Jonsered med?"),
+    ("Hur fick de sin första kund?",
+     [{"role": "user", "content": "Vad gör Koopus?"}, {"role": "assistant", "content": "…"},
+      {"role": "user", "content": "Var ligger de?"}, {"role": "assistant", "content": "…"}],
+     "Hur fick Koopus sin första kund?"),
+    ("Vilka är deras kunder?", ["Berätta om Aspiranterna."], "Vilka är Aspiranternas kunder?"),
+    ("Och de stora?", ["Vilka drivkrafter har företagen?"],
+     "Och de stora? (Vilka drivkrafter har företagen?)"),
+    # An elliptical follow-up that names a new subject takes the previous question's frame.
+    ("Och i Vadstena?", ["Vilka deltog i träffen i Västerås?"],
+     "Vilka deltog i träffen i Vadstena?"),
+    ("What about Koopus?", ["Who are Le Mat Jonsered's customers?"],
+     "Who are Koopus's customers?"),
 ])
 def test_deterministic_rewrite(question, history, expected):
     assert deterministic_rewrite(question, history) == expected

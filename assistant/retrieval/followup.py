@@ -155,10 +155,89 @@ def search_text(question: str, standalone: str) -> str:
     return f"{question} {standalone}"
 
 
+# A follow-up that asks the previous question again of something else ("Och i Vadstena?",
+# "Men Koopus?", "What about Västerås?").
+_ELLIPSIS = re.compile(r"^\s*(?:och|men|samt|än|and|but|what about|how about|hur är det med|"
+                       r"hur var det (?:med|i|på)|gäller det (?:också|även))\b", re.IGNORECASE)
+_ELLIPSIS_WORDS = 5
+# Pronouns that stand for a named subject ("Vilka samarbetar de med?"), and the genitive ones.
+_SUBJECT_PRONOUNS = frozenset("de dem they them".split())
+_GENITIVE_PRONOUNS = frozenset("deras dess their its".split())
+# "de" right after these is an article ("Och de stora?"), not a pronoun.
+_BEFORE_ARTICLE = frozenset("och men för med av i på om till från än eller and but".split())
+# A name right after these is a place, not a subject a pronoun could stand for ("… utanför
+# Göteborg. Hur gick det till när de fick sina första kunder?").
+_PLACE_BEFORE = re.compile(r"\b(?:i|på|utanför|från|till|nära|runt|kring|in|at|from|near|"
+                           r"around|outside)\s+$", re.IGNORECASE)
+_WORD = re.compile(r"[\wåäöÅÄÖé:\-]+")
+
+
 def rewrite(question: str, history: Sequence[dict | str]) -> str:
-    """Return the question with the previous turns' topic carried in, when it needs one."""
+    """Return the follow-up as a question of its own, when it needs the conversation.
+
+    Two forms are made standalone by substitution: an elliptical question that names a new
+    subject takes the previous question's frame ("Vilka deltog i träffen i Västerås?" then
+    "Och i Vadstena?" -> "Vilka deltog i träffen i Vadstena?"), and a pronoun that stands for
+    the previous question's named subject is replaced by the name ("Vad gör Le Mat
+    Jonsered?" then "Vilka samarbetar de med?" -> "Vilka samarbetar Le Mat Jonsered med?").
+    Any other follow-up gets the previous turns' topic carried in, in parentheses.
+    """
     question = question.strip()
+    previous = _previous_question(history)
+    if previous:
+        framed = _reframe(question, previous) or _resolve_pronoun(question, previous)
+        if framed:
+            return framed
     if not needs_context(question):
         return question
     topic = context(history)
     return f"{question} ({topic})" if topic else question
+
+
+def _previous_question(history: Sequence[dict | str], depth: int = MAX_CONTEXT_TURNS) -> str:
+    """Return the previous question, itself made standalone by substitution when it was a
+    follow-up ("Vad gör Koopus?", "Var ligger de?", then "Hur fick de sin första kund?")."""
+    past = turns(history)
+    last = max((i for i, (role, _) in enumerate(past) if role == "user"), default=None)
+    if last is None:
+        return ""
+    question = collapse(past[last][1])
+    if depth > 1:
+        before = _previous_question([{"role": r, "content": t} for r, t in past[:last]],
+                                    depth - 1)
+        if before:
+            question = _reframe(question, before) or _resolve_pronoun(question, before) \
+                or question
+    return question
+
+
+def _reframe(question: str, previous: str) -> str | None:
+    """Return the previous question with its named subject replaced by the one this
+    elliptical follow-up names, or None when the follow-up is not of that form."""
+    if not _ELLIPSIS.match(question) or len(words(question)) > _ELLIPSIS_WORDS:
+        return None
+    new, old = names(question), names(previous)
+    if not new or not old or new[0] in old:
+        return None
+    return previous.replace(old[-1], new[0], 1) if old[-1] in previous else None
+
+
+def _resolve_pronoun(question: str, previous: str) -> str | None:
+    """Return the follow-up with its pronoun replaced by the previous question's named
+    subject, or None when it names a subject of its own or has no such pronoun."""
+    if _names_something(question):
+        return None
+    subject = next((n for n in names(previous) if not _PLACE_BEFORE.search(
+        previous[:previous.find(n)])), None)
+    if subject is None:
+        return None
+    tokens = list(_WORD.finditer(question))
+    for i, m in enumerate(tokens):
+        word = m.group(0).lower()
+        before = tokens[i - 1].group(0).lower() if i else ""
+        if word in _GENITIVE_PRONOUNS:
+            genitive = subject if subject.endswith(("s", "x", "z")) else f"{subject}s"
+            return question[:m.start()] + genitive + question[m.end():]
+        if word in _SUBJECT_PRONOUNS and i and before not in _BEFORE_ARTICLE:
+            return question[:m.start()] + subject + question[m.end():]
+    return None

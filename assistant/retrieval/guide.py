@@ -1,8 +1,13 @@
 """Retrieval: match a user's question to the guide cards, question to question.
 
 Each card's ways of asking were embedded at indexing time with the model's query prompt, as a
-user's question is; a card scores the best similarity of any of them to the question. The
-asker's role breaks near-ties: a card written for the asker's group gains `role_bonus`.
+user's question is. A card scores the mean similarity of its `top` closest ways of asking plus
+`point_weight` times the similarity of its closest point (the report sentences it quotes,
+whose vectors the index already holds), divided by 1 + point_weight so the score reads as a
+cosine. Measured leave-one-out on the cards' own 580 ways of asking (eval/guide_match.py),
+the right card came first for 0.357 with the best question alone, 0.450 with the mean of the
+best three plus the best point. The asker's role breaks near-ties: a card written for the
+asker's group gains `role_bonus`.
 """
 
 from __future__ import annotations
@@ -48,8 +53,13 @@ class GuideIndex:
     """The indexed guide cards and the matrix of their questions' vectors."""
 
     def __init__(self, entries: list[GuideEntry],
-                 vectors: list[tuple[str, int, list[float]]]):
+                 vectors: list[tuple[str, int, list[float]]],
+                 points: list[tuple[int, np.ndarray]] | None = None):
         self.entries = entries
+        # (card number, vector) of the report sentences each card quotes.
+        self.point_owner = np.array([i for i, _ in points or []], dtype=np.int64)
+        self.point_matrix = (np.array([v for _, v in points or []], dtype=np.float32)
+                             if points else np.zeros((0, 0), dtype=np.float32))
         by_id = {e.chunk.chunk_id: i for i, e in enumerate(entries)}
         rows = [(by_id[cid], v) for cid, _, v in vectors if cid in by_id]
         self.owner = np.array([r for r, _ in rows], dtype=np.int64)
@@ -66,18 +76,25 @@ class GuideIndex:
         return next((e for e in self.entries if e.id == card_id), None)
 
     def match(self, vector: list[float] | None, role: str | None = None,
-              role_bonus: float = 0.0) -> list[GuideMatch]:
-        """Return every card, closest first (its best question's similarity to `vector`)."""
+              role_bonus: float = 0.0, top: int = 1, point_weight: float = 0.0
+              ) -> list[GuideMatch]:
+        """Return every card, closest first (see the module's docstring for the score)."""
         if vector is None or not len(self.owner):
             return []
         query = np.asarray(vector, dtype=np.float32)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         sims = self.matrix @ query
-        best = np.full(len(self.entries), -1.0, dtype=np.float32)
-        np.maximum.at(best, self.owner, sims)
+        score = np.zeros(len(self.entries), dtype=np.float32)
+        for i in range(len(self.entries)):
+            own = np.sort(sims[self.owner == i])[::-1][:top]
+            score[i] = float(own.mean()) if len(own) else -1.0
+        if point_weight and len(self.point_owner):
+            best = np.zeros(len(self.entries), dtype=np.float32)
+            np.maximum.at(best, self.point_owner, self.point_matrix @ query)
+            score = ((score + point_weight * best) / (1 + point_weight)).astype(np.float32)
         matches = []
         for i, entry in enumerate(self.entries):
-            similarity = float(best[i])
+            similarity = float(score[i])
             bonus = role_bonus if role and role in entry.roles else 0.0
             matches.append(GuideMatch(entry, similarity + bonus, similarity))
         matches.sort(key=lambda m: (-m.score, m.entry.id))

@@ -22,7 +22,7 @@ from assistant.index.late import TokenVectors
 from assistant.index.passage_index import Index
 from assistant.retrieval.guide import GuideEntry, GuideIndex
 from assistant.retrieval.topics import TopicIndex
-from assistant.text import is_english, tokens
+from assistant.text import collapse, is_english, split_sentences, tokens
 from assistant.types import Chunk, Passage
 
 # Passages per Chroma read when the topic index is built.
@@ -128,11 +128,12 @@ class HybridRetriever:
 
     def guide(self) -> GuideIndex:
         """Return the indexed guide cards with their questions' vectors (per index version)."""
-        self.bm25  # noqa: B018 - make sure the maps are current
+        topics = self.topics()       # the points' sentence vectors; takes the lock itself
         with self._lock:
             if self._guide is None:
                 entries = [GuideEntry.from_record(c, m) for c, m in self.index.guide_chunks()]
-                self._guide = GuideIndex(entries, self.index.guide_vectors())
+                self._guide = GuideIndex(entries, self.index.guide_vectors(),
+                                         point_vectors(topics, entries))
             return self._guide
 
     @property
@@ -358,3 +359,16 @@ class HybridRetriever:
     def retrieve(self, question: str) -> list[Passage]:
         """Return the passages that best match the question."""
         return self.search(question).passages
+
+
+def point_vectors(topics: TopicIndex, entries: list[GuideEntry]) -> list[tuple[int, np.ndarray]]:
+    """Return (card number, vector) for the indexed sentences each card's points quote."""
+    rows: dict[str, list[int]] = {}
+    for sentence in topics.sentences:
+        rows.setdefault(collapse(sentence.unit.text), []).append(sentence.row)
+    out: list[tuple[int, np.ndarray]] = []
+    for i, entry in enumerate(entries):
+        for quote, _ in entry.points:
+            for text in split_sentences(quote):
+                out.extend((i, topics.matrix[row]) for row in rows.get(collapse(text), [])[:1])
+    return out
