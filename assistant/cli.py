@@ -550,8 +550,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keys = api_keys(settings)
     print(MSG_SERVE_KEYS.format(host=host, port=port, count=len(keys)) if keys else
           MSG_SERVE_LOOPBACK.format(host=host, port=port), file=sys.stderr, flush=True)
+    # A stop (SIGTERM) gives requests in flight a few seconds, then closes them: a client
+    # that never reads its answer, or an answer stuck in a remote call, cannot keep it up.
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                proxy_headers=False)
+                proxy_headers=False, timeout_graceful_shutdown=settings.api.shutdown_s)
     return EXIT_OK
 
 

@@ -163,6 +163,22 @@ class ApiSettings(BaseModel):
                                              "(or each client address without keys).")
     max_request_kb: int = Field(default=64, ge=1, le=10_240,
                                 description="Largest request body accepted, in KB.")
+    workers: int = Field(default=1, ge=1, le=16,
+                         description="Answers computed at once, each in its own worker thread "
+                                     "(the embedding model already uses every CPU core for one "
+                                     "question, so more mainly helps a slow remote LLM).")
+    queue_size: int = Field(default=64, ge=1, le=10_000,
+                            description="Questions that may wait for a worker; beyond that a "
+                                        "request is answered 503 at once.")
+    stuck_after_s: int = Field(default=120, ge=1, le=3600,
+                               description="An answer computed longer than this many seconds "
+                                           "makes /readyz answer 503 (a worker has stuck).")
+    shutdown_s: int = Field(default=5, ge=0, le=600,
+                            description="Seconds a stopping server (SIGTERM) gives requests in "
+                                        "flight before it closes them.")
+    failed_keys_per_minute: int = Field(default=10, ge=1, le=10_000,
+                                        description="Wrong API keys allowed per client address "
+                                                    "and minute before it gets 429.")
 
 
 class Settings(BaseSettings):

@@ -515,7 +515,28 @@ API_ERR_LOAD_FAILED = (
     "Assistenten kunde inte starta (modellen eller indexet). Orsaken står i serverns logg."
 )
 API_ERR_NOT_READY = "Assistenten startar (modellen och indexet läses in). Försök igen om en stund."
-API_ERR_RATE_LIMIT = "För många förfrågningar. Vänta {seconds} sekunder och försök igen."
+API_ERR_RATE_LIMIT = "För många förfrågningar. Vänta {wait} och försök igen."
+API_ERR_KEY_ATTEMPTS = (
+    "För många försök med fel API-nyckel från den här adressen. Vänta {wait} och försök igen."
+)
+API_ERR_BUSY = "Servern är upptagen: {queued} frågor väntar redan. Försök igen om en stund."
+API_ERR_STUCK = (
+    "Ett svar har räknats i över {seconds} sekunder: en arbetstråd har troligen fastnat. "
+    "Går det inte över, starta om servern; orsaken kan stå i serverns logg."
+)
+API_ERR_NOT_FOUND = "Det finns ingen sådan sökväg i API:t. Se /docs för slutpunkterna."
+API_ERR_METHOD = "Metoden är inte tillåten för den här sökvägen (tillåtna: {allowed})."
+API_ERR_BAD_BODY = (
+    "Begäran är felaktig: innehållet måste vara JSON i UTF-8 (och inte för djupt nästlat)."
+)
+API_ERR_BAD_TEXT = (
+    "Begäran innehåller text som inte är giltig Unicode (ett ensamt surrogattecken) i {fields}."
+)
+API_ERR_HTTP = "Begäran kunde inte behandlas (HTTP {status})."
+API_DOCS_OFFLINE = (
+    "Dokumentationssidorna /docs och /redoc är avstängda: paketet fastapi-offline saknas, och "
+    "utan det skulle sidorna hämta Swagger UI från internet. /openapi.json finns ändå."
+)
 API_ERR_TOO_LARGE = "Begäran är för stor (högst {kb} KB)."
 API_ERR_UNAUTHORIZED = (
     "API-nyckel saknas eller är fel. Skicka den som `Authorization: Bearer NYCKEL` "

@@ -1,30 +1,42 @@
-"""Load test of `asf serve`: concurrent clients on loopback, latency percentiles and errors.
+"""Load test of `asf serve`: concurrent plain and streaming clients, some of which drop their
+connection mid-stream, on loopback; throughput, latency percentiles, errors and hangs.
 
-    python -m eval.loadtest [--clients 50] [--requests 500] [--url http://127.0.0.1:8000]
+    python -m eval.loadtest [--clients 50] [--streams 10] [--drops 5] [--seconds 60]
+                            [--url http://127.0.0.1:8000]
 
-Without --url it starts the API in this process (uvicorn on a free loopback port) with the
-configured settings (the real model; set ASF_DATA_DIR to use an existing index) but no rate
-limit (every client here is one address), and waits until it is ready. The questions are
-the eval set's questions, asked in turn (only their text: this measures the service, not the
-answers). Writes eval/loadtest.md.
+Without --url it starts `asf serve` as a separate process on a free loopback port with the
+configured settings (the real model; set ASF_DATA_DIR to use an existing index) and no rate
+limit (every client here is one address), and waits until it is ready. First one client asks
+alone for a while (the single-client rate), then all clients run for --seconds: plain clients
+ask `/v1/ask` again and again, streaming clients read `/v1/ask/stream` to its end, and the
+dropping ones read the first piece of a stream and close with a TCP reset. Afterwards a fresh
+question shows that the server still answers. The questions are the eval set's, in turn (only
+their text: this measures the service, not the answers). Writes eval/loadtest.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import socket
 import statistics
+import struct
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import yaml
 
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "eval" / "loadtest.md"
+HANG_S = 120        # a request unanswered this long counts as a hang
+ALONE_S = 20        # how long the single client asks alone
 
 
 def _questions() -> list[str]:
@@ -32,81 +44,187 @@ def _questions() -> list[str]:
     return [item["question"] for item in items]
 
 
-def _serve() -> tuple[str, object]:
-    import uvicorn
-
-    from assistant.server import create_app
-
+def _serve() -> tuple[str, subprocess.Popen]:
+    """Start `asf serve` on a free loopback port in its own process; return URL and process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     # The rate limit guards a shared service from one client; here all clients are one
     # address on purpose, so it is lifted to measure capacity.
-    settings = Settings()
-    settings.api.rate_per_minute = 100_000
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.1)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    env = {**os.environ, "ASF_API__RATE_PER_MINUTE": "100000"}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
+                            env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    while httpx.get(f"{url}/readyz", timeout=10).status_code != 200:
-        time.sleep(1)
-    return url, server
+    for _ in range(1200):
+        try:
+            if httpx.get(f"{url}/readyz", timeout=10).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit("asf serve avslutades innan den blev klar")
+        time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("asf serve blev inte klar")
 
 
-def run(url: str, clients: int, requests: int) -> dict[str, float]:
-    """Send `requests` questions from `clients` threads; return the figures."""
+def _drop_mid_stream(url: str, question: str) -> bool:
+    """Ask for a stream, read its first piece, close with a reset; return True if it began."""
+    host, port = url.split("//", 1)[1].split(":")
+    body = json.dumps({"question": question}).encode()
+    with socket.create_connection((host, int(port)), timeout=HANG_S) as sock:
+        sock.sendall(b"POST /v1/ask/stream HTTP/1.1\r\nHost: %s\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: %d\r\n\r\n%s"
+                     % (host.encode(), len(body), body))
+        got = b""
+        while b"event: " not in got:
+            piece = sock.recv(4096)
+            if not piece:
+                break
+            got += piece
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    return got.startswith(b"HTTP/1.1 200") and b"event: " in got
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    return ordered[max(0, int(round(share * len(ordered))) - 1)] if ordered else 0.0
+
+
+def alone(url: str, seconds: float) -> dict[str, float]:
+    """Ask from one client for `seconds`; return its rate and median latency."""
     questions = _questions()
     latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        started = time.perf_counter()
-        try:
-            response = httpx.post(f"{url}/v1/ask", json={"question": questions[i % len(questions)]},
-                                  timeout=600)
-            ok = response.status_code == 200
-            problem = "" if ok else f"{response.status_code}"
-        except httpx.HTTPError as exc:
-            ok, problem = False, type(exc).__name__
-        with lock:
+    end = time.perf_counter() + seconds
+    with httpx.Client(timeout=HANG_S) as client:
+        while time.perf_counter() < end:
+            started = time.perf_counter()
+            response = client.post(f"{url}/v1/ask",
+                                   json={"question": questions[len(latencies) % len(questions)]})
+            response.raise_for_status()
             latencies.append(time.perf_counter() - started)
-            if not ok:
-                errors.append(problem)
+    return {"answers": len(latencies), "per_s": len(latencies) / sum(latencies),
+            "p50_s": statistics.median(latencies)}
 
+
+def run(url: str, clients: int, streams: int, drops: int, seconds: float) -> dict:
+    """Run the mixed load for `seconds`; return the figures."""
+    questions = _questions()
+    lock = threading.Lock()
+    latencies: dict[str, list[float]] = {"plain": [], "stream": []}
+    dropped = [0]
+    errors: Counter[str] = Counter()
+    end = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        kind = "drop" if n < drops else "stream" if n < streams else "plain"
+        i = n
+        with httpx.Client(timeout=HANG_S) as http:
+            while time.perf_counter() < end:
+                question = questions[i % len(questions)]
+                i += clients
+                started = time.perf_counter()
+                try:
+                    if kind == "drop":
+                        ok, problem = _drop_mid_stream(url, question), "stream began not"
+                    elif kind == "stream":
+                        with http.stream("POST", f"{url}/v1/ask/stream",
+                                         json={"question": question}) as response:
+                            text = "".join(response.iter_text())
+                        ok = response.status_code == 200 and "event: answer" in text
+                        problem = f"stream {response.status_code}"
+                    else:
+                        response = http.post(f"{url}/v1/ask", json={"question": question})
+                        ok, problem = response.status_code == 200, f"ask {response.status_code}"
+                except httpx.TimeoutException:
+                    ok, problem = False, "hang"
+                except (httpx.HTTPError, OSError) as exc:
+                    ok, problem = False, type(exc).__name__
+                with lock:
+                    if not ok:
+                        errors[problem] += 1
+                    elif kind == "drop":
+                        dropped[0] += 1
+                    else:
+                        latencies[kind].append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(one, range(requests)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     wall = time.perf_counter() - started
-    ordered = sorted(latencies)
-    if errors:
-        print("Fel:", dict(Counter(errors)))
-    return {"clients": clients, "requests": requests, "errors": len(errors),
-            "p50_s": statistics.median(ordered),
-            "p95_s": ordered[max(0, int(round(0.95 * len(ordered))) - 1)],
-            "max_s": ordered[-1], "throughput_per_s": requests / wall, "wall_s": wall}
+    every = sorted(latencies["plain"] + latencies["stream"])
+    fresh_started = time.perf_counter()
+    fresh = httpx.post(f"{url}/v1/ask", json={"question": "Vad är ett IOP?"}, timeout=HANG_S)
+    fresh_s = time.perf_counter() - fresh_started
+    return {"clients": clients, "streams": streams, "drops": drops, "seconds": seconds,
+            "answers": len(every), "plain": len(latencies["plain"]),
+            "streamed": len(latencies["stream"]), "dropped": dropped[0],
+            "errors": sum(v for k, v in errors.items() if k != "hang"),
+            "hangs": errors["hang"], "error_kinds": dict(errors),
+            "p50_s": statistics.median(every) if every else 0.0,
+            "p95_s": _percentile(every, 0.95), "max_s": every[-1] if every else 0.0,
+            "per_s": len(every) / wall, "wall_s": wall,
+            "fresh_status": fresh.status_code, "fresh_s": fresh_s,
+            "load": os.getloadavg()[0]}
+
+
+def report(single: dict, figures: dict) -> str:
+    """Return eval/loadtest.md."""
+    f = figures
+    return "\n".join([
+        "# Load test of `asf serve`", "",
+        f"`python -m eval.loadtest`: {f['clients']} concurrent clients for {f['seconds']:.0f} s "
+        f"on loopback, one machine with 2 CPU cores, the real model and index, default "
+        f"settings (one worker; the rate limit lifted, since every client is one address). "
+        f"{f['clients'] - f['streams']} clients ask `POST /v1/ask` again and again; "
+        f"{f['streams'] - f['drops']} read `POST /v1/ask/stream` to its end; {f['drops']} read "
+        "the first piece of a stream and close the connection with a TCP reset. Questions: the "
+        "eval set's, in turn. Latency counts from sending to the whole answer.", "",
+        "| | answers | errors | hangs | p50 | p95 | max | throughput |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| one client alone ({ALONE_S} s) | {single['answers']} | 0 | 0 | "
+        f"{single['p50_s']:.2f} s | | | {single['per_s']:.1f} answers/s |",
+        f"| {f['clients']} clients ({f['plain']} plain, {f['streamed']} streamed answers, "
+        f"{f['dropped']} streams dropped) | {f['answers']} | {f['errors']} | {f['hangs']} | "
+        f"{f['p50_s']:.2f} s | {f['p95_s']:.2f} s | {f['max_s']:.2f} s | "
+        f"{f['per_s']:.1f} answers/s |", "",
+        f"Afterwards a fresh question was answered {f['fresh_status']} in {f['fresh_s']:.2f} s. "
+        f"The machine's load average (1 min) at the end was {f['load']:.1f}."
+        + (f" Errors by kind: {f['error_kinds']}." if f["error_kinds"] else ""), "",
+        "Latency under load is queueing: answers are computed one at a time (the model uses "
+        "both cores for one), so a client waits behind the others; dropped streams are "
+        "cancelled and cost at most the piece being computed.", ""])
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the load test and write eval/loadtest.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--streams", type=int, default=10, help="of them streaming")
+    parser.add_argument("--drops", type=int, default=5,
+                        help="of the streaming ones, dropping the connection mid-stream")
+    parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--url", help="a running `asf serve` (else one is started here)")
     parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)
-    url = args.url or _serve()[0]
-    figures = run(url, args.clients, args.requests)
-    lines = ["# Load test of `asf serve`", "",
-             f"{figures['clients']} concurrent clients, {figures['requests']} requests to "
-             "`POST /v1/ask` on loopback (eval questions in turn), one machine with 2 CPU "
-             "cores; answers are computed one at a time.", "",
-             "| errors | p50 | p95 | max | throughput |", "| --- | --- | --- | --- | --- |",
-             f"| {figures['errors']} | {figures['p50_s']:.2f} s | {figures['p95_s']:.2f} s | "
-             f"{figures['max_s']:.2f} s | {figures['throughput_per_s']:.1f} requests/s |", ""]
-    args.output.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
-    return 1 if figures["errors"] else 0
+    proc = None
+    url = args.url
+    if not url:
+        url, proc = _serve()
+    try:
+        single = alone(url, ALONE_S)
+        figures = run(url, args.clients, args.streams, args.drops, args.seconds)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=60)
+    text = report(single, figures)
+    args.output.write_text(text, encoding="utf-8")
+    print(text)
+    return 1 if figures["errors"] or figures["hangs"] or figures["fresh_status"] != 200 else 0
 
 
 if __name__ == "__main__":

@@ -326,3 +326,116 @@ def test_a_failed_start_is_503_without_its_reason(served, caplog):
     assert response.status_code == 503
     assert "serverns logg" in response.json()["error"]["message"]
     assert "hemlig" not in response.text and "hemlig" in caplog.text
+
+
+# ---------------------------------------------------------------------- error shape (#24)
+def _is_api_error(response, status: int) -> dict:
+    """Assert the documented error shape and return the error; never a traceback or a path."""
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == status
+    assert "Traceback" not in response.text and "/work" not in response.text
+    assert "/tmp" not in response.text
+    return body["error"]
+
+
+@pytest.mark.parametrize("content", [b'{"question": "Hur m\xe5nga intervjuer?"}',   # Latin-1
+                                     b"[" * 20_000 + b"]" * 20_000])
+def test_unreadable_bodies_are_400_in_the_api_shape(client, content):
+    response = client.post("/v1/ask", content=content,
+                           headers={"content-type": "application/json"})
+    assert _is_api_error(response, 400)["message"].startswith("Begäran är felaktig")
+
+
+@pytest.mark.parametrize("method, path, status", [("GET", "/finns-inte", 404),
+                                                  ("GET", "/v1/ask", 405),
+                                                  ("DELETE", "/v1/models", 405)])
+def test_unknown_paths_and_methods_are_json_in_swedish(client, method, path, status):
+    error = _is_api_error(client.request(method, path), status)
+    assert ("sökväg" in error["message"]) if status == 404 else ("Metoden" in error["message"])
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/ask", '{"question": "Hur m\\u00e5nga \\ud800 intervjuer?"}'),
+    ("/v1/ask/stream", '{"question": "\\ud800"}'),
+    ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "\\udfff"}]}'),
+    ("/v1/ask", '{"question": "x", "history": [{"role": "user", "content": "\\ud800"}]}')])
+def test_a_lone_surrogate_is_a_400_not_a_500(live_server, path, body):
+    import httpx
+
+    response = httpx.post(f"{live_server}{path}", content=body.encode(),
+                          headers={"content-type": "application/json"}, timeout=60)
+    assert "Unicode" in _is_api_error(response, 400)["message"]
+
+
+# ---------------------------------------------------------------------- sources (#24)
+def test_a_file_indexed_from_outside_the_corpus_is_named_by_its_file_name(client, served,
+                                                                           tmp_path):
+    outside = tmp_path / "utanför" / "egen.txt"
+    outside.parent.mkdir()
+    outside.write_text("# Skötsel av kvittoskrivaren Zyxel-7\n\nKvittoskrivaren Zyxel-7 ska "
+                       "rengöras en gång i månaden med en torr trasa.\n", encoding="utf-8")
+    served.ingest([outside])
+    question = "Hur ofta ska kvittoskrivaren Zyxel-7 rengöras?"
+    body = client.post("/v1/ask", json={"question": question}).json()
+    sources = [c["source"] for c in body["citations"] + body["contexts"]]
+    assert "egen.txt" in sources and not any("/" in s for s in sources if "egen" in s)
+    for path, request in [("/v1/ask", {"question": question}),
+                          ("/v1/ask/stream", {"question": question}),
+                          ("/v1/chat/completions",
+                           {"messages": [{"role": "user", "content": question}]}),
+                          ("/v1/chat/completions", {"stream": True, "messages": [
+                              {"role": "user", "content": question}]})]:
+        response = client.post(path, json=request)
+        assert response.status_code == 200 and "Zyxel" in response.text
+        assert str(outside.parent) not in response.text and str(tmp_path) not in response.text
+
+
+# ---------------------------------------------------------------------- keys (#24)
+def test_docs_and_openapi_need_the_key_when_keys_are_set(served, monkeypatch):
+    monkeypatch.setenv("ASF_API_KEYS", "hemlig-1")
+    client = _client(served)
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        refused = client.get(path)
+        assert _is_api_error(refused, 401)
+        assert refused.headers["www-authenticate"].startswith("Basic")    # a browser asks
+        assert client.get(path, auth=("asf", "hemlig-1")).status_code == 200
+        assert client.get(path, headers={"Authorization": "Bearer hemlig-1"}).status_code == 200
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert client.get("/readyz", headers={"X-API-Key": "hemlig-1"}).json()["chunks"] > 100
+
+
+def test_docs_are_served_from_this_server_without_a_cdn(client):
+    for path in ("/docs", "/redoc"):
+        page = client.get(path)
+        assert page.status_code == 200 and "cdn" not in page.text.lower()
+        assets = [a for a in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js")
+                  if a in page.text]
+        assert assets and all(client.get(f"/docs-assets/{a}").status_code == 200
+                              for a in assets)
+    assert client.get("/openapi.json").json()["paths"]["/v1/ask"]
+
+
+def test_wrong_keys_from_one_address_are_limited_with_429(served, monkeypatch):
+    monkeypatch.setenv("ASF_API_KEYS", "hemlig-1")
+    client = _client(served)
+    statuses = [client.get("/v1/models", headers={"X-API-Key": f"gissning-{n}"}).status_code
+                for n in range(200)]
+    assert statuses[:10] == [401] * 10 and statuses.count(429) >= 150
+    # While the address is limited even the right key waits: a guess cannot be confirmed.
+    limited = client.get("/v1/models", headers={"X-API-Key": "hemlig-1"})
+    error = _is_api_error(limited, 429)
+    assert int(limited.headers["retry-after"]) >= 1 and "fel API-nyckel" in error["message"]
+
+
+def test_the_rate_limit_message_is_good_swedish_for_one_second(served):
+    from assistant.server import seconds_sv
+
+    assert [seconds_sv(s) for s in (0.2, 1, 1.4, 2, 30)] == \
+        ["1 sekund", "1 sekund", "1 sekund", "2 sekunder", "30 sekunder"]
+    client = _client(served, api={"rate_per_minute": 60})
+    statuses = [client.get("/v1/models").status_code for _ in range(61)]
+    assert statuses[-1] == 429
+    assert "Vänta 1 sekund och" in client.get("/v1/models").json()["error"]["message"]
