@@ -129,6 +129,14 @@ class AnswerSettings(BaseModel):
                                                 "the rest of broad_max_chars).")
     guide: bool = Field(default=True, description="Lead a broad answer with the closest guide "
                                                   "card's points (corpus/guide/).")
+    guide_then_engine: bool = Field(
+        default=True, description="Follow a card's points with the engine's own broad answer "
+                                  "(false: the card alone).")
+    followup_substitution: bool = Field(
+        default=True, description="Make a follow-up standalone by putting the previous "
+                                  "question's subject in for its pronoun, or its new subject "
+                                  "into the previous question (false: the previous questions "
+                                  "only carried along in parentheses).")
     guide_min_similarity: float = Field(
         default=0.5, ge=0, le=1, description="A broad question leads with a guide card whose "
                                              "closest way of asking is at least this similar.")

@@ -74,6 +74,7 @@ class Assistant:
         self._answerer = answerer
         self._catalog = Catalog()
         self._extractive: ExtractiveAnswerer | None = None
+        self._card_answers: dict[tuple[int, str], Answer] = {}
         self.broad = BroadAnswerer(self.settings.answer, self.retriever.topics,
                                    lambda token: self.retriever.bm25.idf_of(token))
 
@@ -110,13 +111,18 @@ class Assistant:
         """Return a guide card as an answer of its own: its points, each cited at the passage
         that holds it (None: no such card)."""
         self.index.reopen_if_changed()
-        entry = self.retriever.guide().by_id(card_id)
-        if entry is None:
-            return None
-        lines, citations = card_part(entry, list(self.retriever.topics().chunks.values()))
-        answer = lead_with_card(entry, lines, citations, None)
-        answer.question = answer.standalone_question = entry.title
-        return answer
+        guide = self.retriever.guide()
+        key = (self.index.revision, card_id)     # answers of this index version only
+        if key not in self._card_answers:
+            entry = guide.by_id(card_id)
+            if entry is None:
+                return None
+            lines, citations = card_part(entry, list(self.retriever.topics().chunks.values()))
+            answer = lead_with_card(entry, lines, citations, None)
+            answer.question = answer.standalone_question = entry.title
+            self._card_answers = {k: v for k, v in self._card_answers.items()
+                                  if k[0] == key[0]} | {key: answer}
+        return replace(self._card_answers[key])
 
     # ------------------------------------------------------------------ index
     def ensure_index(self, progress: Progress | None = None) -> SyncReport | None:
@@ -176,7 +182,7 @@ class Assistant:
             return question
         if isinstance(self.answerer, Rewriter):
             return str(self.answerer.rewrite(question, history))
-        return rewrite(question, history)
+        return rewrite(question, history, self.settings.answer.followup_substitution)
 
     def ask(self, question: str, history: Sequence[dict | str] = (),
             role: str | None = None) -> Answer:
@@ -347,6 +353,8 @@ class Assistant:
                                      exclude)
         if not lines:
             return self.broad_answer(query, analysis, retrieval, exclude)
+        if not settings.guide_then_engine:
+            return lead_with_card(best.entry, lines, citations, None)
         card_chars = sum(len(line) for line in lines)
         rest = self.broad_answer(query, analysis, retrieval, exclude | card_sentences(best.entry),
                                  max_chars=max(settings.broad_window_chars,

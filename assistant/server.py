@@ -60,7 +60,10 @@ from assistant.prompts import (
     API_ERR_STUCK,
     API_ERR_TOO_LARGE,
     API_ERR_UNAUTHORIZED,
+    ERR_BAD_ROLE,
+    GUIDE_ROLE_LABELS,
     MSG_CHAT_CHECKED,
+    ROLE_ALIASES,
 )
 from assistant.text import collapse
 from assistant.types import Answer
@@ -117,11 +120,25 @@ class Turn(BaseModel):
     content: str
 
 
+def _role(value: str | None) -> str | None:
+    """Return the role a request names (Swedish or internal name), or raise ApiError."""
+    if value is None or not value.strip():
+        return None
+    role = ROLE_ALIASES.get(value.strip().lower())
+    if role is None:
+        raise ApiError(400, ERR_BAD_ROLE.format(
+            value=value[:40], allowed=", ".join(GUIDE_ROLE_LABELS.values())))
+    return role
+
+
 class AskRequest(ApiModel):
     """POST /v1/ask and /v1/ask/stream."""
 
     question: str
     history: list[Turn] = Field(default_factory=list)
+    role: str | None = Field(default=None, description="Frågeställarens roll: företag, asf "
+                                                       "eller rådgivare (styr vad som kommer "
+                                                       "först i svaret).")
 
 
 class ChatMessage(BaseModel):
@@ -144,6 +161,16 @@ class ChatRequest(ApiModel):
     model: str = MODEL_ID
     messages: list[ChatMessage]
     stream: bool = False
+    role: str | None = Field(default=None, description="Frågeställarens roll (företag, asf, "
+                                                       "rådgivare); även OpenAI:s fält user "
+                                                       "med ett av de värdena.")
+    user: str | None = None
+
+    def asker_role(self) -> str | None:
+        """Return the asker's role: the `role` field, else `user` when it names a role."""
+        if self.role:
+            return _role(self.role)
+        return ROLE_ALIASES.get((self.user or "").strip().lower())
 
 
 # ---------------------------------------------------------------------- errors
@@ -626,7 +653,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         question = checked(body.question)
         assistant = state.require()
         history = [t.model_dump() for t in body.history]
-        job = state.pool.submit(lambda: assistant.stream(question, history), answer_only=True)
+        role = _role(body.role)
+        job = state.pool.submit(lambda: assistant.stream(question, history, role),
+                                answer_only=True)
         return public_answer(await job_answer(job, request))
 
     @app.post("/v1/ask/stream", tags=["frågor"])
@@ -636,7 +665,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         question = checked(body.question)
         assistant = state.require()
         history = [t.model_dump() for t in body.history]
-        job = state.pool.submit(lambda: assistant.stream(question, history))
+        role = _role(body.role)
+        job = state.pool.submit(lambda: assistant.stream(question, history, role))
 
         async def events() -> AsyncIterator[bytes]:
             try:
@@ -666,8 +696,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         extra field."""
         question, history = _conversation(body.messages)
         question = checked(question)
+        role = body.asker_role()
         assistant = state.require()
-        job = state.pool.submit(lambda: assistant.stream(question, history),
+        job = state.pool.submit(lambda: assistant.stream(question, history, role),
                                 answer_only=not body.stream)
         if body.stream:
             return StreamingResponse(_chat_stream(job, request), media_type="text/event-stream")

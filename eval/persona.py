@@ -200,7 +200,10 @@ def report_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
 # of its parts, as named presets (assistant/presets/). Only answer settings change, so every
 # variant uses the same index.
 ABLATION: dict[str, str] = {
-    "standard (fönster + sektioner)": "standard",
+    "standard (kort + fönster + sektioner)": "standard",
+    "utan vägledningskort": "no-guide",
+    "bara vägledningskortet": "guide-only",
+    "följdfrågor med ämnet i parentes": "topic-followups",
     "ett avsnitts fönster (före breda svar)": "single-window",
     "punkter med MMR över alla meningar": "mmr-sentences",
     "högst två punkter": "two-points",

@@ -226,3 +226,13 @@ def test_removing_the_guide_folder_leaves_answers_working(tmp_path, settings, fa
 def test_settings_reach_the_guide(monkeypatch):
     monkeypatch.setenv("ASF_ANSWER__GUIDE_MIN_SIMILARITY", "0.7")
     assert Settings().answer.guide_min_similarity == 0.7
+
+
+def test_a_quoted_list_is_shown_as_sub_bullets_and_cited_whole():
+    from assistant.answering.guide import list_items
+
+    quote = "Rekommendationer till ASF: - Att hitta en nisch. - Att sälja in sig."
+    assert list_items(quote) == ("Rekommendationer till ASF:",
+                                 ["Att hitta en nisch.", "Att sälja in sig."])
+    assert list_items("Ett vanligt stycke - med ett tankstreck.") == (
+        "Ett vanligt stycke - med ett tankstreck.", [])

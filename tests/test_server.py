@@ -70,6 +70,30 @@ def test_ask_with_history_answers_the_follow_up(client):
     assert not body["refused"] and body["citations"]
 
 
+def test_the_askers_role_reaches_the_pipeline(client, served, monkeypatch):
+    seen: list[str | None] = []
+    stream = served.stream
+
+    def spy(question, history=(), role=None):
+        seen.append(role)
+        return stream(question, history, role)
+
+    monkeypatch.setattr(served, "stream", spy)
+    assert client.post("/v1/ask", json={"question": QUESTION, "role": "rådgivare"}
+                       ).status_code == 200
+    chat = {"messages": [{"role": "user", "content": QUESTION}]}
+    assert client.post("/v1/chat/completions", json=chat | {"user": "asf"}).status_code == 200
+    assert client.post("/v1/chat/completions", json=chat | {"role": "företag"}
+                       ).status_code == 200
+    assert seen == ["advisor", "asf", "company"]
+
+
+def test_an_unknown_role_is_a_swedish_400(client):
+    response = client.post("/v1/ask", json={"question": QUESTION, "role": "chef"})
+    assert response.status_code == 400
+    assert "Okänd roll ”chef”" in response.json()["error"]["message"]
+
+
 def test_ask_stream_sends_pieces_then_the_answer(client):
     response = client.post("/v1/ask/stream", json={"question": QUESTION})
     assert response.status_code == 200

@@ -367,3 +367,46 @@ def test_every_starter_question_gets_a_cited_answer_from_the_report(real_embeddi
         for question in role["starters"]:
             answer = assistant.ask(str(question))
             assert not answer.refused and answer.citations, question
+
+
+# ---------------------------------------------------------------------- guide page, related
+def _with_cards(settings, *names: str) -> None:
+    folder = settings.corpus_dir / "guide"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        source = PROJECT_ROOT / "corpus" / "guide" / f"{name}.yaml"
+        (folder / source.name).write_bytes(source.read_bytes())
+
+
+def test_guide_page_lists_the_cards_and_opens_one_with_its_sources(app, settings):
+    _with_cards(settings, "avtal-muntliga-eller-skriftliga", "prissattning")
+    app.run()
+    app.switch_page("app_pages/guide.py").run()
+    assert not app.exception
+    titles = [e.label for e in app.expander if not e.label.startswith("\\[")]
+    assert any("avtal" in t.lower() for t in titles) and len(titles) == 2
+    # Each card opens to its points, cited at the report's sections.
+    assert any(":blue-badge[" in m.value for m in app.expander[0].markdown)
+    assert any("Muntliga avtal är vanligast" in e.label for e in app.expander[0].expander)
+
+
+def test_guide_page_filters_by_role(app, settings):
+    _with_cards(settings, "avtal-muntliga-eller-skriftliga", "rinkeby-traffen")
+    app.run()
+    app.switch_page("app_pages/guide.py").run()
+    app.button_group[0].set_value("advisor").run()
+    titles = [e.label for e in app.expander if not e.label.startswith("\\[")]
+    assert titles == ["Vad hände på nätverksträffen i Rinkeby?"]
+
+
+def test_related_questions_are_offered_and_asked_on_click(app, settings, monkeypatch):
+    monkeypatch.setenv("ASF_ANSWER__RELATED_MIN_SIMILARITY", "0")
+    _with_cards(settings, "avtal-muntliga-eller-skriftliga", "prissattning")
+    app.run()
+    _ask(app, QUESTION)
+    related = _last_answer(app).related
+    assert related
+    button = next(b for b in app.main.button if b.label == related[0])
+    button.click().run()
+    assert not app.exception
+    assert app.session_state["messages"][-2]["content"] == related[0]

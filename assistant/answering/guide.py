@@ -18,6 +18,16 @@ from assistant.text import collapse, split_sentences
 from assistant.types import Answer, Chunk, Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_LIST_START = ": - "
+
+
+def list_items(quote: str) -> tuple[str, list[str]]:
+    """Return a quoted list's lead-in and items (the report's " - " before each item, after a
+    lead-in ending in a colon), shown as sub-bullets; other quotes have no items."""
+    if _LIST_START not in quote:
+        return quote, []
+    lead, rest = quote.split(_LIST_START, 1)
+    return f"{lead}:", [item for item in rest.split(" - ") if item]
 
 
 def card_sentences(entry: GuideEntry) -> frozenset[str]:
@@ -51,7 +61,9 @@ def card_part(entry: GuideEntry, chunks: list[Chunk], exclude: frozenset[str] = 
             citations.append(citation)
         else:
             citation.quote = f"{citation.quote} … {collapse(quote)}"
-        lines.append(f"- {collapse(quote)} [{citation.n}]")
+        lead, items = list_items(collapse(quote))
+        lines.append(f"- {lead} [{citation.n}]")
+        lines.extend(f"  - {item}" for item in items)
     return (lines if citations else []), citations
 
 

@@ -172,7 +172,7 @@ _PLACE_BEFORE = re.compile(r"\b(?:i|på|utanför|från|till|nära|runt|kring|in|
 _WORD = re.compile(r"[\wåäöÅÄÖé:\-]+")
 
 
-def rewrite(question: str, history: Sequence[dict | str]) -> str:
+def rewrite(question: str, history: Sequence[dict | str], substitute: bool = True) -> str:
     """Return the follow-up as a question of its own, when it needs the conversation.
 
     Two forms are made standalone by substitution: an elliptical question that names a new
@@ -183,7 +183,7 @@ def rewrite(question: str, history: Sequence[dict | str]) -> str:
     Any other follow-up gets the previous turns' topic carried in, in parentheses.
     """
     question = question.strip()
-    previous = _previous_question(history)
+    previous = _previous_question(history) if substitute else ""
     if previous:
         framed = _reframe(question, previous) or _resolve_pronoun(question, previous)
         if framed:
