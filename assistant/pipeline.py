@@ -344,7 +344,12 @@ class Assistant:
     def guided_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
                       exclude: frozenset[str], cards: list[GuideMatch]) -> Answer:
         """Return a broad answer: the closest guide card's points first when a card is close
-        enough, then the engine's own broad answer with what the card does not say."""
+        enough, then the engine's own broad answer with what the card does not say.
+
+        A question the engine refuses (the documents do not hold its answer) stays refused:
+        a card close in topic does not answer a question on, say, tax rules; the refusal
+        offers the closest cards as related questions instead.
+        """
         settings = self.settings.answer
         best = cards[0] if cards and settings.guide else None
         if best is None or best.similarity < settings.guide_min_similarity:
@@ -353,13 +358,18 @@ class Assistant:
                                      exclude)
         if not lines:
             return self.broad_answer(query, analysis, retrieval, exclude)
-        if not settings.guide_then_engine:
-            return lead_with_card(best.entry, lines, citations, None)
         card_chars = sum(len(line) for line in lines)
         rest = self.broad_answer(query, analysis, retrieval, exclude | card_sentences(best.entry),
                                  max_chars=max(settings.broad_window_chars,
                                                settings.guide_max_chars - card_chars))
-        return lead_with_card(best.entry, lines, citations, rest)
+        if rest.refused:
+            # Refused with the card's sentences left out: refused on its own too, or did the
+            # card say all the best passage had?
+            plain = self.broad_answer(query, analysis, retrieval, exclude)
+            if plain.refused:
+                return plain
+        return lead_with_card(best.entry, lines, citations,
+                              rest if settings.guide_then_engine else None)
 
     def broad_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
                      exclude: frozenset[str] = frozenset(), max_chars: int | None = None

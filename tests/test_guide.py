@@ -236,3 +236,12 @@ def test_a_quoted_list_is_shown_as_sub_bullets_and_cited_whole():
                                  ["Att hitta en nisch.", "Att sälja in sig."])
     assert list_items("Ett vanligt stycke - med ett tankstreck.") == (
         "Ett vanligt stycke - med ett tankstreck.", [])
+
+
+def test_a_question_the_documents_cannot_answer_stays_refused_and_offers_cards(guided):
+    guided.settings.answer.guide_min_similarity = 0.0
+    guided.settings.answer.related_min_similarity = 0.0
+    answer = guided.ask("Vilka skatteregler gäller för kanelbullar med kardemumma i Japan och "
+                        "hur bakar man dem bäst?")
+    assert answer.refused and answer.guide == ""
+    assert answer.related == [CARD["title"]]
