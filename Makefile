@@ -1,11 +1,12 @@
-# The README's commands. `make run` sets up and starts the chat UI; `make test` sets up and tests.
+# The README's commands. `make run` sets up and starts the chat UI; `make test` sets up and runs
+# every test (what CI runs); `make check` is the inner loop: lint and the fast tier.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MODEL := models/embeddinggemma-300m/.verified
 PORT ?= 8501
 
-.PHONY: setup browser llm-server run chat test lint eval grounding bench clean
+.PHONY: setup browser llm-server run chat test check lint eval grounding bench clean
 
 setup: $(VENV)/.installed $(MODEL)
 
@@ -44,6 +45,11 @@ test: setup browser llm-server
 lint: setup
 	$(VENV)/bin/ruff check assistant eval tests ui
 	$(VENV)/bin/mypy
+
+# The fast tier: no real embedding model, browser or llama.cpp server (those are marked).
+FAST_TESTS := not integration and not browser and not llm_server
+check: lint
+	$(PY) -m pytest -m "$(FAST_TESTS)"
 
 eval: setup
 	$(VENV)/bin/asf eval

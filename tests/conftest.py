@@ -11,7 +11,13 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.index.embeddings import EMBEDDERS, EmbedderFactory, make_embeddings
+from assistant.index.embeddings import (
+    EMBEDDERS,
+    EmbedderFactory,
+    LazyEmbeddings,
+    check_model_folder,
+    make_embeddings,
+)
 from assistant.text import tokens
 
 REPORT = PROJECT_ROOT / "corpus" / "sweco-asf-samverkan-naringslivet.txt"
@@ -82,6 +88,82 @@ def assistant(settings, fake_embeddings):
     a = Assistant(settings, embeddings=fake_embeddings)
     a.ensure_index()
     return a
+
+
+@pytest.fixture(scope="module")
+def shared_assistant(tmp_path_factory):
+    """An Assistant over the report with the fake embedder, built once per module.
+
+    For tests that only ask and read; a test that ingests, syncs, changes files or settings
+    takes `assistant`, built afresh for it.
+    """
+    from assistant.pipeline import Assistant
+
+    folder = tmp_path_factory.mktemp("shared-index")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    shutil.copy(REPORT, corpus / REPORT.name)
+    shutil.copy(PROJECT_ROOT / "corpus" / "sources.json", corpus / "sources.json")
+    a = Assistant(Settings(data_dir=folder / "data", corpus_dir=corpus,
+                           models_dir=PROJECT_ROOT / "models"), embeddings=FakeEmbeddings())
+    a.ensure_index()
+    return a
+
+
+# ---------------------------------------------------------------------- the real model
+# Loading the real embedding model takes seconds and each index built with it minutes, so
+# every test that loads it must be marked `integration` (the fast tier, `make check`, leaves
+# those out). A test that loads it unmarked fails here, naming the marker.
+
+class RealModelOutsideIntegration(AssertionError):
+    """The real embedding model was loaded by a test not marked integration."""
+
+
+_RUNNING: dict[str, object] = {"test": None, "integration": False}
+_real_load = LazyEmbeddings._load
+
+
+def _guarded_load(self: LazyEmbeddings):
+    if self._inner is None and _RUNNING["test"] is not None and not _RUNNING["integration"]:
+        check_model_folder(self.model_path)    # a missing model still says so, as it would
+        raise RealModelOutsideIntegration(
+            f"{_RUNNING['test']} loads the real embedding model ({self.model_path}) but is "
+            "not marked @pytest.mark.integration: mark it, or use the fake embedder.")
+    return _real_load(self)
+
+
+# Tests import this file as `tests.conftest` besides pytest's own import of it: wrap once,
+# with the state pytest's hooks below keep.
+if not getattr(LazyEmbeddings._load, "integration_guard", False):
+    _guarded_load.integration_guard = True  # type: ignore[attr-defined]
+    LazyEmbeddings._load = _guarded_load  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Record which test runs (its fixtures included) and whether it may load the model."""
+    _RUNNING["test"] = item.nodeid
+    _RUNNING["integration"] = item.get_closest_marker("integration") is not None
+    try:
+        yield
+    finally:
+        _RUNNING["test"] = None
+        _RUNNING["integration"] = False
+
+
+# Fixtures that hand a test the real model (loaded once per session, so the load guard above
+# sees only the first test that asks).
+REAL_MODEL_FIXTURES = ("real_embeddings",)
+
+
+def pytest_runtest_setup(item):
+    """Fail a test that asks for the real model without the integration marker."""
+    if item.get_closest_marker("integration") is None:
+        asked = [f for f in REAL_MODEL_FIXTURES if f in getattr(item, "fixturenames", ())]
+        if asked:
+            raise RealModelOutsideIntegration(
+                f"{item.nodeid} uses {', '.join(asked)} (the real embedding model) but is not "
+                "marked @pytest.mark.integration")
 
 
 @pytest.fixture(scope="session")

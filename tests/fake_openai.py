@@ -22,12 +22,17 @@ class Reply:
     """One scripted reply: the text, or an HTTP error status.
 
     delay: seconds before anything is sent; stall: seconds of silence halfway through a stream.
+    gate: halfway through a stream, wait (up to stall seconds, else 10) until the test sets
+    it; `gate_opened` then says whether the client opened it in time, which proves what the
+    client had shown before the rest of the stream was sent, without measuring time.
     """
 
     content: str = ""
     status: int = 200
     delay: float = 0.0
     stall: float = 0.0
+    gate: threading.Event | None = None
+    gate_opened: bool | None = None
 
 
 @dataclass
@@ -190,7 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
                "finish_reason": None}])
         pieces = _pieces(reply.content)
         for i, piece in enumerate(pieces):
-            if reply.stall and i == len(pieces) // 2 and self.server_fake._stopping.wait(
+            if reply.gate is not None and i == len(pieces) // 2:
+                reply.gate_opened = reply.gate.wait(reply.stall or 10)
+            elif reply.stall and i == len(pieces) // 2 and self.server_fake._stopping.wait(
                     reply.stall):
                 return
             send([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])

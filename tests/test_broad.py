@@ -34,6 +34,13 @@ def _quoted(answer: str) -> list[str]:
 
 # --------------------------------------------------------------------------- analysis
 
+
+@pytest.fixture
+def assistant(shared_assistant):
+    """These tests only ask and read: one index for the module (conftest's is per test)."""
+    return shared_assistant
+
+
 @pytest.mark.parametrize(("question", "kind", "asks"), [
     ("vem ska ansvara för kontakten?", "broad", None),
     ("Vem ledde träffen i Vadstena?", "fact", "name"),

@@ -19,7 +19,8 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.pipeline import Assistant
 from ui.browser import MESSAGE, ask, chromium, start_server, wait_health, wait_ready
 
-pytestmark = pytest.mark.browser
+# The app under test answers with the real embedding model: a browser and an integration test.
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 READY_TARGET = 20.0

@@ -158,6 +158,7 @@ PERSONA_FLOOR = {"coverage": 0.35, "half_covered": 0.36, "refusal_accuracy": 0.3
                  "false_refusal_rate": 0.07, "median_chars": 1500}
 
 
+@pytest.mark.integration
 def test_persona_answers_do_not_regress(real_embeddings, real_index_root, monkeypatch):
     from assistant.pipeline import Assistant
     from eval.persona import evaluate_persona

@@ -17,8 +17,8 @@ def _sentences_without_markers(answer: str) -> list[str]:
     return [line.strip().removeprefix("- ") for line in text.split("\n") if line.strip()]
 
 
-def test_answer_is_cited_and_every_sentence_is_from_a_cited_passage(assistant):
-    answer = assistant.ask("Hur många intervjuer genomfördes inom ramen för undersökningen?")
+def test_answer_is_cited_and_every_sentence_is_from_a_cited_passage(shared_assistant):
+    answer = shared_assistant.ask("Hur många intervjuer genomfördes inom ramen för undersökningen?")
     assert not answer.refused
     assert "45" in answer.answer
     assert answer.citations and [c.n for c in answer.citations] == list(
@@ -36,64 +36,65 @@ def test_answer_is_cited_and_every_sentence_is_from_a_cited_passage(assistant):
     assert [c.rank for c in answer.contexts] == list(range(1, len(answer.contexts) + 1))
 
 
-def test_off_topic_question_is_refused_with_the_fixed_phrase(assistant):
-    answer = assistant.ask("Hur bakar man kanelbullar med kardemumma?")
+def test_off_topic_question_is_refused_with_the_fixed_phrase(shared_assistant):
+    answer = shared_assistant.ask("Hur bakar man kanelbullar med kardemumma?")
     assert answer.refused and answer.answer.startswith(CANNOT_ANSWER_PHRASE)
     assert not answer.citations and len(answer.contexts) >= 5
 
 
-def test_a_which_question_about_a_place_no_document_names_is_refused_with_the_place(assistant):
-    answer = assistant.ask("Vilka ASF finns i Umeå som jag kan kontakta?")
+def test_a_which_question_about_a_place_no_document_names_is_refused_with_the_place(
+        shared_assistant):
+    answer = shared_assistant.ask("Vilka ASF finns i Umeå som jag kan kontakta?")
     assert answer.refused and answer.note == "Umeå nämns inte i rapporten eller de andra " \
         "indexerade dokumenten"
     assert len(answer.contexts) >= 5
     # A place that describes the asker is no reason to refuse; a named place is answered.
     for question in ("Vi är ett fastighetsbolag i Umeå. Vilka träffar hölls?",
                      "Vilka deltog i träffen i Vadstena?"):
-        assert "nämns inte" not in assistant.ask(question).note
+        assert "nämns inte" not in shared_assistant.ask(question).note
 
 
-def test_amount_the_report_does_not_give_is_refused(assistant):
-    answer = assistant.ask("Hur många anställda har Le Mat Jonsered?")
+def test_amount_the_report_does_not_give_is_refused(shared_assistant):
+    answer = shared_assistant.ask("Hur många anställda har Le Mat Jonsered?")
     assert answer.refused
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t"])
-def test_empty_question(assistant, question):
+def test_empty_question(shared_assistant, question):
     with pytest.raises(QuestionError, match="tom"):
-        assistant.ask(question)
+        shared_assistant.ask(question)
 
 
 @pytest.mark.parametrize("question", ["?!?!...,,,;;", "– … ”?”"])
-def test_a_question_of_only_punctuation_says_so(assistant, question):
+def test_a_question_of_only_punctuation_says_so(shared_assistant, question):
     with pytest.raises(QuestionError, match="inga ord"):
-        assistant.ask(question)
+        shared_assistant.ask(question)
 
 
 @pytest.mark.parametrize(("question", "word"), [("Hur kan man lösa det?", "det"),
                                                 ("Vilka samarbetar de med?", "de"),
                                                 ("Varför då?", "då")])
-def test_a_question_that_points_back_with_nothing_before_it_is_asked_back(assistant, question,
-                                                                         word):
-    answer = assistant.ask(question)
+def test_a_question_that_points_back_with_nothing_before_it_is_asked_back(shared_assistant,
+                                                                         question, word):
+    answer = shared_assistant.ask(question)
     assert answer.refused and not answer.contexts and not answer.citations
     assert f"(”{word}”)" in answer.answer and "ingen tidigare fråga" in answer.answer
     history = [{"role": "user", "content": "Vilka utmaningar finns med kommunikationen?"},
                {"role": "assistant", "content": "…"}]
-    assert "ingen tidigare fråga" not in assistant.ask(question, history).answer
+    assert "ingen tidigare fråga" not in shared_assistant.ask(question, history).answer
 
 
 @pytest.mark.parametrize("question", ["Vad innebär det att vara ett ASF?",
                                       "Hur många intervjuer genomfördes?",
                                       "Finns det exempel från fastighetsbranschen?",
                                       "Hur började det för Koopus?"])
-def test_a_question_with_its_own_subject_is_not_asked_back(assistant, question):
-    assert "ingen tidigare fråga" not in assistant.ask(question).answer
+def test_a_question_with_its_own_subject_is_not_asked_back(shared_assistant, question):
+    assert "ingen tidigare fråga" not in shared_assistant.ask(question).answer
 
 
-def test_too_long_question(assistant):
+def test_too_long_question(shared_assistant):
     with pytest.raises(QuestionError, match="för lång"):
-        assistant.ask("ASF " * 1000)
+        shared_assistant.ask("ASF " * 1000)
 
 
 def test_missing_index_says_what_to_do(settings, fake_embeddings):
@@ -101,25 +102,25 @@ def test_missing_index_says_what_to_do(settings, fake_embeddings):
         Assistant(settings, embeddings=fake_embeddings).ask("Vad är ett ASF?")
 
 
-def test_stream_yields_text_then_the_answer(assistant):
-    events = list(assistant.stream("Vad gör Koopus?"))
+def test_stream_yields_text_then_the_answer(shared_assistant):
+    events = list(shared_assistant.stream("Vad gör Koopus?"))
     assert isinstance(events[-1], Answer)
     assert "".join(e for e in events[:-1] if isinstance(e, str)).strip() == events[-1].answer
 
 
-def test_follow_up_carries_the_topic_of_the_previous_turn(assistant):
+def test_follow_up_carries_the_topic_of_the_previous_turn(shared_assistant):
     history = [{"role": "user", "content": "Vad gör Gotlands skog och miljö?"},
                {"role": "assistant", "content": "…"}]
-    answer = assistant.ask("Hur uppstod avtalet?", history)
+    answer = shared_assistant.ask("Hur uppstod avtalet?", history)
     assert "Gotlands skog och miljö" in answer.standalone_question
     assert not answer.refused
     assert any("GSM" in c.quote or "Gotlands" in c.quote for c in answer.citations)
 
 
-def test_off_topic_follow_up_is_not_dressed_in_the_previous_topic(assistant):
+def test_off_topic_follow_up_is_not_dressed_in_the_previous_topic(shared_assistant):
     history = [{"role": "user", "content": "Hur många intervjuer genomfördes?"},
                {"role": "assistant", "content": "45 intervjuer genomfördes. [1]"}]
-    answer = assistant.ask("Hur bakar man kanelbullar med kardemumma?", history)
+    answer = shared_assistant.ask("Hur bakar man kanelbullar med kardemumma?", history)
     assert answer.standalone_question == "Hur bakar man kanelbullar med kardemumma?"
     assert answer.refused
 
@@ -226,14 +227,14 @@ def test_the_study_s_own_names_are_not_carried_into_a_follow_up_in_any_case_form
     assert names(text) == ["Koopus"]
 
 
-def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic(assistant):
+def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic(shared_assistant):
     from assistant.retrieval.followup import search_text
 
     history = [{"role": "user", "content": "Finns det exempel på fastighetsbolag som anlitar "
                                            "ASF för fastighetsskötsel i sina områden?"},
                {"role": "assistant", "content": "Rapporten har 5 fallexempel …"}]
     question = "och hur får vi samarbetet att hålla i längden?"
-    standalone = assistant.standalone(question, history)
+    standalone = shared_assistant.standalone(question, history)
     text = search_text(question, standalone)
     assert text.count("längden") == 2 and text.count("fastighetsskötsel") == 1
     assert search_text("Vad är ett IOP?", "Vad är ett IOP?") == "Vad är ett IOP?"
