@@ -204,10 +204,6 @@ ABLATION: dict[str, str] = {
     "utan vägledningskort": "no-guide",
     "bara vägledningskortet": "guide-only",
     "följdfrågor med ämnet i parentes": "topic-followups",
-    "ett avsnitts fönster (före breda svar)": "single-window",
-    "punkter med MMR över alla meningar": "mmr-sentences",
-    "högst två punkter": "two-points",
-    "utan längdgräns": "no-length-limit",
 }
 
 
