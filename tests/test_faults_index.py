@@ -61,10 +61,18 @@ def _finds(assistant: Assistant, query: str) -> bool:
     return "Gnestabagarna" in assistant.retriever.search(query).passages[0].chunk.text
 
 
+def _sigint_as_in_a_shell() -> None:
+    # A child inherits an ignored SIGINT, and Python then never raises KeyboardInterrupt.
+    # The Ctrl-C test passed alone and failed only after the rest of the fast tier had run
+    # in the same process (the worker rebuilt to the end and exited 0).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _worker(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, str(WORKER), *args], cwd=PROJECT_ROOT,
                             env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_in_a_shell)
 
 
 def _leftovers(settings: Settings) -> list[Path]:
