@@ -194,7 +194,7 @@ def test_requests_abandoned_while_queued_are_not_computed(assistant, serve):
     questions: list[str] = []
     original = assistant.stream
 
-    def counted(question, history=()):
+    def counted(question, history=(), role=None):
         questions.append(question)
         if len(questions) == 1:         # the first answer holds the worker until released
             started.set()
@@ -224,7 +224,7 @@ def test_readyz_reports_a_stuck_answer_in_swedish(assistant, serve):
     release = threading.Event()
     original = assistant.stream
 
-    def stuck(question, history=()):
+    def stuck(question, history=(), role=None):
         release.wait(HANG)
         yield from original(question, history)
 
