@@ -45,7 +45,7 @@ def server(real_embeddings, real_index_root, tmp_path_factory):
     for name in ("sweco-asf-samverkan-naringslivet.txt", "sources.json"):
         shutil.copy(PROJECT_ROOT / "corpus" / name, corpus / name)
     # The planner quotes the figure card and the case cards, as in the shipped corpus.
-    for name in ("figures", "cases"):
+    for name in ("figures", "cases", "guide"):
         shutil.copytree(PROJECT_ROOT / "corpus" / name, corpus / name)
     env = {"ASF_DATA_DIR": str(root / "data"), "ASF_CORPUS_DIR": str(corpus),
            "ASF_MODELS_DIR": str(PROJECT_ROOT / "models"),
@@ -225,3 +225,23 @@ def test_plan_page_fills_the_form_and_downloads_a_word_file(server, driver, tmp_
                                      "fastighetsbranschen"
     assert "1. Syfte" in [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     _shot(driver, "browser-plan.png")
+
+
+def test_guide_page_opens_a_card_and_a_related_question_is_asked(server, driver):
+    wait_ready(driver, server.url)
+    next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]')
+         if "Vägledning" in a.text).click()
+    title = "Hur kommer vi igång med att köpa av ett ASF?"
+    summary = _wait(lambda: next((s for s in _css(driver, '[data-testid="stExpander"] summary')
+                                  if s.text.strip() == title), None), 120, "the card")
+    _click(summary)
+    card = summary.find_element("xpath", "./..")
+    _wait(lambda: "Hur uppstår affärssamarbetet?" in card.text, 60, "the card's sources")
+    _shot(driver, "browser-guide.png")
+    # Asking the card's question in the chat leads the answer with the card, and offers
+    # related questions as buttons.
+    button = next(b for b in _css(card, "button") if "Ställ frågan i chatten" in b.text)
+    _click(button)
+    _wait(lambda: "Vägledning: " + title in driver.page_source, 180, "the guided answer")
+    _wait(lambda: "Relaterade frågor" in driver.page_source, 60, "related questions")
+    _shot(driver, "browser-guide-answer.png")
