@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import yaml
 
+from assistant.ingest.figures import yaml_with_key
 from assistant.ingest.loaders import file_sha256
 from assistant.prompts import (
     ERR_GUIDE_FIELD,
@@ -81,13 +82,7 @@ class GuideCard:
 
 def is_guide_file(path: Path) -> bool:
     """Return True for a guide card: a YAML file with a top-level `asked:` key."""
-    path = Path(path)
-    if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
-        return False
-    try:
-        return bool(_GUIDE_KEY.search(path.read_text(encoding="utf-8", errors="replace")))
-    except OSError:
-        return False
+    return yaml_with_key(path, _GUIDE_KEY)
 
 
 def _error(path: Path, template: str, **values: object) -> IngestError:

@@ -70,11 +70,16 @@ _FIGURE_KEY = re.compile(r"^figure\s*:", re.MULTILINE)
 
 def is_figure_file(path: Path) -> bool:
     """Return True for a figure card: a YAML file with a top-level `figure:` key."""
+    return yaml_with_key(path, _FIGURE_KEY)
+
+
+def yaml_with_key(path: Path, key: re.Pattern[str]) -> bool:
+    """Return True for a readable YAML file in which `key` (a top-level key) matches."""
     path = Path(path)
     if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
         return False
     try:
-        return bool(_FIGURE_KEY.search(path.read_text(encoding="utf-8", errors="replace")))
+        return bool(key.search(path.read_text(encoding="utf-8", errors="replace")))
     except OSError:
         return False
 
