@@ -146,6 +146,10 @@ class AnswerSettings(BaseModel):
     guide_point_weight: float = Field(
         default=1.0, ge=0, le=3, description="Plus this times the similarity of its closest "
                                              "quoted sentence (0: questions only).")
+    guide_retrieval_weight: float = Field(
+        default=0.3, ge=0, le=2, description="Added to a card's score in ranking: this times "
+                                             "how high the passages holding its points rank "
+                                             "in retrieval (eval/guide_match.py).")
     guide_role_bonus: float = Field(
         default=0.02, ge=0, le=0.2, description="Added to the similarity of a card written for "
                                                 "the asker's role (breaks near-ties).")

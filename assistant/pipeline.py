@@ -339,7 +339,9 @@ class Assistant:
         return self.retriever.guide().match(retrieval.vector, analysis.situation.role,
                                             settings.guide_role_bonus,
                                             settings.guide_question_top,
-                                            settings.guide_point_weight)
+                                            settings.guide_point_weight,
+                                            [p.chunk.chunk_id for p in retrieval.passages],
+                                            settings.guide_retrieval_weight)
 
     def guided_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
                       exclude: frozenset[str], cards: list[GuideMatch]) -> Answer:

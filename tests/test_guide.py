@@ -245,3 +245,21 @@ def test_a_question_the_documents_cannot_answer_stays_refused_and_offers_cards(g
                         "hur bakar man dem bäst?")
     assert answer.refused and answer.guide == ""
     assert answer.related == [CARD["title"]]
+
+
+def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
+    from assistant.retrieval.guide import GuideEntry, GuideIndex
+    from assistant.types import Chunk
+
+    def entry(card_id: str, passage: str) -> GuideEntry:
+        chunk = Chunk(chunk_id=card_id, source=f"guide/{card_id}.yaml", title=card_id,
+                      section_path=(card_id,), page=None, text="x", indexed_text=card_id,
+                      kind="guide")
+        return GuideEntry(chunk, card_id, card_id, ("asf",), (("x", ("A",)),), (passage,))
+
+    cards = [entry("a-kort", "p1"), entry("b-kort", "p2")]
+    guide = GuideIndex(cards, [("a-kort", 0, [1.0, 0.0]), ("b-kort", 0, [1.0, 0.0])])
+    assert guide.match([1.0, 0.0])[0].entry.id == "a-kort"
+    ranked = guide.match([1.0, 0.0], retrieved=["p2", "p1"], retrieval_weight=0.3)
+    assert ranked[0].entry.id == "b-kort"
+    assert ranked[0].similarity == ranked[1].similarity == 1.0     # the threshold sees cosine

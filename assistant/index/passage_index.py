@@ -360,6 +360,14 @@ class Index:
                 self._chunks, self._guide = chunks, guide
             return self._chunks
 
+    def guide_questions(self) -> dict[tuple[str, int], str]:
+        """Return every guide card's ways of asking by (card passage id, position)."""
+        self._ensure_open()
+        if self._gen is None:
+            return {}
+        return {(str(m.get("chunk_id")), int(str(m.get("position", 0)))): doc
+                for _, doc, m in self._gen.guide.records() if m}
+
     def stale_guide_points(self) -> list[IngestError]:
         """Return an error naming the file and the card for every guide point whose quote no
         longer stands in its section (after a document changed); the card stays indexed."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 
+from assistant.cases.guide import locate
 from assistant.config import RetrievalSettings
 from assistant.index.late import TokenVectors
 from assistant.index.passage_index import Index
@@ -131,7 +132,12 @@ class HybridRetriever:
         topics = self.topics()       # the points' sentence vectors; takes the lock itself
         with self._lock:
             if self._guide is None:
-                entries = [GuideEntry.from_record(c, m) for c, m in self.index.guide_chunks()]
+                chunks = list(topics.chunks.values())
+                entries = [replace(entry, passages=tuple(
+                    getattr(locate(q, section, chunks), "chunk_id", None)
+                    for q, section in entry.points))
+                    for entry in (GuideEntry.from_record(c, m)
+                                  for c, m in self.index.guide_chunks())]
                 self._guide = GuideIndex(entries, self.index.guide_vectors(),
                                          point_vectors(topics, entries))
             return self._guide
