@@ -154,7 +154,7 @@ class AnswerSettings(BaseModel):
         default=0.02, ge=0, le=0.2, description="Added to the similarity of a card written for "
                                                 "the asker's role (breaks near-ties).")
     guide_max_chars: int = Field(
-        default=2600, ge=600, le=8000, description="Length budget of an answer that leads with a "
+        default=2500, ge=600, le=8000, description="Length budget of an answer that leads with a "
                                                    "card: the engine's part gets what the card "
                                                    "leaves (at least broad_window_chars).")
     related_questions: int = Field(default=3, ge=0, le=5,

@@ -353,8 +353,11 @@ class Assistant:
         offers the closest cards as related questions instead.
         """
         settings = self.settings.answer
-        best = cards[0] if cards and settings.guide else None
-        if best is None or best.similarity < settings.guide_min_similarity:
+        # The first card (by score: similarity, retrieval agreement, role) among those close
+        # enough by similarity alone.
+        best = next((c for c in cards if c.similarity >= settings.guide_min_similarity),
+                    None) if settings.guide else None
+        if best is None:
             return self.broad_answer(query, analysis, retrieval, exclude)
         lines, citations = card_part(best.entry, list(self.retriever.topics().chunks.values()),
                                      exclude)
