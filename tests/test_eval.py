@@ -160,9 +160,9 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 # 0.31 -> 0.36; the same code gave 0.383 half covered on another fresh index before its last
 # two readability fixes).
 # Session 11 (#23, guide cards lead broad answers; the index is now the same on every build):
-# coverage 0.488, half covered 0.517, median 2561 (0.362 / 0.367 / 1467 without cards on the
+# coverage 0.510, half covered 0.533, median 2506 (0.362 / 0.367 / 1467 without cards on the
 # same index); the median limit is 2600 characters.
-PERSONA_FLOOR = {"coverage": 0.46, "half_covered": 0.48, "refusal_accuracy": 0.33,
+PERSONA_FLOOR = {"coverage": 0.48, "half_covered": 0.50, "refusal_accuracy": 0.33,
                  "false_refusal_rate": 0.07, "median_chars": 2600}
 
 
