@@ -117,7 +117,7 @@ class Assistant:
             entry = guide.by_id(card_id)
             if entry is None:
                 return None
-            lines, citations = card_part(entry, list(self.retriever.topics().chunks.values()))
+            lines, citations = card_part(entry, self.retriever.topics().chunks)
             answer = lead_with_card(entry, lines, citations, None)
             answer.question = answer.standalone_question = entry.title
             self._card_answers = {k: v for k, v in self._card_answers.items()
@@ -359,8 +359,7 @@ class Assistant:
                     None) if settings.guide else None
         if best is None:
             return self.broad_answer(query, analysis, retrieval, exclude)
-        lines, citations = card_part(best.entry, list(self.retriever.topics().chunks.values()),
-                                     exclude)
+        lines, citations = card_part(best.entry, self.retriever.topics().chunks, exclude)
         if not lines:
             return self.broad_answer(query, analysis, retrieval, exclude)
         card_chars = sum(len(line) for line in lines)

@@ -10,6 +10,7 @@ answer with what the card does not already say.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from assistant.cases.guide import locate
 from assistant.prompts import GUIDE_HEADING, GUIDE_MORE_HEADING, GUIDE_NOTE
@@ -35,9 +36,10 @@ def card_sentences(entry: GuideEntry) -> frozenset[str]:
     return frozenset(collapse(s) for quote, _ in entry.points for s in split_sentences(quote))
 
 
-def card_part(entry: GuideEntry, chunks: list[Chunk], exclude: frozenset[str] = frozenset()
+def card_part(entry: GuideEntry, chunks: Mapping[str, Chunk], exclude: frozenset[str] = frozenset()
               ) -> tuple[list[str], list[Citation]]:
-    """Return the card's lines (its title, then one bullet a point) and their citations.
+    """Return the card's lines (its title, then one bullet a point) and their citations;
+    `chunks` are the indexed passages by id.
 
     A point the conversation already quoted whole is left out; a point whose quote no indexed
     passage holds any longer is left out too (`asf ingest` reports it, naming the card).
@@ -45,11 +47,14 @@ def card_part(entry: GuideEntry, chunks: list[Chunk], exclude: frozenset[str] = 
     lines = [GUIDE_HEADING.format(title=entry.title)]
     citations: list[Citation] = []
     by_chunk: dict[str, Citation] = {}
-    for quote, section in entry.points:
+    for i, (quote, section) in enumerate(entry.points):
         sentences = [collapse(s) for s in split_sentences(quote)]
         if sentences and all(s in exclude for s in sentences):
             continue
-        chunk = locate(quote, section, chunks)
+        # The retriever located each point's passage once per index version (GuideEntry);
+        # a card built without them is located here.
+        known = entry.passages[i] if i < len(entry.passages) else None
+        chunk = chunks.get(known) if known else locate(quote, section, chunks.values())
         if chunk is None:
             continue
         citation = by_chunk.get(chunk.chunk_id)
