@@ -226,3 +226,62 @@ def test_two_instances_never_remove_documents_the_other_added(chroma_url, tmp_pa
     with _elsewhere(b_files):
         assert cli.main(["ingest"]) == 0
     assert set(_shared_sources(tmp_path, chroma_url)) == {*corpus, b_source}
+
+
+def test_a_rebuild_keeps_the_documents_other_instances_added(chroma_url, tmp_path,
+                                                             monkeypatch, capsys):
+    """`asf index --rebuild` on one instance starts afresh from its own files only; what
+    another instance added is carried over as it is."""
+    from assistant import cli
+
+    use_embedder(monkeypatch, lambda settings: TokenFake())
+    a_files = tmp_path / "a-filer"
+    a_files.mkdir()
+    (a_files / "gnesta.md").write_text(NOTE, encoding="utf-8")
+    a_source = str((a_files / "gnesta.md").resolve())
+    monkeypatch.setenv("ASF_COLLECTION", "ombygge")
+    monkeypatch.setenv("ASF_CHROMA_URL", chroma_url)
+    monkeypatch.setenv("ASF_DATA_DIR", str(tmp_path / "instans-a"))
+    assert cli.main(["ingest", str(a_files / "gnesta.md")]) == 0
+    reader = Assistant(_machine(tmp_path, "lasare", chroma_url, "ombygge"),
+                       embeddings=TokenFake()).index
+    before = {c.chunk_id for c in reader.chunks()}
+    assert a_source in reader.sources()
+
+    monkeypatch.setenv("ASF_DATA_DIR", str(tmp_path / "instans-b"))
+    capsys.readouterr()
+    with _elsewhere(a_files):
+        assert cli.main(["index", "--rebuild"]) == 0
+    assert "1 dokument som en annan instans lagt till" in capsys.readouterr().out
+    assert reader.reopen_if_changed()
+    assert {c.chunk_id for c in reader.chunks()} == before
+    found = Assistant(_machine(tmp_path, "lasare", chroma_url, "ombygge"),
+                      embeddings=TokenFake()).retriever.search("Gnestabagarna catering Gnesta")
+    assert "Gnestabagarna" in found.passages[0].chunk.text
+
+
+def test_documents_indexed_before_owners_were_kept_stay_on_a_shared_index(chroma_url,
+                                                                          tmp_path):
+    """An index written by a version without owners: no instance knows who added its outside
+    documents, so none removes them (a local index, one instance, still does)."""
+    note = tmp_path / "gnesta.md"
+    note.write_text(NOTE, encoding="utf-8")
+    a = Assistant(_machine(tmp_path, "instans-a", chroma_url, "arv"), embeddings=TokenFake())
+    a.ingest([note])
+    generation = a.index.backend.open_live()
+    assert generation is not None
+    records = generation.collection.records(documents=False)
+    generation.collection.update_metadata([cid for cid, _, _ in records],
+                                          [{**m, "owners": ""} for _, _, m in records])
+    note.unlink()
+    b = Assistant(_machine(tmp_path, "instans-b", chroma_url, "arv"), embeddings=TokenFake())
+    report = b.ingest()
+    assert report.removed == 0 and report.kept_sources == [str(note.resolve())]
+    live = b.index.backend.open_live()
+    assert live is not None
+    owners = {m["owners"] for _, _, m in live.collection.records(documents=False)
+              if m["source"] != str(note.resolve())}
+    assert owners == {"corpus"}                  # the corpus files b indexes are claimed
+    # a's added.json names the file: a knows it added it, and removes it now that it is gone.
+    report = a.ingest()
+    assert report.removed_sources == [str(note.resolve())] and not report.kept_sources

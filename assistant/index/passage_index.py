@@ -478,12 +478,26 @@ class Index:
 
     def added_files(self) -> list[Path]:
         """Return the files added from outside the corpus (`asf ingest FILE`) that still exist."""
+        return [Path(p) for p in self._added_list() if Path(p).is_file()]
+
+    def _added_list(self) -> list[str]:
+        """Return every file listed as added from outside the corpus, existing or not."""
         try:
             data = json.loads((self.settings.data_dir / ADDED_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return []
         files = data.get("files", []) if isinstance(data, dict) else []
-        return [Path(p) for p in files if isinstance(p, str) and Path(p).is_file()]
+        return [p for p in files if isinstance(p, str)]
+
+    def _claim_unowned(self, stored: _Stored, me: str) -> None:
+        """Take as this instance's the documents stored before owners were kept that it
+        added: listed in its added.json or in its uploads folder (so it can remove them)."""
+        added = set(self._added_list())
+        uploads = (self.settings.data_dir / "uploads").resolve()
+        for source, path in stored.paths.items():
+            if not stored.owners.get(source) and path and (
+                    path in added or Path(path).resolve().is_relative_to(uploads)):
+                stored.owners[source] = {me}
 
     def _record_added(self, paths: Iterable[Path]) -> None:
         """Write the list of added files (atomically), keeping those that still exist."""
@@ -597,6 +611,8 @@ class Index:
         # A shared index (a Chroma server) holds other instances' documents too.
         shared = bool(self.settings.chroma_url)
         me = self.instance_id()
+        if shared:
+            self._claim_unowned(live, me)
         corpus_root = self.settings.corpus_dir.resolve()
         report = SyncReport()
         docs: list[SourceDocument] = []
