@@ -15,6 +15,7 @@ from assistant.prompts import (
     MSG_BATCH_QUESTION,
     MSG_EMBEDDING_PROGRESS,
     MSG_INDEX_CHANGED,
+    MSG_INDEX_KEPT_OTHERS,
     MSG_INDEX_UP_TO_DATE,
 )
 
@@ -174,6 +175,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     message = MSG_INDEX_CHANGED if report.changed else MSG_INDEX_UP_TO_DATE
     print(message.format(added=report.added, removed=report.removed, sources=report.sources,
                          chunks=report.chunks))
+    if report.kept_sources:
+        print(MSG_INDEX_KEPT_OTHERS.format(count=len(report.kept_sources)))
     return EXIT_ERROR if report.errors else EXIT_OK
 
 
@@ -187,6 +190,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"Varning: {error}", file=sys.stderr)
         print(MSG_INDEX_CHANGED.format(added=report.added, removed=report.removed,
                                        sources=report.sources, chunks=report.chunks))
+        if report.kept_sources:
+            print(MSG_INDEX_KEPT_OTHERS.format(count=len(report.kept_sources)))
         return EXIT_OK
     if not assistant.index.exists():
         from assistant.prompts import ERR_NO_INDEX

@@ -127,6 +127,10 @@ MSG_INDEX_CHANGED = (
     "Indexet uppdaterat: {added} nya och {removed} borttagna textavsnitt "
     "({sources} dokument, {chunks} textavsnitt totalt)."
 )
+MSG_INDEX_KEPT_OTHERS = (
+    "{count} dokument som en annan instans lagt till finns inte bland den här instansens filer "
+    "men behålls i det delade indexet; den instans som lade till dem tar bort dem."
+)
 MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
 MSG_EMBEDDING_ETA = " (ca {minutes} min kvar)"
 MSG_INGEST_ESTIMATE = (
