@@ -165,14 +165,17 @@ def write_report(path: Path, scored: Sequence[Scored], limits: Thresholds,
         lines.append(f"| {kind} | {'supported' if sup else 'unsupported'} | {len(group)} | "
                      f"{wrong} |")
     lines += ["", "## Wrongly judged sentences (thresholds in use)", "",
-              "| Label | Passage | Sentence | Tokens | Numbers | Lexical | Semantic |",
-              "|---|---|---|---|---|---|---|"]
+              "| Label | Passage | Sentence | Tokens | Numbers | Negation | Lexical | Semantic |",
+              "|---|---|---|---|---|---|---|---|"]
     for s in scored:
         if s.support.passes(limits) != s.item.supported:
             sp = s.support
+            numbers = ("ok" if sp.numbers_ok and not sp.swapped_numbers else
+                       ", ".join([*sp.missing_numbers,
+                                  *(f"{n} swapped" for n in sp.swapped_numbers)]))
             lines.append(f"| {'supported' if s.item.supported else 'unsupported'} | "
                          f"{s.item.passage} | {s.item.sentence} | {sp.tokens} | "
-                         f"{'ok' if sp.numbers_ok else ', '.join(sp.missing_numbers)} | "
+                         f"{numbers} | {'ok' if sp.negation_ok else 'differs'} | "
                          f"{sp.lexical:.2f} | {sp.semantic:.2f} |")
     lines += ["", "## Signal ranges", ""]
     for sup in (True, False):
