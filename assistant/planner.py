@@ -50,7 +50,7 @@ from assistant.prompts import (
     PLAN_UNKNOWN_THEME,
 )
 from assistant.retrieval.topics import Sentence, TopicIndex
-from assistant.text import collapse, coverage, is_fragment, stem, strip_control, tokens, words
+from assistant.text import coverage, is_fragment, stem, strip_control, tokens, words
 from assistant.types import Chunk, Citation
 
 if TYPE_CHECKING:
@@ -140,14 +140,16 @@ def parse_participants(text: str) -> int:
 
 def parse_length(text: str) -> int:
     """Return a meeting length in minutes from "2 timmar", "90 min", "2h", "halvdag"."""
-    value = collapse(text or "").lower().replace(",", ".")
+    value = strip_control(text or "").lower().replace(",", ".")
     named = {"halvdag": 210, "halv dag": 210, "heldag": 420, "hel dag": 420}
     if value in named:
         return named[value]
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(h|tim|timme|timmar|t|min|minuter|m)?", value)
     if not match:
-        raise PlanError(ERR_PLAN_LENGTH_FORMAT.format(value=text))
+        raise PlanError(ERR_PLAN_LENGTH_FORMAT.format(value=strip_control(text or "")))
     number = float(match.group(1))
+    if number > MAX_MINUTES:          # also a 400-digit number, which float makes infinite
+        raise PlanError(ERR_PLAN_LENGTH.format(low=MIN_MINUTES, high=MAX_MINUTES // 60))
     unit = match.group(2) or ("min" if number > 12 else "h")
     return round(number if unit.startswith("m") else number * 60)
 

@@ -147,6 +147,16 @@ def test_item13_odd_participant_numbers_are_refused_in_swedish(no_model, capsys,
     assert err.startswith("Fel: Antalet deltagare") and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    ("9" * 400, "Träffens längd måste vara mellan"),          # float() makes it infinite
+    ("\x1b[2J\x07", "Längden ”[2J” går inte att läsa"),      # no control character echoed
+])
+def test_item13_odd_lengths_are_refused_in_swedish(no_model, capsys, value, message):
+    assert cli.main(["plan", "--tema", THEME, "--langd", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Fel: {message}") and "\x1b" not in err and "\x07" not in err
+
+
 def test_item13_output_into_a_missing_folder_is_refused_before_the_model(no_model, capsys,
                                                                          tmp_path):
     target = tmp_path / "finns-inte" / "plan.md"
