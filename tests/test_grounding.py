@@ -102,8 +102,9 @@ def test_labelled_set_is_balanced_and_cites_known_passages():
 
 @pytest.mark.integration
 def test_measured_error_rates_stay_under_their_floors(real_embeddings):
-    # Measured 2026-11-29 with embeddinggemma-300m+int8: 1/50 false accepts, 5/50 false
-    # rejects (eval/grounding_report.md). The floors leave room for one more of each.
+    # Measured with embeddinggemma-300m+int8: 1/50 false accepts, 5/50 false rejects
+    # (2026-11-29); on the set extended for issue #24, 1/70 and 6/66, 20/70 false accepts
+    # without the negation and number-role checks (eval/grounding_report.md).
     _, rates = measure(real_embeddings, Thresholds())
     assert rates.false_accept <= 0.04, rates
     assert rates.false_reject <= 0.12, rates
@@ -177,3 +178,13 @@ def test_item8_no_sentence_of_the_report_trips_the_new_checks_against_its_passag
         tripped += [u for u in units if not negation_agrees(u, units, idf)
                     or swapped_numbers(u, units, idf)]
     assert tripped == []
+
+
+def test_item8_the_eval_reports_the_rates_without_the_new_checks(grounder):
+    from eval.grounding import Item, rates, score, without_contradiction_checks
+
+    item = Item("Totalt har 22 sonderande intervjuer inte genomförts.", "p", False, "negation")
+    scored = score(grounder, {"p": INTERVIEWS}, [item])
+    limits = Thresholds(semantic=0.0)              # the fake embedder's cosines mean little
+    assert rates(scored, limits).accepted_unsupported == 0
+    assert rates(without_contradiction_checks(scored), limits).accepted_unsupported == 1
