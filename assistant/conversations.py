@@ -188,8 +188,9 @@ class ConversationStore:
         turns = [Turn(role=role, content=content, answer=_answer_or_none(answer),
                       error=error, message_id=message_id, created_at=created)
                  for role, content, answer, error, message_id, created in rows]
-        questions = sum(t.role == "user" for t in turns)
-        return Conversation(*head, questions=questions), turns
+        key, title, role, created_at, updated_at = head
+        return Conversation(key, title, role, created_at, updated_at,
+                            questions=sum(t.role == "user" for t in turns)), turns
 
     def rename(self, conversation_id: str, title: str) -> None:
         """Give a conversation a new title (whitespace collapsed; an empty title is refused)."""

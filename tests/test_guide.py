@@ -263,3 +263,18 @@ def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
     ranked = guide.match([1.0, 0.0], retrieved=["p2", "p1"], retrieval_weight=0.3)
     assert ranked[0].entry.id == "b-kort"
     assert ranked[0].similarity == ranked[1].similarity == 1.0     # the threshold sees cosine
+
+
+def test_locating_the_points_collapses_each_passage_once(guided, monkeypatch):
+    import assistant.cases.guide as guide_module
+
+    chunks = list(guided.retriever.topics().chunks.values())
+    points = [point for entry in guided.retriever.guide().entries for point in entry.points]
+    calls = []
+    real = guide_module.collapse
+    monkeypatch.setattr(guide_module, "collapse", lambda text: calls.append(text) or real(text))
+    guide_module._collapsed.cache_clear()
+    for quote, section in points:
+        assert guide_module.locate(quote, section, chunks) is not None
+    # Each passage once, and each quote and its first sentence; was passages x points.
+    assert len(points) >= 3 and len(calls) <= len(chunks) + 2 * len(points)
