@@ -212,3 +212,30 @@ def open_conversation(assistant: Assistant, key: str) -> None:
         st.session_state.pop(stale, None)
     if conversation.role in ROLES:
         st.session_state.role = conversation.role
+
+
+def rename_conversation(assistant: Assistant, key: str, title: str) -> bool:
+    """Give a saved conversation a new title; return False when it was not changed (an
+    empty title, or the database could not be written: then with a warning)."""
+    try:
+        conversation_store(assistant).rename(key, title)
+    except ValueError:
+        return False
+    except ConversationError as exc:
+        st.session_state.conversation_warning = texts.CONVERSATION_NOT_CHANGED.format(error=exc)
+        return False
+    return True
+
+
+def delete_conversation(assistant: Assistant, key: str) -> None:
+    """Delete a saved conversation; when it is the open one, the chat starts anew."""
+    try:
+        conversation_store(assistant).delete(key)
+    except ConversationError as exc:
+        st.session_state.conversation_warning = texts.CONVERSATION_NOT_CHANGED.format(error=exc)
+        return
+    st.session_state.pop("confirm_delete", None)
+    if conversation_id() == key:
+        st.session_state.messages = []
+        st.session_state.conversation_id = None
+        st.session_state.conversation_unsaved = False

@@ -25,14 +25,9 @@ def _open_chat(key: str) -> None:
 
 def _rename_chat(key: str, title: str) -> None:
     widget = f"chat-name-{key}"
-    try:
-        state.conversation_store(state.load_assistant().assistant).rename(
-            key, st.session_state[widget])
-    except ValueError:                  # an empty name: show the stored one again
-        st.session_state[widget] = title
-    except ConversationError as exc:
-        st.session_state[widget] = title
-        st.session_state.conversation_warning = texts.CONVERSATION_NOT_CHANGED.format(error=exc)
+    if not state.rename_conversation(state.load_assistant().assistant, key,
+                                     st.session_state[widget]):
+        st.session_state[widget] = title        # show the stored name again
 
 
 def _confirm_delete(key: str | None) -> None:
@@ -40,16 +35,7 @@ def _confirm_delete(key: str | None) -> None:
 
 
 def _delete_chat(key: str) -> None:
-    assistant = state.load_assistant().assistant
-    try:
-        state.conversation_store(assistant).delete(key)
-    except ConversationError as exc:
-        st.session_state.conversation_warning = texts.CONVERSATION_NOT_CHANGED.format(error=exc)
-        return
-    st.session_state.messages = []
-    st.session_state.conversation_id = None
-    st.session_state.conversation_unsaved = False
-    st.session_state.pop("confirm_delete", None)
+    state.delete_conversation(state.load_assistant().assistant, key)
 
 
 def pick_role() -> str:
