@@ -206,6 +206,22 @@ def test_earlier_conversation_is_listed_reopened_renamed_and_deleted(app, settin
     assert again.session_state["messages"] == [] and not again.chat_message
 
 
+def test_many_saved_conversations_are_listed_newest_first(app, settings):
+    from assistant.conversations import Turn
+
+    store = ConversationStore(settings.data_dir / "conversations.sqlite3")
+    for i in range(12):
+        question = f"Fråga nummer {i} om [länkar](http://x) " + "ord " * 20
+        store.save(f"k{i}", [Turn("user", question), Turn("assistant", "Svar.")],
+                   role="advisor")
+    app.run()
+    labels = [b.label for b in _saved(app)]
+    assert len(labels) == 12 and labels[0].startswith("Fråga nummer 11 om \\[länkar\\]")
+    assert all(len(label) < 90 and label.endswith(" …") for label in labels)
+    for label in labels:
+        assert_inert(label)
+
+
 def test_locked_conversation_database_warns_and_the_chat_goes_on(app, settings):
     path = settings.data_dir / "conversations.sqlite3"
     app.run()

@@ -77,9 +77,11 @@ def saved_conversations() -> None:
     current = state.conversation_id()
     if opened := next((c for c in stored if c.id == current), None):
         manage(opened)
+    # A long list scrolls in a box of its own, below the controls of the open conversation.
+    box = st.container(height=360) if len(stored) > 8 else st.container()
     for conversation in stored:
         is_open = conversation.id == current
-        st.button(render.short_title(conversation.title), key=f"chat-{conversation.id}",
+        box.button(render.short_title(conversation.title), key=f"chat-{conversation.id}",
                   on_click=_open_chat, args=(conversation.id,), disabled=is_open,
                   icon=":material/chat:" if is_open else ":material/history:",
                   help=texts.OPEN_CHAT_CURRENT if is_open else texts.SAVED_CHAT_HELP.format(
