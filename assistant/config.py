@@ -226,6 +226,10 @@ class Settings(BaseSettings):
     feedback_db: Path | None = Field(default=None,
                                      description="SQLite file for answer feedback "
                                                  "(default: data_dir/feedback.sqlite3).")
+    conversations_db: Path | None = Field(default=None,
+                                          description="SQLite file for the UI's saved "
+                                                      "conversations (default: "
+                                                      "data_dir/conversations.sqlite3).")
     max_upload_mb: int = Field(default=20, ge=1, le=200,
                                description="Largest document accepted for upload in the UI, in MB.")
     api: ApiSettings = Field(default_factory=lambda: ApiSettings())

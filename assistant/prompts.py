@@ -184,6 +184,17 @@ ERR_FEEDBACK_BROKEN = (
     "Omdömesdatabasen {path} går inte att läsa; filen är trasig eller ingen SQLite-databas. "
     "Flytta undan den, så skapas en ny."
 )
+
+# ----------------------------------------------------------------- saved conversations
+ERR_CONVERSATIONS_LOCKED = (
+    "Samtalsdatabasen {name} är låst av ett annat program just nu. Försök igen om en stund "
+    "(eller avsluta programmet som håller den öppen)."
+)
+ERR_CONVERSATIONS_BROKEN = (
+    "Samtalsdatabasen {name} går inte att läsa eller skriva; filen är trasig, ingen "
+    "SQLite-databas eller ligger i en mapp utan skrivrätt. Flytta undan den eller ändra "
+    "ASF_CONVERSATIONS_DB."
+)
 ERR_OUTPUT_IS_FOLDER = (
     "{path} är en mapp. Ange ett filnamn, till exempel {example}."
 )

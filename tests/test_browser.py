@@ -245,3 +245,23 @@ def test_guide_page_opens_a_card_and_a_related_question_is_asked(server, driver)
     _wait(lambda: "Vägledning: " + title in driver.page_source, 180, "the guided answer")
     _wait(lambda: "Relaterade frågor" in driver.page_source, 60, "related questions")
     _shot(driver, "browser-guide-answer.png")
+
+
+def test_an_earlier_conversation_is_reopened_and_continued(server, driver):
+    wait_ready(driver, server.url)
+    question = "Hur samarbetar Volvo Cars med Clean Car Service?"
+    ask(driver, question, timeout=180)
+    sidebar = _css(driver, '[data-testid="stSidebar"]')[0]
+    _click(next(b for b in _css(sidebar, "button") if "Ny konversation" in b.text))
+    _wait(lambda: not _css(driver, MESSAGE), 30, "the emptied chat")
+    # Listed by its first question; a click brings the chat back with its cited answer.
+    _click(_wait(lambda: next((b for b in _css(sidebar, "button")
+                               if question in b.text and b.is_enabled()), None),
+                 30, "the saved conversation"))
+    _wait(lambda: len(_css(driver, MESSAGE)) == 2, 30, "the reopened conversation")
+    assert question in _css(driver, MESSAGE)[0].text
+    assert _css(_css(driver, MESSAGE)[1], ".stMarkdownBadge")
+    _shot(driver, "browser-conversation-reopened.png")
+    ask(driver, "Hur kom de i kontakt med varandra?", timeout=180)
+    assert "Följdfrågan besvaras som" in _css(driver, MESSAGE)[-1].text
+    assert "Volvo Cars" in _css(driver, MESSAGE)[-1].text

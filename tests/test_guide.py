@@ -291,3 +291,18 @@ def test_a_second_card_nearly_as_close_follows_the_first_with_its_own_points(set
     # A sentence both cards quote is said once.
     lines = [line for line in two.answer.split("\n") if line.strip()]
     assert len(lines) == len(set(lines))
+
+
+def test_locating_the_points_collapses_each_passage_once(guided, monkeypatch):
+    import assistant.cases.guide as guide_module
+
+    chunks = list(guided.retriever.topics().chunks.values())
+    points = [point for entry in guided.retriever.guide().entries for point in entry.points]
+    calls = []
+    real = guide_module.collapse
+    monkeypatch.setattr(guide_module, "collapse", lambda text: calls.append(text) or real(text))
+    guide_module._collapsed.cache_clear()
+    for quote, section in points:
+        assert guide_module.locate(quote, section, chunks) is not None
+    # Each passage once, and each quote and its first sentence; was passages x points.
+    assert len(points) >= 3 and len(calls) <= len(chunks) + 2 * len(points)

@@ -15,11 +15,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from assistant.cases import catalog
 from assistant.config import PROJECT_ROOT, Settings
+from assistant.conversations import ConversationStore
 from assistant.feedback import FeedbackStore
 from assistant.prompts import CANNOT_ANSWER_PHRASE, ROLES
+from assistant.retrieval import hybrid
 from tests.conftest import use_embedder
-from ui import render
+from tests.test_faults_input import _locked
+from ui import render, state
 
 APP = PROJECT_ROOT / "ui" / "app.py"
 QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
@@ -148,6 +152,128 @@ def test_new_conversation_clears_the_chat(app):
     _ask(app, QUESTION)
     next(b for b in app.sidebar.button if b.label == "Ny konversation").click().run()
     assert app.session_state["messages"] == [] and not app.chat_message
+
+
+# ---------------------------------------------------------------------- saved conversations
+VOLVO = "Hur uppstår samarbetet mellan Volvo Cars och Clean Car Service?"
+
+
+def _saved(at: AppTest) -> list:
+    """Return the sidebar's buttons that open a saved conversation."""
+    return [b for b in at.sidebar.button if b.key and b.key.startswith("chat-")]
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.sidebar.button if b.label == label).click().run()
+
+
+def test_earlier_conversation_is_listed_reopened_renamed_and_deleted(app, settings):
+    app.run()
+    app.sidebar.radio[0].set_value("asf").run()
+    _ask(app, VOLVO)
+    answer = _last_answer(app)
+    _click(app, "Ny konversation")
+    assert app.session_state["messages"] == [] and not app.chat_message
+    app.sidebar.radio[0].set_value("company").run()
+    [listed] = _saved(app)
+    assert listed.label == render.short_title(VOLVO) and not listed.disabled
+    # Reopened in a new browser session: the chat, its citations and its group come back.
+    again = AppTest.from_file(str(APP), default_timeout=120).run()
+    next(b for b in _saved(again)).click().run()
+    assert not again.exception
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert again.session_state["messages"][0]["content"] == VOLVO
+    restored = _last_answer(again)
+    assert restored.answer == answer.answer and restored.citations == answer.citations
+    assert len(again.chat_message[1].expander) == len(answer.citations)
+    assert again.sidebar.radio[0].value == "asf"
+    assert _saved(again)[0].disabled                        # the open one
+    # A follow-up continues from the reopened turns.
+    _ask(again, "Och vad innebär det?")
+    assert "Volvo Cars" in _last_answer(again).standalone_question
+    store = ConversationStore(settings.data_dir / "conversations.sqlite3")
+    [stored] = store.conversations()
+    assert stored.questions == 2 and stored.title == VOLVO
+    # Rename, then delete after confirming.
+    again.sidebar.text_input[0].input("Volvo och CCS").run()
+    assert [b.label for b in _saved(again)] == ["Volvo och CCS"]
+    assert store.conversations()[0].title == "Volvo och CCS"
+    _click(again, "Ta bort samtalet")
+    assert store.conversations()                            # not before the confirmation
+    _click(again, "Ja, ta bort")
+    assert not again.exception
+    assert store.conversations() == [] and not _saved(again)
+    assert again.session_state["messages"] == [] and not again.chat_message
+
+
+def test_many_saved_conversations_are_listed_newest_first(app, settings):
+    from assistant.conversations import Turn
+
+    store = ConversationStore(settings.data_dir / "conversations.sqlite3")
+    for i in range(12):
+        question = f"Fråga nummer {i} om [länkar](http://x) " + "ord " * 20
+        store.save(f"k{i}", [Turn("user", question), Turn("assistant", "Svar.")],
+                   role="advisor")
+    app.run()
+    labels = [b.label for b in _saved(app)]
+    assert len(labels) == 12 and labels[0].startswith("Fråga nummer 11 om \\[länkar\\]")
+    assert all(len(label) < 90 and label.endswith(" …") for label in labels)
+    for label in labels:
+        assert_inert(label)
+
+
+def test_locked_conversation_database_warns_and_the_chat_goes_on(app, settings):
+    path = settings.data_dir / "conversations.sqlite3"
+    app.run()
+    with _locked(path):
+        _ask(app, QUESTION)
+        assert not app.exception
+        assert not _last_answer(app).refused                 # the answer is there
+        warning = app.sidebar.warning[0].value
+        assert "Samtalet kunde inte sparas" in warning and "är låst" in warning
+        assert str(settings.data_dir) not in warning
+        _click(app, "Ny konversation")                      # would lose the unsaved chat
+        assert len(app.session_state["messages"]) == 2
+        assert "ligger det kvar här" in app.sidebar.warning[0].value
+        _ask(app, OFF_TOPIC)
+        assert len(app.chat_message) == 4
+    _ask(app, "Och vad innebär det?")                       # saved whole once the lock is gone
+    assert not app.sidebar.warning
+    [(conversation, turns)] = [ConversationStore(path).load(c.id)
+                               for c in ConversationStore(path).conversations()]
+    assert conversation.title == QUESTION and len(turns) == 6
+
+
+# ---------------------------------------------------------------------- start-up
+def test_start_up_builds_what_the_first_question_would_wait_for(app, settings, monkeypatch):
+    _with_cards(settings, "avtal-muntliga-eller-skriftliga", "prissattning")
+    (settings.corpus_dir / "cases").mkdir()
+    for name in ("aspiranterna.yaml", "basta-byggservice.yaml"):
+        (settings.corpus_dir / "cases" / name).write_bytes(
+            (PROJECT_ROOT / "corpus" / "cases" / name).read_bytes())
+    app.run()
+    loaded = state.load_assistant()
+    assert loaded.warming is not None
+    loaded.warming.join(timeout=120)
+    assert not loaded.warming.is_alive()
+    # The first question locates no card point in the report and reads no case card: the
+    # start-up did both (they made the first answer 3.9 s slower than the next ones).
+    calls = {"locate": 0, "load_case": 0}
+
+    def counting(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(hybrid, "locate", counting("locate", hybrid.locate))
+    monkeypatch.setattr(catalog, "load_case", counting("load_case", catalog.load_case))
+    _ask(app, QUESTION)
+    assert not app.exception and _last_answer(app).citations
+    assert calls == {"locate": 0, "load_case": 0}
+    assert len(loaded.assistant.catalog) == 2
+    assert len(loaded.assistant.retriever.guide().entries) == 2
+    assert calls == {"locate": 0, "load_case": 0}
 
 
 # ---------------------------------------------------------------------- feedback

@@ -178,6 +178,23 @@ def conversation_markdown(messages: Sequence[Mapping[str, Any]], role: str = "",
     return "\n".join(lines).rstrip() + "\n"
 
 
+def short_title(title: str, limit: int = 60) -> str:
+    """Return a conversation's title for a one-line button: cut at a word, escaped."""
+    title = " ".join(title.split())
+    if len(title) > limit:
+        cut = title.rfind(" ", 0, limit)
+        title = title[:cut if cut > limit // 2 else limit].rstrip(" ,.;:") + " …"
+    return escape_markdown(title)
+
+
+def local_time(stamp: str) -> str:
+    """Return a stored UTC time (ISO 8601) as local date and time, minutes."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
 def _source_lines(prefix: str, source: object, quote: str) -> list[str]:
     """Return a source's Markdown heading line (title – section, page) and its quote."""
     head = f"{_field(source, 'title')} – " + location(_field(source, "section", ""),

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
 from assistant.config import load_settings
+from assistant.conversations import (
+    ConversationError,
+    ConversationStore,
+    Turn,
+    conversations_path,
+    now,
+)
 from assistant.feedback import FeedbackStore, feedback_path
 from assistant.pipeline import Assistant
 from assistant.prompts import ROLE_COMPANY, ROLES
@@ -19,34 +27,45 @@ from ui.render import escape_markdown
 
 @dataclass
 class Loaded:
-    """A ready Assistant and what went wrong (but not fatally) while preparing it."""
+    """A ready Assistant, what went wrong (but not fatally) while preparing it, and the
+    background thread that warms it up."""
 
     assistant: Assistant
     warnings: list[str] = field(default_factory=list)
+    warming: threading.Thread | None = None
 
 
 @st.cache_resource(show_spinner=texts.LOADING, max_entries=4)
 def _load(config: str) -> Loaded:
-    """Build the Assistant for one configuration: index ready, model and caches warm.
+    """Build the Assistant for one configuration: index ready, model and caches warming.
 
     config: the settings as JSON, only to give each configuration its own cached Assistant
     (tests run many apps with different data folders in one process).
     """
     del config
     assistant = Assistant(load_settings())
+    # The model loads while the index is checked against the corpus (the check needs it
+    # only for changed files, and then waits for it): the chat is ready sooner.
+    _background(assistant.load_model, "asf-model")
     report = assistant.ensure_index()
     warnings = [str(e) for e in report.errors] if report else []
-    # Load the model, BM25 and Chroma's vector files in the background: the page is usable at
-    # once, and a question asked meanwhile waits only for what is still loading.
-    threading.Thread(target=_warm_up, args=(assistant,), name="asf-warm-up", daemon=True).start()
-    return Loaded(assistant, warnings)
+    # Everything else the first question would pay for (BM25, Chroma's vector files, token
+    # and topic vectors, the guide cards located in the report, the case catalog) is built
+    # in the background: the page is usable at once, and a question asked meanwhile waits
+    # only for what is still loading.
+    return Loaded(assistant, warnings, _background(assistant.warm_up, "asf-warm-up"))
 
 
-def _warm_up(assistant: Assistant) -> None:
-    try:
-        assistant.warm_up()
-    except Exception:  # noqa: BLE001 - a real question will show the same error
-        pass
+def _background(work: Callable[[], object], name: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - a real question will show the same error
+            pass
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def load_assistant() -> Loaded:
@@ -84,9 +103,9 @@ def messages() -> list[dict[str, Any]]:
 
 
 def new_message(role: str, content: str, **extra: Any) -> dict[str, Any]:
-    """Return a conversation entry with a fresh id."""
+    """Return a conversation entry with a fresh id, stamped with the time."""
     return {"id": uuid.uuid4().hex, "role": role, "content": content, "answer": None,
-            "error": None, "rating": None, **extra}
+            "error": None, "rating": None, "at": now(), **extra}
 
 
 def history() -> list[dict[str, str]]:
@@ -104,3 +123,119 @@ def current_role() -> str:
 def role_label(role: str) -> str:
     """Return the Swedish name of a user group."""
     return str(ROLES[role]["label"]) if role in ROLES else role
+
+
+# ---------------------------------------------------------------------- saved conversations
+def conversation_store(assistant: Assistant) -> ConversationStore:
+    """Return the conversations store named by the assistant's settings."""
+    return ConversationStore(conversations_path(assistant.settings))
+
+
+def conversation_id() -> str | None:
+    """Return the id under which this session's conversation is saved (None: not yet)."""
+    return st.session_state.get("conversation_id")
+
+
+def start_new_conversation(assistant: Assistant) -> None:
+    """Empty the chat; the conversation so far stays saved."""
+    if not _saved_before_leaving(assistant):
+        return
+    st.session_state.messages = []
+    st.session_state.conversation_id = None
+    st.session_state.pop("confirm_delete", None)
+
+
+def save_conversation(assistant: Assistant) -> bool:
+    """Store this session's conversation, every turn of it (a new one gets an id); return
+    whether it is saved.
+
+    When the database is locked or cannot be written, the chat goes on: the warning is kept
+    for the sidebar, and the next answer saves the whole conversation again.
+    """
+    error = _store(assistant)
+    if error is not None:
+        st.session_state.conversation_warning = texts.CONVERSATION_NOT_SAVED.format(error=error)
+    return error is None
+
+
+def _store(assistant: Assistant) -> str | None:
+    """Save the conversation; return the Swedish reason it could not be (None: saved)."""
+    turns = [Turn(role=m["role"], content=m["content"], answer=m.get("answer"),
+                  error=m.get("error"), message_id=m["id"], created_at=m.get("at", ""))
+             for m in messages()]
+    if not turns:
+        return None
+    key = conversation_id() or uuid.uuid4().hex
+    st.session_state.conversation_id = key
+    try:
+        conversation_store(assistant).save(key, turns, role=current_role())
+    except ConversationError as exc:
+        st.session_state.conversation_unsaved = True
+        return str(exc)
+    st.session_state.conversation_unsaved = False
+    st.session_state.pop("conversation_warning", None)
+    return None
+
+
+def _saved_before_leaving(assistant: Assistant) -> bool:
+    """Return whether the chat may be replaced: a conversation whose last save failed gets
+    one more try, and stays on the page (with a warning) while it cannot be saved."""
+    if not st.session_state.get("conversation_unsaved"):
+        return True
+    error = _store(assistant)
+    if error is not None:
+        st.session_state.conversation_warning = texts.CONVERSATION_KEPT.format(error=error)
+    return error is None
+
+
+def open_conversation(assistant: Assistant, key: str) -> None:
+    """Make a saved conversation this session's chat, with the group it was held as, so
+    follow-up questions continue from its turns."""
+    try:
+        found = conversation_store(assistant).load(key)
+    except ConversationError as exc:
+        st.session_state.conversation_warning = texts.CONVERSATION_NOT_OPENED.format(error=exc)
+        return
+    if found is None:
+        st.session_state.conversation_warning = texts.CONVERSATION_GONE
+        return
+    if not _saved_before_leaving(assistant):
+        return
+    conversation, turns = found
+    st.session_state.messages = [
+        {"id": t.message_id or uuid.uuid4().hex, "role": t.role, "content": t.content,
+         "answer": t.answer, "error": t.error, "rating": None, "at": t.created_at}
+        for t in turns]
+    st.session_state.conversation_id = key
+    st.session_state.conversation_unsaved = False
+    for stale in ("conversation_warning", "confirm_delete", "pending"):
+        st.session_state.pop(stale, None)
+    if conversation.role in ROLES:
+        st.session_state.role = conversation.role
+
+
+def rename_conversation(assistant: Assistant, key: str, title: str) -> bool:
+    """Give a saved conversation a new title; return False when it was not changed (an
+    empty title, or the database could not be written: then with a warning)."""
+    try:
+        conversation_store(assistant).rename(key, title)
+    except ValueError:
+        return False
+    except ConversationError as exc:
+        st.session_state.conversation_warning = texts.CONVERSATION_NOT_CHANGED.format(error=exc)
+        return False
+    return True
+
+
+def delete_conversation(assistant: Assistant, key: str) -> None:
+    """Delete a saved conversation; when it is the open one, the chat starts anew."""
+    try:
+        conversation_store(assistant).delete(key)
+    except ConversationError as exc:
+        st.session_state.conversation_warning = texts.CONVERSATION_NOT_CHANGED.format(error=exc)
+        return
+    st.session_state.pop("confirm_delete", None)
+    if conversation_id() == key:
+        st.session_state.messages = []
+        st.session_state.conversation_id = None
+        st.session_state.conversation_unsaved = False

@@ -32,6 +32,27 @@ FEEDBACK_NOT_SAVED = (
     "Omdömet kunde inte sparas just nu (omdömesdatabasen är upptagen eller trasig). Försök "
     "igen om en stund."
 )
+SAVED_CHATS = "Sparade samtal"
+SAVED_CHAT_HELP = "Öppna samtalet (senast {when}, {questions} frågor)"
+OPEN_CHAT_CURRENT = "Det öppna samtalet"
+MANAGE_CHAT = "Byt namn eller ta bort samtalet"
+CHAT_NAME = "Samtalets namn"
+DELETE_CHAT = "Ta bort samtalet"
+DELETE_CONFIRM = "Samtalet tas bort för gott från den här datorn."
+DELETE_YES = "Ja, ta bort"
+DELETE_NO = "Avbryt"
+CONVERSATION_NOT_SAVED = (
+    "Samtalet kunde inte sparas: {error} Chatten fungerar som vanligt, och samtalet sparas "
+    "med nästa svar."
+)
+CONVERSATIONS_UNAVAILABLE = "De sparade samtalen kan inte visas just nu: {error}"
+CONVERSATION_NOT_CHANGED = "Samtalet kunde inte ändras: {error}"
+CONVERSATION_KEPT = (
+    "Samtalet är inte sparat: {error} Därför ligger det kvar här tills det har sparats; "
+    "försök igen om en stund, eller ladda ner det."
+)
+CONVERSATION_NOT_OPENED = "Samtalet kunde inte öppnas: {error}"
+CONVERSATION_GONE = "Samtalet finns inte längre (det har tagits bort i ett annat fönster)."
 PAGE_LABEL = "sida {page}"
 SOURCE_LINE = "**Källa:** {title}  \n**Avsnitt:** {section}"
 PASSAGE_HEADING = "**Textavsnittet** (det citerade är markerat):"

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import streamlit as st
 
+from assistant.conversations import Conversation, ConversationError
 from assistant.prompts import ROLES
 from ui import components, render, state, texts
 
@@ -15,7 +16,26 @@ def _ask_starter(question: str) -> None:
 
 
 def _new_chat() -> None:
-    st.session_state.messages = []
+    state.start_new_conversation(state.load_assistant().assistant)
+
+
+def _open_chat(key: str) -> None:
+    state.open_conversation(state.load_assistant().assistant, key)
+
+
+def _rename_chat(key: str, title: str) -> None:
+    widget = f"chat-name-{key}"
+    if not state.rename_conversation(state.load_assistant().assistant, key,
+                                     st.session_state[widget]):
+        st.session_state[widget] = title        # show the stored name again
+
+
+def _confirm_delete(key: str | None) -> None:
+    st.session_state.confirm_delete = key
+
+
+def _delete_chat(key: str) -> None:
+    state.delete_conversation(state.load_assistant().assistant, key)
 
 
 def pick_role() -> str:
@@ -25,7 +45,8 @@ def pick_role() -> str:
 
 
 def conversation_controls(role: str) -> None:
-    """Draw download and new-chat buttons (after the turn of this run is in the history)."""
+    """Draw download and new-chat buttons and the saved conversations (after the turn of
+    this run is in the history and saved)."""
     history = state.messages()
     with st.sidebar:
         st.download_button(
@@ -36,6 +57,54 @@ def conversation_controls(role: str) -> None:
             disabled=not history, width="stretch")
         st.button(texts.NEW_CHAT, icon=":material/add_comment:", on_click=_new_chat,
                   disabled=not history, width="stretch")
+        saved_conversations()
+
+
+def saved_conversations() -> None:
+    """List the saved conversations by title (their first question unless renamed); the
+    open one can be renamed or deleted."""
+    if warning := st.session_state.get("conversation_warning"):
+        st.warning(render.escape_markdown(warning), icon=":material/sync_problem:")
+    try:
+        stored = state.conversation_store(assistant).conversations()
+    except ConversationError as exc:
+        st.warning(render.escape_markdown(texts.CONVERSATIONS_UNAVAILABLE.format(error=exc)),
+                   icon=":material/sync_problem:")
+        return
+    if not stored:
+        return
+    st.subheader(texts.SAVED_CHATS)
+    current = state.conversation_id()
+    if opened := next((c for c in stored if c.id == current), None):
+        manage(opened)
+    # A long list scrolls in a box of its own, below the controls of the open conversation.
+    box = st.container(height=360) if len(stored) > 8 else st.container()
+    for conversation in stored:
+        is_open = conversation.id == current
+        box.button(render.short_title(conversation.title), key=f"chat-{conversation.id}",
+                  on_click=_open_chat, args=(conversation.id,), disabled=is_open,
+                  icon=":material/chat:" if is_open else ":material/history:",
+                  help=texts.OPEN_CHAT_CURRENT if is_open else texts.SAVED_CHAT_HELP.format(
+                      when=render.local_time(conversation.updated_at),
+                      questions=conversation.questions),
+                  type="tertiary", width="stretch")
+
+
+def manage(conversation: Conversation) -> None:
+    """Offer renaming and (after a confirmation) deleting the open conversation."""
+    with st.expander(texts.MANAGE_CHAT, icon=":material/edit:"):
+        widget = f"chat-name-{conversation.id}"
+        st.session_state.setdefault(widget, conversation.title)
+        st.text_input(texts.CHAT_NAME, max_chars=200, key=widget, on_change=_rename_chat,
+                      args=(conversation.id, conversation.title))
+        if st.session_state.get("confirm_delete") != conversation.id:
+            st.button(texts.DELETE_CHAT, icon=":material/delete:", on_click=_confirm_delete,
+                      args=(conversation.id,))
+            return
+        st.warning(texts.DELETE_CONFIRM)
+        st.button(texts.DELETE_YES, type="primary", on_click=_delete_chat,
+                  args=(conversation.id,))
+        st.button(texts.DELETE_NO, on_click=_confirm_delete, args=(None,))
 
 
 def welcome(role: str) -> None:
@@ -64,4 +133,5 @@ question = st.chat_input(texts.CHAT_PLACEHOLDER) or st.session_state.pop("pendin
 if question:
     intro.empty()
     components.ask(assistant, question)
+    state.save_conversation(assistant)
 conversation_controls(role)
