@@ -11,10 +11,12 @@ import streamlit as st
 
 from assistant.config import load_settings
 from assistant.feedback import FeedbackStore, feedback_path
+from assistant.index.private import PrivateDocument
 from assistant.pipeline import Assistant
 from assistant.prompts import ROLE_COMPANY, ROLES
 from ui import texts
 from ui.render import escape_markdown
+from ui.uploads import DONE, UploadJob, remove_leftovers
 
 
 @dataclass
@@ -33,7 +35,9 @@ def _load(config: str) -> Loaded:
     (tests run many apps with different data folders in one process).
     """
     del config
-    assistant = Assistant(load_settings())
+    settings = load_settings()
+    remove_leftovers(settings.data_dir)     # what an upload cut short by a restart left
+    assistant = Assistant(settings)
     report = assistant.ensure_index()
     warnings = [str(e) for e in report.errors] if report else []
     # Load the model, BM25 and Chroma's vector files in the background: the page is usable at
@@ -104,3 +108,40 @@ def current_role() -> str:
 def role_label(role: str) -> str:
     """Return the Swedish name of a user group."""
     return str(ROLES[role]["label"]) if role in ROLES else role
+
+
+# ---------------------------------------------------------------------- private uploads
+UPLOAD_JOB = "upload-job"
+PRIVATE_DOCUMENTS = "private-documents"
+UPLOAD_RESULT = "upload-result"
+
+
+def upload_job() -> UploadJob | None:
+    """Return this session's upload, running or finished (None: none yet)."""
+    return st.session_state.get(UPLOAD_JOB)
+
+
+def private_documents() -> list[PrivateDocument]:
+    """Return the documents this session uploaded (a finished upload joins them here)."""
+    documents: dict[str, PrivateDocument] = st.session_state.setdefault(PRIVATE_DOCUMENTS, {})
+    job = upload_job()
+    if job is not None and not job.running:
+        del st.session_state[UPLOAD_JOB]
+        if job.state == DONE and job.document is not None:
+            documents[job.name] = job.document    # a file of the same name is replaced
+        st.session_state[UPLOAD_RESULT] = (job.state == DONE, job.message)
+    return list(documents.values())
+
+
+def session_assistant(shared: Assistant) -> Assistant:
+    """Return the Assistant as this session sees it: the shared index plus the session's own
+    uploads (the view is kept while neither changes)."""
+    documents = private_documents()
+    if not documents:
+        return shared
+    key = (id(shared), tuple(id(d) for d in documents))
+    cached = st.session_state.get("session-assistant")
+    if cached is None or cached[0] != key:
+        cached = (key, shared.with_private(documents))
+        st.session_state["session-assistant"] = cached
+    return cached[1]
