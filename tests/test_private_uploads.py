@@ -199,6 +199,10 @@ def test_item4_the_estimate_follows_the_rate_seen():
     now[0] += 30
     job.progress(400, 1000)                  # it sped up: the estimate follows
     assert job.remaining() == pytest.approx(90)
+    assert job.time_left() == "2 minuter"
+    now[0] += 300
+    job.progress(990, 1000)                  # 360 s for 990: 3.6 s to go
+    assert job.time_left() == "mindre än en minut"
 
 
 # ---------------------------------------------------------------------- item 5

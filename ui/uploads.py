@@ -99,8 +99,8 @@ class UploadJob:
     document: PrivateDocument | None = None
     clock: Callable[[], float] = time.monotonic
     started: float | None = None        # when the first batch was reported
-    _cancel: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
 
     def progress(self, done: int, total: int) -> None:
         """Note how far the embedding has come."""
@@ -114,6 +114,16 @@ class UploadJob:
             return None
         elapsed = self.clock() - self.started
         return elapsed / self.done * (self.total - self.done)
+
+    def time_left(self) -> str:
+        """Return the estimate in Swedish words ("" until there is one)."""
+        seconds = self.remaining()
+        if seconds is None:
+            return ""
+        if seconds < 60:
+            return texts.UNDER_A_MINUTE
+        minutes = max(1, round(seconds / 60))
+        return texts.ONE_MINUTE if minutes == 1 else texts.MINUTES.format(n=minutes)
 
     def cancel(self) -> None:
         """Ask the thread to stop after the batch it is embedding."""

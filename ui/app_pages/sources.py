@@ -14,12 +14,6 @@ def _step(key: str, step: int, total: int) -> None:
     st.session_state[key] = min(max(st.session_state.get(key, 0) + step, 0), total - 1)
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return texts.SECONDS.format(n=max(1, round(seconds)))
-    return texts.MINUTES.format(n=round(seconds / 60))
-
-
 @st.fragment(run_every=1.0)
 def upload_progress() -> None:
     """Show the running upload's progress, estimate and cancel button (redrawn every second;
@@ -36,10 +30,9 @@ def _draw_progress(job: UploadJob) -> None:
     if not job.total:
         st.progress(0.0, text=texts.UPLOAD_SAVING.format(name=name))
     else:
-        left = job.remaining()
+        left = job.time_left()
         text = texts.UPLOAD_PROGRESS.format(done=job.done, total=job.total)
-        text += (texts.UPLOAD_ESTIMATE.format(time=_duration(left)) if left is not None
-                 else texts.UPLOAD_ESTIMATING)
+        text += texts.UPLOAD_ESTIMATE.format(time=left) if left else texts.UPLOAD_ESTIMATING
         st.progress(job.done / job.total, text=text)
     st.button(texts.UPLOAD_CANCEL, icon=":material/cancel:", on_click=job.cancel,
               key="upload-cancel")
