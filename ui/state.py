@@ -114,6 +114,7 @@ def role_label(role: str) -> str:
 UPLOAD_JOB = "upload-job"
 PRIVATE_DOCUMENTS = "private-documents"
 UPLOAD_RESULT = "upload-result"
+SESSION_ASSISTANT = "session-assistant"
 
 
 def upload_job() -> UploadJob | None:
@@ -129,8 +130,15 @@ def private_documents() -> list[PrivateDocument]:
         del st.session_state[UPLOAD_JOB]
         if job.state == DONE and job.document is not None:
             documents[job.name] = job.document    # a file of the same name is replaced
+            if job.view is not None:              # built and warmed up by the job
+                st.session_state[SESSION_ASSISTANT] = (_view_key(
+                    load_assistant().assistant, list(documents.values())), job.view)
         st.session_state[UPLOAD_RESULT] = (job.state == DONE, job.message)
     return list(documents.values())
+
+
+def _view_key(shared: Assistant, documents: list[PrivateDocument]) -> tuple[int, frozenset[int]]:
+    return id(shared), frozenset(id(d) for d in documents)
 
 
 def session_assistant(shared: Assistant) -> Assistant:
@@ -139,9 +147,9 @@ def session_assistant(shared: Assistant) -> Assistant:
     documents = private_documents()
     if not documents:
         return shared
-    key = (id(shared), tuple(id(d) for d in documents))
-    cached = st.session_state.get("session-assistant")
+    key = _view_key(shared, documents)
+    cached = st.session_state.get(SESSION_ASSISTANT)
     if cached is None or cached[0] != key:
         cached = (key, shared.with_private(documents))
-        st.session_state["session-assistant"] = cached
+        st.session_state[SESSION_ASSISTANT] = cached
     return cached[1]

@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +97,7 @@ class UploadJob:
     total: int = 0
     message: str = ""
     document: PrivateDocument | None = None
+    view: Assistant | None = None        # the session's assistant with it, warmed up
     clock: Callable[[], float] = time.monotonic
     started: float | None = None        # when the first batch was reported
     _cancel: threading.Event = field(default_factory=threading.Event, init=False)
@@ -141,16 +142,25 @@ class UploadJob:
         """Return True while the file is being read."""
         return self.state == RUNNING
 
-    def start(self, assistant: Assistant, data: bytes) -> None:
-        """Read and embed the file in a background thread."""
-        self._thread = threading.Thread(target=self._run, args=(assistant, data),
+    def start(self, assistant: Assistant, data: bytes,
+              others: Sequence[PrivateDocument] = ()) -> None:
+        """Read and embed the file in a background thread (`others`: the session's other
+        private documents, which the session's assistant answers from as well)."""
+        self._thread = threading.Thread(target=self._run, args=(assistant, data, others),
                                         name=f"asf-upload-{self.name}", daemon=True)
         self._thread.start()
 
-    def _run(self, assistant: Assistant, data: bytes) -> None:
+    def _run(self, assistant: Assistant, data: bytes,
+             others: Sequence[PrivateDocument]) -> None:
         try:
             self.document = read_upload(assistant, self.name, data,
                                         cancellable(self.progress, self._cancel.is_set))
+            # The session's search structures (BM25 and vectors over the shared passages
+            # and its own) are built here, not at its first question (measured: 12.8 s).
+            view = assistant.with_private([*(d for d in others if d.name != self.name),
+                                           self.document])
+            view.warm_up()
+            self.view = view
         except Cancelled:
             self.state, self.message = CANCELLED, texts.UPLOAD_CANCELLED.format(name=self.name)
             return
@@ -166,7 +176,8 @@ class UploadJob:
         self.state = DONE
 
 
-def start_upload(assistant: Assistant, name: str, data: bytes) -> UploadJob:
+def start_upload(assistant: Assistant, name: str, data: bytes,
+                 others: Sequence[PrivateDocument] = ()) -> UploadJob:
     """Check an upload and start reading it in the background (a refused file: a job that
     has already failed, with the Swedish reason)."""
     name = Path(name).name
@@ -175,7 +186,7 @@ def start_upload(assistant: Assistant, name: str, data: bytes) -> UploadJob:
     if refused:
         job.state, job.message = FAILED, refused
         return job
-    job.start(assistant, data)
+    job.start(assistant, data, others)
     return job
 
 

@@ -133,5 +133,5 @@ with upload:
             # Read in the background: this session's page stays usable, and no other
             # session waits for it.
             st.session_state[state.UPLOAD_JOB] = start_upload(shared, file.name,
-                                                              file.getvalue())
+                                                              file.getvalue(), private)
             st.rerun()
