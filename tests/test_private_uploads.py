@@ -160,6 +160,17 @@ def test_item7_a_refused_upload_changes_nothing(fake, settings):
     assert not any(settings.data_dir.joinpath(UPLOAD_TMP).glob("*"))
 
 
+def test_an_upload_that_cannot_be_saved_for_parsing_names_no_server_path(fake, settings):
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / UPLOAD_TMP).write_text("not a folder", encoding="utf-8")
+    at = _session()
+    _finish(_choose(at, "egen.md", HOSTILE.encode()))
+    [error] = at.tabs[3].error
+    assert "egen.md kunde inte läsas in" in error.value
+    assert str(settings.data_dir) not in error.value.replace("\\", "")
+    assert at.session_state["private-documents"] == {}
+
+
 # ---------------------------------------------------------------------- item 4
 def test_item4_other_sessions_answer_while_an_upload_is_read_and_cancel_leaves_nothing(
         gated, settings):
