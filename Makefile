@@ -46,10 +46,11 @@ lint: setup
 	$(VENV)/bin/ruff check assistant eval tests ui
 	$(VENV)/bin/mypy
 
-# The fast tier: no real embedding model, browser or llama.cpp server (those are marked).
+# The fast tier: no real embedding model, browser or llama.cpp server (those are marked), one
+# test file per worker over every core (7m54 serial, quiet two-core machine; see README).
 FAST_TESTS := not integration and not browser and not llm_server
 check: lint
-	$(PY) -m pytest -m "$(FAST_TESTS)"
+	$(PY) -m pytest -m "$(FAST_TESTS)" -n auto --dist loadfile
 
 eval: setup
 	$(VENV)/bin/asf eval

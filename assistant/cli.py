@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from assistant.prompts import (
@@ -15,6 +15,7 @@ from assistant.prompts import (
     MSG_BATCH_QUESTION,
     MSG_EMBEDDING_PROGRESS,
     MSG_INDEX_CHANGED,
+    MSG_INDEX_KEPT_OTHERS,
     MSG_INDEX_UP_TO_DATE,
 )
 
@@ -23,53 +24,80 @@ ROLL_HELP = ("frågeställarens roll: företag, asf eller rådgivare (styr vad s
              "först)")
 
 
-# Texts (passages and sentences) embedded per second on two CPU cores: the shipped corpus,
-# 800 texts, is embedded in about 40 s (measured 2026-11-29). Only for the first estimate;
-# the time left is then computed from the pace actually seen.
-TEXTS_PER_SECOND = 20
-# Work expected to take longer than this is announced with an estimate before it starts.
+# Work expected to take longer than this is announced with an estimate before most of it.
 ANNOUNCE_AFTER_S = 60
 
 
 _progress_open = False          # a progress line is on stderr without its newline yet
 
 
+def duration_phrase(seconds: float) -> str:
+    """Return a duration in Swedish words ("1 minut", "3 minuter", "under en minut")."""
+    from assistant.prompts import DURATION_MINUTE, DURATION_MINUTES, DURATION_UNDER_A_MINUTE
+
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return DURATION_UNDER_A_MINUTE
+    return DURATION_MINUTE if minutes == 1 else DURATION_MINUTES.format(minutes=minutes)
+
+
 class _Progress:
-    """Print embedding progress on one line of stderr, with an estimate for long work."""
+    """Print embedding progress on one line of stderr, with an estimate for long work.
 
-    def __init__(self) -> None:
-        self.started = 0.0
+    The estimate comes from the pace measured on this machine, not from a constant: the time
+    per text varies some twentyfold with the texts' length and the load on the CPU (the
+    report's 800 short texts ran at 20 per second, 4,000 passages of a long PDF at 1-2). The
+    first batch is not timed, since it includes loading the model; the estimate is printed
+    once the next batch is done, and the progress line's time left uses the same pace.
+    """
 
-    def __call__(self, done: int, total: int) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
         import time
 
+        self.clock = clock or time.monotonic
+        self.warm: tuple[float, int] | None = None   # (time, done) after the first batch
+        self.announced = False
+
+    def _seconds_left(self, now: float, done: int, total: int) -> float | None:
+        """Return the time left at the pace measured since the first batch, or None."""
+        if self.warm is None or done <= self.warm[1] or now <= self.warm[0]:
+            return None
+        rate = (done - self.warm[1]) / (now - self.warm[0])
+        return (total - done) / rate
+
+    def __call__(self, done: int, total: int) -> None:
         from assistant.prompts import MSG_EMBEDDING_ETA, MSG_INGEST_ESTIMATE
 
-        now = time.monotonic()
-        if not self.started:
-            self.started = now
-            if total / TEXTS_PER_SECOND > ANNOUNCE_AFTER_S:
-                minutes = max(1, round(total / TEXTS_PER_SECOND / 60))
-                print(MSG_INGEST_ESTIMATE.format(texts=total, minutes=minutes),
+        now = self.clock()
+        if self.warm is None and done > 0:
+            self.warm = (now, done)
+        left = self._seconds_left(now, done, total) if done < total else None
+        if left is not None and not self.announced:
+            self.announced = True
+            if left > ANNOUNCE_AFTER_S:
+                _end_line()
+                print(MSG_INGEST_ESTIMATE.format(texts=total, duration=duration_phrase(left)),
                       file=sys.stderr, flush=True)
         line = MSG_EMBEDDING_PROGRESS.format(done=done, total=total)
-        elapsed = now - self.started
-        if 0 < done < total and elapsed > 5:
-            left = (total - done) * elapsed / done
-            if left > 60:
-                line += MSG_EMBEDDING_ETA.format(minutes=round(left / 60))
+        if left is not None and left > ANNOUNCE_AFTER_S:
+            line += MSG_EMBEDDING_ETA.format(duration=duration_phrase(left))
         global _progress_open
         _progress_open = done < total
         end = "" if _progress_open else "\n"
         print("\r" + line.ljust(60), end=end, file=sys.stderr, flush=True)
 
 
-def _fail(exc: BaseException) -> None:
-    """Print an error on its own line of stderr, after an unfinished progress line."""
+def _end_line() -> None:
+    """End an unfinished progress line, so the next message starts on its own line."""
     global _progress_open
     if _progress_open:
         print(file=sys.stderr)
         _progress_open = False
+
+
+def _fail(exc: BaseException) -> None:
+    """Print an error on its own line of stderr, after an unfinished progress line."""
+    _end_line()
     print(f"Fel: {exc}", file=sys.stderr)
 
 
@@ -174,6 +202,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     message = MSG_INDEX_CHANGED if report.changed else MSG_INDEX_UP_TO_DATE
     print(message.format(added=report.added, removed=report.removed, sources=report.sources,
                          chunks=report.chunks))
+    if report.kept_sources:
+        print(MSG_INDEX_KEPT_OTHERS.format(count=len(report.kept_sources)))
     return EXIT_ERROR if report.errors else EXIT_OK
 
 
@@ -187,6 +217,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"Varning: {error}", file=sys.stderr)
         print(MSG_INDEX_CHANGED.format(added=report.added, removed=report.removed,
                                        sources=report.sources, chunks=report.chunks))
+        if report.kept_sources:
+            print(MSG_INDEX_KEPT_OTHERS.format(count=len(report.kept_sources)))
         return EXIT_OK
     if not assistant.index.exists():
         from assistant.prompts import ERR_NO_INDEX
@@ -490,6 +522,61 @@ def _role(value: str) -> str:
     return role
 
 
+def _plan_output_problem(path: Path, force: bool) -> str | None:
+    """Return why the plan cannot be written to `path` (Swedish), or None when it can.
+
+    Checked before the model loads, so a wrong path is answered at once, not after a minute.
+    An existing file is replaced only with --force or after a yes at the terminal.
+    """
+    import tempfile
+
+    from assistant.prompts import (
+        ERR_PLAN_OUTPUT_EXISTS,
+        ERR_PLAN_OUTPUT_IS_FOLDER,
+        ERR_PLAN_OUTPUT_NO_FOLDER,
+        ERR_PLAN_OUTPUT_READ_ONLY,
+        MSG_PLAN_OVERWRITE,
+        PLAN_YES,
+    )
+
+    folder = path.parent
+    if path.is_dir():
+        return ERR_PLAN_OUTPUT_IS_FOLDER.format(path=path)
+    if not folder.is_dir():
+        return ERR_PLAN_OUTPUT_NO_FOLDER.format(folder=folder)
+    try:
+        # Creating a file is the one test that also sees read-only mounts and full disks.
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".asf-plan-"):
+            pass
+    except OSError:
+        return ERR_PLAN_OUTPUT_READ_ONLY.format(folder=folder)
+    if path.exists() and not force:
+        if not sys.stdin.isatty():
+            return ERR_PLAN_OUTPUT_EXISTS.format(path=path)
+        try:
+            reply = input(MSG_PLAN_OVERWRITE.format(path=path))
+        except EOFError:
+            reply = ""
+        if reply.strip().lower() not in PLAN_YES:
+            return ERR_PLAN_OUTPUT_EXISTS.format(path=path)
+    return None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all: an existing file is replaced only by a complete one."""
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".asf-plan-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from assistant.planner import (
         PlanError,
@@ -498,7 +585,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         parse_length,
         parse_participants,
     )
-    from assistant.prompts import ERR_PLAN_OUTPUT, MSG_PLAN_WRITTEN
+    from assistant.prompts import ERR_PLAN_OUTPUT, ERR_PLAN_OUTPUT_READ_ONLY, MSG_PLAN_WRITTEN
 
     try:
         # Check the inputs before any model is loaded, so a typo is answered at once.
@@ -512,6 +599,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.format == "docx" and not args.output:
         print(f"Fel: {ERR_PLAN_OUTPUT}", file=sys.stderr)
         return EXIT_USAGE
+    path = Path(args.output) if args.output else None
+    if path is not None:
+        problem = _plan_output_problem(path, args.force)
+        if problem:
+            print(f"Fel: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     plan = Planner(_assistant(args)).plan(request)
     if args.format == "json":
         text = json.dumps(plan.to_dict(), ensure_ascii=False, indent=2) + "\n"
@@ -519,18 +612,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
         text = plan.to_markdown()
     else:
         text = ""
-    if args.output:
-        path = Path(args.output)
-        if path.is_dir():
-            print(f"Fel: {path} är en mapp; ange en fil.", file=sys.stderr)
-            return EXIT_USAGE
-        if args.format == "docx":
-            path.write_bytes(plan.to_docx())
-        else:
-            path.write_text(text, encoding="utf-8")
-        print(MSG_PLAN_WRITTEN.format(path=path), file=sys.stderr)
-    else:
+    if path is None:
         sys.stdout.write(text)
+        return EXIT_OK
+    data = plan.to_docx() if args.format == "docx" else text.encode("utf-8")
+    try:
+        _write_file(path, data)
+    except OSError:
+        # The folder was writable a minute ago (checked above); it changed while we worked.
+        print(f"Fel: {ERR_PLAN_OUTPUT_READ_ONLY.format(folder=path.parent)}", file=sys.stderr)
+        return EXIT_ERROR
+    print(MSG_PLAN_WRITTEN.format(path=path), file=sys.stderr)
     return EXIT_OK
 
 
@@ -640,6 +732,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="träffens längd: \"2 timmar\", \"90 min\", halvdag, heldag")
     p.add_argument("--format", choices=["md", "json", "docx"], default="md")
     p.add_argument("--output", "-o", metavar="FIL", help="skriv till en fil (krävs för docx)")
+    p.add_argument("--force", "-f", action="store_true",
+                   help="skriv över en befintlig fil utan att fråga")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("serve", help="starta HTTP-API:t (med OpenAI-kompatibel slutpunkt)",

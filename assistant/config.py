@@ -157,6 +157,9 @@ class AnswerSettings(BaseModel):
         default=2500, ge=600, le=8000, description="Length budget of an answer that leads with a "
                                                    "card: the engine's part gets what the card "
                                                    "leaves (at least broad_window_chars).")
+    guide_second_margin: float = Field(
+        default=0.0, ge=0, le=0.5, description="A second card follows the first when its score "
+                                               "is within this of the first's (0: one card).")
     related_questions: int = Field(default=3, ge=0, le=5,
                                    description="Other cards' titles offered after an answer.")
     related_min_similarity: float = Field(

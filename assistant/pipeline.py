@@ -25,6 +25,7 @@ from assistant.prompts import (
     ERR_INDEX_NOT_SYNCED,
     ERR_NO_WORDS,
     ERR_QUESTION_TOO_LONG,
+    GUIDE_HEADING,
     GUIDE_ROLES,
     STANDALONE_NOTE,
     UNKNOWN_NAME_REASON,
@@ -271,7 +272,7 @@ class Assistant:
         if self.settings.backend == "extractive" and broad:
             answer = self.guided_answer(query, analysis, retrieval, exclude, cards)
             answer.question, answer.standalone_question = question, query
-            answer.related = related_titles(cards, answer.guide, self.settings.answer)
+            answer.related = related_titles(cards, answer.answer, self.settings.answer)
             yield from (line + "\n" for line in answer.answer.split("\n"))
             yield answer
             return
@@ -384,7 +385,12 @@ class Assistant:
         if not lines:
             return self.broad_answer(query, analysis, retrieval, exclude)
         card_chars = sum(len(line) for line in lines)
-        rest = self.broad_answer(query, analysis, retrieval, exclude | card_sentences(best.entry),
+        quoted = exclude | card_sentences(best.entry)
+        second = self.second_card(best, cards, quoted)
+        if second is not None:
+            card_chars += len(second.answer)
+            quoted |= card_sentences(next(c.entry for c in cards if c.entry.id == second.guide))
+        rest = self.broad_answer(query, analysis, retrieval, quoted,
                                  max_chars=max(settings.broad_window_chars,
                                                settings.guide_max_chars - card_chars))
         if rest.refused:
@@ -394,7 +400,24 @@ class Assistant:
             if plain.refused:
                 return plain
         return lead_with_card(best.entry, lines, citations,
-                              rest if settings.guide_then_engine else None)
+                              rest if settings.guide_then_engine else None, second)
+
+    def second_card(self, best: GuideMatch, cards: list[GuideMatch],
+                    exclude: frozenset[str]) -> Answer | None:
+        """Return the next card's part (as an Answer whose text is its lines) when its score
+        is nearly the first's, leaving out what the first card or the conversation quoted."""
+        settings = self.settings.answer
+        if not settings.guide_second_margin:
+            return None
+        near = next((c for c in cards if c.entry.id != best.entry.id
+                     and c.similarity >= settings.guide_min_similarity), None)
+        if near is None or best.score - near.score > settings.guide_second_margin:
+            return None
+        lines, citations = card_part(near.entry, self.retriever.topics().chunks, exclude)
+        if len(lines) < 2:
+            return None
+        return Answer(question="", answer="\n".join(lines), refused=False,
+                      citations=citations, guide=near.entry.id)
 
     def broad_answer(self, query: str, analysis: Analysis, retrieval: Retrieval,
                      exclude: frozenset[str] = frozenset(), max_chars: int | None = None
@@ -471,11 +494,12 @@ class Assistant:
                       settings.broad_max_chars if max_chars is None else max_chars)
 
 
-def related_titles(cards: list[GuideMatch], used: str, settings: AnswerSettings) -> list[str]:
-    """Return other cards' titles worth offering as follow-ups (closest first)."""
+def related_titles(cards: list[GuideMatch], answer: str, settings: AnswerSettings) -> list[str]:
+    """Return other cards' titles worth offering as follow-ups (closest first): not a card
+    the answer leads with (its heading is in the answer)."""
     return [m.entry.title for m in cards
-            if m.entry.id != used and m.similarity >= settings.related_min_similarity
-            ][:settings.related_questions]
+            if GUIDE_HEADING.format(title=m.entry.title) not in answer
+            and m.similarity >= settings.related_min_similarity][:settings.related_questions]
 
 
 def user_turns(history: Sequence[dict | str]) -> list[str]:

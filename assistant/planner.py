@@ -50,7 +50,7 @@ from assistant.prompts import (
     PLAN_UNKNOWN_THEME,
 )
 from assistant.retrieval.topics import Sentence, TopicIndex
-from assistant.text import collapse, coverage, is_fragment, stem, tokens, words
+from assistant.text import coverage, is_fragment, stem, strip_control, tokens, words
 from assistant.types import Chunk, Citation
 
 if TYPE_CHECKING:
@@ -108,10 +108,11 @@ class PlanRequest:
 
     def checked(self) -> PlanRequest:
         """Return the request with trimmed text, or raise PlanError."""
-        theme = collapse(self.theme or "")
+        # Control characters would reach a terminal and make the Word document fail.
+        theme, place = strip_control(self.theme or ""), strip_control(self.place or "")
         if not theme or len(theme) > 200:
             raise PlanError(ERR_PLAN_THEME)
-        if len(collapse(self.place or "")) > 100:
+        if len(place) > 100:
             raise PlanError(ERR_PLAN_PLACE)
         if not MIN_PARTICIPANTS <= self.participants <= MAX_PARTICIPANTS:
             raise PlanError(ERR_PLAN_PARTICIPANTS.format(low=MIN_PARTICIPANTS,
@@ -122,28 +123,33 @@ class PlanRequest:
         if unknown:
             raise PlanError(ERR_PLAN_GROUPS.format(groups=", ".join(unknown),
                                                    known=", ".join(PLAN_TARGET_GROUPS)))
-        return PlanRequest(theme, collapse(self.place or ""), tuple(dict.fromkeys(self.groups)),
+        return PlanRequest(theme, place, tuple(dict.fromkeys(self.groups)),
                            self.participants, self.minutes)
 
 
 def parse_participants(text: str) -> int:
     """Return a number of participants from "25" (PlanError with a Swedish message)."""
-    value = collapse(str(text))
-    if not value.isdigit():
+    value = strip_control(str(text))
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if not value.isdecimal():
         raise PlanError(ERR_PLAN_PARTICIPANTS_FORMAT.format(value=value))
+    if len(value) > len(str(MAX_PARTICIPANTS)) + 1:
+        raise PlanError(ERR_PLAN_PARTICIPANTS.format(low=MIN_PARTICIPANTS, high=MAX_PARTICIPANTS))
     return int(value)
 
 
 def parse_length(text: str) -> int:
     """Return a meeting length in minutes from "2 timmar", "90 min", "2h", "halvdag"."""
-    value = collapse(text or "").lower().replace(",", ".")
+    value = strip_control(text or "").lower().replace(",", ".")
     named = {"halvdag": 210, "halv dag": 210, "heldag": 420, "hel dag": 420}
     if value in named:
         return named[value]
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(h|tim|timme|timmar|t|min|minuter|m)?", value)
     if not match:
-        raise PlanError(ERR_PLAN_LENGTH_FORMAT.format(value=text))
+        raise PlanError(ERR_PLAN_LENGTH_FORMAT.format(value=strip_control(text or "")))
     number = float(match.group(1))
+    if number > MAX_MINUTES:          # also a 400-digit number, which float makes infinite
+        raise PlanError(ERR_PLAN_LENGTH.format(low=MIN_MINUTES, high=MAX_MINUTES // 60))
     unit = match.group(2) or ("min" if number > 12 else "h")
     return round(number if unit.startswith("m") else number * 60)
 

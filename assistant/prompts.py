@@ -61,6 +61,11 @@ ERR_READ_FAILED = (
 PDF_REASON_TRUNCATED = "filen är ofullständig, troligen avbruten vid nedladdning eller kopiering"
 PDF_REASON_NOT_PDF = "filen börjar inte som en PDF-fil"
 PDF_REASON_UNKNOWN = "innehållet följer inte PDF-formatet"
+ERR_PDF_TOO_LARGE_INSIDE = (
+    "PDF-filen {name} går inte att läsa: innehållet packas upp till mer än PDF-läsaren tillåter "
+    "(en liten fil som blir mycket stor, vilket tyder på en skadad eller avsiktligt uppblåst "
+    "fil). Skriv ut den till en ny PDF eller spara texten som .txt och läs in den i stället."
+)
 ERR_PDF_AS_TEXT = (
     "Filen {name} är en PDF-fil, fast namnet slutar på {suffix}. Byt filändelsen till .pdf "
     "och läs in den igen."
@@ -127,12 +132,19 @@ MSG_INDEX_CHANGED = (
     "Indexet uppdaterat: {added} nya och {removed} borttagna textavsnitt "
     "({sources} dokument, {chunks} textavsnitt totalt)."
 )
-MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
-MSG_EMBEDDING_ETA = " (ca {minutes} min kvar)"
-MSG_INGEST_ESTIMATE = (
-    "{texts} textavsnitt och meningar ska bäddas in, vilket tar uppskattningsvis {minutes} "
-    "minuter. Ctrl-C avbryter när som helst; indexet lämnas då som det var."
+MSG_INDEX_KEPT_OTHERS = (
+    "{count} dokument som en annan instans lagt till finns inte bland den här instansens filer "
+    "men behålls i det delade indexet; den instans som lade till dem tar bort dem."
 )
+MSG_EMBEDDING_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
+MSG_EMBEDDING_ETA = " (ca {duration} kvar)"
+MSG_INGEST_ESTIMATE = (
+    "{texts} textavsnitt och meningar ska bäddas in, vilket i den takt som mätts hittills tar "
+    "uppskattningsvis {duration}. Ctrl-C avbryter när som helst; indexet lämnas då som det var."
+)
+DURATION_MINUTE = "1 minut"
+DURATION_MINUTES = "{minutes} minuter"
+DURATION_UNDER_A_MINUTE = "under en minut"
 MSG_INTERRUPTED = "Avbrutet. Indexet är oförändrat."
 ERR_INDEX_CORRUPT = (
     "Indexet gick inte att läsa ({detail}) och har flyttats undan till mappen {aside} i "
@@ -506,6 +518,20 @@ ERR_PLAN_LENGTH_FORMAT = (
 ERR_PLAN_GROUPS = "Okänd målgrupp: {groups}. Välj bland: {known}."
 ERR_PLAN_OUTPUT = "Ange --output FIL för Word-formatet (till exempel --output plan.docx)."
 MSG_PLAN_WRITTEN = "Planen är sparad i {path}."
+ERR_PLAN_OUTPUT_IS_FOLDER = "{path} är en mapp; ange en fil, till exempel --output plan.md."
+ERR_PLAN_OUTPUT_NO_FOLDER = (
+    "Mappen {folder} finns inte. Skapa den först eller ange en fil i en befintlig mapp."
+)
+ERR_PLAN_OUTPUT_READ_ONLY = (
+    "Det går inte att skriva i mappen {folder} (den är skrivskyddad eller full). Ange en fil "
+    "i en annan mapp."
+)
+ERR_PLAN_OUTPUT_EXISTS = (
+    "Filen {path} finns redan. Lägg till --force för att skriva över den, eller ange ett "
+    "annat filnamn."
+)
+MSG_PLAN_OVERWRITE = "Filen {path} finns redan. Skriva över den? [j/N] "
+PLAN_YES = ("j", "ja", "y", "yes")
 MSG_BATCH_QUESTION = "Fråga: {question}"
 ERR_NOT_UTF8 = "Raden är inte giltig UTF-8-text; spara frågorna som UTF-8 och försök igen."
 

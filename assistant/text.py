@@ -107,6 +107,16 @@ def collapse(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# Control characters (C0, DEL, C1), the non-characters U+FFFE/U+FFFF and lone surrogates:
+# none belongs in a one-line input, a terminal or XML (python-docx refuses them).
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def strip_control(text: str) -> str:
+    """Return one-line text with control characters replaced by spaces, whitespace collapsed."""
+    return collapse(_CONTROL_CHARS.sub(" ", text))
+
+
 # Function words of each language ("i", "in", "man" and "var" are both, so neither list has
 # them). A question is English when its English function words outnumber its Swedish ones:
 # counting English words alone against a quarter of the length missed "Do we get any tax

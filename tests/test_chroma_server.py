@@ -7,6 +7,7 @@ machine keeps beside the shared index is exercised too.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from assistant.index.late import TokenVectors
 from assistant.index.store import ServerStore, StoreError
 from assistant.pipeline import Assistant
 from assistant.text import tokens
-from tests.conftest import FakeEmbeddings
+from tests.conftest import FakeEmbeddings, use_embedder
 
 QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
 NOTE = "# Anteckningar\n\nVi köper catering av Gnestabagarna, ett ASF i Gnesta.\n"
@@ -150,3 +151,137 @@ def test_an_unreachable_server_gets_a_swedish_message(tmp_path):
     with pytest.raises(StoreError, match="Chroma-servern på http://127.0.0.1:\\d+ svarar inte"):
         assistant.ensure_index()
     shutil.rmtree(tmp_path / "maskin", ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _elsewhere(*folders: Path) -> Iterator[None]:
+    """Hide folders while the block runs, as files on another machine are out of reach."""
+    for folder in folders:
+        folder.rename(folder.with_name(f"{folder.name}.borta"))
+    try:
+        yield
+    finally:
+        for folder in folders:
+            folder.with_name(f"{folder.name}.borta").rename(folder)
+
+
+def _instance(monkeypatch, tmp_path: Path, name: str, url: str) -> None:
+    """Make the next `asf` command run as instance `name` (its own data folder)."""
+    monkeypatch.setenv("ASF_DATA_DIR", str(tmp_path / name))
+    monkeypatch.setenv("ASF_CHROMA_URL", url)
+    monkeypatch.setenv("ASF_COLLECTION", "agare")
+
+
+def _shared_sources(tmp_path: Path, url: str) -> dict[str, int]:
+    index = Assistant(_machine(tmp_path, "lasare", url, "agare"),
+                      embeddings=TokenFake()).index
+    return {source: info["chunks"] for source, info in index.sources().items()}
+
+
+def test_two_instances_never_remove_documents_the_other_added(chroma_url, tmp_path,
+                                                              monkeypatch, capsys):
+    """Issue 24, item 3: `asf ingest` on one instance removed what another had added."""
+    from assistant import cli
+
+    use_embedder(monkeypatch, lambda settings: TokenFake())
+    a_files, b_files = tmp_path / "a-filer", tmp_path / "b-filer"
+    a_files.mkdir()
+    b_files.mkdir()
+    (a_files / "gnesta.md").write_text(NOTE, encoding="utf-8")
+    (b_files / "nykoping.md").write_text(
+        "# Nyköping\n\nVi hyr lokalvård av Nyköpings arbetsintegrerande kooperativ.\n",
+        encoding="utf-8")
+    a_source, b_source = (str((d / n).resolve()) for d, n in
+                          ((a_files, "gnesta.md"), (b_files, "nykoping.md")))
+
+    _instance(monkeypatch, tmp_path, "instans-a", chroma_url)
+    assert cli.main(["ingest", str(a_files / "gnesta.md")]) == 0
+    corpus = {s: n for s, n in _shared_sources(tmp_path, chroma_url).items() if s != a_source}
+    assert len(corpus) == 1 and a_source in _shared_sources(tmp_path, chroma_url)
+
+    # Instance B (another data folder, another machine: A's file is out of its reach).
+    _instance(monkeypatch, tmp_path, "instans-b", chroma_url)
+    capsys.readouterr()
+    with _elsewhere(a_files):
+        assert cli.main(["ingest"]) == 0
+        out = capsys.readouterr().out
+        assert "borttagna" not in out and "1 dokument som en annan instans lagt till" in out
+        assert cli.main(["ingest", str(b_files / "nykoping.md")]) == 0
+    both = _shared_sources(tmp_path, chroma_url)
+    assert set(both) == {*corpus, a_source, b_source}
+
+    # Restart A (B's file is out of its reach), then B again: nothing lost, nothing doubled.
+    _instance(monkeypatch, tmp_path, "instans-a", chroma_url)
+    with _elsewhere(b_files):
+        assert cli.main(["ingest"]) == 0
+    _instance(monkeypatch, tmp_path, "instans-b", chroma_url)
+    with _elsewhere(a_files):
+        assert cli.main(["ingest"]) == 0
+    assert _shared_sources(tmp_path, chroma_url) == both
+    assert {s: n for s, n in both.items() if s in corpus} == corpus
+
+    # A removes its own file: A's next sync drops it; B's stays.
+    (a_files / "gnesta.md").unlink()
+    _instance(monkeypatch, tmp_path, "instans-a", chroma_url)
+    with _elsewhere(b_files):
+        assert cli.main(["ingest"]) == 0
+    assert set(_shared_sources(tmp_path, chroma_url)) == {*corpus, b_source}
+
+
+def test_a_rebuild_keeps_the_documents_other_instances_added(chroma_url, tmp_path,
+                                                             monkeypatch, capsys):
+    """`asf index --rebuild` on one instance starts afresh from its own files only; what
+    another instance added is carried over as it is."""
+    from assistant import cli
+
+    use_embedder(monkeypatch, lambda settings: TokenFake())
+    a_files = tmp_path / "a-filer"
+    a_files.mkdir()
+    (a_files / "gnesta.md").write_text(NOTE, encoding="utf-8")
+    a_source = str((a_files / "gnesta.md").resolve())
+    monkeypatch.setenv("ASF_COLLECTION", "ombygge")
+    monkeypatch.setenv("ASF_CHROMA_URL", chroma_url)
+    monkeypatch.setenv("ASF_DATA_DIR", str(tmp_path / "instans-a"))
+    assert cli.main(["ingest", str(a_files / "gnesta.md")]) == 0
+    reader = Assistant(_machine(tmp_path, "lasare", chroma_url, "ombygge"),
+                       embeddings=TokenFake()).index
+    before = {c.chunk_id for c in reader.chunks()}
+    assert a_source in reader.sources()
+
+    monkeypatch.setenv("ASF_DATA_DIR", str(tmp_path / "instans-b"))
+    capsys.readouterr()
+    with _elsewhere(a_files):
+        assert cli.main(["index", "--rebuild"]) == 0
+    assert "1 dokument som en annan instans lagt till" in capsys.readouterr().out
+    assert reader.reopen_if_changed()
+    assert {c.chunk_id for c in reader.chunks()} == before
+    found = Assistant(_machine(tmp_path, "lasare", chroma_url, "ombygge"),
+                      embeddings=TokenFake()).retriever.search("Gnestabagarna catering Gnesta")
+    assert "Gnestabagarna" in found.passages[0].chunk.text
+
+
+def test_documents_indexed_before_owners_were_kept_stay_on_a_shared_index(chroma_url,
+                                                                          tmp_path):
+    """An index written by a version without owners: no instance knows who added its outside
+    documents, so none removes them (a local index, one instance, still does)."""
+    note = tmp_path / "gnesta.md"
+    note.write_text(NOTE, encoding="utf-8")
+    a = Assistant(_machine(tmp_path, "instans-a", chroma_url, "arv"), embeddings=TokenFake())
+    a.ingest([note])
+    generation = a.index.backend.open_live()
+    assert generation is not None
+    records = generation.collection.records(documents=False)
+    generation.collection.update_metadata([cid for cid, _, _ in records],
+                                          [{**m, "owners": ""} for _, _, m in records])
+    note.unlink()
+    b = Assistant(_machine(tmp_path, "instans-b", chroma_url, "arv"), embeddings=TokenFake())
+    report = b.ingest()
+    assert report.removed == 0 and report.kept_sources == [str(note.resolve())]
+    live = b.index.backend.open_live()
+    assert live is not None
+    owners = {m["owners"] for _, _, m in live.collection.records(documents=False)
+              if m["source"] != str(note.resolve())}
+    assert owners == {"corpus"}                  # the corpus files b indexes are claimed
+    # a's added.json names the file: a knows it added it, and removes it now that it is gone.
+    report = a.ingest()
+    assert report.removed_sources == [str(note.resolve())] and not report.kept_sources

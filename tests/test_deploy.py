@@ -89,6 +89,20 @@ def test_health_checks_call_endpoints_that_exist():
     assert SERVICES["api"]["depends_on"]["chroma"]["condition"] == "service_healthy"
 
 
+def test_one_image_is_built_once_and_used_by_every_service():
+    """Issue 24: each service built its own image; now one build serves all three."""
+    images = {s.get("image") for s in SERVICES.values()}
+    assert len(images) == 1 and None not in images
+    builders = [name for name, s in SERVICES.items() if "build" in s]
+    assert builders == ["chroma"]
+    for name, service in SERVICES.items():
+        if name not in builders:
+            # Never a same-named image from a registry; the build comes first, since every
+            # service waits for chroma.
+            assert service["pull_policy"] == "never"
+    assert "chroma" in SERVICES["api"]["depends_on"] and "api" in SERVICES["ui"]["depends_on"]
+
+
 def _instructions() -> list[tuple[str, str]]:
     joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in

@@ -285,14 +285,18 @@ def test_item12_ctrl_c_stops_cleanly_and_leaves_the_index(settings, built, tmp_p
 
 
 def test_item12_long_work_is_announced_with_an_estimate(capsys):
-    progress = cli._Progress()
-    progress(0, 12_000)
-    progress(16, 12_000)
+    now = [0.0]
+    progress = cli._Progress(clock=lambda: now[0])
+    for done, at in ((0, 0.0), (16, 30.0), (32, 30.8)):     # 20 texts per second once loaded
+        now[0] = at
+        progress(done, 12_000)
     err = capsys.readouterr().err
     assert "12000 textavsnitt och meningar" in err and "10 minuter" in err
     assert "Ctrl-C avbryter" in err
-    short = cli._Progress()
-    short(0, 300)
+    short = cli._Progress(clock=lambda: now[0])
+    for done, at in ((0, 0.0), (16, 30.0), (32, 30.8)):
+        now[0] = at
+        short(done, 300)
     assert "uppskattningsvis" not in capsys.readouterr().err
 
 

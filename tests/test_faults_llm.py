@@ -273,3 +273,16 @@ def test_a_looping_model_is_shown_each_sentence_once(llm_assistant, server):
     server.enqueue(" ".join([f"{GOOD} [{n}]."] * 50))
     pieces, answer = _run(llm_assistant, QUESTION)
     assert answer.answer == f"{GOOD} [1]." and "".join(pieces) == answer.answer
+
+
+# ---------------------------------------------------------------------- issue #24, item 8
+def test_a_negated_copy_of_the_cited_sentence_is_dropped_with_a_note(llm_assistant, server):
+    # The issue: the passage's own words and number, negated, passed with no note (4 of 4).
+    question = "Hur många sonderande intervjuer genomfördes?"
+    n = _number(llm_assistant, question, "22 sonderande intervjuer")
+    server.enqueue(f"Totalt har 22 sonderande intervjuer inte genomförts [{n}]. "
+                   f"Totalt har 22 sonderande intervjuer genomförts [{n}].")
+    pieces, answer = _run(llm_assistant, question)
+    assert "inte genomförts" not in "".join(pieces) + answer.answer
+    assert answer.answer == "Totalt har 22 sonderande intervjuer genomförts [1]."
+    assert answer.note == prompts.LLM_UNSUPPORTED_NOTE.format(count=1)

@@ -263,3 +263,31 @@ def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
     ranked = guide.match([1.0, 0.0], retrieved=["p2", "p1"], retrieval_weight=0.3)
     assert ranked[0].entry.id == "b-kort"
     assert ranked[0].similarity == ranked[1].similarity == 1.0     # the threshold sees cosine
+
+
+def test_a_second_card_nearly_as_close_follows_the_first_with_its_own_points(settings,
+                                                                              fake_embeddings):
+    from assistant.pipeline import Assistant
+
+    write_card(settings.corpus_dir / "guide", CARD)
+    second = load_guide_card(GUIDE / "kommunikation-och-kontaktperson.yaml")
+    shutil.copy(GUIDE / "kommunikation-och-kontaktperson.yaml", settings.corpus_dir / "guide")
+    a = Assistant(settings, embeddings=fake_embeddings)
+    a.ensure_index()
+    a.settings.answer.guide_min_similarity = 0.0
+    a.settings.answer.related_min_similarity = 0.0
+    question = "Vi är ett bageri och ska anlita ett ASF, behövs avtal och vem sköter kontakten?"
+    one = a.ask(question)
+    assert one.answer.count("Vägledning: ") == 1
+    a.settings.answer.guide_second_margin = 0.5            # any card is "nearly as close"
+    two = a.ask(question)
+    headings = [line for line in two.answer.split("\n") if line.startswith("Vägledning: ")]
+    assert sorted(headings) == sorted(GUIDE_HEADING.format(title=t)
+                                      for t in (CARD["title"], second.title))
+    # One numbering over both cards and the engine's part; no card offered as related again.
+    markers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", two.answer)}
+    assert markers == {c.n for c in two.citations} == set(range(1, len(two.citations) + 1))
+    assert not set(two.related) & {CARD["title"], second.title}
+    # A sentence both cards quote is said once.
+    lines = [line for line in two.answer.split("\n") if line.strip()]
+    assert len(lines) == len(set(lines))

@@ -13,6 +13,15 @@ says it. Three signals, each cheap:
 A sentence needs at least `min_tokens` distinct content tokens to be a claim at all: a bare
 word echoed from a passage ("HACKED") is not an answer. The thresholds were set on the
 labelled set eval/grounding.yaml (see `python -m eval.grounding`).
+
+Two checks catch a contradiction built from the passage's own words, which the three
+signals above let through (same words, same numbers, a close embedding):
+
+- negation: the sentence is negated ("inte", "ingen", "saknar" ...) and the passage sentence
+  it aligns with (most of its content tokens) is not, or the other way round;
+- number roles: each number of the sentence is read with the words around it ("22
+  sonderande intervjuer"); when those words belong to another number's sentence in the
+  passages better than to the sentences where this number stands, the numbers are swapped.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.ingest.chunking import split_units
-from assistant.text import tokens, words
+from assistant.text import stem, tokens, words
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -45,6 +54,18 @@ NUMBER_WORDS = {
     "sjuttio": "70", "åttio": "80", "nittio": "90", "hundra": "100", "tusen": "1000",
     "hälften": "50", "dubbelt": "2",
 }
+# Words that negate a Swedish clause ("saknar" states an absence as "finns inte" does).
+NEGATION_WORDS = frozenset({
+    "inte", "ej", "icke", "aldrig", "ingen", "inget", "inga", "ingenting", "varken",
+    "saknar", "saknas", "saknade", "saknat",
+})
+# A sentence aligns with the passage sentences that share at least this idf-weighted share of
+# its content tokens, and with the best one of them; below it the negation check says nothing.
+_ALIGN_MIN = 0.4
+# Content tokens read with a number as its role: this many before it and after it, never
+# across another number, a comma or "och" ("Totalt har [22] sonderande intervjuer genomförts"); the
+# nearest weigh most (1, 1/2, 1/3).
+_ROLE_BEFORE, _ROLE_AFTER = 2, 3
 # Stems this long or longer also match inside a compound ("samverkan" in
 # "samverkansaktörerna"); shorter ones would match by accident.
 _MIN_COMPOUND = 5
@@ -77,10 +98,13 @@ class Support:
     lexical: float
     semantic: float
     missing_numbers: tuple[str, ...] = ()
+    negation_ok: bool = True          # negated as the passage sentence it aligns with
+    swapped_numbers: tuple[str, ...] = ()   # numbers whose words belong to another number
 
     def passes(self, limits: Thresholds) -> bool:
         """Return True when the sentence is a claim the passages support."""
-        return (self.tokens >= limits.min_tokens and self.numbers_ok
+        return (self.tokens >= limits.min_tokens and self.numbers_ok and self.negation_ok
+                and not self.swapped_numbers
                 and self.lexical >= limits.lexical and self.semantic >= limits.semantic)
 
 
@@ -110,6 +134,113 @@ def lexical_support(sentence_tokens: set[str], passage_tokens: set[str],
                 t in p or p in t for p in long_passage):
             found += idf(t)
     return found / total
+
+
+def negated(text: str) -> bool:
+    """Return True when a sentence contains a negating word."""
+    return any(w in NEGATION_WORDS for w in words(CITATION_MARKER.sub(" ", text)))
+
+
+def negation_agrees(claim: str, units: Sequence[str], idf: Callable[[str], float]) -> bool:
+    """Return False when the claim's negation differs from every passage sentence it aligns
+    with (those sharing the most of its content tokens, at least _ALIGN_MIN of them)."""
+    own = set(tokens(claim)) - _NEGATION_STEMS        # align on what is said, not on "aldrig"
+    if not own or not units:
+        return True
+    shares = [lexical_support(own, set(tokens(u)), idf) for u in units]
+    best = max(shares)
+    if best < _ALIGN_MIN:
+        return True
+    polarity = negated(claim)
+    return any(negated(u) == polarity for u, share in zip(units, shares, strict=True)
+               if share >= best - 1e-9)
+
+
+# Words that join clauses or list items: a number's words do not reach across them.
+_CLAUSE_WORDS = frozenset({"och", "samt", "men", "medan", "eller", "respektive", "and", "or"})
+_NEGATION_STEMS = frozenset(stem(w) for w in NEGATION_WORDS)
+_ITEM = re.compile(r"(?<![\w,.])\d{1,3}(?:[ \u00a0]\d{3})+(?![\d])|\d+(?:[.,]\d+)?"
+                   r"|[^\W\d_]+(?:[:\-][^\W\d_]+)*|[,;:()–]")
+
+
+def _items(text: str) -> list[tuple[str, str]]:
+    """Return a text's numbers ("num", normalised), content tokens ("tok", stem) and clause
+    marks ("sep") in order."""
+    out: list[tuple[str, str]] = []
+    for match in _ITEM.finditer(CITATION_MARKER.sub(" ", text)):
+        item = match.group(0)
+        if item in ",;:()–" or item.lower() in _CLAUSE_WORDS:
+            out.append(("sep", item))
+        elif item[0].isdigit():
+            out.append(("num", re.sub(r"[ \u00a0]", "", item).replace(",", ".")))
+        elif item.lower() in NUMBER_WORDS:
+            out.append(("num", NUMBER_WORDS[item.lower()]))
+        else:
+            out.extend(("tok", _verb_form(t)) for t in tokens(item))
+    return out
+
+
+def _verb_form(token: str) -> str:
+    """Return a stem without its participle or passive ending, so "genomfördes",
+    "genomförts" and "gjorde", "gjorts" meet (the stemmer keeps them apart)."""
+    return token.rstrip("dts") if len(token) > 4 else token
+
+
+def number_roles(text: str) -> list[tuple[str, dict[str, float]]]:
+    """Return each number of a sentence with the content tokens read with it, weighted by
+    nearness (1 for the next word, 1/2, 1/3), within its clause."""
+    items = _items(text)
+    roles = []
+    for i, (kind, value) in enumerate(items):
+        if kind != "num":
+            continue
+        role: dict[str, float] = {}
+        for side, limit in ((reversed(items[:i]), _ROLE_BEFORE), (items[i + 1:], _ROLE_AFTER)):
+            distance = 0
+            for k, v in side:
+                if k != "tok" or distance == limit:
+                    break
+                distance += 1
+                role[v] = max(role.get(v, 0.0), 1 / distance)
+        roles.append((value, role))
+    return roles
+
+
+def _role_share(role: dict[str, float], there: set[str], idf: Callable[[str], float]) -> float:
+    """Return the weighted share of a number's words found (as whole stems) in a context."""
+    total = sum(w * idf(t) for t, w in role.items())
+    return sum(w * idf(t) for t, w in role.items() if t in there) / total if total else 0.0
+
+
+def swapped_numbers(claim: str, units: Sequence[str], idf: Callable[[str], float]
+                    ) -> tuple[str, ...]:
+    """Return the claim's numbers whose words fit another number's passage sentences better.
+
+    "22 intervjuer med samverkansaktörerna" against "Totalt har 22 sonderande intervjuer
+    genomförts. ... Totalt har 23 intervjuer gjorts med samverkansaktörerna.": 22's words
+    belong to 23's sentence, so 22 is swapped. Numbers in one passage sentence share it and
+    are never told apart; a number the passages lack is the number check's business. Stems
+    match whole here: a compound's part would tie a number to a sentence it is not in.
+    """
+    context: dict[str, set[str]] = {}
+    for unit in units:
+        items = _items(unit)
+        unit_tokens = {v for k, v in items if k == "tok"}
+        for k, v in items:
+            if k == "num":
+                context.setdefault(v, set()).update(unit_tokens)
+    if len(context) < 2:
+        return ()
+    swapped = []
+    for number, role in number_roles(claim):
+        if number not in context or not role:
+            continue
+        own = _role_share(role, context[number], idf)
+        other = max(_role_share(role, there, idf)
+                    for n, there in context.items() if n != number)
+        if other > own + 1e-9:
+            swapped.append(number)
+    return tuple(sorted(set(swapped)))
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -183,13 +314,17 @@ class Grounder:
         given = {n for p in passages for n in _passage_numbers(p)}
         missing = tuple(sorted(stated - given))
         lexical = lexical_support(own, there, self.idf)
+        units = [u for p in passages for u in passage_sentences(p)]
+        negation_ok = negation_agrees(claim, units, self.idf)
+        swapped = swapped_numbers(claim, units, self.idf)
         # The embedding is the slow signal: skip it when the sentence already fails.
         cheap_pass = (len(own) >= self.thresholds.min_tokens and not missing
-                      and lexical >= self.thresholds.lexical)
+                      and negation_ok and not swapped and lexical >= self.thresholds.lexical)
         semantic = (self.semantic_support(claim, passages)
                     if every_signal or cheap_pass else 0.0)
         return Support(tokens=len(own), numbers_ok=not missing, lexical=lexical,
-                       semantic=semantic, missing_numbers=missing)
+                       semantic=semantic, missing_numbers=missing, negation_ok=negation_ok,
+                       swapped_numbers=swapped)
 
     def supported(self, sentence: str, passages: Sequence[str]) -> bool:
         """Return True when the passages support the sentence."""

@@ -73,29 +73,37 @@ def card_part(entry: GuideEntry, chunks: Mapping[str, Chunk], exclude: frozenset
 
 
 def lead_with_card(entry: GuideEntry, lines: list[str], citations: list[Citation],
-                   rest: Answer | None) -> Answer:
-    """Return the card's part followed by the engine's answer (renumbered after the card's
-    citations; a passage both cite keeps the card's number)."""
+                   rest: Answer | None, second: Answer | None = None) -> Answer:
+    """Return the card's part, a second card's part when one is given (an Answer whose text
+    is that card's lines), then the engine's answer, each renumbered after the citations
+    before it (a passage cited twice keeps its first number)."""
     merged = [Citation(**vars(c)) for c in citations]
     by_chunk = {c.chunk_id: c for c in merged}
     text = "\n".join(lines)
-    if rest is not None and not rest.refused and rest.answer.strip():
-        numbers: dict[int, int] = {}
-        for c in rest.citations:
-            if c.chunk_id in by_chunk:
-                known = by_chunk[c.chunk_id]
-                known.quote = " … ".join(dict.fromkeys([*known.quote.split(" … "),
-                                                        *c.quote.split(" … ")]))
-                numbers[c.n] = known.n
-            else:
-                moved = Citation(**{**vars(c), "n": len(merged) + 1})
-                merged.append(moved)
-                by_chunk[c.chunk_id] = moved
-                numbers[c.n] = moved.n
-        body = _MARKER.sub(lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]",
-                           rest.answer.strip())
-        text = f"{text}\n\n{GUIDE_MORE_HEADING}\n{body}"
+    for part, heading in ((second, None), (rest, GUIDE_MORE_HEADING)):
+        if part is None or part.refused or not part.answer.strip():
+            continue
+        body = _renumbered(part, merged, by_chunk)
+        text = f"{text}\n\n{heading}\n{body}" if heading else f"{text}\n\n{body}"
     base = rest or Answer(question="", answer="", refused=False)
     return Answer(question=base.question, answer=text, refused=False, citations=merged,
                   contexts=base.contexts, evidence=base.evidence, note=GUIDE_NOTE,
                   guide=entry.id)
+
+
+def _renumbered(part: Answer, merged: list[Citation], by_chunk: dict[str, Citation]) -> str:
+    """Return a part's text with its citations moved into `merged` (extended in place)."""
+    numbers: dict[int, int] = {}
+    for c in part.citations:
+        if c.chunk_id in by_chunk:
+            known = by_chunk[c.chunk_id]
+            known.quote = " … ".join(dict.fromkeys([*known.quote.split(" … "),
+                                                    *c.quote.split(" … ")]))
+            numbers[c.n] = known.n
+        else:
+            moved = Citation(**{**vars(c), "n": len(merged) + 1})
+            merged.append(moved)
+            by_chunk[c.chunk_id] = moved
+            numbers[c.n] = moved.n
+    return _MARKER.sub(lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]",
+                       part.answer.strip())

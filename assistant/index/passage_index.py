@@ -6,6 +6,12 @@ collection is touched, and the writes go into a new generation of the index (sto
 becomes live only when complete: a bad file, a failure, Ctrl-C or kill -9 leaves the index
 exactly as it was. Files added from outside the corpus are listed in `added.json` in the data
 folder, so a rebuild keeps them.
+
+Every passage records who added its document (`owners`): the shipped corpus, or the instance
+(data folder) that ingested it, named by an id kept in the data folder. On a shared index (a
+Chroma server) a sync removes only documents it added, or corpus files, so instances with
+their own data folders never remove each other's documents; a local index has one instance
+and syncs as it always did.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -71,6 +78,10 @@ SYNC_LOCK = "index.lock"
 TITLES_FILE = "sources.json"
 # Files added from outside the corpus and uploads folders (`asf ingest FILE`), in the data folder.
 ADDED_FILE = "added.json"
+# The id of the instance that owns a data folder (stable across restarts), in the data folder.
+INSTANCE_FILE = "instance.id"
+# The owner of the shipped corpus's documents, which every instance indexes alike.
+CORPUS_OWNER = "corpus"
 
 
 def _parser_version(path: Path) -> str:
@@ -107,6 +118,8 @@ class SyncReport:
     chunks: int = 0
     changed_sources: list[str] = field(default_factory=list)
     removed_sources: list[str] = field(default_factory=list)
+    # Gone from this instance's files but added by another instance: left in the shared index.
+    kept_sources: list[str] = field(default_factory=list)
     errors: list[IngestError] = field(default_factory=list)
 
     @property
@@ -115,7 +128,8 @@ class SyncReport:
         return bool(self.added or self.removed)
 
 
-def _metadata(chunk: Chunk, doc: SourceDocument, version: str) -> dict[str, Any]:
+def _metadata(chunk: Chunk, doc: SourceDocument, version: str, owners: set[str]
+              ) -> dict[str, Any]:
     # A case card's fields ride along with its chunk (case_name, case_industry, ...).
     extra = doc.extra_metadata if isinstance(doc, CaseDocument | GuideDocument) else {}
     return extra | {
@@ -129,7 +143,17 @@ def _metadata(chunk: Chunk, doc: SourceDocument, version: str) -> dict[str, Any]
         "source_sha": doc.sha256,
         "version": version,
         "path": str(doc.path),
+        "owners": _owners_text(owners),
     }
+
+
+def _owners_text(owners: Iterable[str]) -> str:
+    return " ".join(sorted(owners))
+
+
+def _owners_of(meta: dict[str, Any]) -> set[str]:
+    """Return who added a stored passage's document (empty: stored before owners were kept)."""
+    return set(str(meta.get("owners", "")).split())
 
 
 def chunk_from_record(chunk_id: str, document: str, meta: dict[str, Any]) -> Chunk:
@@ -148,8 +172,16 @@ def chunk_from_record(chunk_id: str, document: str, meta: dict[str, Any]) -> Chu
     )
 
 
-# The live index's chunk versions by source, file paths by source and chunk kinds by id.
-_Stored = tuple[dict[str, dict[str, str]], dict[str, str], dict[str, str]]
+@dataclass
+class _Stored:
+    """The live index's chunk versions by source, file paths by source, chunk kinds by id,
+    owners by source and every record's metadata by id."""
+
+    by_source: dict[str, dict[str, str]] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, set[str]] = field(default_factory=dict)
+    metas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Index:
@@ -446,12 +478,26 @@ class Index:
 
     def added_files(self) -> list[Path]:
         """Return the files added from outside the corpus (`asf ingest FILE`) that still exist."""
+        return [Path(p) for p in self._added_list() if Path(p).is_file()]
+
+    def _added_list(self) -> list[str]:
+        """Return every file listed as added from outside the corpus, existing or not."""
         try:
             data = json.loads((self.settings.data_dir / ADDED_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return []
         files = data.get("files", []) if isinstance(data, dict) else []
-        return [Path(p) for p in files if isinstance(p, str) and Path(p).is_file()]
+        return [p for p in files if isinstance(p, str)]
+
+    def _claim_unowned(self, stored: _Stored, me: str) -> None:
+        """Take as this instance's the documents stored before owners were kept that it
+        added: listed in its added.json or in its uploads folder (so it can remove them)."""
+        added = set(self._added_list())
+        uploads = (self.settings.data_dir / "uploads").resolve()
+        for source, path in stored.paths.items():
+            if not stored.owners.get(source) and path and (
+                    path in added or Path(path).resolve().is_relative_to(uploads)):
+                stored.owners[source] = {me}
 
     def _record_added(self, paths: Iterable[Path]) -> None:
         """Write the list of added files (atomically), keeping those that still exist."""
@@ -513,19 +559,37 @@ class Index:
             return self._sync(None, strict=False, prune=True, progress=progress, rebuild=True)
 
     def _stored(self) -> _Stored:
-        """Return the live index's chunk versions by source, paths by source and chunk kinds."""
-        by_source: dict[str, dict[str, str]] = {}
-        paths: dict[str, str] = {}
-        kinds: dict[str, str] = {}
+        """Return what the live index holds, by source and by chunk."""
+        stored = _Stored()
         self._ensure_open()
         if self._collection is None:
-            return by_source, paths, kinds
+            return stored
         for cid, _, meta in self._collection.records(documents=False):
             source = str(meta.get("source"))
-            by_source.setdefault(source, {})[cid] = str(meta.get("version", ""))
-            paths[source] = str(meta.get("path", ""))
-            kinds[cid] = str(meta.get("kind", ""))
-        return by_source, paths, kinds
+            stored.by_source.setdefault(source, {})[cid] = str(meta.get("version", ""))
+            stored.paths[source] = str(meta.get("path", ""))
+            stored.kinds[cid] = str(meta.get("kind", ""))
+            stored.owners.setdefault(source, set()).update(_owners_of(meta))
+            stored.metas[cid] = meta
+        return stored
+
+    def instance_id(self) -> str:
+        """Return this data folder's instance id (made on first use, kept across restarts)."""
+        target = self.settings.data_dir / INSTANCE_FILE
+        with contextlib.suppress(OSError):
+            known = target.read_text(encoding="ascii").strip()
+            if known:
+                return known
+        made = secrets.token_hex(6)
+        tmp = target.with_name(f"{INSTANCE_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(made + "\n", encoding="ascii")
+        try:
+            os.link(tmp, target)       # the first process to get here names the instance
+        except FileExistsError:
+            made = target.read_text(encoding="ascii").strip() or made
+        finally:
+            tmp.unlink(missing_ok=True)
+        return made
 
     def _with_units(self) -> set[str]:
         """Return the ids of chunks that have their sentence units (a guide card: its
@@ -540,16 +604,25 @@ class Index:
               progress: Progress | None, rebuild: bool = False) -> SyncReport:
         titles = self._titles()        # a broken sources.json stops here, before any work
         wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
-        empty: _Stored = ({}, {}, {})
-        by_source, paths_of_sources, kinds = empty if rebuild else self._stored()
+        live = self._stored()
+        stored = _Stored() if rebuild else live
+        by_source, paths_of_sources, kinds = stored.by_source, stored.paths, stored.kinds
         with_units = self._with_units() if not rebuild else set()
+        # A shared index (a Chroma server) holds other instances' documents too.
+        shared = bool(self.settings.chroma_url)
+        me = self.instance_id()
+        if shared:
+            self._claim_unowned(live, me)
+        corpus_root = self.settings.corpus_dir.resolve()
         report = SyncReport()
         docs: list[SourceDocument] = []
         seen_sources: set[str] = set()
+        adder: dict[str, str] = {}           # source -> who adds it in this sync
 
-        def take(path: Path, key: str) -> None:
+        def take(path: Path, key: str, owner: str) -> None:
             """Parse a file unless its stored chunks are current; note errors."""
             seen_sources.add(key)
+            adder.setdefault(key, owner)
             if self._unchanged(path, by_source.get(key, {}), kinds, with_units):
                 return
             try:
@@ -557,18 +630,29 @@ class Index:
             except IngestError as exc:
                 report.errors.append(exc)      # keep its old chunks as they are
                 return
+            adder.setdefault(doc.source, owner)
             if not self._is_current(doc, by_source.get(doc.source, {}), kinds, with_units):
                 docs.append(doc)
 
+        def mine(source: str) -> bool:
+            """Return True when this instance may treat a stored document as its own."""
+            return not shared or me in live.owners.get(source, set())
+
         for path in wanted:
-            take(path, self.source_key(path))
+            take(path, self.source_key(path),
+                 CORPUS_OWNER if path.resolve().is_relative_to(corpus_root) else me)
         if report.errors and strict:
             return report
         # Files ingested from outside the corpus before they were listed in added.json stay
         # while they exist.
         for source, stored_path in paths_of_sources.items():
-            if source not in seen_sources and stored_path and Path(stored_path).is_file():
-                take(Path(stored_path), source)
+            if (source not in seen_sources and stored_path and Path(stored_path).is_file()
+                    and mine(source)):
+                take(Path(stored_path), source, me)
+
+        def owners(source: str) -> set[str]:
+            return live.owners.get(source, set()) | {adder.get(source, me)}
+
         new_chunks: list[tuple[Chunk, SourceDocument]] = []
         for doc in docs:
             # A case or guide card is one passage of its quotes; other files are chunked.
@@ -581,10 +665,25 @@ class Index:
         stale: list[str] = []
         for doc in docs:
             stale.extend(cid for cid in by_source.get(doc.source, {}) if cid not in new_ids)
+        # Who added a document changes without its passages: the owners of every chunk.
+        new_owners: dict[str, set[str]] = {}
+        if shared:
+            written = {d.source for d in docs}
+            new_owners = {s: owners(s) for s in (seen_sources & set(by_source)) - written
+                          if owners(s) != live.owners.get(s, set())}
         if prune:
-            for source, ids in by_source.items():
-                if source not in seen_sources:
-                    stale.extend(ids)
+            for source in live.by_source:
+                if source in seen_sources:
+                    continue
+                added_by = live.owners.get(source, set())
+                others = added_by - {me, CORPUS_OWNER}
+                if shared and (others or not added_by):
+                    # Another instance added it (or one before owners were kept): it stays.
+                    report.kept_sources.append(source)
+                    if added_by and others != added_by:
+                        new_owners[source] = others
+                elif not rebuild:
+                    stale.extend(by_source[source])
                     report.removed_sources.append(source)
         # A chunk stored without token vectors or sentence units (by an older version, or a
         # write that never finished) is embedded again; _is_current() took its file up.
@@ -593,16 +692,21 @@ class Index:
         to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
         refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
         report.changed_sources = [d.source for d in docs]
-        if to_add or stale or refreshed:
-            self._write(to_add, refreshed, sorted(set(stale)), progress, rebuild=rebuild)
+        metadata = {cid: live.metas[cid] | {"owners": _owners_text(who)}
+                    for source, who in new_owners.items()
+                    for cid in live.by_source.get(source, {})}
+        keep = report.kept_sources if rebuild else []
+        if to_add or stale or refreshed or metadata:
+            self._write(to_add, refreshed, sorted(set(stale)), progress, rebuild=rebuild,
+                        owners=owners, metadata=metadata, keep=keep)
         elif rebuild:
-            self._write([], [], [], progress, rebuild=True)      # an empty corpus
+            self._write([], [], [], progress, rebuild=True, owners=owners, keep=keep)
         # Sources keyed by an absolute path were added from outside the corpus and uploads
         # folders (by a version before added.json); those keyed relative to the corpus are
         # corpus files, wherever the corpus folder was when they were indexed.
         self._record_added([*(Path(p) for p in paths or []),
                             *(Path(p) for s, p in paths_of_sources.items()
-                              if p and Path(s).is_absolute())])
+                              if p and Path(s).is_absolute() and mine(s))])
         report.added = len(to_add)
         report.removed = len(set(stale))
         if to_add or stale or refreshed or rebuild:
@@ -614,8 +718,15 @@ class Index:
 
     def _write(self, to_add: list[tuple[Chunk, SourceDocument]],
                refreshed: list[tuple[Chunk, SourceDocument]], stale: list[str],
-               progress: Progress | None, *, rebuild: bool) -> None:
-        """Embed, then write a new generation beside the live one and make it live."""
+               progress: Progress | None, *, rebuild: bool,
+               owners: Callable[[str], set[str]], metadata: dict[str, dict[str, Any]] | None = None,
+               keep: Sequence[str] = ()) -> None:
+        """Embed, then write a new generation beside the live one and make it live.
+
+        owners: who added each written passage's document, by source. metadata: records
+        whose metadata alone changes (who added them). keep: on a rebuild, the sources whose
+        records are copied from the live index as they are (another instance added them).
+        """
         units = [(c, u) for c, _ in to_add if c.kind not in NO_UNITS
                  for u in split_units(c.text)]
         asked = [(c, i, q) for c, d in to_add if isinstance(d, GuideDocument)
@@ -637,6 +748,10 @@ class Index:
         try:
             collection, unit_collection, guide, tokens = (
                 building.collection, building.units, building.guide, building.tokens)
+            if keep and self._gen is not None:
+                collection.copy_from(self._gen.collection, sources=keep)
+                unit_collection.copy_from(self._gen.units, sources=keep)
+                guide.copy_from(self._gen.guide, sources=keep)
             for (chunk, _), vectors in zip(to_add if chunk_tokens else [], chunk_tokens,
                                            strict=True):
                 tokens.put(chunk.chunk_id, vectors)
@@ -648,7 +763,8 @@ class Index:
                     tokens.delete(stale)
             collection.upsert(ids=[c.chunk_id for c, _ in to_add], embeddings=chunk_vectors,
                               documents=[c.indexed_text for c, _ in to_add],
-                              metadatas=[_metadata(c, d, self.version(d)) for c, d in to_add])
+                              metadatas=[_metadata(c, d, self.version(d), owners(d.source))
+                                         for c, d in to_add])
             added = [c.chunk_id for c, _ in to_add]
             if added:       # units of a chunk written again replace its old ones
                 unit_collection.delete_chunks(added)
@@ -666,8 +782,10 @@ class Index:
             # Chunks whose text survived a file change keep their id: refresh metadata.
             if refreshed:
                 collection.update_metadata([c.chunk_id for c, _ in refreshed],
-                                           [_metadata(c, d, self.version(d))
+                                           [_metadata(c, d, self.version(d), owners(d.source))
                                             for c, d in refreshed])
+            if metadata:
+                collection.update_metadata(list(metadata), list(metadata.values()))
             self._verify(collection, unit_collection, guide, tokens)
         except BaseException:
             self.backend.discard(building)

@@ -27,6 +27,7 @@ import secrets
 import shutil
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -284,8 +285,10 @@ class Records:
                                     metadatas=metadatas[start:end])
 
     def update_metadata(self, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
-        """Replace the metadata of existing records."""
-        self._collection.update(ids=ids, metadatas=metadatas)
+        """Replace the metadata of existing records (in batches)."""
+        for start in range(0, len(ids), RECORD_BATCH):
+            self._collection.update(ids=ids[start:start + RECORD_BATCH],
+                                    metadatas=metadatas[start:start + RECORD_BATCH])
 
     def delete(self, ids: list[str]) -> None:
         """Delete records by id."""
@@ -295,12 +298,16 @@ class Records:
         """Delete the records that belong to the given chunks (a chunk's sentence units)."""
         self._collection.delete(where={"chunk_id": {"$in": chunk_ids}})
 
-    def copy_from(self, source: Records) -> None:
-        """Copy every record (ids, vectors, documents, metadata) of another collection."""
+    def copy_from(self, source: Records, sources: Sequence[str] | None = None) -> None:
+        """Copy every record (ids, vectors, documents, metadata) of another collection, or
+        those whose metadata names one of `sources`."""
+        where = {"source": {"$in": list(sources)}} if sources is not None else None
+        if sources is not None and not sources:
+            return
         offset = 0
         while True:
             batch = source._collection.get(include=["embeddings", "documents", "metadatas"],
-                                           limit=COPY_BATCH, offset=offset)
+                                           where=where, limit=COPY_BATCH, offset=offset)
             if not batch["ids"]:
                 return
             self._collection.add(ids=batch["ids"], embeddings=batch["embeddings"],

@@ -25,6 +25,7 @@ from assistant.prompts import (
     ERR_NO_TEXT_LAYER,
     ERR_NOT_TEXT,
     ERR_PDF_AS_TEXT,
+    ERR_PDF_TOO_LARGE_INSIDE,
     ERR_READ_FAILED,
     PAGE_SECTION,
     PDF_REASON_NOT_PDF,
@@ -494,7 +495,7 @@ def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
 
 def _read_pdf_lines(path: Path) -> list[tuple[str, int | None]]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     with path.open("rb") as handle:
         if b"%PDF-" not in handle.read(1024):
@@ -517,7 +518,16 @@ def _read_pdf_lines(path: Path) -> list[tuple[str, int | None]]:
             raw.append(("", number))
     except IngestError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
+    except LimitReachedError as exc:
+        # pypdf stops on purpose: a stream that inflates past its output limit (75 MB from a
+        # 100 KB file), or a cycle in the page tree. The file is refused; the others go on.
+        if "decompress" not in str(exc).lower():
+            raise IngestError(path, ERR_READ_FAILED.replace("{reason}", PDF_REASON_UNKNOWN)
+                              ) from exc
+        raise IngestError(path, ERR_PDF_TOO_LARGE_INSIDE) from exc
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AssertionError, IndexError,
+            AttributeError, ZeroDivisionError, RecursionError) as exc:
+        # pypdf raises these (not only its own PdfReadError) on malformed objects.
         raise IngestError(path, ERR_READ_FAILED.replace("{reason}", pdf_reason(exc))) from exc
     return raw
 

@@ -1,0 +1,243 @@
+"""Retrieval: follow-up questions -> standalone questions, without a language model.
+
+An elliptical follow-up ("Och hur började det samarbetet?", "Finns det fler exempel?") gets the
+topic of the previous turns carried into it, in parentheses: the previous question (and the
+questions before it, while those were follow-ups too, so a topic survives a chain of
+follow-ups), plus the names the last answer mentioned when the questions name nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.text import STOPWORDS, collapse, words
+
+# Words that make a question lean on what was said before.
+_ANAPHORA = frozenset(
+    """det den de dem dess deras detta dessa där dit samarbetet företaget företagen exemplet
+    exempel fler mer mera också även sen sedan då och it they them their that this those there
+    he she his her its more also""".split())
+_NAME = re.compile(r"\b[A-ZÅÄÖ][\wåäöÅÄÖé\-]*(?:\s+(?:och\s+)?[A-ZÅÄÖ][\wåäöÅÄÖé\-]*)*")
+_MARKER = re.compile(r"\s*\[\d+\]")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)$")
+# Names too common in this corpus to point at anything.
+_GENERIC_NAMES = frozenset({"asf", "asf:et", "asf:s", "sweco", "tillväxtverket"})
+
+
+def _generic(name: str) -> bool:
+    """Return True for a name too common to point at anything, in any case form ("Swecos",
+    "Tillväxtverkets" are the genitives)."""
+    lowered = name.lower()
+    return lowered in _GENERIC_NAMES or lowered.removesuffix("s") in _GENERIC_NAMES
+
+
+# Words that point back to something said ("Hur kan man lösa det?", "Varför då?").
+_POINTERS = frozenset("""det den de dem detta dessa deras dess där då it they them that this
+    those their there""".split())
+
+# "Gäller det även …?", "Is that also true for …?": the previous topic, extended.
+_EXTENDS = frozenset("även också samma also too same".split())
+
+_EXISTENTIAL = frozenset("finns fanns förekommer is are was were".split())
+
+MAX_CONTEXT_TURNS = 3       # the previous question and at most two before it
+MAX_CONTEXT_CHARS = 600
+MAX_ANSWER_NAMES = 3
+
+
+def turns(history: Sequence[dict | str]) -> list[tuple[str, str]]:
+    """Return (role, text) for every non-empty turn; plain strings are user turns."""
+    out = []
+    for turn in history:
+        if isinstance(turn, str):
+            role, text = "user", turn
+        elif isinstance(turn, dict):
+            role, text = str(turn.get("role", "user")), str(turn.get("content", ""))
+        else:
+            continue
+        if text.strip():
+            out.append((role, text.strip()))
+    return out
+
+
+def names(text: str) -> list[str]:
+    """Return the capitalised names of a text, leaving out sentence-initial words."""
+    found: list[str] = []
+    for m in _NAME.finditer(text):
+        name = m.group(0)
+        if " " not in name and _SENTENCE_START.search(text[: m.start()]):
+            continue    # a sentence's first word is capitalised anyway ("Det", "Samarbetet")
+        if name and not _generic(name) and name.lower() not in STOPWORDS \
+                and name not in found:
+            found.append(name)
+    return found
+
+
+def needs_context(question: str) -> bool:
+    """Return True when a question is short or leans on earlier turns.
+
+    A short question that names its own subject ("Vad gör Koopus?") stands on its own.
+    """
+    if _names_something(question):
+        return False
+    ws = words(question)
+    return len(_content(ws)) <= 2 or bool(set(ws) & _ANAPHORA)
+
+
+def _names_something(question: str) -> bool:
+    """Return True when a question names a subject of its own ("Vad gör Koopus?")."""
+    return any(m.start() > 0 and not _generic(m.group(0)) for m in _NAME.finditer(question))
+
+
+def _content(ws: list[str]) -> list[str]:
+    """Return the words that say what a question is about (no stopwords, no pointers)."""
+    return [w for w in ws if w not in STOPWORDS and w not in _ANAPHORA]
+
+
+def dangling(question: str) -> str | None:
+    """Return the word a question points back with when it names nothing else to ask about
+    ("Hur kan man lösa det?" -> "det"), or None when it stands on its own."""
+    ws = words(question)
+    pointer = _pointer(ws)
+    if pointer is None or _names_something(question):
+        return None
+    return pointer if len(_content(ws)) <= 1 else None
+
+
+def _pointer(ws: list[str]) -> str | None:
+    """Return the first word that points back ("det", "de", "them"), or None."""
+    # "Finns det …" introduces what it asks about ("Finns det exempel från
+    # fastighetsbranschen?"); it does not point back.
+    return next((w for i, w in enumerate(ws) if w in _POINTERS and not (
+        w in {"det", "there"} and i and ws[i - 1] in _EXISTENTIAL)), None)
+
+
+def context(history: Sequence[dict | str]) -> str:
+    """Return the topic of the conversation so far, as carried into a follow-up."""
+    past = turns(history)
+    questions = [text for role, text in past if role == "user"]
+    if not questions:
+        return ""
+    chain = [questions[-1]]
+    for earlier in reversed(questions[:-1]):
+        if len(chain) >= MAX_CONTEXT_TURNS or not needs_context(chain[0]):
+            break
+        chain.insert(0, earlier)
+    topic = " ".join(collapse(q) for q in chain)
+    if not any(names(q) for q in chain):
+        answers = [text for role, text in past if role == "assistant"]
+        if answers:
+            extra = [n for n in names(_MARKER.sub("", answers[-1])) if n not in topic]
+            if extra:
+                topic += " " + ", ".join(extra[:MAX_ANSWER_NAMES])
+    if len(topic) > MAX_CONTEXT_CHARS:
+        topic = topic[-MAX_CONTEXT_CHARS:].split(" ", 1)[-1]
+    return topic
+
+
+def search_text(question: str, standalone: str) -> str:
+    """Return what retrieval searches with for a question made standalone: a follow-up that
+    asks about an aspect of its own counts twice, the topic carried in once.
+
+    The topic is the previous questions, often longer than the follow-up, and it outweighed
+    what is asked now ("och hur får vi samarbetet att hålla i längden?" after a property
+    company's question on examples got the examples' passages again). A follow-up that asks
+    whether the topic extends to something ("Gäller det även små företag?") or names no aspect
+    of its own ("Och de stora?") is about the topic: doubled, "små företag" found Le Mat
+    Jonsered's "små lokala företag" instead of what the report says of small companies'
+    drivers. A standalone question a language model wrote is searched as it is.
+    """
+    ws = words(question)
+    if (not standalone.startswith(f"{question} (") or set(ws) & _EXTENDS
+            or len(_content(ws)) <= 1):
+        return standalone
+    return f"{question} {standalone}"
+
+
+# A follow-up that asks the previous question again of something else ("Och i Vadstena?",
+# "Men Koopus?", "What about Västerås?").
+_ELLIPSIS = re.compile(r"^\s*(?:och|men|samt|än|and|but|what about|how about|hur är det med|"
+                       r"hur var det (?:med|i|på)|gäller det (?:också|även))\b", re.IGNORECASE)
+_ELLIPSIS_WORDS = 5
+# Pronouns that stand for a named subject ("Vilka samarbetar de med?"), and the genitive ones.
+_SUBJECT_PRONOUNS = frozenset("de dem they them".split())
+_GENITIVE_PRONOUNS = frozenset("deras dess their its".split())
+# "de" right after these is an article ("Och de stora?"), not a pronoun.
+_BEFORE_ARTICLE = frozenset("och men för med av i på om till från än eller and but".split())
+# A name right after these is a place, not a subject a pronoun could stand for ("… utanför
+# Göteborg. Hur gick det till när de fick sina första kunder?").
+_PLACE_BEFORE = re.compile(r"\b(?:i|på|utanför|från|till|nära|runt|kring|in|at|from|near|"
+                           r"around|outside)\s+$", re.IGNORECASE)
+_WORD = re.compile(r"[\wåäöÅÄÖé:\-]+")
+
+
+def rewrite(question: str, history: Sequence[dict | str], substitute: bool = True) -> str:
+    """Return the follow-up as a question of its own, when it needs the conversation.
+
+    Two forms are made standalone by substitution: an elliptical question that names a new
+    subject takes the previous question's frame ("Vilka deltog i träffen i Västerås?" then
+    "Och i Vadstena?" -> "Vilka deltog i träffen i Vadstena?"), and a pronoun that stands for
+    the previous question's named subject is replaced by the name ("Vad gör Le Mat
+    Jonsered?" then "Vilka samarbetar de med?" -> "Vilka samarbetar Le Mat Jonsered med?").
+    Any other follow-up gets the previous turns' topic carried in, in parentheses.
+    """
+    question = question.strip()
+    previous = _previous_question(history) if substitute else ""
+    if previous:
+        framed = _reframe(question, previous) or _resolve_pronoun(question, previous)
+        if framed:
+            return framed
+    if not needs_context(question):
+        return question
+    topic = context(history)
+    return f"{question} ({topic})" if topic else question
+
+
+def _previous_question(history: Sequence[dict | str], depth: int = MAX_CONTEXT_TURNS) -> str:
+    """Return the previous question, itself made standalone by substitution when it was a
+    follow-up ("Vad gör Koopus?", "Var ligger de?", then "Hur fick de sin första kund?")."""
+    past = turns(history)
+    last = max((i for i, (role, _) in enumerate(past) if role == "user"), default=None)
+    if last is None:
+        return ""
+    question = collapse(past[last][1])
+    if depth > 1:
+        before = _previous_question([{"role": r, "content": t} for r, t in past[:last]],
+                                    depth - 1)
+        if before:
+            question = _reframe(question, before) or _resolve_pronoun(question, before) \
+                or question
+    return question
+
+
+def _reframe(question: str, previous: str) -> str | None:
+    """Return the previous question with its named subject replaced by the one this
+    elliptical follow-up names, or None when the follow-up is not of that form."""
+    if not _ELLIPSIS.match(question) or len(words(question)) > _ELLIPSIS_WORDS:
+        return None
+    new, old = names(question), names(previous)
+    if not new or not old or new[0] in old:
+        return None
+    return previous.replace(old[-1], new[0], 1) if old[-1] in previous else None
+
+
+def _resolve_pronoun(question: str, previous: str) -> str | None:
+    """Return the follow-up with its pronoun replaced by the previous question's named
+    subject, or None when it names a subject of its own or has no such pronoun."""
+    if _names_something(question):
+        return None
+    subject = next((n for n in names(previous) if not _PLACE_BEFORE.search(
+        previous[:previous.find(n)])), None)
+    if subject is None:
+        return None
+    tokens = list(_WORD.finditer(question))
+    for i, m in enumerate(tokens):
+        word = m.group(0).lower()
+        before = tokens[i - 1].group(0).lower() if i else ""
+        if word in _GENITIVE_PRONOUNS:
+            genitive = subject if subject.endswith(("s", "x", "z")) else f"{subject}s"
+            return question[:m.start()] + genitive + question[m.end():]
+        if word in _SUBJECT_PRONOUNS and i and before not in _BEFORE_ARTICLE:
+            return question[:m.start()] + subject + question[m.end():]
+    return None

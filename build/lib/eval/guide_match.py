@@ -1,0 +1,73 @@
+"""How well a question finds its guide card, measured on the cards' own ways of asking.
+
+Leave one out: each way of asking of each card is matched, as a user's question would be,
+against the cards with that one way of asking removed. This needs no eval item, so it can set
+the matching settings (`answer.guide_*`) without fitting the eval sets. It prints the share of
+questions whose own card comes first for several scorings, and for thresholds from 0.50 to
+0.80 how many would lead with their own card, another or none. With retrieval agreement each
+question is also searched, so by default every fourth question is used (`--every`).
+
+    python -m eval.guide_match [--every 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from assistant.pipeline import Assistant
+from assistant.retrieval.guide import GuideIndex
+from assistant.retrieval.hybrid import point_vectors
+
+THRESHOLDS = [round(0.5 + 0.025 * i, 3) for i in range(13)]
+
+
+def leave_one_out(assistant: Assistant, every: int) -> dict[str, list[tuple[str, str, float]]]:
+    """Return, per scoring, (own card, first card, its similarity) for the questions left out."""
+    settings = assistant.settings.answer
+    guide = assistant.retriever.guide()
+    vectors = assistant.index.guide_vectors()
+    points = point_vectors(assistant.retriever.topics(), guide.entries)
+    texts = assistant.index.guide_questions()
+    by_chunk = {e.chunk.chunk_id: e.id for e in guide.entries}
+    scorings = {"bästa frågan": (1, 0.0, 0.0), "tre bästa frågorna": (3, 0.0, 0.0),
+                "tre bästa + bästa citerade mening": (3, settings.guide_point_weight, 0.0),
+                "inställt (+ överensstämmelse med sökningen)": (
+                    settings.guide_question_top, settings.guide_point_weight,
+                    settings.guide_retrieval_weight)}
+    out: dict[str, list[tuple[str, str, float]]] = {name: [] for name in scorings}
+    for k, (chunk_id, position, vector) in enumerate(vectors):
+        if k % every:
+            continue
+        others = GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points)
+        retrieved = [p.chunk.chunk_id for p in
+                     assistant.retriever.search(texts[(chunk_id, position)]).passages]
+        for name, (top, weight, agreement) in scorings.items():
+            best = others.match(vector, top=top, point_weight=weight, retrieved=retrieved,
+                                retrieval_weight=agreement)[0]
+            out[name].append((by_chunk[chunk_id], best.entry.id, best.similarity))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Vägledningskortens matchning, lämna-en-ute")
+    parser.add_argument("--every", type=int, default=4, help="var N:te fråga (1: alla)")
+    args = parser.parse_args()
+    assistant = Assistant()
+    assistant.ensure_index()
+    runs = leave_one_out(assistant, max(1, args.every))
+    for name, rows in runs.items():
+        right = sum(own == first for own, first, _ in rows)
+        print(f"{name}: {len(rows)} frågor, rätt kort först {right / len(rows):.3f}")
+    rows = runs[next(reversed(runs))]
+    n = len(rows)
+    print("\n| tröskel | eget kort | annat kort | inget kort |")
+    print("|---|---|---|---|")
+    for t in THRESHOLDS:
+        own = sum(o == f and s >= t for o, f, s in rows) / n
+        other = sum(o != f and s >= t for o, f, s in rows) / n
+        print(f"| {t:.3f} | {own:.3f} | {other:.3f} | {1 - own - other:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
