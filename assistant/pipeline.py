@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -16,6 +17,7 @@ from assistant.answering.guide import card_part, card_sentences, lead_with_card
 from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
 from assistant.config import AnswerSettings, Settings, load_settings
 from assistant.index.passage_index import Index, IndexModelMismatchError, Progress, SyncReport
+from assistant.index.private import PrivateDocument, ScopedIndex
 from assistant.prompts import (
     ALREADY_SAID_NOTE,
     CLARIFY_REFERENCE,
@@ -78,6 +80,25 @@ class Assistant:
         self._card_answers: dict[tuple[int, str], Answer] = {}
         self.broad = BroadAnswerer(self.settings.answer, self.retriever.topics,
                                    lambda token: self.retriever.bm25.idf_of(token))
+
+    def with_private(self, documents: Sequence[PrivateDocument]) -> Assistant:
+        """Return this assistant as one session sees it: answering from the shared index and
+        the session's private documents (uploads), which nobody else's questions see.
+
+        The view shares the index, model and catalog; it has its own retriever (BM25 and
+        vectors over the shared passages plus the private ones) and answerers built on it.
+        """
+        if not documents:
+            return self
+        view = copy.copy(self)
+        view.retriever = HybridRetriever(ScopedIndex(self.index, documents),
+                                         self.settings.retrieval)
+        view._answerer = None
+        view._extractive = None
+        view._card_answers = {}
+        view.broad = BroadAnswerer(self.settings.answer, view.retriever.topics,
+                                   lambda token: view.retriever.bm25.idf_of(token))
+        return view
 
     @property
     def extractive(self) -> ExtractiveAnswerer:

@@ -207,9 +207,13 @@ ERR_OUTPUT_WRITE = (
 ERR_UPLOAD_FAILED = "Filen {name} kunde inte läsas in ({reason})."
 MSG_INDEX_UNCHANGED = "Indexet är oförändrat."
 MSG_UPLOAD_DONE = (
-    "{name} är inläst: {added} nya textavsnitt ({sources} dokument, {chunks} textavsnitt totalt)."
+    "{name} är inläst för dig: {chunks} textavsnitt. Dina frågor i den här sessionen besvaras "
+    "nu även ur filen (källan heter ”din uppladdade fil”); ingen annan ser den, och den "
+    "försvinner när du stänger sidan."
 )
 MSG_UPLOAD_UNCHANGED = "{name} finns redan i indexet med samma innehåll. Inget behövde ändras."
+# A session's own upload, as its sources are named in answers (only that session sees them).
+PRIVATE_TITLE = "{name} (din uppladdade fil)"
 
 # ----------------------------------------------------------------- user roles
 # Each role: a label, a short welcome and starter questions that the report answers well

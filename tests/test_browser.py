@@ -167,7 +167,7 @@ def test_uploaded_document_is_shown_as_text_never_as_markup(server, driver, tmp_
     document.write_text(MALICIOUS, encoding="utf-8")
     _wait(lambda: _css(driver, 'input[type="file"]'), 30, "the file input")[0].send_keys(
         str(document))
-    button = _wait(lambda: [b for b in _css(driver, "button") if "Läs in i indexet" in b.text
+    button = _wait(lambda: [b for b in _css(driver, "button") if "Läs in för mig" in b.text
                             and b.is_enabled()], 30, "the enabled upload button")[0]
     button.click()
     success = _wait(lambda: _css(driver, '[data-testid="stAlertContentSuccess"]'), 180,

@@ -365,7 +365,7 @@ def test_item16_oversized_upload_gets_the_swedish_message_not_the_widgets(app, m
     assert not app.exception
     [error] = app.tabs[3].error
     assert "Filen stor.txt är för stor (1.1 MB, högst 1 MB)" in error.value.replace("\\", "")
-    button = next(b for b in app.tabs[3].button if b.label == "Läs in i indexet")
+    button = next(b for b in app.tabs[3].button if b.label == "Läs in för mig")
     assert button.disabled
     assert not (Settings().data_dir / "uploads" / "stor.txt").exists()
 

@@ -117,17 +117,17 @@ def test_item6_asf_ingest_names_the_file_and_indexes_every_other(isolated_dirs, 
 def test_item6_the_ui_refuses_the_upload_with_a_swedish_reason(isolated_dirs, bomb_bytes,
                                                                 settings):
     from assistant.pipeline import Assistant
-    from ui.uploads import ingest_upload, upload_folder
+    from ui.uploads import UPLOAD_TMP, start_upload
 
     assistant = Assistant(settings, embeddings=FakeEmbeddings())
     assistant.ensure_index()
     before = assistant.index.sources()
-    result = ingest_upload(assistant, "uppblast.pdf", bomb_bytes)
-    assert not result.ok
-    assert result.message.startswith("PDF-filen uppblast.pdf går inte att läsa")
-    assert "Limit" not in result.message and "decompress" not in result.message
+    job = start_upload(assistant, "uppblast.pdf", bomb_bytes)
+    assert job.wait(60) and job.state == "failed" and job.document is None
+    assert job.message.startswith("PDF-filen uppblast.pdf går inte att läsa")
+    assert "Limit" not in job.message and "decompress" not in job.message
     assert assistant.index.sources() == before
-    assert not (upload_folder(assistant) / "uppblast.pdf").exists()
+    assert not any((settings.data_dir / UPLOAD_TMP).glob("*"))
 
 
 # ---------------------------------------------------------------------- item 13: asf plan

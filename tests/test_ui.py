@@ -379,20 +379,27 @@ def test_sources_page_search_uses_the_retriever(app):
 def _upload(app: AppTest, name: str, data: bytes) -> AppTest:
     app.switch_page("app_pages/sources.py").run()
     app.file_uploader[0].upload(name, data, "text/plain").run()
-    return next(b for b in app.tabs[3].button if b.label == "Läs in i indexet").click().run()
+    next(b for b in app.tabs[3].button if b.label == "Läs in för mig").click().run()
+    job = app.session_state["upload-job"] if "upload-job" in app.session_state else None
+    if job is None:                 # read within the click's own run
+        return app
+    assert job.wait(60)             # read in the background: the page shows it when done
+    return app.run()
 
 
-def test_upload_indexes_the_file(app, settings):
+def test_upload_is_read_for_this_session_only(app, settings):
     app.run()
     _upload(app, "eget.md", MALICIOUS.encode())
     assert not app.exception
-    assert app.tabs[3].success and "eget.md är inläst" in app.tabs[3].success[0].value
-    assert (settings.data_dir / "uploads" / "eget.md").exists()
-    sources = [row for row in app.dataframe[0].value["Fil"]]
-    assert "uploads/eget.md" in sources
+    assert app.tabs[3].success and "eget.md är inläst för dig" in app.tabs[3].success[0].value
+    # Private: not in the shared list of documents, nothing saved in the data folder.
+    assert not (settings.data_dir / "uploads").exists()
+    assert all("eget" not in row for row in app.dataframe[0].value["Fil"])
+    assert "eget.md" in app.tabs[2].caption[0].value
     app.switch_page("app_pages/chat.py").run()
     _ask(app, "Vad gör kvittoskrivaren Zyxel-7 i kassan?")
-    assert any(c.source == "uploads/eget.md" for c in _last_answer(app).citations)
+    cited = [c for c in _last_answer(app).citations if "eget.md" in c.source]
+    assert cited and cited[0].title == "eget.md (din uppladdade fil)"
 
 
 def _chunk_ids(settings, embeddings) -> list[str]:
@@ -412,6 +419,7 @@ def test_bad_upload_is_refused_and_leaves_index_and_folder_unchanged(app, settin
     _upload(app, name, data)
     assert not app.exception
     assert app.tabs[3].error and message in app.tabs[3].error[0].value
+    assert app.session_state["private-documents"] == {}
     assert "Indexet är oförändrat" in app.tabs[3].error[0].value
     assert not (settings.data_dir / "uploads" / name).exists()
     assert _chunk_ids(settings, fake_embeddings) == before
@@ -424,7 +432,7 @@ def test_too_large_upload_is_refused(app, settings, monkeypatch):
     # Refused as soon as it is chosen; the button to read it in stays disabled.
     app.file_uploader[0].upload("stor.txt", b"Stor fil om ASF. " * 70_000, "text/plain").run()
     assert "för stor" in app.tabs[3].error[0].value and "högst 1 MB" in app.tabs[3].error[0].value
-    assert next(b for b in app.tabs[3].button if b.label == "Läs in i indexet").disabled
+    assert next(b for b in app.tabs[3].button if b.label == "Läs in för mig").disabled
     assert not (Settings().data_dir / "uploads" / "stor.txt").exists()
 
 

@@ -22,7 +22,9 @@ ASSISTANT_AVATAR = ":material/handshake:"
 
 def section_text(assistant: Assistant, source: str, section: str) -> str:
     """Return the whole text of one section of a document, in reading order."""
-    chunks = [c for c in assistant.index.chunks() if c.source == source and c.section == section]
+    # The retriever's passages: the shared index's plus the session's own uploads.
+    chunks = [c for c in assistant.retriever.index.chunks()
+              if c.source == source and c.section == section]
     return "\n\n".join(c.text for c in sorted(chunks, key=lambda c: c.seq))
 
 

@@ -19,10 +19,12 @@ from assistant.conversations import (
     now,
 )
 from assistant.feedback import FeedbackStore, feedback_path
+from assistant.index.private import PrivateDocument
 from assistant.pipeline import Assistant
 from assistant.prompts import ROLE_COMPANY, ROLES
 from ui import texts
 from ui.render import escape_markdown
+from ui.uploads import DONE, UploadJob, remove_leftovers
 
 
 @dataclass
@@ -43,7 +45,9 @@ def _load(config: str) -> Loaded:
     (tests run many apps with different data folders in one process).
     """
     del config
-    assistant = Assistant(load_settings())
+    settings = load_settings()
+    remove_leftovers(settings.data_dir)     # what an upload cut short by a restart left
+    assistant = Assistant(settings)
     # The model loads while the index is checked against the corpus (the check needs it
     # only for changed files, and then waits for it): the chat is ready sooner.
     _background(assistant.load_model, "asf-model")
@@ -239,3 +243,48 @@ def delete_conversation(assistant: Assistant, key: str) -> None:
         st.session_state.messages = []
         st.session_state.conversation_id = None
         st.session_state.conversation_unsaved = False
+
+
+# ---------------------------------------------------------------------- private uploads
+UPLOAD_JOB = "upload-job"
+PRIVATE_DOCUMENTS = "private-documents"
+UPLOAD_RESULT = "upload-result"
+SESSION_ASSISTANT = "session-assistant"
+
+
+def upload_job() -> UploadJob | None:
+    """Return this session's upload, running or finished (None: none yet)."""
+    return st.session_state.get(UPLOAD_JOB)
+
+
+def private_documents() -> list[PrivateDocument]:
+    """Return the documents this session uploaded (a finished upload joins them here)."""
+    documents: dict[str, PrivateDocument] = st.session_state.setdefault(PRIVATE_DOCUMENTS, {})
+    job = upload_job()
+    if job is not None and not job.running:
+        del st.session_state[UPLOAD_JOB]
+        if job.state == DONE and job.document is not None:
+            documents[job.name] = job.document    # a file of the same name is replaced
+            if job.view is not None:              # built and warmed up by the job
+                st.session_state[SESSION_ASSISTANT] = (_view_key(
+                    load_assistant().assistant, list(documents.values())), job.view)
+        st.session_state[UPLOAD_RESULT] = (job.state == DONE, job.message)
+    return list(documents.values())
+
+
+def _view_key(shared: Assistant, documents: list[PrivateDocument]) -> tuple[int, frozenset[int]]:
+    return id(shared), frozenset(id(d) for d in documents)
+
+
+def session_assistant(shared: Assistant) -> Assistant:
+    """Return the Assistant as this session sees it: the shared index plus the session's own
+    uploads (the view is kept while neither changes)."""
+    documents = private_documents()
+    if not documents:
+        return shared
+    key = _view_key(shared, documents)
+    cached = st.session_state.get(SESSION_ASSISTANT)
+    if cached is None or cached[0] != key:
+        cached = (key, shared.with_private(documents))
+        st.session_state[SESSION_ASSISTANT] = cached
+    return cached[1]

@@ -89,9 +89,23 @@ SEARCH_HIT = "{rank}. {title} – {section}"
 DOCUMENTS_COLUMNS = {"title": "Titel", "source": "Fil", "chunks": "Textavsnitt"}
 DOCUMENTS_EMPTY = "Inga dokument är indexerade ännu."
 UPLOAD_LABEL = "Välj en fil (.pdf, .txt eller .md, högst {limit} MB)"
-UPLOAD_BUTTON = "Läs in i indexet"
+UPLOAD_BUTTON = "Läs in för mig"
 UPLOAD_PROGRESS = "Bäddar in textavsnitt: {done}/{total}"
+UPLOAD_ESTIMATE = " – cirka {time} kvar"
+UPLOAD_ESTIMATING = " – beräknar tiden …"
+UNDER_A_MINUTE = "mindre än en minut"
+ONE_MINUTE = "en minut"
+MINUTES = "{n} minuter"
 UPLOAD_SAVING = "Läser {name} …"
+UPLOAD_CANCEL = "Avbryt inläsningen"
+UPLOAD_CANCELLED = "Inläsningen av {name} avbröts. Inget av filen sparades."
+UPLOAD_PRIVATE = (
+    "En fil du laddar upp läses bara in för dig, i den här sessionen: dina frågor besvaras "
+    "även ur den (källan heter ”din uppladdade fil”), men ingen annan ser den och den "
+    "försvinner när du stänger sidan. Ska ett dokument finnas för alla lägger en "
+    "administratör in det med `asf ingest`."
+)
+PRIVATE_FILES = "Dina uppladdade filer (bara för dig, i den här sessionen): {names}"
 
 # ----------------------------------------------------------------- guide page and follow-ups
 PAGE_GUIDE = "Vägledning"

@@ -900,6 +900,14 @@ class Index:
                 progress(done + finished, total)
         return results
 
+    def embed_passages(self, texts: list[str], progress: Progress | None = None, *,
+                       done: int = 0, total: int | None = None, tokens: bool = False,
+                       groups: Sequence[str] | None = None) -> list[Any]:
+        """Embed passage texts exactly as a sync does (for a session's private document);
+        takes no lock, so questions are answered meanwhile."""
+        return self._embed(texts, progress, done=done, total=total, tokens=tokens,
+                           groups=groups)
+
     def late_scorer(self) -> LateScorer:
         """Return the token-vector scorer over the current chunks (cached until a sync)."""
         with self._lock:

@@ -20,7 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel,
 from assistant.cases.guide import locate
 from assistant.config import RetrievalSettings
 from assistant.index.late import TokenVectors
-from assistant.index.passage_index import Index
+from assistant.index.private import PassageSource
 from assistant.retrieval.guide import GuideEntry, GuideIndex
 from assistant.retrieval.topics import TopicIndex
 from assistant.text import collapse, is_english, split_sentences, tokens
@@ -86,7 +86,7 @@ class BM25:
 class HybridRetriever:
     """Find passages for a question with BM25, dense search, or both fused."""
 
-    def __init__(self, index: Index, settings: RetrievalSettings):
+    def __init__(self, index: PassageSource, settings: RetrievalSettings):
         self.index = index
         self.settings = settings
         self._bm25: BM25 | None = None

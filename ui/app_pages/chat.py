@@ -117,8 +117,12 @@ def welcome(role: str) -> None:
                   icon=":material/arrow_forward:")
 
 
-assistant = state.assistant_or_stop()
+# The shared index plus what this session uploaded (nobody else's questions see that).
+assistant = state.session_assistant(state.assistant_or_stop())
 role = pick_role()
+if private := state.private_documents():
+    st.sidebar.caption(texts.PRIVATE_FILES.format(
+        names=", ".join(render.escape_markdown(d.name) for d in private)))
 st.title(texts.APP_TITLE)
 st.caption(texts.APP_TAGLINE)
 

@@ -4,16 +4,43 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assistant.index.private import is_private
 from assistant.pipeline import QuestionError
 from ui import render, state, texts
-from ui.uploads import ingest_upload, widget_limit_mb
+from ui.uploads import UploadJob, start_upload, widget_limit_mb
 
 
 def _step(key: str, step: int, total: int) -> None:
     st.session_state[key] = min(max(st.session_state.get(key, 0) + step, 0), total - 1)
 
 
-assistant = state.assistant_or_stop()
+@st.fragment(run_every=1.0)
+def upload_progress() -> None:
+    """Show the running upload's progress, estimate and cancel button (redrawn every second;
+    the whole page is drawn again when it is done)."""
+    job = state.upload_job()
+    if job is None or not job.running:
+        st.rerun()
+        return
+    _draw_progress(job)
+
+
+def _draw_progress(job: UploadJob) -> None:
+    name = render.escape_markdown(job.name)
+    if not job.total:
+        st.progress(0.0, text=texts.UPLOAD_SAVING.format(name=name))
+    else:
+        left = job.time_left()
+        text = texts.UPLOAD_PROGRESS.format(done=job.done, total=job.total)
+        text += texts.UPLOAD_ESTIMATE.format(time=left) if left else texts.UPLOAD_ESTIMATING
+        st.progress(job.done / job.total, text=text)
+    st.button(texts.UPLOAD_CANCEL, icon=":material/cancel:", on_click=job.cancel,
+              key="upload-cancel")
+
+
+shared = state.assistant_or_stop()
+assistant = state.session_assistant(shared)
+private = state.private_documents()
 st.title(texts.SOURCES_TITLE)
 st.caption(texts.SOURCES_INTRO)
 browse, search, documents, upload = st.tabs(
@@ -22,12 +49,14 @@ sources = assistant.index.sources()
 titles = {source: str(info.get("title") or source) for source, info in sources.items()}
 
 with browse:
-    grouped = render.group_sections(assistant.index.chunks())
+    grouped = render.group_sections(assistant.retriever.index.chunks())
     if not grouped:
         st.info(texts.DOCUMENTS_EMPTY)
     else:
-        # The corpus (the report) first, uploaded documents after it.
-        order = sorted(grouped, key=lambda s: (s.startswith("uploads/"), titles.get(s, s)))
+        titles |= {d.source: d.chunks[0].title for d in private if d.chunks}
+        # The corpus (the report) first, uploaded documents after it, the session's own last.
+        order = sorted(grouped, key=lambda s: (is_private(s), s.startswith("uploads/"),
+                                               titles.get(s, s)))
         source = st.selectbox(texts.PICK_DOCUMENT, order, format_func=lambda s: titles.get(s, s),
                               key="browse-source")
         sections = grouped[source]
@@ -66,6 +95,9 @@ with search:
             st.markdown(render.escape_markdown(chunk.text))
 
 with documents:
+    if private:
+        st.caption(texts.PRIVATE_FILES.format(
+            names=", ".join(render.escape_markdown(d.name) for d in private)))
     if not sources:
         st.info(texts.DOCUMENTS_EMPTY)
     else:
@@ -78,26 +110,28 @@ with documents:
             hide_index=True, width="stretch")
 
 with upload:
-    last = st.session_state.pop("upload-result", None)
+    st.caption(texts.UPLOAD_PRIVATE)
+    last = st.session_state.pop(state.UPLOAD_RESULT, None)
     if last is not None:
         (st.success if last[0] else st.error)(render.escape_markdown(last[1]))
-    limit = assistant.settings.max_upload_mb
-    file = st.file_uploader(texts.UPLOAD_LABEL.format(limit=limit), type=["pdf", "txt", "md"],
-                            max_upload_size=widget_limit_mb(limit), key="upload-file")
-    # Checked here, in Swedish, as soon as a file is chosen (the widget's own check is English).
-    refused = render.check_upload(file.name, file.size, limit) if file is not None else None
-    if refused:
-        st.error(render.escape_markdown(refused))
-    if st.button(texts.UPLOAD_BUTTON, icon=":material/upload_file:",
-                 disabled=file is None or refused is not None, type="primary"):
-        assert file is not None
-        bar = st.progress(0.0, text=texts.UPLOAD_SAVING.format(
-            name=render.escape_markdown(file.name)))
-
-        def progress(done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0,
-                         text=texts.UPLOAD_PROGRESS.format(done=done, total=total))
-
-        result = ingest_upload(assistant, file.name, file.getvalue(), progress=progress)
-        st.session_state["upload-result"] = (result.ok, result.message)
-        st.rerun()
+    job = state.upload_job()
+    if job is not None:
+        upload_progress()
+    else:
+        limit = assistant.settings.max_upload_mb
+        file = st.file_uploader(texts.UPLOAD_LABEL.format(limit=limit),
+                                type=["pdf", "txt", "md"],
+                                max_upload_size=widget_limit_mb(limit), key="upload-file")
+        # Checked here, in Swedish, as soon as a file is chosen (the widget's own check is
+        # English).
+        refused = render.check_upload(file.name, file.size, limit) if file is not None else None
+        if refused:
+            st.error(render.escape_markdown(refused))
+        if st.button(texts.UPLOAD_BUTTON, icon=":material/upload_file:",
+                     disabled=file is None or refused is not None, type="primary"):
+            assert file is not None
+            # Read in the background: this session's page stays usable, and no other
+            # session waits for it.
+            st.session_state[state.UPLOAD_JOB] = start_upload(shared, file.name,
+                                                              file.getvalue(), private)
+            st.rerun()
