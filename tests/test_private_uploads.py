@@ -24,6 +24,7 @@ from assistant.index.private import is_private
 from assistant.pipeline import Assistant
 from tests.conftest import FakeEmbeddings, use_embedder
 from ui import texts
+from ui.render import escape_markdown
 from ui.uploads import UPLOAD_TMP, UploadJob, remove_leftovers
 
 APP = PROJECT_ROOT / "ui" / "app.py"
@@ -131,6 +132,11 @@ def test_item7_an_upload_answers_only_its_own_session(fake, settings):
     own = [c for c in answer.citations if is_private(c.source)]
     assert own and all("din uppladdade fil" in c.title for c in own)
     assert any("egen.md" in m.value for m in mine.sidebar.caption)
+    # Saved conversations are listed to every session: one that quotes the file is not saved,
+    # and the uploader is told so.
+    mine.run()
+    shown = escape_markdown(texts.CONVERSATION_PRIVATE)
+    assert any(w.value == shown for w in mine.sidebar.warning)
 
     # Another session, the API and `asf ask` (a process of their own) never see it.
     after = _ask(_session(), QUESTION)     # a fresh conversation, as `before` was

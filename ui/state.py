@@ -19,7 +19,7 @@ from assistant.conversations import (
     now,
 )
 from assistant.feedback import FeedbackStore, feedback_path
-from assistant.index.private import PrivateDocument
+from assistant.index.private import PrivateDocument, is_private
 from assistant.pipeline import Assistant
 from assistant.prompts import ROLE_COMPANY, ROLES
 from ui import texts
@@ -169,6 +169,13 @@ def _store(assistant: Assistant) -> str | None:
              for m in messages()]
     if not turns:
         return None
+    if any(_quotes_private(m) for m in messages()):
+        # An uploaded file is private to this session (#24), and the saved conversations are
+        # listed to every session of this app: what quotes it is not saved. The user is told,
+        # and may download the conversation.
+        st.session_state.conversation_warning = texts.CONVERSATION_PRIVATE
+        st.session_state.conversation_unsaved = False
+        return None
     key = conversation_id() or uuid.uuid4().hex
     st.session_state.conversation_id = key
     try:
@@ -179,6 +186,14 @@ def _store(assistant: Assistant) -> str | None:
     st.session_state.conversation_unsaved = False
     st.session_state.pop("conversation_warning", None)
     return None
+
+
+def _quotes_private(message: dict[str, Any]) -> bool:
+    """Return True when a turn's answer quotes or shows a session's private upload."""
+    answer = message.get("answer")
+    if answer is None:
+        return False
+    return any(is_private(c.source) for c in [*answer.citations, *answer.contexts])
 
 
 def _saved_before_leaving(assistant: Assistant) -> bool:

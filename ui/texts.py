@@ -45,6 +45,11 @@ CONVERSATION_NOT_SAVED = (
     "Samtalet kunde inte sparas: {error} Chatten fungerar som vanligt, och samtalet sparas "
     "med nästa svar."
 )
+CONVERSATION_PRIVATE = (
+    "Samtalet sparas inte från och med svaret som citerar din uppladdade fil: filen är privat "
+    "för den här sessionen, och sparade samtal visas för alla som använder appen på den här "
+    "datorn. Ladda ner samtalet om du vill behålla det."
+)
 CONVERSATIONS_UNAVAILABLE = "De sparade samtalen kan inte visas just nu: {error}"
 CONVERSATION_NOT_CHANGED = "Samtalet kunde inte ändras: {error}"
 CONVERSATION_KEPT = (
