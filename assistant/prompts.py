@@ -76,6 +76,8 @@ ERR_FOLDER_EMPTY = (
 )
 ERR_TOO_LARGE = "Filen {name} är för stor ({size_mb:.1f} MB, högst {limit_mb} MB)."
 PAGE_SECTION = "Sida {page}"
+# A footnote is indexed as a subsection of the section that cites it.
+FOOTNOTE_SECTION = "Fotnot {number}"
 
 # ----------------------------------------------------------------- settings
 ERR_PRESET_UNKNOWN = (

@@ -25,7 +25,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
@@ -416,7 +416,7 @@ class WorkerPool:
             job.put(exc)
 
 
-async def job_events(job: Job, request: Request) -> AsyncIterator[str | Answer]:
+async def job_events(job: Job, request: Request) -> AsyncGenerator[str | Answer, None]:
     """Yield a job's events as its worker produces them; raise ClientGone when the client
     leaves. However this ends (the last event, the client gone, the task cancelled by a
     disconnect or a stopping server), the job is cancelled, so no worker computes for no one.
@@ -646,12 +646,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         except QuestionError as exc:
             raise ApiError(400, str(exc)) from exc
 
-    @app.get("/healthz", tags=["drift"], **_route_docs("healthz"))
+    @app.get("/healthz", tags=["drift"],
+              summary=_summary("healthz"), description=_description("healthz"))
     def healthz() -> dict[str, str]:
         """Return ok: the process is up (the model may still be loading)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["drift"], **_route_docs("readyz"))
+    @app.get("/readyz", tags=["drift"],
+              summary=_summary("readyz"), description=_description("readyz"))
     def readyz(request: Request) -> dict[str, Any]:
         """The model and the index are loaded, no answer is stuck, and questions are
         answered. The number of passages is given only with a key (when keys are set)."""
@@ -665,7 +667,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
             body["chunks"] = len(assistant.index.chunks())
         return body
 
-    @app.post("/v1/ask", tags=["frågor"], **_route_docs("ask"))
+    @app.post("/v1/ask", tags=["frågor"],
+              summary=_summary("ask"), description=_description("ask"))
     async def ask(body: AskRequest, request: Request,
                   _: str = Depends(client)) -> dict[str, Any]:
         """Answer one question; the same JSON as `asf ask --json` (sources from outside the
@@ -678,7 +681,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                                 answer_only=True)
         return public_answer(await job_answer(job, request))
 
-    @app.post("/v1/ask/stream", tags=["frågor"], **_route_docs("ask_stream"))
+    @app.post("/v1/ask/stream", tags=["frågor"],
+              summary=_summary("ask_stream"), description=_description("ask_stream"))
     async def ask_stream(body: AskRequest, request: Request,
                          _: str = Depends(client)) -> StreamingResponse:
         """Answer one question as server-sent events: `delta` pieces, then `answer`."""
@@ -702,13 +706,15 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    @app.get("/v1/models", tags=["OpenAI"], **_route_docs("models"))
+    @app.get("/v1/models", tags=["OpenAI"],
+              summary=_summary("models"), description=_description("models"))
     async def models(_: str = Depends(client)) -> dict[str, Any]:
         """The one model this server offers (for OpenAI clients and Open WebUI)."""
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model",
                                             "created": 0, "owned_by": "asf-assistenten"}]}
 
-    @app.post("/v1/chat/completions", tags=["OpenAI"], **_route_docs("chat"), response_model=None)
+    @app.post("/v1/chat/completions", tags=["OpenAI"],
+              summary=_summary("chat"), description=_description("chat"), response_model=None)
     async def chat(body: ChatRequest, request: Request,
                    _: str = Depends(client)) -> dict[str, Any] | StreamingResponse:
         """OpenAI-compatible chat: the last user message is the question, earlier turns its
@@ -735,7 +741,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                 "usage": _usage(prompt_tokens, count_tokens(content)),
                 "citations": public_answer(answer)["citations"]}
 
-    @app.get("/v1/cases", tags=["fallexempel"], **_route_docs("cases"))
+    @app.get("/v1/cases", tags=["fallexempel"],
+              summary=_summary("cases"), description=_description("cases"))
     def cases(industry: Filter = None, arena: Filter = None, started_by: Filter = None,
               place: Filter = None, kind: Filter = None, text: str = "",
               _: str = Depends(client)) -> list[dict[str, Any]]:
@@ -802,10 +809,14 @@ def _conversation(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str]
     return turns[-1].text(), history
 
 
-def _route_docs(name: str) -> dict[str, str]:
-    """Return a route's Swedish summary and description for the OpenAPI document."""
-    summary, description = API_ROUTE_DOCS[name]
-    return {"summary": summary, "description": description}
+def _summary(name: str) -> str:
+    """Return a route's Swedish summary for the OpenAPI document."""
+    return API_ROUTE_DOCS[name][0]
+
+
+def _description(name: str) -> str:
+    """Return a route's Swedish description for the OpenAPI document."""
+    return API_ROUTE_DOCS[name][1]
 
 
 def swedish_openapi(schema: dict[str, Any]) -> dict[str, Any]:

@@ -139,7 +139,8 @@ def test_help_is_swedish_including_argparses_own_texts(capsys, argv):
 
 @pytest.mark.parametrize("argv,expected", [
     (["ask"], "följande argument saknas: FRÅGA"), (["nej"], "ogiltigt val"),
-    (["ask", "--backend", "x", "fråga"], "ogiltigt val"), (["index", "--okänd"], "okända argument")])
+    (["ask", "--backend", "x", "fråga"], "ogiltigt val"),
+    (["index", "--okänd"], "okända argument")])
 def test_usage_errors_are_swedish(capsys, argv, expected):
     with pytest.raises(SystemExit) as done:
         cli.main(argv)
@@ -180,6 +181,7 @@ def test_chat_wraps_long_lines_to_the_terminal_at_word_boundaries(capsys, monkey
 
 def test_stream_wrapper_holds_a_word_split_across_pieces():
     wrapper = cli.StreamWrapper(12)
-    text = "".join(wrapper.feed(piece) for piece in ["Samverk", "an mellan A", "SF och ", "företag"])
+    pieces = ["Samverk", "an mellan A", "SF och ", "företag"]
+    text = "".join(wrapper.feed(piece) for piece in pieces)
     text += wrapper.flush()
     assert text.split("\n") == ["Samverkan", "mellan ASF", "och företag"]

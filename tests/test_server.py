@@ -501,8 +501,8 @@ def _stream_chunks(client, **body) -> list[dict]:
 
 
 def _stream_text(client, **body) -> str:
-    return "".join(c["choices"][0]["delta"].get("content", "") for c in _stream_chunks(client, **body)
-                   if c["choices"])
+    return "".join(c["choices"][0]["delta"].get("content", "")
+                   for c in _stream_chunks(client, **body) if c["choices"])
 
 
 def test_chat_usage_counts_characters_over_four(client):

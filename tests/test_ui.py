@@ -19,7 +19,7 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.feedback import FeedbackStore
 from assistant.prompts import CANNOT_ANSWER_PHRASE, ROLES
 from tests.conftest import use_embedder
-from ui import render
+from ui import export, render
 
 APP = PROJECT_ROOT / "ui" / "app.py"
 QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
@@ -178,21 +178,71 @@ def test_feedback_file_follows_the_settings(app, tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- export
-def test_download_holds_the_conversation_as_markdown(app):
+def test_download_holds_the_conversation_as_markdown_and_word(app):
     app.run()
-    assert app.sidebar.download_button[0].disabled
+    assert all(b.disabled for b in app.sidebar.download_button)
     _ask(app, OFF_TOPIC)
     _ask(app, QUESTION)
-    assert not app.sidebar.download_button[0].disabled
+    labels = [b.label for b in app.sidebar.download_button]
+    assert labels == ["Ladda ner samtalet (Markdown)", "Ladda ner samtalet (Word)"]
+    assert not any(b.disabled for b in app.sidebar.download_button)
     messages = app.session_state["messages"]
-    text = render.conversation_markdown(messages, "Företag / CSR", datetime(2025, 1, 2, 3, 4))
+    text = export.conversation_markdown(messages, "Företag / CSR", datetime(2025, 1, 2, 3, 4))
     answer = messages[3]["answer"]
     assert text.startswith("# Samtal med ASF-assistenten\n")
     assert "Exporterat 2025-01-02 03:04. Roll: Företag / CSR." in text
     assert "## Fråga 1" in text and "## Fråga 2" in text and "**Källor**" in text
-    assert "45 intervjuer genomfördes" in text and "\\[1\\]" in text
-    assert "> " + render.escape_markdown(answer.citations[0].quote.split(" … ")[0])[:60] in text
+    assert "45 intervjuer genomfördes" in text and "\n[1] " in text
+    assert "> " + export.escape_export(answer.citations[0].quote.split(" … ")[0])[:60] in text
     assert CANNOT_ANSWER_PHRASE in text and "**Närmaste avsnitt**" in text
+
+
+def test_markdown_export_escapes_only_what_markdown_would_change():
+    text = "Fotnot 2: IOP (idéburet offentligt partnerskap) [1]. Kostnad 5 $ & 10 % – ja!"
+    assert export.escape_export(text) == text
+    for live, shown in [("*fet*", "\\*fet\\*"), ("<b>x</b>", "\\<b>x\\</b>"),
+                        ("[a](http://x)", "[a\\](http://x)"), ("`kod`", "\\`kod\\`"),
+                        ("# Rubrik", "\\# Rubrik"), ("1. punkt", "1\\. punkt"),
+                        ("_kursiv_", "\\_kursiv\\_"), ("ett_ord", "ett_ord")]:
+        assert export.escape_export(live) == shown
+    assert export.escape_export("Punkter:\n- ett\n  - två") == "Punkter:  \n- ett  \n  - två"
+    messages = [{"role": "user", "content": "Vad är ett IOP?"},
+                {"role": "assistant", "content": "", "answer": {
+                    "answer": "Ett IOP (idéburet offentligt partnerskap) är ett avtal [1].",
+                    "note": "Not: svaret är citerat.", "refused": False, "citations": [
+                        {"n": 1, "title": "Rapporten", "section": "2.1 IOP: en väg", "page": 3,
+                         "quote": "IOP är en samverkansform."}]}}]
+    text = export.conversation_markdown(messages, "Rådgivare", datetime(2025, 1, 2))
+    assert "\\" not in text, text
+    assert "[1] Rapporten – 2.1 IOP: en väg, sida 3" in text
+    assert text.rstrip().endswith("*Not: svaret är citerat.*")      # the note comes last
+
+
+def test_word_export_is_a4_swedish_with_a_heading_per_question(app):
+    from io import BytesIO
+
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    app.run()
+    _ask(app, QUESTION)
+    _ask(app, OFF_TOPIC)
+    messages = app.session_state["messages"]
+    doc = Document(BytesIO(export.conversation_docx(messages, "Företag / CSR")))
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    normal = doc.styles["Normal"].element.rPr.find(qn("w:lang"))
+    assert normal.get(qn("w:val")) == "sv-SE"
+    assert doc.core_properties.title == "Samtal med ASF-assistenten"
+    assert doc.core_properties.author == "ASF-assistenten"
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:4] == ["Fråga 1", "Svar", "Källor", "Fråga 2"]
+    body = "\n".join(p.text for p in doc.paragraphs)
+    answer = messages[1]["answer"]
+    assert answer.answer.split("[1]")[0].strip()[:40] in body
+    assert f"”{answer.citations[0].quote.split(' … ')[0][:40]}" in body
+    assert CANNOT_ANSWER_PHRASE in body and "Närmaste avsnitt" in headings
+    assert "\\" not in body
 
 
 # ---------------------------------------------------------------------- safety
