@@ -460,3 +460,66 @@ def test_related_questions_are_offered_and_asked_on_click(app, settings, monkeyp
     button.click().run()
     assert not app.exception
     assert app.session_state["messages"][-2]["content"] == related[0]
+
+
+# ---------------------------------------------------------------------- Swedish widgets (#25)
+@pytest.fixture
+def with_cards(isolated_dirs):
+    import shutil
+
+    shutil.copytree(PROJECT_ROOT / "corpus" / "cases", isolated_dirs / "corpus" / "cases")
+
+
+def test_every_page_is_swedish_to_the_browser_and_widgets_avoid_english(app, with_cards):
+    from ui import swedish
+
+    app.run()
+    [script] = [h for h in app.get("html") if swedish.MARKER_ID in h.proto.body]
+    assert script.proto.unsafe_allow_javascript
+    assert 'documentElement.lang = "sv"' in script.proto.body
+    for english in ("Drag and drop a file here", "Upload", "Choose options", "Select all"):
+        assert f'"{english}":' in script.proto.body
+    app.switch_page("app_pages/cases.py").run()
+    assert not app.exception and len(app.multiselect) == 5
+    for widget in app.multiselect:
+        assert widget.placeholder == "Välj ett eller flera"
+        assert widget.proto.select_all == 0            # no English "Select all" choice
+    app.switch_page("app_pages/sources.py").run()
+    [upload] = app.get("file_uploader")
+    assert upload.proto.max_upload_size_mb == 20 and "20 MB" in upload.proto.label
+
+
+def test_sources_page_opens_on_the_report_not_a_card(app, with_cards):
+    app.run()
+    app.switch_page("app_pages/sources.py").run()
+    document = app.selectbox[0]
+    assert document.value == "sweco-asf-samverkan-naringslivet.txt"
+    assert document.options[0].startswith("Sweco")
+    assert all(o.startswith("Fallexempel") for o in document.options[1:])
+    assert app.dataframe[0].value["Fil"].iloc[0] == "sweco-asf-samverkan-naringslivet.txt"
+
+
+def test_case_table_shows_every_cell_in_full(app, with_cards):
+    app.run()
+    app.switch_page("app_pages/cases.py").run()
+    assert not app.dataframe                           # a dataframe cuts long cells off
+    table = app.table[0].value
+    assert not (table == "").any().any()               # no empty Ort/Bransch cells
+    assert (table["Ort"] == "–").any() and "rapporten inte anger" in " ".join(
+        c.value for c in app.caption)
+    stickans = table[table["Namn"] == "Stickans Bokföring och event"].iloc[0]
+    assert stickans["Bransch"].endswith("flytt, service och transporter\\)")
+
+
+def test_the_answers_note_is_shown_after_its_sources(app):
+    app.run()
+    _ask(app, "Vi är ett byggföretag i Göteborg, var ska vi börja?")
+    answer = _last_answer(app)
+    assert answer.note
+    message = app.chat_message[1]
+    kinds = [(type(e).__name__, getattr(e, "value", getattr(e, "label", "")))
+             for e in message]
+    note_at = next(i for i, (_, v) in enumerate(kinds) if isinstance(v, str)
+                   and answer.note[:30] in v.replace("\\", ""))
+    sources_at = next(i for i, (_, v) in enumerate(kinds) if v == "**Källor**")
+    assert sources_at < note_at
