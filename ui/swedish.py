@@ -21,6 +21,7 @@ from ui import texts
 WIDGET_SCOPE = ", ".join([
     '[data-testid="stFileUploader"]', '[data-testid="stMultiSelect"]',
     '[data-testid="stSelectbox"]', '[data-baseweb="popover"]', '[role="listbox"]',
+    '[data-testid="stSkipToContent"]', '[data-testid="stToolbar"]', "[aria-live]",
 ])
 MARKER_ID = "asf-swedish"
 

@@ -114,6 +114,10 @@ BROWSER_TEXTS = {
     "No options to select": "Inga alternativ",
     "Open": "Öppna",
     "Delete": "Ta bort",
+    "Skip to main content": "Hoppa till innehållet",
+    "file upload": "filuppladdning",
+    "Dismiss": "Stäng",
+    "Main menu": "Huvudmeny",
 }
 # Texts with a number or a name in them: (JavaScript regular expression, replacement).
 BROWSER_PATTERNS = [
@@ -123,4 +127,5 @@ BROWSER_PATTERNS = [
     (r"^(.+) files are not allowed\.?$", "Filer av typen $1 kan inte läsas in (.pdf, .txt, .md)."),
     (r"^Select (\d+) matches$", "Välj $1 träffar"),
     (r"^Remove (.+)$", "Ta bort $1"),
+    (r"^(\d+) options? available\.?$", "$1 alternativ finns."),
 ]
