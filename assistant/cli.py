@@ -115,20 +115,26 @@ def format_answer(answer) -> str:
     return terminal_safe("\n".join(lines + related_lines(answer)))
 
 
-def terminal_width() -> int:
-    """Return the width to wrap terminal output at (COLUMNS, the terminal, or 80)."""
+def terminal_width() -> int | None:
+    """Return the width to wrap output at: COLUMNS or the terminal's; None when the output is
+    not a terminal (a pipe or a file gets the lines as they are)."""
+    import os
     import shutil
 
+    if not os.environ.get("COLUMNS") and not sys.stdout.isatty():
+        return None
     return max(20, shutil.get_terminal_size((80, 24)).columns)
 
 
-def wrap_text(text: str, width: int) -> str:
+def wrap_text(text: str, width: int | None) -> str:
     """Return text wrapped at word boundaries to `width`, each line keeping its indentation.
 
     A continued line of an indented source line ("  [1] …", "      ”…”") lines up under it.
     """
     import textwrap
 
+    if width is None:
+        return text
     out = []
     for line in text.split("\n"):
         indent = line[:len(line) - len(line.lstrip(" "))]
@@ -160,7 +166,7 @@ class StreamWrapper:
                 self.column, self.spaces = 0, 0
             elif ch in " \t":
                 out.append(self._word())
-                self.spaces += self.column > 0
+                self.spaces += 1
             else:
                 self.word += ch
         return "".join(out)
@@ -173,7 +179,7 @@ class StreamWrapper:
         word, self.word = self.word, ""
         if not word:
             return ""
-        if self.column and self.column + self.spaces + len(word) > self.width:
+        if self.column + self.spaces and self.column + self.spaces + len(word) > self.width:
             self.column, self.spaces = len(word), 0
             return "\n" + word
         text = " " * self.spaces + word
@@ -377,7 +383,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         prompt = "Assistenten: "
         print("\n" + prompt, end="", flush=True)
         width = terminal_width()
-        wrapper = StreamWrapper(width, column=len(prompt))
+        wrapper = StreamWrapper(width or sys.maxsize, column=len(prompt))
         streamed: list[str] = []
         try:
             for event in assistant.stream(question, history, role=args.roll):
