@@ -6,8 +6,10 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NoReturn
 
 from assistant.prompts import (
     ERR_EMPTY_QUESTION,
@@ -132,13 +134,86 @@ def terminal_safe(text: str) -> str:
 
 
 def format_answer(answer) -> str:
-    """Return an answer with its citations, for reading in a terminal."""
+    """Return an answer with its citations (and its note last), for reading in a terminal."""
     from assistant.answering.base import source_lines
 
-    lines = [answer.answer, ""]
+    lines = [answer.answer, "", *source_lines(answer)]
     if answer.note:
-        lines.insert(0, answer.note + "\n")
-    return terminal_safe("\n".join(lines + source_lines(answer) + related_lines(answer)))
+        lines += ["", answer.note]
+    return terminal_safe("\n".join(lines + related_lines(answer)))
+
+
+def terminal_width() -> int | None:
+    """Return the width to wrap output at: COLUMNS or the terminal's; None when the output is
+    not a terminal (a pipe or a file gets the lines as they are)."""
+    import os
+    import shutil
+
+    if not os.environ.get("COLUMNS") and not sys.stdout.isatty():
+        return None
+    return max(20, shutil.get_terminal_size((80, 24)).columns)
+
+
+def wrap_text(text: str, width: int | None) -> str:
+    """Return text wrapped at word boundaries to `width`, each line keeping its indentation.
+
+    A continued line of an indented source line ("  [1] …", "      ”…”") lines up under it.
+    """
+    import textwrap
+
+    if width is None:
+        return text
+    out = []
+    for line in text.split("\n"):
+        indent = line[:len(line) - len(line.lstrip(" "))]
+        if len(line) <= width:
+            out.append(line)
+            continue
+        bullet = re.match(r" *(?:\[\d+\]|•|-) ", line)
+        follow = " " * len(bullet.group(0)) if bullet else indent
+        out.append(textwrap.fill(line.strip(), width, initial_indent=indent,
+                                 subsequent_indent=follow, break_long_words=False,
+                                 break_on_hyphens=False))
+    return "\n".join(out)
+
+
+class StreamWrapper:
+    """Wrap streamed text at word boundaries: a word is held until it is complete, then
+    printed on the current line or, when it would pass the width, on the next."""
+
+    def __init__(self, width: int, column: int = 0):
+        self.width, self.column = width, column
+        self.word, self.spaces = "", 0
+
+    def feed(self, text: str) -> str:
+        """Return what can be printed of the text so far."""
+        out = []
+        for ch in text:
+            if ch == "\n":
+                out += [self._word(), "\n"]
+                self.column, self.spaces = 0, 0
+            elif ch in " \t":
+                out.append(self._word())
+                self.spaces += 1
+            else:
+                self.word += ch
+        return "".join(out)
+
+    def flush(self) -> str:
+        """Return the word still held."""
+        return self._word()
+
+    def _word(self) -> str:
+        word, self.word = self.word, ""
+        if not word:
+            return ""
+        if self.column + self.spaces and self.column + self.spaces + len(word) > self.width:
+            self.column, self.spaces = len(word), 0
+            return "\n" + word
+        text = " " * self.spaces + word
+        self.column += len(text)
+        self.spaces = 0
+        return text
 
 
 def related_lines(answer) -> list[str]:
@@ -327,8 +402,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     assistant = _assistant(args)
     history: list[dict[str, str]] = []
-    print("ASF-assistenten. Ställ en fråga om affärer mellan ASF och företag "
-          "(tom rad eller Ctrl-D avslutar).")
+    print(wrap_text("ASF-assistenten. Ställ en fråga om affärer mellan ASF och företag "
+                    "(tom rad eller Ctrl-D avslutar).", terminal_width()))
     while True:
         try:
             question = input("\nDu: ")
@@ -337,17 +412,21 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return EXIT_OK
         if not question.strip():
             return EXIT_OK
-        print("\nAssistenten: ", end="", flush=True)
+        prompt = "Assistenten: "
+        print("\n" + prompt, end="", flush=True)
+        width = terminal_width()
+        wrapper = StreamWrapper(width or sys.maxsize, column=len(prompt))
         streamed: list[str] = []
         try:
             for event in assistant.stream(question, history, role=args.roll):
                 if isinstance(event, Answer):
-                    print("\n\n" + _chat_tail(event, "".join(streamed)))
+                    print(wrapper.flush() + "\n\n"
+                          + wrap_text(_chat_tail(event, "".join(streamed)), width))
                     history += [{"role": "user", "content": question},
                                 {"role": "assistant", "content": event.answer}]
                 else:
                     streamed.append(event)
-                    print(event, end="", flush=True)
+                    print(wrapper.feed(terminal_safe(event)), end="", flush=True)
         except QuestionError as exc:
             print(f"Fel: {exc}")
 
@@ -364,11 +443,13 @@ def _chat_tail(answer, streamed: str) -> str:
     from assistant.prompts import MSG_CHAT_CHECKED
     from assistant.text import collapse
 
-    parts = [answer.note] if answer.note else []
+    parts = []
     if collapse(streamed) != collapse(answer.answer):
         parts.append(f"{MSG_CHAT_CHECKED}\n{answer.answer}")
-    parts.append("\n".join(source_lines(answer) + related_lines(answer)))
-    return "\n\n".join(parts)
+    parts.append("\n".join(source_lines(answer)))
+    if answer.note:
+        parts.append(answer.note)
+    return terminal_safe("\n\n".join(parts) + "\n".join(["", *related_lines(answer)]))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -649,22 +730,67 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextmanager
+def _swedish_argparse() -> Iterator[None]:
+    """Let argparse's own texts (usage, headings, errors) come out in Swedish meanwhile.
+
+    argparse looks every text up through its module's gettext function `_` when it uses it,
+    so the lookup is swapped for one in ARGPARSE_SV (English where a text is missing).
+    """
+    from assistant.prompts import ARGPARSE_SV
+
+    previous = argparse._  # type: ignore[attr-defined]
+    argparse._ = lambda text: ARGPARSE_SV.get(text) or previous(text)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = previous  # type: ignore[attr-defined]
+
+
+class SwedishArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose help, usage and errors are Swedish (its subcommands too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        with _swedish_argparse():
+            super().__init__(*args, **kwargs)
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:
+        with _swedish_argparse():
+            return super().parse_args(*args, **kwargs)
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        with _swedish_argparse():
+            return super().parse_known_args(*args, **kwargs)
+
+    def format_help(self) -> str:
+        with _swedish_argparse():
+            return super().format_help()
+
+    def format_usage(self) -> str:
+        with _swedish_argparse():
+            return super().format_usage()
+
+    def error(self, message: str) -> NoReturn:
+        with _swedish_argparse():
+            super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `asf` command."""
-    parser = argparse.ArgumentParser(
+    parser = SwedishArgumentParser(
         prog="asf",
         description="ASF-assistenten: frågor och svar med källhänvisningar om affärer mellan "
                     "arbetsintegrerande sociala företag och näringslivet.")
     parser.add_argument("--settings", metavar="NAMN",
                         help="inställningsprofil ur assistant/presets/ (t.ex. fp32, bm25); "
                              "samma som ASF_PRESET")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO")
 
     p = sub.add_parser("setup-model", help="bygg inbäddningsmodellen från PyPI-paketen")
     p.set_defaults(func=cmd_setup_model)
 
     p = sub.add_parser("ingest", help="läs in korpusen och eventuella filer i indexet")
-    p.add_argument("paths", nargs="*",
+    p.add_argument("paths", nargs="*", metavar="SÖKVÄG",
                    help=".txt-, .md- eller .pdf-filer, eller mappar med sådana, att lägga till")
     p.set_defaults(func=cmd_ingest)
 
@@ -673,7 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="ställ en fråga ('-' läser en fråga per rad från stdin)")
-    p.add_argument("question", nargs="+", help="frågan, eller - för stdin")
+    p.add_argument("question", nargs="+", metavar="FRÅGA", help="frågan, eller - för stdin")
     p.add_argument("--json", action="store_true", help="skriv svaret som JSON")
     p.add_argument("--backend", choices=["extractive", "llm"], help="svarsmotor")
     p.add_argument("--roll", type=_role, metavar="ROLL", help=ROLL_HELP)
@@ -688,7 +814,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Vägledningskorten i corpus/guide/ (formatet står i "
                                    "corpus/guide/TEMPLATE.md): vanliga frågor besvarade med "
                                    "ordagranna citat ur rapporten.")
-    p.add_argument("id", nargs="?", help="visa kortet med detta id")
+    p.add_argument("id", nargs="?", metavar="ID", help="visa kortet med detta id")
     p.add_argument("--roll", type=_role, metavar="ROLL", help="bara kort för rollen")
     p.add_argument("--check", action="store_true",
                    help="kontrollera att varje citat finns ordagrant i sitt avsnitt")
@@ -698,7 +824,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Lista rapportens fallexempel (corpus/cases/*.yaml). Flera "
                                    "filter kombineras med och; samma filter flera gånger "
                                    "betyder eller.")
-    p.add_argument("text", nargs="*", help="fritext som ska finnas i fallkortet")
+    p.add_argument("text", nargs="*", metavar="TEXT", help="fritext som ska finnas i fallkortet")
     p.add_argument("--industry", action="append", default=[], metavar="BRANSCH",
                    help="bransch, t.ex. fastighet, industri, IT, bygg, event")
     p.add_argument("--arena", action="append", default=[], metavar="ARENA",

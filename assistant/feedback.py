@@ -220,7 +220,7 @@ def _is_folder(output: str) -> bool:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `feedback export` subcommand to the `asf` parser."""
     parser = subparsers.add_parser("feedback", help="omdömen (tumme upp/ned) på svar")
-    actions = parser.add_subparsers(dest="feedback_command", required=True)
+    actions = parser.add_subparsers(dest="feedback_command", required=True, metavar="ÅTGÄRD")
     p = actions.add_parser("export", help="skriv omdömena som CSV eller JSONL")
     p.add_argument("--format", choices=FORMATS, default="csv", help="filformat (standard: csv)")
     p.add_argument("--output", "-o", metavar="FIL",

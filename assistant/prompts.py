@@ -14,12 +14,12 @@ ANSWER_INTRO = "Enligt källorna:"
 # A follow-up is answered as a question of its own; the note shows how it was read.
 STANDALONE_NOTE = "Följdfrågan besvaras som: ”{question}”."
 ALREADY_SAID_NOTE = ("Rapporten säger inte mer om detta än det som stod i förra svaret. "
-                     "Här är det som svarar på frågan.")
+                     "Svaret tar upp det som svarar på frågan.")
 # Why a which/who/where question about a name or place is refused (the refusal's note).
 UNKNOWN_NAME_REASON = "{name} nämns inte i rapporten eller de andra indexerade dokumenten"
 LLM_FALLBACK_NOTE = (
     "Obs: språkmodellen kunde inte ge ett kontrollerat svar ({reason}), "
-    "så svaret nedan är sammanställt direkt ur källtexten."
+    "så svaret är sammanställt direkt ur källtexten."
 )
 
 # ----------------------------------------------------------------- questions
@@ -81,6 +81,8 @@ ERR_FOLDER_EMPTY = (
 )
 ERR_TOO_LARGE = "Filen {name} är för stor ({size_mb:.1f} MB, högst {limit_mb} MB)."
 PAGE_SECTION = "Sida {page}"
+# A footnote is indexed as a subsection of the section that cites it.
+FOOTNOTE_SECTION = "Fotnot {number}"
 
 # ----------------------------------------------------------------- settings
 ERR_PRESET_UNKNOWN = (
@@ -574,6 +576,57 @@ API_ERR_BAD_TEXT = (
     "Begäran innehåller text som inte är giltig Unicode (ett ensamt surrogattecken) i {fields}."
 )
 API_ERR_HTTP = "Begäran kunde inte behandlas (HTTP {status})."
+API_ERR_MODEL_NOT_FOUND = (
+    "Modellen ”{model}” finns inte. Den här servern har en modell: ”{known}” (se /v1/models)."
+)
+API_ERR_N = "Servern ger ett svar per fråga: n måste vara 1 (var {n})."
+API_ERR_MAX_TOKENS = "max_tokens måste vara minst 1 (var {value})."
+# Chat clients render Markdown: the sources of an API answer as a list.
+SOURCES_MARKDOWN_HEADING = "**Källor:**"
+CLOSEST_MARKDOWN_HEADING = "**Närmaste avsnitt:**"
+# The OpenAPI description (/docs): FastAPI's own English texts and each route's text.
+API_TITLE = "ASF-assistenten"
+API_DESCRIPTION = (
+    "Frågor och svar med källhänvisningar om affärer mellan arbetsintegrerande sociala "
+    "företag och näringslivet. Felsvar har formen `{\"error\": {\"message\", \"type\", "
+    "\"code\"}}` med ett svenskt meddelande."
+)
+API_OPENAPI_TEXTS = {
+    "Successful Response": "Lyckat svar",
+    "Validation Error": "Felaktig begäran",
+}
+API_ROUTE_DOCS = {
+    "healthz": ("Lever processen", "Processen är igång (modellen kan fortfarande läsas in)."),
+    "readyz": ("Är assistenten redo",
+               "Modellen och indexet är inlästa, inget svar har fastnat och frågor besvaras. "
+               "Antalet textavsnitt visas bara med nyckel (när nycklar är satta)."),
+    "ask": ("Ställ en fråga",
+            "Besvara en fråga; samma JSON som `asf ask --json` (källor utanför korpusen anges "
+            "med filnamn)."),
+    "ask_stream": ("Ställ en fråga, svar i delar",
+                   "Besvara en fråga som server-sent events: `delta`-delar, sedan `answer`."),
+    "models": ("Modeller", "Den enda modell servern erbjuder (för OpenAI-klienter och "
+                           "Open WebUI)."),
+    "chat": ("OpenAI-kompatibel chatt",
+             "Sista användarmeddelandet är frågan, tidigare turer dess historik. Svaret (med "
+             "[n]) följs av källorna som en Markdown-lista och sist svarets not; "
+             "källhänvisningarna finns också i fältet `citations`. `max_tokens` kortar svaret "
+             "vid en menings- eller ordgräns (finish_reason `length`), `n` större än 1 och en "
+             "okänd modell avvisas. `usage` är en uppskattning: tecken delat med fyra."),
+    "cases": ("Fallexempel",
+              "Rapportens namngivna exempel, filtrerade som `asf cases` filtrerar dem (ett filter "
+              "som ges flera gånger betyder eller; olika filter kombineras med och)."),
+}
+API_MODEL_DOCS = {
+    "AskRequest": "En fråga till POST /v1/ask och /v1/ask/stream.",
+    "Turn": "En tidigare tur i samtalet.",
+    "ChatMessage": "Ett OpenAI-chattmeddelande; innehållet är en sträng eller en lista av "
+                   "textdelar.",
+    "ChatRequest": "POST /v1/chat/completions (fält som assistenten inte använder godtas och "
+                   "ignoreras).",
+    "HTTPValidationError": "Felaktig begäran.",
+    "ValidationError": "Ett fel i begäran.",
+}
 API_DOCS_OFFLINE = (
     "Dokumentationssidorna /docs och /redoc är avstängda: paketet fastapi-offline saknas, och "
     "utan det skulle sidorna hämta Swagger UI från internet. /openapi.json finns ändå."
@@ -595,3 +648,27 @@ MSG_SERVE_KEYS = (
     "Servern lyssnar på http://{host}:{port} och kräver en av {count} API-nycklar. "
     "Dokumentation: /docs"
 )
+
+# ----------------------------------------------------------------- the asf command's own texts
+# argparse's English texts (usage, headings, errors) in Swedish, keyed by argparse's msgids.
+ARGPARSE_SV = {
+    "usage: ": "Användning: ",
+    "positional arguments": "argument",
+    "options": "flaggor",
+    "show this help message and exit": "visa den här hjälptexten och avsluta",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: fel: %(message)s\n",
+    "the following arguments are required: %s": "följande argument saknas: %s",
+    "unrecognized arguments: %s": "okända argument: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        "ogiltigt val: %(value)r (välj bland %(choices)s)",
+    "argument %(argument_name)s: %(message)s": "argumentet %(argument_name)s: %(message)s",
+    "expected one argument": "ett värde saknas",
+    "expected at most one argument": "högst ett värde får anges",
+    "expected at least one argument": "minst ett värde saknas",
+    "invalid %(type)s value: %(value)r": "ogiltigt värde (%(type)s): %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s":
+        "tvetydig flagga: %(option)s kan vara %(matches)s",
+    "not allowed with argument %s": "kan inte anges tillsammans med %s",
+    "one of the arguments %s is required": "ett av argumenten %s krävs",
+    "ignored explicit argument %r": "argumentet %r ignorerades",
+}

@@ -25,7 +25,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
@@ -39,10 +39,11 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.answering.base import source_lines
+from assistant.answering.base import source_markdown
 from assistant.config import Settings
 from assistant.pipeline import Assistant, QuestionError, validate_question
 from assistant.prompts import (
+    API_DESCRIPTION,
     API_DOCS_OFFLINE,
     API_ERR_BAD_BODY,
     API_ERR_BAD_REQUEST,
@@ -52,7 +53,10 @@ from assistant.prompts import (
     API_ERR_INTERNAL,
     API_ERR_KEY_ATTEMPTS,
     API_ERR_LOAD_FAILED,
+    API_ERR_MAX_TOKENS,
     API_ERR_METHOD,
+    API_ERR_MODEL_NOT_FOUND,
+    API_ERR_N,
     API_ERR_NO_USER_MESSAGE,
     API_ERR_NOT_FOUND,
     API_ERR_NOT_READY,
@@ -60,6 +64,10 @@ from assistant.prompts import (
     API_ERR_STUCK,
     API_ERR_TOO_LARGE,
     API_ERR_UNAUTHORIZED,
+    API_MODEL_DOCS,
+    API_OPENAPI_TEXTS,
+    API_ROUTE_DOCS,
+    API_TITLE,
     ERR_BAD_ROLE,
     GUIDE_ROLE_LABELS,
     MSG_CHAT_CHECKED,
@@ -69,6 +77,9 @@ from assistant.text import collapse
 from assistant.types import Answer
 
 MODEL_ID = "asf-assistenten"
+# Token counts of /v1/chat/completions are estimated as characters / 4 (no tokenizer is
+# loaded for it); max_tokens is measured the same way.
+CHARS_PER_TOKEN = 4
 # A case filter in the query string, repeatable: ?industry=fastighet&industry=bygg
 Filter = Annotated[list[str] | None, Query()]
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -161,6 +172,11 @@ class ChatRequest(ApiModel):
     model: str = MODEL_ID
     messages: list[ChatMessage]
     stream: bool = False
+    max_tokens: int | None = Field(default=None, description="Högsta antal token i svaret "
+                                                             "(uppskattat som tecken/4).")
+    max_completion_tokens: int | None = Field(default=None, description="Som max_tokens.")
+    n: int = Field(default=1, description="Antal svar; bara 1 stöds.")
+    stream_options: dict[str, Any] | None = None
     role: str | None = Field(default=None, description="Frågeställarens roll (företag, asf, "
                                                        "rådgivare); även OpenAI:s fält user "
                                                        "med ett av de värdena.")
@@ -178,16 +194,22 @@ class ApiError(Exception):
     """An error answered as JSON {"error": {"message", "type", "code"}} with its status."""
 
     def __init__(self, status: int, message: str, kind: str = "invalid_request_error",
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, code: str | None = None,
+                 param: str | None = None):
         super().__init__(message)
         self.status, self.message, self.kind = status, message, kind
         self.headers = headers or {}
+        # OpenAI names some errors by a code ("model_not_found") and the field at fault.
+        self.code, self.param = code, param
 
     def response(self) -> JSONResponse:
         """Return the error as the JSON response clients (OpenAI's included) understand."""
-        return SafeJSONResponse({"error": {"message": self.message, "type": self.kind,
-                                           "code": self.status}},
-                                status_code=self.status, headers=self.headers)
+        error: dict[str, Any] = {"message": self.message, "type": self.kind,
+                                 "code": self.code or self.status}
+        if self.param is not None:
+            error["param"] = self.param
+        return SafeJSONResponse({"error": error}, status_code=self.status,
+                                headers=self.headers)
 
 
 class SafeJSONResponse(JSONResponse):
@@ -394,7 +416,7 @@ class WorkerPool:
             job.put(exc)
 
 
-async def job_events(job: Job, request: Request) -> AsyncIterator[str | Answer]:
+async def job_events(job: Job, request: Request) -> AsyncGenerator[str | Answer, None]:
     """Yield a job's events as its worker produces them; raise ClientGone when the client
     leaves. However this ends (the last event, the client gone, the task cancelled by a
     disconnect or a stopping server), the job is cancelled, so no worker computes for no one.
@@ -530,9 +552,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         state.pool.close()
 
     # The documentation routes are added below, behind the API key.
-    app = FastAPI(title="ASF-assistenten", version="1.0",
-                  description="Frågor och svar med källhänvisningar om affärer mellan "
-                              "arbetsintegrerande sociala företag och näringslivet.",
+    app = FastAPI(title=API_TITLE, version="1.0", description=API_DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.asf = state
     access = logging.getLogger("uvicorn.access")
@@ -626,12 +646,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         except QuestionError as exc:
             raise ApiError(400, str(exc)) from exc
 
-    @app.get("/healthz", tags=["drift"])
+    @app.get("/healthz", tags=["drift"],
+              summary=_summary("healthz"), description=_description("healthz"))
     def healthz() -> dict[str, str]:
-        """The process is up (the model may still be loading)."""
+        """Return ok: the process is up (the model may still be loading)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["drift"])
+    @app.get("/readyz", tags=["drift"],
+              summary=_summary("readyz"), description=_description("readyz"))
     def readyz(request: Request) -> dict[str, Any]:
         """The model and the index are loaded, no answer is stuck, and questions are
         answered. The number of passages is given only with a key (when keys are set)."""
@@ -645,7 +667,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
             body["chunks"] = len(assistant.index.chunks())
         return body
 
-    @app.post("/v1/ask", tags=["frågor"])
+    @app.post("/v1/ask", tags=["frågor"],
+              summary=_summary("ask"), description=_description("ask"))
     async def ask(body: AskRequest, request: Request,
                   _: str = Depends(client)) -> dict[str, Any]:
         """Answer one question; the same JSON as `asf ask --json` (sources from outside the
@@ -658,7 +681,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                                 answer_only=True)
         return public_answer(await job_answer(job, request))
 
-    @app.post("/v1/ask/stream", tags=["frågor"])
+    @app.post("/v1/ask/stream", tags=["frågor"],
+              summary=_summary("ask_stream"), description=_description("ask_stream"))
     async def ask_stream(body: AskRequest, request: Request,
                          _: str = Depends(client)) -> StreamingResponse:
         """Answer one question as server-sent events: `delta` pieces, then `answer`."""
@@ -682,35 +706,43 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    @app.get("/v1/models", tags=["OpenAI"])
+    @app.get("/v1/models", tags=["OpenAI"],
+              summary=_summary("models"), description=_description("models"))
     async def models(_: str = Depends(client)) -> dict[str, Any]:
         """The one model this server offers (for OpenAI clients and Open WebUI)."""
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model",
                                             "created": 0, "owned_by": "asf-assistenten"}]}
 
-    @app.post("/v1/chat/completions", tags=["OpenAI"], response_model=None)
+    @app.post("/v1/chat/completions", tags=["OpenAI"],
+              summary=_summary("chat"), description=_description("chat"), response_model=None)
     async def chat(body: ChatRequest, request: Request,
                    _: str = Depends(client)) -> dict[str, Any] | StreamingResponse:
         """OpenAI-compatible chat: the last user message is the question, earlier turns its
         history; the answer (with [n]) and its sources are the content, the citations an
         extra field."""
+        limit = _check_chat(body)
         question, history = _conversation(body.messages)
         question = checked(question)
         role = body.asker_role()
         assistant = state.require()
+        prompt_tokens = sum(count_tokens(m.text()) for m in body.messages)
         job = state.pool.submit(lambda: assistant.stream(question, history, role),
                                 answer_only=not body.stream)
         if body.stream:
-            return StreamingResponse(_chat_stream(job, request), media_type="text/event-stream")
+            usage = bool((body.stream_options or {}).get("include_usage"))
+            return StreamingResponse(_chat_stream(job, request, limit, prompt_tokens, usage),
+                                     media_type="text/event-stream")
         answer = await job_answer(job, request)
+        content, cut = truncate_tokens(chat_content(answer), limit)
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion",
                 "created": int(time.time()), "model": MODEL_ID,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": chat_content(answer)}}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "choices": [{"index": 0, "finish_reason": "length" if cut else "stop",
+                             "message": {"role": "assistant", "content": content}}],
+                "usage": _usage(prompt_tokens, count_tokens(content)),
                 "citations": public_answer(answer)["citations"]}
 
-    @app.get("/v1/cases", tags=["fallexempel"])
+    @app.get("/v1/cases", tags=["fallexempel"],
+              summary=_summary("cases"), description=_description("cases"))
     def cases(industry: Filter = None, arena: Filter = None, started_by: Filter = None,
               place: Filter = None, kind: Filter = None, text: str = "",
               _: str = Depends(client)) -> list[dict[str, Any]]:
@@ -737,7 +769,7 @@ def _add_docs(app: FastAPI, reader: Callable[..., Any]) -> None:
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(reader)])
     async def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(swedish_openapi(app.openapi()))
 
     assets = _docs_assets()
     if assets is None:
@@ -777,10 +809,82 @@ def _conversation(messages: list[ChatMessage]) -> tuple[str, list[dict[str, str]
     return turns[-1].text(), history
 
 
+def _summary(name: str) -> str:
+    """Return a route's Swedish summary for the OpenAPI document."""
+    return API_ROUTE_DOCS[name][0]
+
+
+def _description(name: str) -> str:
+    """Return a route's Swedish description for the OpenAPI document."""
+    return API_ROUTE_DOCS[name][1]
+
+
+def swedish_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return the OpenAPI document with FastAPI's English texts and the models' (English)
+    docstrings replaced by Swedish ones."""
+    for name, model in schema.get("components", {}).get("schemas", {}).items():
+        if name in API_MODEL_DOCS:
+            model["description"] = API_MODEL_DOCS[name]
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                text = response.get("description", "")
+                response["description"] = API_OPENAPI_TEXTS.get(text, text)
+    return schema
+
+
+def _check_chat(body: ChatRequest) -> int | None:
+    """Refuse what the assistant cannot honour, as OpenAI would; return the token limit."""
+    if body.model != MODEL_ID:
+        raise ApiError(404, API_ERR_MODEL_NOT_FOUND.format(model=body.model[:80], known=MODEL_ID),
+                       "invalid_request_error", code="model_not_found", param="model")
+    if body.n != 1:
+        raise ApiError(400, API_ERR_N.format(n=body.n), code="invalid_value", param="n")
+    limit = body.max_completion_tokens or body.max_tokens
+    for name, value in (("max_tokens", body.max_tokens),
+                        ("max_completion_tokens", body.max_completion_tokens)):
+        if value is not None and value < 1:
+            raise ApiError(400, API_ERR_MAX_TOKENS.format(value=value), code="invalid_value",
+                           param=name)
+    return limit
+
+
+def count_tokens(text: str) -> int:
+    """Return the estimated number of tokens of a text: characters / 4, rounded up."""
+    return -(-len(text) // CHARS_PER_TOKEN)
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
+
+
+def truncate_tokens(text: str, limit: int | None) -> tuple[str, bool]:
+    """Return text cut to at most `limit` estimated tokens, and whether it was cut.
+
+    The cut falls after the last sentence that fits when one ends in the second half of the
+    allowance, else after the last whole word (a single overlong word is cut as it is).
+    """
+    if limit is None or count_tokens(text) <= limit:
+        return text, False
+    room = limit * CHARS_PER_TOKEN
+    head = text[:room]
+    sentence = max(head.rfind(end) for end in (". ", "! ", "? ", ".\n", "\n\n", "”\n"))
+    if sentence >= room // 2:
+        return head[:sentence + 1].rstrip(), True
+    if len(text) > room and not text[room].isspace():
+        space = max(head.rfind(" "), head.rfind("\n"))
+        if space > 0:
+            head = head[:space]
+    return head.rstrip(), True
+
+
 def chat_content(answer: Answer) -> str:
-    """Return the chat message of an answer: note, text with [n] markers, then its sources."""
-    parts = [answer.note] if answer.note else []
-    parts += [answer.answer, "\n".join(source_lines(answer))]
+    """Return the chat message of an answer: text with [n] markers, its sources as a Markdown
+    list, then the answer's note (always last, as when it streams)."""
+    parts = [answer.answer, source_markdown(answer)]
+    if answer.note:
+        parts.append(answer.note)
     return "\n\n".join(parts)
 
 
@@ -792,30 +896,62 @@ def _chunk(completion_id: str, delta: dict[str, Any], finish: str | None = None,
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode("utf-8", "replace")
 
 
-async def _chat_stream(job: Job, request: Request) -> AsyncIterator[bytes]:
-    """Yield OpenAI chat.completion.chunk events, then the sources, then [DONE]."""
+async def _chat_stream(job: Job, request: Request, limit: int | None = None,
+                       prompt_tokens: int = 0, usage: bool = False) -> AsyncIterator[bytes]:
+    """Yield OpenAI chat.completion.chunk events, then the sources and the note, then [DONE].
+
+    With a token limit the stream stops where `truncate_tokens` would cut the whole text
+    (finish_reason "length"); with stream_options.include_usage a last chunk has the usage.
+    """
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     yield _chunk(completion_id, {"role": "assistant", "content": ""})
     streamed: list[str] = []
+    sent = ""
+
+    def within(piece: str) -> tuple[str, bool]:
+        nonlocal sent
+        whole, cut = truncate_tokens(sent + piece, limit)
+        new = whole[len(sent):] if whole.startswith(sent) else ""
+        sent += new
+        return new, cut
+
+    finish = "stop"
+    events = job_events(job, request)
     try:
-        async for event in job_events(job, request):
+        async for event in events:
             if isinstance(event, Answer):
                 tail = []
-                if event.note:
-                    tail.append(event.note)
                 if collapse("".join(streamed)) != collapse(event.answer):
                     tail.append(f"{MSG_CHAT_CHECKED}\n{event.answer}")
-                tail.append("\n".join(source_lines(event)))
-                yield _chunk(completion_id, {"content": "\n\n" + "\n\n".join(tail)})
-                yield _chunk(completion_id, {}, "stop",
+                tail.append(source_markdown(event))
+                if event.note:
+                    tail.append(event.note)
+                piece, cut = within("\n\n" + "\n\n".join(tail))
+                if piece:
+                    yield _chunk(completion_id, {"content": piece})
+                finish = "length" if cut else "stop"
+                yield _chunk(completion_id, {}, finish,
                              citations=public_answer(event)["citations"])
-            else:
-                streamed.append(event)
-                yield _chunk(completion_id, {"content": event})
+                break
+            streamed.append(event)
+            piece, cut = within(event)
+            if piece:
+                yield _chunk(completion_id, {"content": piece})
+            if cut:
+                finish = "length"
+                yield _chunk(completion_id, {}, finish)
+                break
     except ClientGone:
         return
     except Exception:  # noqa: BLE001 - the stream has begun: end it with the reason
         yield _chunk(completion_id, {"content": API_ERR_INTERNAL}, "stop")
+    finally:
+        await events.aclose()       # a stream cut at the limit cancels its job at once
+    if usage:
+        body = {"id": completion_id, "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": MODEL_ID, "choices": [],
+                "usage": _usage(prompt_tokens, count_tokens(sent))}
+        yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode("utf-8", "replace")
     yield b"data: [DONE]\n\n"
 
 

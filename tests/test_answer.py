@@ -410,3 +410,20 @@ def test_markers_of_one_passage_merge_across_brackets_that_are_not_markers():
     assert _merge_markers(text) == ("”Viktigt med ett avtal. Vi skriver samma som vi gör med "
                                     "[…] med dem.” [1]")
     assert _merge_markers("A [1] B [2] C [1]") == "A [1] B [2] C [1]"
+
+
+def test_a_definition_from_a_footnote_leads_with_its_sentence_not_its_label():
+    """"Vad är ett IOP?" is answered from the report's footnote 2: the answer starts with the
+    defining sentence, the label "Fotnot 2" is where it stands (its section), not its text."""
+    from assistant.config import PROJECT_ROOT
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.loaders import load_document
+
+    report = load_document(PROJECT_ROOT / "corpus" / "sweco-asf-samverkan-naringslivet.txt")
+    [iop] = [c for c in chunk_document(report) if "IOP är en avtalsform" in c.text]
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    answer = answerer.answer("Vad är ett IOP?", [Passage(chunk=iop, score=1.0, rank=1,
+                                                         direct=1.0, dense=0.9)])
+    assert answer.answer.startswith("IOP är en avtalsform"), answer.answer[:80]
+    assert "Fotnot" not in answer.answer
+    assert answer.citations[0].section.endswith("Fotnot 2")

@@ -265,3 +265,44 @@ def test_an_earlier_conversation_is_reopened_and_continued(server, driver):
     ask(driver, "Hur kom de i kontakt med varandra?", timeout=180)
     assert "Följdfrågan besvaras som" in _css(driver, MESSAGE)[-1].text
     assert "Volvo Cars" in _css(driver, MESSAGE)[-1].text
+
+
+def test_streamlits_own_texts_are_swedish_in_the_browser(server, driver, tmp_path):
+    """<html lang="sv">, and the uploader's and the multiselects' fixed English in Swedish."""
+    wait_ready(driver, server.url)
+    assert driver.execute_script("return document.documentElement.lang") == "sv"
+    english = ("Drag and drop", "Browse files", "per file", "200MB", "Choose options",
+               "Select all", "No results")
+
+    def page_text() -> str:
+        return driver.execute_script("return document.body.innerText")
+
+    next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]') if "Källor" in a.text).click()
+    tab = _wait(lambda: [t for t in _css(driver, '[data-testid="stTab"]') if "Ladda upp" in t.text],
+                30, "the upload tab")[0]
+    tab.click()
+    zone = _wait(lambda: [z for z in _css(driver, '[data-testid="stFileUploaderDropzone"]')
+                          if z.is_displayed()], 30, "the drop zone")[0]
+    _wait(lambda: "Dra och släpp en fil här" in zone.text, 10, "the Swedish drop zone")
+    assert "högst 20 MB per fil" in zone.text and "Välj fil" in zone.text, zone.text
+    # A file over the limit is refused by the widget: in Swedish too.
+    big = tmp_path / "stor.txt"
+    big.write_bytes(b"a" * (21 * 1024 * 1024))
+    _css(driver, 'input[type="file"]')[0].send_keys(str(big))
+    _wait(lambda: "Filen är för stor: högst 20" in page_text(), 30, "the Swedish refusal")
+    assert driver.execute_script("return document.documentElement.lang") == "sv"
+    _shot(driver, "browser-upload-swedish.png")
+    assert not [w for w in english if w in page_text()], page_text()
+
+    next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]')
+         if "Fallexempel" in a.text).click()
+    boxes = _wait(lambda: _css(driver, '[data-testid="stMultiSelect"]'), 60, "the filters")
+    assert "Välj ett eller flera" in boxes[0].text
+    _click(boxes[0].find_element("css selector", "input"))
+    menu = _wait(lambda: _css(driver, '[role="listbox"]'), 10, "the open menu")[0]
+    assert "fastighet" in menu.text and "Select all" not in menu.text
+    typed = boxes[0].find_element("css selector", "input")
+    typed.send_keys("zzzz")
+    _wait(lambda: "Inga träffar" in page_text(), 10, "the Swedish empty menu")
+    _shot(driver, "browser-cases-swedish.png")
+    assert not [w for w in english if w in page_text()], page_text()

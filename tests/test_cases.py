@@ -14,7 +14,14 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assistant.answering.catalog import answer_from_catalog
-from assistant.cases.cards import ARENAS, STARTED_BY, case_chunk, check_quotes, load_case
+from assistant.cases.cards import (
+    ARENAS,
+    STARTED_BY,
+    case_chunk,
+    check_quotes,
+    document_text,
+    load_case,
+)
 from assistant.cases.catalog import CaseQuery, Catalog, question_query
 from assistant.cli import main
 from assistant.config import PROJECT_ROOT
@@ -67,9 +74,19 @@ def case_assistant(with_cases, settings, fake_embeddings):
 def test_every_quote_appears_verbatim_in_the_report():
     catalog = _catalog()
     assert not catalog.errors
-    report = REPORT.read_text(encoding="utf-8")
+    report = document_text(REPORT)
     problems = [p for case in catalog for p in check_quotes(case, report)]
     assert problems == []
+
+
+def test_a_card_quotes_the_reports_body_not_only_a_footnote():
+    """A card's passage is its quotes: a footnote alone ("Skogsröjet är en musikfestival …")
+    reads as an unrelated line there; the card quotes the sentence that names the partner."""
+    report = load_document(REPORT)
+    body = collapse(" ".join(b.text for b in report.blocks if b.kind != "footnote"))
+    for case in _catalog():
+        for name, fact in case.facts():
+            assert collapse(fact.quote) in body, (case.name, name, fact.quote)
 
 
 def test_quote_check_collapses_whitespace_but_nothing_else():
@@ -182,7 +199,7 @@ def test_strict_ingest_of_a_bad_card_changes_nothing(case_assistant, tmp_path):
 def test_a_card_is_one_passage_of_report_text_with_its_fields_as_metadata(case_assistant):
     cards = [c for c in case_assistant.index.chunks() if c.kind == "case"]
     assert len(cards) == len(NAMED_CASES)
-    report = collapse(REPORT.read_text(encoding="utf-8"))
+    report = collapse(document_text(REPORT))
     for chunk in cards:
         for quote in chunk.text.split("\n\n"):
             assert collapse(quote) in report
@@ -428,9 +445,9 @@ def test_case_page_filters_the_table_and_opens_a_card(case_page):
     at = case_page.run()
     assert not at.exception
     assert at.title[0].value == "Fallexempel"
-    assert len(at.dataframe[0].value) == len(NAMED_CASES)
+    assert len(at.table[0].value) == len(NAMED_CASES)
     at.multiselect(key="cases-started").select("rekommendation").run()
-    assert list(at.dataframe[0].value["Namn"]) == ["Stickans Bokföring och event"]
+    assert list(at.table[0].value["Namn"]) == ["Stickans Bokföring och event"]
     assert at.selectbox(key="cases-pick-").value == "stickans-bokforing-och-event"
     shown = " ".join(m.value for m in at.markdown)
     assert "Stickans Bokföring och event" in shown
@@ -442,9 +459,9 @@ def test_case_page_industry_and_text_filters(case_page):
     at = case_page.run()
     at.multiselect(key="cases-industry").select("fastighet").run()
     assert {"Yalla Rinkeby", "Yalla Vårby", "Basta Byggservice"} <= set(
-        at.dataframe[0].value["Namn"])
+        at.table[0].value["Namn"])
     at.text_input(key="cases-text").input("Balder").run()
-    assert list(at.dataframe[0].value["Namn"]) == ["Yalla Vårby"]
+    assert list(at.table[0].value["Namn"]) == ["Yalla Vårby"]
     at.text_input(key="cases-text").input("ingenting sådant finns").run()
     assert at.info and "Inga fallexempel" in at.info[0].value
 

@@ -119,3 +119,69 @@ def test_chat_keeps_history_for_follow_ups(capsys, monkeypatch):
     assert cli.main(["chat"]) == 0
     out = capsys.readouterr().out
     assert out.count("Assistenten:") == 2 and "GSM" in out
+
+
+# ---------------------------------------------------------------------- Swedish details (#25)
+ARGPARSE_ENGLISH = ("usage:", "positional arguments", "options:", "show this help",
+                    "error:", "the following arguments", "invalid choice", "required")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ask", "--help"], ["feedback", "export", "--help"]])
+def test_help_is_swedish_including_argparses_own_texts(capsys, argv):
+    with pytest.raises(SystemExit) as done:
+        cli.main(argv)
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Användning: asf") and "flaggor:" in out
+    assert "visa den här hjälptexten" in out
+    assert not [w for w in ARGPARSE_ENGLISH if w in out], out
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["ask"], "följande argument saknas: FRÅGA"), (["nej"], "ogiltigt val"),
+    (["ask", "--backend", "x", "fråga"], "ogiltigt val"),
+    (["index", "--okänd"], "okända argument")])
+def test_usage_errors_are_swedish(capsys, argv, expected):
+    with pytest.raises(SystemExit) as done:
+        cli.main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Användning: asf") and ": fel: " in err and expected in err
+    assert not [w for w in ARGPARSE_ENGLISH if w in err], err
+
+
+def test_the_answers_note_comes_after_the_sources(capsys):
+    question = "Vi är ett byggföretag i Göteborg, var ska vi börja?"
+    assert cli.main(["ask", question]) == 0
+    out = capsys.readouterr().out
+    from assistant.prompts import BROAD_ANSWER_NOTE
+
+    assert BROAD_ANSWER_NOTE in out and out.index("Källor:") < out.index(BROAD_ANSWER_NOTE)
+    assert not out.startswith(BROAD_ANSWER_NOTE)
+
+
+def test_chat_wraps_long_lines_to_the_terminal_at_word_boundaries(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "50")
+    monkeypatch.setattr("sys.stdin", io.StringIO("Vi är ett byggföretag i Göteborg, var ska "
+                                                 "vi börja?\n\n"))
+    assert cli.main(["chat"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    long = [line for line in lines if len(line) > 50 and " " in line.strip()]
+    assert not long, long
+    # No word is broken: every output word is a word of the unwrapped answer (or the UI).
+    monkeypatch.setenv("COLUMNS", "10000")
+    monkeypatch.setattr("sys.stdin", io.StringIO("Vi är ett byggföretag i Göteborg, var ska "
+                                                 "vi börja?\n\n"))
+    assert cli.main(["chat"]) == 0
+    wide = capsys.readouterr().out
+    assert out.split() == wide.split()
+    assert len(lines) > len(wide.splitlines()) + 10
+
+
+def test_stream_wrapper_holds_a_word_split_across_pieces():
+    wrapper = cli.StreamWrapper(12)
+    pieces = ["Samverk", "an mellan A", "SF och ", "företag"]
+    text = "".join(wrapper.feed(piece) for piece in pieces)
+    text += wrapper.flush()
+    assert text.split("\n") == ["Samverkan", "mellan ASF", "och företag"]

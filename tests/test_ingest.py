@@ -42,9 +42,13 @@ def test_page_numbers_footnotes_and_figure_labels_are_not_body_text(report):
     assert any("omfattar tre dimensioner." in t for t in body)
     assert not any("dimensioner4" in t for t in body)
     # ... and the footnotes become blocks of their own.
-    notes = [b.text for b in report.blocks if b.kind == "footnote"]
-    assert any(n.startswith("Fotnot 2: IOP är en avtalsform") for n in notes)
-    assert any("Corporate Social Responsibility" in n for n in notes)
+    notes = [b for b in report.blocks if b.kind == "footnote"]
+    assert any("Corporate Social Responsibility" in n.text for n in notes)
+    # A footnote is a subsection of the section citing it; its label stays out of its text,
+    # so a quote of it starts with the sentence ("IOP är en avtalsform", not "Fotnot 2: IOP").
+    [iop] = [n for n in notes if n.text.startswith("IOP är en avtalsform")]
+    assert iop.section_path[-1] == "Fotnot 2" and len(iop.section_path) > 1
+    assert not any(n.text.startswith("Fotnot") for n in notes)
 
 
 def test_bullet_list_stays_with_its_lead_in(report):

@@ -127,3 +127,11 @@ def test_a_follow_up_the_previous_answer_answered_says_so_instead_of_repeating_i
     # The note says so, then how the follow-up was read (a question of its own).
     assert answers[1].note.startswith(ALREADY_SAID_NOTE)
     assert "Följdfrågan besvaras som" in answers[1].note
+
+
+def test_a_definition_from_a_footnote_leads_with_its_sentence_not_its_label(real_assistant):
+    answer = real_assistant.ask("Vad är ett IOP?")
+    assert not answer.refused
+    assert not answer.answer.lstrip().startswith("Fotnot"), answer.answer[:120]
+    assert "IOP är en avtalsform" in answer.answer
+    assert "Fotnot" not in answer.answer

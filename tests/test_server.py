@@ -107,7 +107,7 @@ def test_ask_stream_sends_pieces_then_the_answer(client):
 
 def test_chat_completions_is_openai_shaped_with_citations(client):
     response = client.post("/v1/chat/completions", json={
-        "model": "vad-som-helst", "messages": [
+        "model": MODEL_ID, "messages": [
             {"role": "system", "content": "Du är en hjälpsam assistent."},
             {"role": "user", "content": [{"type": "text", "text": QUESTION}]}]})
     assert response.status_code == 200
@@ -463,3 +463,114 @@ def test_the_rate_limit_message_is_good_swedish_for_one_second(served):
     statuses = [client.get("/v1/models").status_code for _ in range(61)]
     assert statuses[-1] == 429
     assert "Vänta 1 sekund och" in client.get("/v1/models").json()["error"]["message"]
+
+
+# ---------------------------------------------------------------------- OpenAI details (#25)
+def _chat(client, **body):
+    body.setdefault("messages", [{"role": "user", "content": QUESTION}])
+    return client.post("/v1/chat/completions", json={"model": MODEL_ID, **body})
+
+
+def test_chat_sources_are_a_markdown_list_and_the_note_comes_last(client, served):
+    from assistant.prompts import BROAD_ANSWER_NOTE
+
+    content = _chat(client).json()["choices"][0]["message"]["content"]
+    answer_text, sources = content.split("**Källor:**")
+    items = [line for line in sources.strip().splitlines() if line.startswith("- [")]
+    assert items and items[0].startswith("- [1] ")
+    # Every source line is a list item or its indented quote: no run-on paragraph.
+    assert all(line.startswith(("- [", "  ”")) for line in sources.strip().splitlines()), sources
+    broad = [{"role": "user", "content": "Vi är ett byggföretag i Göteborg, var ska vi börja?"}]
+    note = client.post("/v1/ask", json={"question": broad[0]["content"]}).json()["note"]
+    assert note == BROAD_ANSWER_NOTE
+    text = _chat(client, messages=broad).json()["choices"][0]["message"]["content"]
+    assert text.rstrip().endswith(note) and not text.startswith(note)
+    # Streamed, the note comes at the same place: after the sources, at the end.
+    assert collapse_ws(_stream_text(client, messages=broad)) == collapse_ws(text)
+
+
+def collapse_ws(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _stream_chunks(client, **body) -> list[dict]:
+    response = _chat(client, stream=True, **body)
+    lines = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    return [json.loads(line) for line in lines[:-1]]
+
+
+def _stream_text(client, **body) -> str:
+    return "".join(c["choices"][0]["delta"].get("content", "")
+                   for c in _stream_chunks(client, **body) if c["choices"])
+
+
+def test_chat_usage_counts_characters_over_four(client):
+    body = _chat(client).json()
+    content = body["choices"][0]["message"]["content"]
+    usage = body["usage"]
+    assert usage["completion_tokens"] == -(-len(content) // 4) > 0
+    assert usage["prompt_tokens"] == -(-len(QUESTION) // 4)
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    chunks = _stream_chunks(client, stream_options={"include_usage": True})
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
+
+
+@pytest.mark.parametrize("limit", [3, 30])
+def test_max_tokens_cuts_at_a_word_or_sentence_with_finish_reason_length(client, limit):
+    full = _chat(client).json()["choices"][0]["message"]["content"]
+    body = _chat(client, max_tokens=limit).json()
+    choice = body["choices"][0]
+    content = choice["message"]["content"]
+    assert choice["finish_reason"] == "length"
+    assert 0 < len(content) <= limit * 4 and full.startswith(content)
+    assert full[len(content)].isspace()                     # never mid-word
+    assert body["usage"]["completion_tokens"] <= limit
+    chunks = _stream_chunks(client, max_tokens=limit)
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert 0 < len(streamed) <= limit * 4
+    assert _chat(client, max_completion_tokens=limit).json()["choices"][0][
+        "finish_reason"] == "length"
+    assert _chat(client, max_tokens=100_000).json()["choices"][0]["finish_reason"] == "stop"
+
+
+def test_n_above_one_and_unknown_models_are_refused_as_openai_does(client):
+    refused = _chat(client, n=2)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["param"] == "n" and error["type"] == "invalid_request_error"
+    assert "n måste vara 1" in error["message"]
+    unknown = client.post("/v1/chat/completions", json={
+        "model": "gpt-4o", "messages": [{"role": "user", "content": QUESTION}]})
+    assert unknown.status_code == 404
+    error = unknown.json()["error"]
+    assert error["code"] == "model_not_found" and "gpt-4o" in error["message"]
+    assert _chat(client, max_tokens=0).status_code == 400
+
+
+def test_openai_client_sees_usage_limits_and_model_errors(live_server):
+    import openai
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{live_server}/v1", api_key="ingen", max_retries=0)
+    completion = client.chat.completions.create(
+        model=MODEL_ID, messages=[{"role": "user", "content": QUESTION}], max_tokens=20)
+    assert completion.choices[0].finish_reason == "length"
+    assert completion.usage and 0 < completion.usage.completion_tokens <= 20
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-4o",
+                                       messages=[{"role": "user", "content": QUESTION}])
+    assert missing.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model=MODEL_ID, n=2,
+                                       messages=[{"role": "user", "content": QUESTION}])
+
+
+def test_openapi_description_is_swedish(client):
+    schema = client.get("/openapi.json").json()
+    text = json.dumps(schema, ensure_ascii=False)
+    for english in ("Successful Response", "Validation Error", "Answer one question",
+                    "The process is up", "OpenAI-compatible chat", "One earlier turn"):
+        assert english not in text
+    assert schema["paths"]["/v1/ask"]["post"]["summary"] == "Ställ en fråga"

@@ -23,7 +23,7 @@ from assistant.prompts import CANNOT_ANSWER_PHRASE, ROLES
 from assistant.retrieval import hybrid
 from tests.conftest import use_embedder
 from tests.test_faults_input import _locked
-from ui import render, state
+from ui import export, render, state
 
 APP = PROJECT_ROOT / "ui" / "app.py"
 QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
@@ -304,21 +304,71 @@ def test_feedback_file_follows_the_settings(app, tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- export
-def test_download_holds_the_conversation_as_markdown(app):
+def test_download_holds_the_conversation_as_markdown_and_word(app):
     app.run()
-    assert app.sidebar.download_button[0].disabled
+    assert all(b.disabled for b in app.sidebar.download_button)
     _ask(app, OFF_TOPIC)
     _ask(app, QUESTION)
-    assert not app.sidebar.download_button[0].disabled
+    labels = [b.label for b in app.sidebar.download_button]
+    assert labels == ["Ladda ner samtalet (Markdown)", "Ladda ner samtalet (Word)"]
+    assert not any(b.disabled for b in app.sidebar.download_button)
     messages = app.session_state["messages"]
-    text = render.conversation_markdown(messages, "Företag / CSR", datetime(2025, 1, 2, 3, 4))
+    text = export.conversation_markdown(messages, "Företag / CSR", datetime(2025, 1, 2, 3, 4))
     answer = messages[3]["answer"]
     assert text.startswith("# Samtal med ASF-assistenten\n")
     assert "Exporterat 2025-01-02 03:04. Roll: Företag / CSR." in text
     assert "## Fråga 1" in text and "## Fråga 2" in text and "**Källor**" in text
-    assert "45 intervjuer genomfördes" in text and "\\[1\\]" in text
-    assert "> " + render.escape_markdown(answer.citations[0].quote.split(" … ")[0])[:60] in text
+    assert "45 intervjuer genomfördes" in text and "\n[1] " in text
+    assert "> " + export.escape_export(answer.citations[0].quote.split(" … ")[0])[:60] in text
     assert CANNOT_ANSWER_PHRASE in text and "**Närmaste avsnitt**" in text
+
+
+def test_markdown_export_escapes_only_what_markdown_would_change():
+    text = "Fotnot 2: IOP (idéburet offentligt partnerskap) [1]. Kostnad 5 $ & 10 % – ja!"
+    assert export.escape_export(text) == text
+    for live, shown in [("*fet*", "\\*fet\\*"), ("<b>x</b>", "\\<b>x\\</b>"),
+                        ("[a](http://x)", "[a\\](http://x)"), ("`kod`", "\\`kod\\`"),
+                        ("# Rubrik", "\\# Rubrik"), ("1. punkt", "1\\. punkt"),
+                        ("_kursiv_", "\\_kursiv\\_"), ("ett_ord", "ett_ord")]:
+        assert export.escape_export(live) == shown
+    assert export.escape_export("Punkter:\n- ett\n  - två") == "Punkter:  \n- ett  \n  - två"
+    messages = [{"role": "user", "content": "Vad är ett IOP?"},
+                {"role": "assistant", "content": "", "answer": {
+                    "answer": "Ett IOP (idéburet offentligt partnerskap) är ett avtal [1].",
+                    "note": "Not: svaret är citerat.", "refused": False, "citations": [
+                        {"n": 1, "title": "Rapporten", "section": "2.1 IOP: en väg", "page": 3,
+                         "quote": "IOP är en samverkansform."}]}}]
+    text = export.conversation_markdown(messages, "Rådgivare", datetime(2025, 1, 2))
+    assert "\\" not in text, text
+    assert "[1] Rapporten – 2.1 IOP: en väg, sida 3" in text
+    assert text.rstrip().endswith("*Not: svaret är citerat.*")      # the note comes last
+
+
+def test_word_export_is_a4_swedish_with_a_heading_per_question(app):
+    from io import BytesIO
+
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    app.run()
+    _ask(app, QUESTION)
+    _ask(app, OFF_TOPIC)
+    messages = app.session_state["messages"]
+    doc = Document(BytesIO(export.conversation_docx(messages, "Företag / CSR")))
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    normal = doc.styles["Normal"].element.rPr.find(qn("w:lang"))
+    assert normal.get(qn("w:val")) == "sv-SE"
+    assert doc.core_properties.title == "Samtal med ASF-assistenten"
+    assert doc.core_properties.author == "ASF-assistenten"
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:4] == ["Fråga 1", "Svar", "Källor", "Fråga 2"]
+    body = "\n".join(p.text for p in doc.paragraphs)
+    answer = messages[1]["answer"]
+    assert answer.answer.split("[1]")[0].strip()[:40] in body
+    assert f"”{answer.citations[0].quote.split(' … ')[0][:40]}" in body
+    assert CANNOT_ANSWER_PHRASE in body and "Närmaste avsnitt" in headings
+    assert "\\" not in body
 
 
 # ---------------------------------------------------------------------- safety
@@ -544,3 +594,66 @@ def test_related_questions_are_offered_and_asked_on_click(app, settings, monkeyp
     button.click().run()
     assert not app.exception
     assert app.session_state["messages"][-2]["content"] == related[0]
+
+
+# ---------------------------------------------------------------------- Swedish widgets (#25)
+@pytest.fixture
+def with_cards(isolated_dirs):
+    import shutil
+
+    shutil.copytree(PROJECT_ROOT / "corpus" / "cases", isolated_dirs / "corpus" / "cases")
+
+
+def test_every_page_is_swedish_to_the_browser_and_widgets_avoid_english(app, with_cards):
+    from ui import swedish
+
+    app.run()
+    [script] = [h for h in app.get("html") if swedish.MARKER_ID in h.proto.body]
+    assert script.proto.unsafe_allow_javascript
+    assert 'documentElement.lang = "sv"' in script.proto.body
+    for english in ("Drag and drop a file here", "Upload", "Choose options", "Select all"):
+        assert f'"{english}":' in script.proto.body
+    app.switch_page("app_pages/cases.py").run()
+    assert not app.exception and len(app.multiselect) == 5
+    for widget in app.multiselect:
+        assert widget.placeholder == "Välj ett eller flera"
+        assert widget.proto.select_all == 0            # no English "Select all" choice
+    app.switch_page("app_pages/sources.py").run()
+    [upload] = app.get("file_uploader")
+    assert upload.proto.max_upload_size_mb == 20 and "20 MB" in upload.proto.label
+
+
+def test_sources_page_opens_on_the_report_not_a_card(app, with_cards):
+    app.run()
+    app.switch_page("app_pages/sources.py").run()
+    document = app.selectbox[0]
+    assert document.value == "sweco-asf-samverkan-naringslivet.txt"
+    assert document.options[0].startswith("Sweco")
+    assert all(o.startswith("Fallexempel") for o in document.options[1:])
+    assert app.dataframe[0].value["Fil"].iloc[0] == "sweco-asf-samverkan-naringslivet.txt"
+
+
+def test_case_table_shows_every_cell_in_full(app, with_cards):
+    app.run()
+    app.switch_page("app_pages/cases.py").run()
+    assert not app.dataframe                           # a dataframe cuts long cells off
+    table = app.table[0].value
+    assert not (table == "").any().any()               # no empty Ort/Bransch cells
+    assert (table["Ort"] == "–").any() and "rapporten inte anger" in " ".join(
+        c.value for c in app.caption)
+    stickans = table[table["Namn"] == "Stickans Bokföring och event"].iloc[0]
+    assert stickans["Bransch"].endswith("flytt, service och transporter\\)")
+
+
+def test_the_answers_note_is_shown_after_its_sources(app):
+    app.run()
+    _ask(app, "Vi är ett byggföretag i Göteborg, var ska vi börja?")
+    answer = _last_answer(app)
+    assert answer.note
+    message = app.chat_message[1]
+    kinds = [(type(e).__name__, getattr(e, "value", getattr(e, "label", "")))
+             for e in message]
+    note_at = next(i for i, (_, v) in enumerate(kinds) if isinstance(v, str)
+                   and answer.note[:30] in v.replace("\\", ""))
+    sources_at = next(i for i, (_, v) in enumerate(kinds) if v == "**Källor**")
+    assert sources_at < note_at

@@ -21,9 +21,10 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui import cases_view, plan_view, texts  # noqa: E402
+from ui import cases_view, plan_view, swedish, texts  # noqa: E402
 
 st.set_page_config(page_title=texts.APP_TITLE, page_icon=texts.APP_ICON, layout="centered")
+swedish.install()           # <html lang="sv"> and Streamlit's own widget texts in Swedish
 # Widget values live only while their widget is drawn; keep the role when the user visits
 # the sources page and comes back.
 if "role" in st.session_state:

@@ -38,6 +38,8 @@ CARD_SOURCE = "Fil: {source}"
 CARD_SECTION = "**Avsnitt i rapporten:** {section}"
 CARD_ERRORS = "Fallkort som inte kunde läsas: {error}"
 OPEN_CARD = "Öppna fallkortet {name}"
+MISSING = "–"
+MISSING_NOTE = "– betyder att rapporten inte anger uppgiften för det fallet."
 COLUMNS = {"name": "Namn", "kind": "Typ", "place": "Ort", "industry": "Bransch",
            "arena": "Arena", "started_by": "Så började affärerna", "section": "Avsnitt"}
 
@@ -66,15 +68,22 @@ def kind_label(kind: str) -> str:
 
 
 def table_rows(cases: Iterable[Case]) -> list[dict[str, str]]:
-    """Return one plain-text row per case for st.dataframe (cells are never markup)."""
+    """Return one plain-text row per case; a fact the report does not give shows MISSING."""
     return [{
         COLUMNS["name"]: c.name, COLUMNS["kind"]: c.kind_label,
-        COLUMNS["place"]: "; ".join(c.values("place")),
-        COLUMNS["industry"]: "; ".join(c.values("industry")),
-        COLUMNS["arena"]: ", ".join(c.values("arena")),
-        COLUMNS["started_by"]: ", ".join(c.values("started_by")),
+        COLUMNS["place"]: "; ".join(c.values("place")) or MISSING,
+        COLUMNS["industry"]: "; ".join(c.values("industry")) or MISSING,
+        COLUMNS["arena"]: ", ".join(c.values("arena")) or MISSING,
+        COLUMNS["started_by"]: ", ".join(c.values("started_by")) or MISSING,
         COLUMNS["section"]: c.section,
     } for c in cases]
+
+
+def table_markdown(cases: Iterable[Case]) -> list[dict[str, str]]:
+    """Return the rows for st.table, which wraps long text (a dataframe cuts it off) and
+    reads cells as Markdown: every cell is escaped, so card text never becomes markup."""
+    return [{name: render.escape_markdown(value) for name, value in row.items()}
+            for row in table_rows(cases)]
 
 
 def card_markdown(case: Case) -> list[str]:

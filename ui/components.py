@@ -86,14 +86,13 @@ def answer_body(assistant: Assistant, answer: Answer, key: str,
                 show_related: bool = True) -> None:
     """Show a finished answer: text with numbered markers, one expander per citation and, when
     `show_related`, other questions to ask next."""
-    if answer.note:
-        st.caption(render.escape_markdown(answer.note))
     if answer.refused:
         st.warning(render.escape_markdown(answer.answer), icon=":material/search_off:")
         if answer.contexts:
             st.markdown(f"**{texts.CLOSEST_HEADING}**")
         for i, ctx in enumerate(answer.contexts[:3]):
             context(assistant, ctx, key=f"{key}-ctx{i}")
+        _note(answer)
         if show_related:
             related_questions(answer, key)
         return
@@ -102,8 +101,15 @@ def answer_body(assistant: Assistant, answer: Answer, key: str,
         st.markdown(f"**{texts.SOURCES_HEADING}**")
     for c in answer.citations:
         citation(assistant, answer, c, key=f"{key}-cit{c.n}")
+    _note(answer)
     if show_related:
         related_questions(answer, key)
+
+
+def _note(answer: Answer) -> None:
+    # The note comes last, after the sources, as in the CLI, the API and the export.
+    if answer.note:
+        st.caption(render.escape_markdown(answer.note))
 
 
 def _save_feedback(message_id: str) -> None:

@@ -8,7 +8,7 @@ from documents must show as text, never as HTML, a script, a link or Streamlit's
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -123,61 +123,6 @@ def citation_label(n: int, title: str, section: str, page: int | None) -> str:
     return escape_markdown(f"[{n}] {title} – {location(section, page)}")
 
 
-# ---------------------------------------------------------------------- export
-def _field(item: Any, name: str, default: Any = None) -> Any:
-    if isinstance(item, Mapping):
-        return item.get(name, default)
-    return getattr(item, name, default)
-
-
-def conversation_markdown(messages: Sequence[Mapping[str, Any]], role: str = "",
-                          when: datetime | None = None) -> str:
-    """Return the conversation as a Markdown document with citations and quotes.
-
-    messages: {"role": "user"|"assistant", "content": str, "answer": Answer | dict | None,
-    "error": str | None}, as kept in the chat's session state.
-    """
-    when = when or datetime.now()
-    lines = [f"# {texts.EXPORT_TITLE}", "",
-             texts.EXPORT_META.format(when=when.strftime("%Y-%m-%d %H:%M"),
-                                      role=escape_markdown(role or "–")), ""]
-    if not messages:
-        lines += [texts.EXPORT_EMPTY, ""]
-    n = 0
-    for message in messages:
-        if message.get("role") == "user":
-            n += 1
-            lines += [f"## {texts.EXPORT_QUESTION.format(n=n)}", "",
-                      escape_markdown(str(message.get("content", ""))), ""]
-            continue
-        lines += [f"### {texts.EXPORT_ANSWER}", ""]
-        if message.get("error"):
-            lines += [f"**{texts.EXPORT_ERROR}:** {escape_markdown(message['error'])}", ""]
-            continue
-        answer = message.get("answer")
-        if answer is None:
-            lines += [escape_markdown(str(message.get("content", ""))), ""]
-            continue
-        note = _field(answer, "note", "")
-        if note:
-            lines += [f"*{escape_markdown(note)}*", ""]
-        lines += [escape_markdown(_field(answer, "answer", "")), ""]
-        if _field(answer, "refused", False):
-            contexts = list(_field(answer, "contexts", []) or [])[:3]
-            if contexts:
-                lines += [f"**{texts.EXPORT_CLOSEST}**", ""]
-            for ctx in contexts:
-                lines += _source_lines("- ", ctx, _field(ctx, "text", ""))
-            continue
-        citations = list(_field(answer, "citations", []) or [])
-        if citations:
-            lines += [f"**{texts.EXPORT_SOURCES}**", ""]
-        for c in citations:
-            lines += _source_lines(f"\\[{_field(c, 'n')}\\] ", c,
-                                   " … ".join(quote_parts(_field(c, "quote", ""))))
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def short_title(title: str, limit: int = 60) -> str:
     """Return a conversation's title for a one-line button: cut at a word, escaped."""
     title = " ".join(title.split())
@@ -193,18 +138,6 @@ def local_time(stamp: str) -> str:
         return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return stamp
-
-
-def _source_lines(prefix: str, source: object, quote: str) -> list[str]:
-    """Return a source's Markdown heading line (title – section, page) and its quote."""
-    head = f"{_field(source, 'title')} – " + location(_field(source, "section", ""),
-                                                       _field(source, "page"))
-    return [f"{prefix}{escape_markdown(head)}", "", *_blockquote(quote), ""]
-
-
-def _blockquote(text: str) -> list[str]:
-    return ["> " + line if line.strip() else ">"
-            for line in escape_markdown(text).split("\n")]
 
 
 # ---------------------------------------------------------------------- sources
@@ -224,6 +157,20 @@ class SectionGroup:
     def text(self) -> str:
         """Return the section's text, passage after passage."""
         return "\n\n".join(c.text for c in self.chunks)
+
+
+CARD_SUFFIXES = (".yaml", ".yml")
+
+
+def document_order(sources: Iterable[str], titles: dict[str, str]) -> list[str]:
+    """Return sources in the order a reader wants them: the documents (the report) first,
+    then uploaded documents, then the curated cards (case and figure cards), each by title."""
+    def rank(source: str) -> tuple[int, str]:
+        if source.lower().endswith(CARD_SUFFIXES):
+            return 2, titles.get(source, source).lower()
+        return (1 if source.startswith("uploads/") else 0), titles.get(source, source).lower()
+
+    return sorted(sources, key=rank)
 
 
 def group_sections(chunks: Iterable[Any]) -> dict[str, list[SectionGroup]]:

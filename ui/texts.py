@@ -18,6 +18,8 @@ CHAT_PLACEHOLDER = "Skriv din fråga om ASF och näringslivet …"
 NEW_CHAT = "Ny konversation"
 DOWNLOAD_CHAT = "Ladda ner samtalet (Markdown)"
 DOWNLOAD_FILE = "asf-samtal-{stamp}.md"
+DOWNLOAD_CHAT_DOCX = "Ladda ner samtalet (Word)"
+DOWNLOAD_FILE_DOCX = "asf-samtal-{stamp}.docx"
 THINKING = "Söker i rapporten …"
 LOADING = "Laddar språkmodellen och indexet (första gången kan det ta en minut) …"
 LOAD_FAILED = "Assistenten kunde inte startas: {error}"
@@ -71,6 +73,7 @@ EXPORT_SOURCES = "Källor"
 EXPORT_CLOSEST = "Närmaste avsnitt"
 EXPORT_ERROR = "Fel"
 EXPORT_EMPTY = "Samtalet är tomt."
+EXPORT_LANGUAGE = "sv-SE"           # the Word file's language, for Swedish spell-check
 
 # ----------------------------------------------------------------- sources page
 SOURCES_TITLE = "Källor och dokument"
@@ -131,3 +134,38 @@ GUIDE_EMPTY = (
 GUIDE_NONE = "Inga frågor matchar. Pröva andra ord."
 GUIDE_ASK = "Ställ frågan i chatten"
 RELATED_HEADING = "Relaterade frågor"
+
+# ----------------------------------------------------------------- Streamlit's own widget texts
+# Streamlit has no language setting: where a widget takes a text it gets a Swedish one, and
+# ui/swedish.py shows the rest (fixed English in the browser bundle) in Swedish.
+PAGE_LANGUAGE = "sv"
+MULTISELECT_PLACEHOLDER = "Välj ett eller flera"
+SELECT_PLACEHOLDER = "Välj"
+BROWSER_TEXTS = {
+    "Drag and drop a file here": "Dra och släpp en fil här",
+    "Drag and drop files here": "Dra och släpp filer här",
+    "Upload": "Välj fil",
+    "Add files": "Lägg till filer",
+    "Choose options": MULTISELECT_PLACEHOLDER,
+    "Choose an option": SELECT_PLACEHOLDER,
+    "Select all": "Välj alla",
+    "Clear all": "Rensa alla",
+    "No results": "Inga träffar",
+    "No options to select": "Inga alternativ",
+    "Open": "Öppna",
+    "Delete": "Ta bort",
+    "Skip to main content": "Hoppa till innehållet",
+    "file upload": "filuppladdning",
+    "Dismiss": "Stäng",
+    "Main menu": "Huvudmeny",
+}
+# Texts with a number or a name in them: (JavaScript regular expression, replacement).
+BROWSER_PATTERNS = [
+    (r"^(\d+(?:\.\d+)?)\s?([KMG]B) per file$", "högst $1 $2 per fil"),
+    (r"^File must be (\d+(?:\.\d+)?)\s?([KMG]B) or smaller\.?$",
+     "Filen är för stor: högst $1 $2. Välj en mindre fil."),
+    (r"^(.+) files are not allowed\.?$", "Filer av typen $1 kan inte läsas in (.pdf, .txt, .md)."),
+    (r"^Select (\d+) matches$", "Välj $1 träffar"),
+    (r"^Remove (.+)$", "Ta bort $1"),
+    (r"^(\d+) options? available\.?$", "$1 alternativ finns."),
+]

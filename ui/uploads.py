@@ -35,19 +35,6 @@ UPLOAD_TMP = "upload-tmp"
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 
 
-def widget_limit_mb(limit_mb: int) -> int:
-    """Return the size limit for st.file_uploader: the server's ceiling, not the app's limit.
-
-    The widget refuses a file over its limit in the browser with Streamlit's English text;
-    with the server's ceiling (server.maxUploadSize, 200 MB in .streamlit/config.toml) it
-    accepts the file and check_upload refuses it in Swedish. Only a file above the ceiling,
-    which the server itself would refuse, still gets the English text.
-    """
-    from streamlit import config
-
-    return max(int(config.get_option("server.maxUploadSize")), limit_mb)
-
-
 def temp_folder(assistant: Assistant) -> Path:
     """Return the folder where uploads wait (for a moment) to be parsed."""
     return assistant.settings.data_dir / UPLOAD_TMP

@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from assistant.prompts import REFUSAL_ANSWER
+from assistant.prompts import (
+    CLOSEST_MARKDOWN_HEADING,
+    REFUSAL_ANSWER,
+    SOURCES_MARKDOWN_HEADING,
+)
 from assistant.types import Answer, Context, Passage
 
 
@@ -53,6 +57,26 @@ def source_lines(answer: Answer) -> list[str]:
             lines.append(f"  [{c.n}] {c.title} – {c.section}{page}")
             lines.append(f"      ”{c.quote}”")
     return lines
+
+
+def source_markdown(answer: Answer) -> str:
+    """Return an answer's sources as a Markdown list, one item per source with its quote.
+
+    For chat clients that render Markdown: indented lines would run together into one
+    paragraph (or a code block) there.
+    """
+    if answer.refused:
+        lines = [CLOSEST_MARKDOWN_HEADING, ""]
+        for ctx in answer.contexts[:3]:
+            page = f", s. {ctx.page}" if ctx.page else ""
+            quote = " ".join(ctx.text[:220].split()) + ("…" if len(ctx.text) > 220 else "")
+            lines.append(f"- {ctx.title} – {ctx.section}{page}  \n  ”{quote}”")
+        return "\n".join(lines)
+    lines = [SOURCES_MARKDOWN_HEADING, ""]
+    for c in answer.citations:
+        page = f", s. {c.page}" if c.page else ""
+        lines.append(f"- [{c.n}] {c.title} – {c.section}{page}  \n  ”{' '.join(c.quote.split())}”")
+    return "\n".join(lines)
 
 
 def final_answer(events: Iterable[str | Answer]) -> Answer:

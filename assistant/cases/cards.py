@@ -362,12 +362,19 @@ def case_slug_of(source: str) -> str | None:
 
 
 def document_text(path: Path) -> str:
-    """Return a source document's text for quote checks (raw text; a PDF's extracted text)."""
+    """Return a source document's text for quote checks: a PDF's extracted text; for text
+    files the raw text and, after it, the text as indexed.
+
+    The indexed text has footnote marks taken off the words they are glued to ("Skogsröjet10
+    i Rejmyre" is "Skogsröjet i Rejmyre"), so a card can quote the sentence that names a
+    partner rather than only the footnote that explains the name.
+    """
     from assistant.ingest.loaders import load_document
 
+    blocks = "\n".join(b.text for b in load_document(path).blocks)
     if path.suffix.lower() in (".txt", ".md"):
-        return path.read_bytes().decode("utf-8-sig", errors="replace")
-    return "\n".join(b.text for b in load_document(path).blocks)
+        return path.read_bytes().decode("utf-8-sig", errors="replace") + "\n\n" + blocks
+    return blocks
 
 
 def load_card(path: Path, source: str | None = None, title: str | None = None) -> SourceDocument:

@@ -27,6 +27,7 @@ from assistant.prompts import (
     ERR_PDF_AS_TEXT,
     ERR_PDF_TOO_LARGE_INSIDE,
     ERR_READ_FAILED,
+    FOOTNOTE_SECTION,
     PAGE_SECTION,
     PDF_REASON_NOT_PDF,
     PDF_REASON_TRUNCATED,
@@ -328,10 +329,13 @@ def parse_lines(raw: list[tuple[str, int | None]], title: str) -> list[Block]:
         blocks.append(Block(_strip_footnote_marks(text, numbers), tuple(path) or (title,),
                             para.page, kind_name))
     flush()
-    # Footnotes become blocks of their own, in the section where they were first cited.
+    # Footnotes become blocks of their own, each a subsection ("… › Fotnot 2") of the section
+    # where it was first cited: the label says where the text stands, and stays out of the
+    # text, so an answer quoting a footnote starts with its sentence, not with "Fotnot 2:".
     for number, note in footnotes.items():
         section = _section_citing(blocks, number, raw) or (title,)
-        blocks.append(Block(f"Fotnot {number}: {note}", section, None, "footnote"))
+        label = FOOTNOTE_SECTION.format(number=number)
+        blocks.append(Block(note, (*section, label), None, "footnote"))
     return blocks
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 from assistant.cases.catalog import CaseQuery
 from assistant.text import tokens
 from ui import cases_view as view
-from ui import render, state
+from ui import render, state, texts
 
 assistant = state.assistant_or_stop()
 catalog = assistant.catalog
@@ -26,14 +26,18 @@ options = view.filter_options(catalog)
 text = st.text_input(view.FILTER_TEXT, placeholder=view.FILTER_TEXT_PLACEHOLDER,
                      key="cases-text")
 left, right = st.columns(2)
+# Swedish placeholders and no "Select all" (a filter with every value is no filter).
+choice = {"placeholder": texts.MULTISELECT_PLACEHOLDER, "select_all": False}
 with left:
-    industry = st.multiselect(view.FILTER_INDUSTRY, options["industry"], key="cases-industry")
-    arena = st.multiselect(view.FILTER_ARENA, options["arena"], key="cases-arena")
+    industry = st.multiselect(view.FILTER_INDUSTRY, options["industry"], key="cases-industry",
+                              **choice)
+    arena = st.multiselect(view.FILTER_ARENA, options["arena"], key="cases-arena", **choice)
     kind = st.multiselect(view.FILTER_KIND, options["kind"], key="cases-kind",
-                          format_func=view.kind_label)
+                          format_func=view.kind_label, **choice)
 with right:
-    started_by = st.multiselect(view.FILTER_STARTED, options["started_by"], key="cases-started")
-    place = st.multiselect(view.FILTER_PLACE, options["place"], key="cases-place")
+    started_by = st.multiselect(view.FILTER_STARTED, options["started_by"], key="cases-started",
+                                **choice)
+    place = st.multiselect(view.FILTER_PLACE, options["place"], key="cases-place", **choice)
 
 query = CaseQuery(industry=industry, arena=arena, started_by=started_by, place=place, kind=kind,
                   text=list(dict.fromkeys(tokens(text))))
@@ -42,8 +46,9 @@ st.caption(view.COUNT.format(count=len(matches), total=len(catalog)))
 if not matches:
     st.info(view.NONE)
     st.stop()
-# A dataframe shows its cells as plain text, so card text needs no escaping here.
-st.dataframe(view.table_rows(m.case for m in matches), hide_index=True, width="stretch")
+# A table, not a dataframe: it wraps long cells instead of cutting them off.
+st.table(view.table_markdown(m.case for m in matches), hide_index=True)
+st.caption(view.MISSING_NOTE)
 
 slugs = [m.case.slug for m in matches]
 names = {m.case.slug: m.case.name for m in matches}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import streamlit as st
 
 from assistant.conversations import Conversation, ConversationError
 from assistant.prompts import ROLES
-from ui import components, render, state, texts
+from ui import components, export, render, state, texts
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _ask_starter(question: str) -> None:
@@ -49,12 +52,7 @@ def conversation_controls(role: str) -> None:
     this run is in the history and saved)."""
     history = state.messages()
     with st.sidebar:
-        st.download_button(
-            texts.DOWNLOAD_CHAT,
-            data=render.conversation_markdown(history, state.role_label(role)),
-            file_name=texts.DOWNLOAD_FILE.format(stamp=datetime.now().strftime("%Y%m%d-%H%M")),
-            mime="text/markdown", icon=":material/download:", on_click="ignore",
-            disabled=not history, width="stretch")
+        export_buttons(history, state.role_label(role))
         st.button(texts.NEW_CHAT, icon=":material/add_comment:", on_click=_new_chat,
                   disabled=not history, width="stretch")
         saved_conversations()
@@ -105,6 +103,22 @@ def manage(conversation: Conversation) -> None:
         st.button(texts.DELETE_YES, type="primary", on_click=_delete_chat,
                   args=(conversation.id,))
         st.button(texts.DELETE_NO, on_click=_confirm_delete, args=(None,))
+
+
+def export_buttons(history: list[dict[str, Any]], role_label: str) -> None:
+    """Draw the Markdown and Word downloads of a conversation (the Word file is made only
+    when its button is clicked)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    turns = list(history)
+    st.download_button(
+        texts.DOWNLOAD_CHAT, data=export.conversation_markdown(turns, role_label),
+        file_name=texts.DOWNLOAD_FILE.format(stamp=stamp), mime="text/markdown",
+        icon=":material/download:", on_click="ignore", disabled=not turns, width="stretch")
+    st.download_button(
+        texts.DOWNLOAD_CHAT_DOCX, data=lambda: export.conversation_docx(turns, role_label),
+        file_name=texts.DOWNLOAD_FILE_DOCX.format(stamp=stamp), mime=DOCX_MIME,
+        icon=":material/description:", on_click="ignore", disabled=not turns,
+        width="stretch")
 
 
 def welcome(role: str) -> None:

@@ -20,7 +20,7 @@ with st.form("plan-form"):
                          placeholder=view.FORM_THEME_PLACEHOLDER)
     place = st.text_input(view.FORM_PLACE, key="plan-place")
     groups = st.multiselect(view.FORM_GROUPS, PLAN_TARGET_GROUPS, key="plan-groups",
-                            placeholder=view.FORM_GROUPS_PLACEHOLDER)
+                            placeholder=view.FORM_GROUPS_PLACEHOLDER, select_all=False)
     left, right = st.columns(2)
     with left:
         participants = st.number_input(view.FORM_PARTICIPANTS, min_value=0, max_value=100000,

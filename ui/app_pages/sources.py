@@ -7,7 +7,7 @@ import streamlit as st
 from assistant.index.private import is_private
 from assistant.pipeline import QuestionError
 from ui import render, state, texts
-from ui.uploads import UploadJob, start_upload, widget_limit_mb
+from ui.uploads import UploadJob, start_upload
 
 
 def _step(key: str, step: int, total: int) -> None:
@@ -54,9 +54,9 @@ with browse:
         st.info(texts.DOCUMENTS_EMPTY)
     else:
         titles |= {d.source: d.chunks[0].title for d in private if d.chunks}
-        # The corpus (the report) first, uploaded documents after it, the session's own last.
-        order = sorted(grouped, key=lambda s: (is_private(s), s.startswith("uploads/"),
-                                               titles.get(s, s)))
+        # The report first, uploaded documents after it, the cards last, the session's
+        # own uploads at the very end.
+        order = sorted(render.document_order(grouped, titles), key=is_private)
         source = st.selectbox(texts.PICK_DOCUMENT, order, format_func=lambda s: titles.get(s, s),
                               key="browse-source")
         sections = grouped[source]
@@ -106,7 +106,7 @@ with documents:
             [{texts.DOCUMENTS_COLUMNS["title"]: titles[s],
               texts.DOCUMENTS_COLUMNS["source"]: s,
               texts.DOCUMENTS_COLUMNS["chunks"]: info["chunks"]}
-             for s, info in sorted(sources.items(), key=lambda kv: titles[kv[0]])],
+             for s, info in ((s, sources[s]) for s in render.document_order(sources, titles))],
             hide_index=True, width="stretch")
 
 with upload:
@@ -119,11 +119,12 @@ with upload:
         upload_progress()
     else:
         limit = assistant.settings.max_upload_mb
+        # The widget states the app's limit; its English texts (and its refusal of a larger
+        # file) are shown in Swedish by ui/swedish.py. Checked here too, as soon as a file is
+        # chosen.
         file = st.file_uploader(texts.UPLOAD_LABEL.format(limit=limit),
-                                type=["pdf", "txt", "md"],
-                                max_upload_size=widget_limit_mb(limit), key="upload-file")
-        # Checked here, in Swedish, as soon as a file is chosen (the widget's own check is
-        # English).
+                                type=["pdf", "txt", "md"], max_upload_size=limit,
+                                key="upload-file")
         refused = render.check_upload(file.name, file.size, limit) if file is not None else None
         if refused:
             st.error(render.escape_markdown(refused))
