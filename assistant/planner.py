@@ -691,9 +691,9 @@ class Planner:
             return found.n
 
         used: set[int] = set()
-        sections: list[PlanSection] = [self._facts(request, topics, cite)]
         basis, choices = self._basis(topics, by_theme, by_place, theme, request, used, cite)
-        sections.append(basis)
+        sections: list[PlanSection] = [self._facts(request, topics, cite, _shown([basis])),
+                                       basis]
         sections.append(_template_section("inbjudan", PLAN_INVITATION_HEADING, [
             line.format(theme=request.theme, place=request.place or PLAN_BLANK,
                         at_place=f" i {request.place}" if request.place else "")
@@ -711,10 +711,8 @@ class Planner:
             section.lines += _lines(topics, _best(topics, query, meeting, PART_TOPICS[key],
                                                   used, PART_LINES), cite, used)
             if key == "malgrupp":
-                shown = {collapse(p) for s in [*sections, section] for line in s.lines
-                         for p in line.parts}
                 section.lines += self._groups_and_cases(request, theme, topics, cite, choices,
-                                                        shown)
+                                                        _shown([*sections, section]))
             if key == "metod":
                 section.lines.append(PlanLine(PLAN_AGENDA_HEADING.format(
                     length=length_label(request.minutes)), None, "text"))
@@ -790,8 +788,10 @@ class Planner:
                 out.append(m)
         return out
 
-    def _facts(self, request: PlanRequest, topics: TopicIndex, cite: Any) -> PlanSection:
-        """Return the fields to fill in, with the report's cases at the place as hosts."""
+    def _facts(self, request: PlanRequest, topics: TopicIndex, cite: Any,
+               shown: set[str]) -> PlanSection:
+        """Return the fields to fill in, with the report's cases at the place as hosts (each
+        quoted with a fact the plan does not show elsewhere)."""
         groups = ", ".join(request.groups) if request.groups else PLAN_BLANK
         section = _template_section("uppgifter", PLAN_FACTS_HEADING, [
             line.format(length=length_label(request.minutes),
@@ -803,12 +803,13 @@ class Planner:
         for match in self.assistant.catalog.filter(CaseQuery(place=[request.place])):
             case = match.case
             chunk = chunks.get(case.source)
-            if chunk is None or case.place is None:
+            quote = _fresh_fact(case, shown)
+            if chunk is None or quote is None:
                 continue
-            quote = case.place.quote
             section.lines.append(PlanLine(quote, cite(chunk, quote), "host",
                                           lead=PLAN_HOST_LINE.format(name=case.name,
-                                                                     about=case.about)))
+                                                                     about=case.about),
+                                          parts=tuple(_split(quote))))
         return section
 
     def _basis(self, topics: TopicIndex, by_theme: tuple[_Meeting, float] | None,
@@ -866,10 +867,7 @@ class Planner:
         chosen = []
         for chunk in ranked:
             case = cases[chunk.source]
-            # The first of the card's facts that reads as a statement (a card whose summary is
-            # a speaker's name and title says more in its other facts) and is not yet shown.
-            quote = next((f.quote for _, f in case.facts() if not is_plan_stub(f.quote)
-                          and not {collapse(p) for p in _split(f.quote)} <= shown), None)
+            quote = _fresh_fact(case, shown)
             if quote is not None:
                 chosen.append((chunk, case, quote))
             if len(chosen) == CASES:
@@ -895,6 +893,21 @@ class Planner:
             lines.append(PlanLine(" ".join(quotes), cite(sentence.chunk, quotes), "question",
                                   lead=PLAN_DISCUSSION_LINE, parts=tuple(quotes)))
         return lines if len(lines) > 1 else []
+
+
+def _shown(sections: list[PlanSection]) -> set[str]:
+    """Return the quoted sentences the sections show."""
+    return {collapse(p) for s in sections for line in s.lines for p in line.parts}
+
+
+def _fresh_fact(case: Any, shown: set[str]) -> str | None:
+    """Return the quote of a case card's first fact that reads as a statement and is not
+    shown yet (a card whose summary is a speaker's name and title says more elsewhere)."""
+    for _, fact in case.facts():
+        parts = _split(fact.quote)
+        if not is_plan_stub(fact.quote) and not {collapse(p) for p in parts} <= shown:
+            return fact.quote
+    return None
 
 
 def _split(quote: str) -> list[str]:
