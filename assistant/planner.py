@@ -711,8 +711,9 @@ class Planner:
             section.lines += _lines(topics, _best(topics, query, meeting, PART_TOPICS[key],
                                                   used, PART_LINES), cite, used)
             if key == "malgrupp":
+                hosts = {line.lead for line in sections[0].lines if line.kind == "host"}
                 section.lines += self._groups_and_cases(request, theme, topics, cite, choices,
-                                                        _shown([*sections, section]))
+                                                        _shown([*sections, section]), hosts)
             if key == "metod":
                 section.lines.append(PlanLine(PLAN_AGENDA_HEADING.format(
                     length=length_label(request.minutes)), None, "text"))
@@ -839,7 +840,7 @@ class Planner:
 
     def _groups_and_cases(self, request: PlanRequest, theme: np.ndarray,
                           topics: TopicIndex, cite: Any, meetings: list[MeetingChoice],
-                          shown: set[str]) -> list[PlanLine]:
+                          shown: set[str], hosts: set[str]) -> list[PlanLine]:
         """Return the chosen target groups and the cases to invite or present: the cases of
         the meetings the plan draws on, of the theme's industry and of the place first."""
         lines: list[PlanLine] = []
@@ -867,6 +868,8 @@ class Planner:
         chosen = []
         for chunk in ranked:
             case = cases[chunk.source]
+            if PLAN_HOST_LINE.format(name=case.name, about=case.about) in hosts:
+                continue                  # already proposed as host
             quote = _fresh_fact(case, shown)
             if quote is not None:
                 chosen.append((chunk, case, quote))
