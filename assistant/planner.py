@@ -749,7 +749,7 @@ class Planner:
         _dedupe(sections)
         note = "" if known else PLAN_UNKNOWN_THEME.format(theme=request.theme)
         return Plan(request, PLAN_TITLE.format(theme=request.theme), sections,
-                    sorted(citations.values(), key=lambda c: c.n), note, choices)
+                    _renumber(sections, list(citations.values())), note, choices)
 
     def _meeting_by_theme(self, topics: TopicIndex, meetings: list[_Meeting],
                           theme: np.ndarray, theme_tokens: TokenVectors | None
@@ -911,6 +911,21 @@ def _fresh_fact(case: Any, shown: set[str]) -> str | None:
         if not is_plan_stub(fact.quote) and not {collapse(p) for p in parts} <= shown:
             return fact.quote
     return None
+
+
+def _renumber(sections: list[PlanSection], citations: list[Citation]) -> list[Citation]:
+    """Return the sources the lines still cite (a line _dedupe dropped may have been the
+    only one citing a passage), numbered 1, 2, … in order, and renumber the lines."""
+    cited = {line.n for s in sections for line in s.lines if line.n is not None}
+    kept = sorted((c for c in citations if c.n in cited), key=lambda c: c.n)
+    number = {c.n: i for i, c in enumerate(kept, start=1)}
+    for s in sections:
+        for line in s.lines:
+            if line.n is not None:
+                line.n = number[line.n]
+    for c in kept:
+        c.n = number[c.n]
+    return kept
 
 
 def _split(quote: str) -> list[str]:

@@ -100,6 +100,9 @@ def test_a_plan_shows_each_quoted_sentence_once_and_no_fragments(assistant_):
                       if line.n is not None and line.kind != "text"
                       for p in re.split(r"(?<=[.?!])\s+", line.text)]
         assert not [s for s in statements if is_plan_stub(s)]
+        # Every source is cited by a line, numbered 1, 2, …
+        cited = {line.n for s in plan.sections for line in s.lines if line.n is not None}
+        assert [c.n for c in plan.citations] == sorted(cited) == list(range(1, len(cited) + 1))
         bullets = [line.markdown() for s in plan.sections for line in s.lines
                    if line.kind != "text"]
         assert len(bullets) == len(set(bullets))
