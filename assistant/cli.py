@@ -666,7 +666,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         parse_length,
         parse_participants,
     )
-    from assistant.prompts import ERR_PLAN_OUTPUT, ERR_PLAN_OUTPUT_READ_ONLY, MSG_PLAN_WRITTEN
+    from assistant.prompts import (
+        ERR_PLAN_OUTPUT,
+        ERR_PLAN_OUTPUT_READ_ONLY,
+        MSG_PLAN_OPENING,
+        MSG_PLAN_WRITTEN,
+    )
 
     try:
         # Check the inputs before any model is loaded, so a typo is answered at once.
@@ -686,7 +691,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if problem:
             print(f"Fel: {problem}", file=sys.stderr)
             return EXIT_USAGE
-    plan = Planner(_assistant(args)).plan(request)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    say(MSG_PLAN_OPENING)
+    plan = Planner(_assistant(args)).plan(request, progress=say)
     if args.format == "json":
         text = json.dumps(plan.to_dict(), ensure_ascii=False, indent=2) + "\n"
     elif args.format == "md":

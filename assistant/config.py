@@ -167,6 +167,26 @@ class AnswerSettings(BaseModel):
                                              "this similar to the question.")
 
 
+class PlanSettings(BaseModel):
+    """How the meeting planner matches a theme and a place to the report's meetings."""
+
+    meeting_min_late: float = Field(
+        default=0.30, ge=0, le=1, description="A meeting matches the theme when the mean over "
+                                              "its passages of the theme's token match "
+                                              "(late interaction) reaches this (measured: the "
+                                              "report's themes 0.31-0.43, unrelated themes "
+                                              "0.22-0.25).")
+    meeting_min_dense: float = Field(
+        default=0.40, ge=0, le=1, description="Without token vectors: the mean of the three "
+                                              "meeting sentences closest to the theme must "
+                                              "reach this.")
+    theme_weight: float = Field(
+        default=0.5, ge=0, le=2, description="Weight of the theme's vector beside a part's "
+                                             "fixed topic when choosing the part's quotes.")
+    meeting_lines: int = Field(default=4, ge=1, le=8,
+                               description="Quoted lines about each meeting the plan draws on.")
+
+
 class ApiSettings(BaseModel):
     """The HTTP API (`asf serve`)."""
 
@@ -236,6 +256,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
     backend: Literal["extractive", "llm"] = Field(
         default="extractive", description="Answer backend: extractive (offline, default) or llm "
                                           "(an OpenAI-compatible endpoint).")

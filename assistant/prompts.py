@@ -488,14 +488,21 @@ ERR_JSON_REQUEST = (
 # cited sentence of the source, these only connect them.
 PLAN_TITLE = "Plan för nätverksträff: {theme}"
 PLAN_NOTE = "Ort: {place}. Målgrupper: {groups}. Deltagare: cirka {participants}. Längd: {length}."
+PLAN_AUTHOR = "ASF-assistenten"
+PLAN_LANGUAGE = "sv-SE"
 PLAN_PARTS = {"syfte": "Syfte", "resultat": "Resultat", "malgrupp": "Målgrupp",
               "metod": "Metod", "uppfoljning": "Uppföljning"}
-PLAN_GUIDING = "Vägledande fråga ur rapportens modell (figur 5): {question}"
+PLAN_GUIDING = "Vägledande fråga ur rapportens modell (figur 5): "
 PLAN_TARGET_GROUPS = ("ASF", "konventionella företag", "fastighetsägare", "kommun",
                       "företagsfrämjare", "andra")
 PLAN_GROUPS_CHOSEN = "Målgrupper ni har valt: {groups}."
 PLAN_CASES_HEADING = "Fallexempel ur rapporten att bjuda in eller berätta om:"
-PLAN_AGENDA_HEADING = "Förslag till dagordning ({length}), upplagd som rapportens träffar:"
+# Text the assistant writes itself (not from the report) opens with this mark.
+PLAN_TEMPLATE_NOTE = ("Mall: det här avsnittet är skrivet av assistenten, inte hämtat ur "
+                      "rapporten – fyll i och anpassa.")
+PLAN_AGENDA_HEADING = ("Mall: förslag till dagordning ({length}), upplagd som rapportens "
+                       "träffar:")
+PLAN_AGENDA_COLUMNS = ("Tid", "Punkt", "Ansvarig")
 PLAN_AGENDA = (
     "Välkommen: syfte och mål för träffen",
     "Kort kunskapspass om affärer mellan ASF och företag",
@@ -504,18 +511,93 @@ PLAN_AGENDA = (
     "Gemensam sammanfattning: vad tar vi med oss?",
     "Mingel och nya kontakter",
 )
+PLAN_AGENDA_OWNERS = ("Värd och moderator", "Moderator", "Talare från ASF och företag",
+                      "Moderator (antecknaren skriver)", "Moderator", "Alla")
 PLAN_AGENDA_BREAK = "Paus"
+PLAN_AGENDA_BREAK_OWNER = "Värd"
 PLAN_FAILED = "Planen kunde inte göras: {error}"
 PLAN_DISCUSSION_HEADING = "Diskussionsfrågor ur rapportens utmaningar och drivkrafter:"
-PLAN_DISCUSSION_LINE = "Hur ser det ut hos er? Rapporten: {quote}"
+PLAN_DISCUSSION_LINE = "Hur ser det ut hos er? Rapporten: "
 PLAN_LESSONS_HEADING = "Lärdomar från träffarna 2018"
-PLAN_MEETING_LINE = "Träffen som ligger närmast ert tema hölls i {meeting}:"
 PLAN_RECRUITING = "Om att nå rätt deltagare säger rapporten:"
 PLAN_SOURCES_HEADING = "Källor"
 PLAN_UNKNOWN_THEME = (
     "Dokumenten tar inte upp temat ”{theme}”; planen bygger på rapportens allmänna modell och "
     "lärdomar för träffar, och det som ligger närmast temat."
 )
+# The meeting at a glance: fields to fill in.
+PLAN_FACTS_HEADING = "Träffen i korthet"
+PLAN_FACTS = ("Datum: ____________", "Tid: ____________ (längd {length})",
+              "Ort och lokal: {place}", "Värd: ____________",
+              "Arrangör och kontaktperson: ____________",
+              "Sista anmälningsdag: ____________", "Antal platser: cirka {participants}",
+              "Målgrupper: {groups}")
+PLAN_BLANK = "____________"
+PLAN_HOST_LINE = "Förslag på värd eller medarrangör ur rapporten – {name} ({about}): "
+# Which of the report's meetings the plan draws on, and why.
+PLAN_BASIS_HEADING = "Rapportens träffar som planen bygger på"
+PLAN_BASIS_THEME = "Närmast ert tema ligger träffen i {meeting} ({title}):"
+PLAN_BASIS_PLACE = "På er ort hölls träffen i {meeting} ({title}):"
+PLAN_BASIS_BOTH = "Träffen i {meeting} ({title}) ligger både närmast ert tema och på er ort:"
+PLAN_BASIS_NONE = ("Ingen av rapportens träffar ligger nära ert tema eller på er ort; planen "
+                   "bygger på rapportens allmänna modell och lärdomar.")
+PLAN_BASIS_SUMMARY_THEME = "närmast temat"
+PLAN_BASIS_SUMMARY_PLACE = "samma ort"
+PLAN_BASIS_SUMMARY = "Planen bygger på rapportens träff {meetings}."
+PLAN_INVITATION_HEADING = "Inbjudan"
+PLAN_INVITATION = (
+    "Välkommen till en nätverksträff om {theme}{at_place}! Träffen är en mötesplats för "
+    "arbetsintegrerande sociala företag (ASF), företag och offentliga aktörer som vill göra "
+    "affärer och samarbeta. Vi bjuder på ett kort kunskapspass, exempel på samarbeten mellan "
+    "ett ASF och ett företag, samtal i mindre grupper och mingel.",
+    "Datum och tid: ____________. Plats: {place}. Anmälan senast ____________ till "
+    "____________. Ange gärna allergier och önskemål om specialkost eller tillgänglighet.",
+)
+PLAN_ROLES_HEADING = "Roller"
+PLAN_ROLES = (
+    "Moderator: ____________ – leder träffen, håller tiden och sammanfattar.",
+    "Antecknare: ____________ – skriver minnesanteckningar och samlar kontaktuppgifter.",
+    "Talare från ett ASF: ____________ – berättar om verksamheten och ett samarbete.",
+    "Talare från ett företag (ASF:ets samarbetspart): ____________ – berättar om samarbetet "
+    "från köparens sida.",
+    "Värd: ____________ – tar emot deltagarna och ansvarar för lokalen.",
+)
+PLAN_ROLES_REPORT = "Så gjorde rapportens träffar:"
+PLAN_CHECKLIST_HEADING = "Praktisk checklista"
+PLAN_CHECKLIST = (
+    "☐ Lokal: bokad för cirka {participants} personer, med plats för samtal i mindre grupper.",
+    "☐ Anmälan: formulär eller e-post, sista anmälningsdag och en påminnelse veckan före.",
+    "☐ Mat och fika: beställt efter antalet anmälda; fråga efter allergier och specialkost.",
+    "☐ Tillgänglighet: entré utan trappor, hörslinga, tydlig vägbeskrivning och "
+    "kollektivtrafik.",
+    "☐ Teknik: projektor, mikrofon och presentationerna samlade i förväg.",
+    "☐ Namnskyltar och deltagarlista.",
+    "☐ Utvärderingsenkäten utskriven eller som länk.",
+)
+PLAN_FOLLOWUP_HEADING = "Efter träffen"
+PLAN_FOLLOWUP = (
+    "Minnesanteckningar: skickas till deltagarna inom en vecka (antecknaren).",
+    "Kontaktlista: namn, organisation och e-post för de deltagare som samtyckt till att dela "
+    "dem.",
+    "Nästa steg: ____________ (till exempel en uppföljande träff, ett studiebesök hos ett ASF "
+    "eller en träff för en bransch).",
+    "Utvärdering: sammanställ enkätsvaren och ta med lärdomarna till nästa träff.",
+)
+PLAN_EVALUATION_HEADING = "Utvärdering (kort enkät)"
+PLAN_EVALUATION = (
+    "Hur nöjd är du med träffen som helhet? 1 – 2 – 3 – 4 – 5",
+    "Fick du nya kontakter? Ja / Nej. Hur många? ____",
+    "Fick du ny kunskap om affärer mellan ASF och företag? 1 – 2 – 3 – 4 – 5",
+    "Vad tar du med dig till din verksamhet? ____________",
+    "Vad bör nästa träff ta upp? ____________",
+)
+PLAN_FOOTER_PAGE = "Sida "
+# Progress of `asf plan` (stderr) and the planning page.
+MSG_PLAN_OPENING = "Öppnar indexet …"
+MSG_PLAN_MODEL = "Läser in språkmodellen och tolkar temat (en gång) …"
+MSG_PLAN_CACHED = "Temat är tolkat sedan tidigare; språkmodellen behövs inte."
+MSG_PLAN_MATCHING = "Jämför temat och orten med rapportens träffar och fallexempel …"
+MSG_PLAN_COMPOSING = "Väljer citat ur rapporten och sätter ihop planen …"
 ERR_PLAN_THEME = "Ange ett tema för träffen (högst 200 tecken)."
 ERR_PLAN_PARTICIPANTS = "Antalet deltagare måste vara mellan {low} och {high}."
 ERR_PLAN_PARTICIPANTS_FORMAT = "Antalet deltagare ”{value}” är inget heltal; skriv till exempel 25."

@@ -6,7 +6,8 @@ show as text with their [n] as badges, never as markup.
 
 from __future__ import annotations
 
-from assistant.planner import Plan, PlanLine
+from assistant.planner import Plan, PlanLine, PlanSection
+from assistant.prompts import PLAN_AGENDA_COLUMNS
 
 PAGE_PATH = "app_pages/plan.py"
 PAGE_TITLE = "Planera träff"
@@ -45,3 +46,11 @@ def file_stem(plan: Plan) -> str:
 def line_markdown(line: PlanLine) -> str:
     """Return a plan line as the page shows it (before escaping): with its [n]."""
     return line.markdown()
+
+
+def agenda_table(section: PlanSection) -> dict[str, list[str]]:
+    """Return a section's agenda as table columns (empty when the section has none)."""
+    rows = [line.cells for line in section.lines if line.kind == "agenda"]
+    if not rows:
+        return {}
+    return {label: [row[i] for row in rows] for i, label in enumerate(PLAN_AGENDA_COLUMNS)}

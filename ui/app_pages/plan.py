@@ -39,7 +39,9 @@ if submitted:
         if not isinstance(planner, Planner) or planner.assistant is not assistant:
             planner = st.session_state["planner"] = Planner(assistant)
         with st.spinner(view.MAKING):
-            st.session_state["plan"] = planner.plan(request)
+            step = st.empty()          # the planner's steps, in Swedish, as it takes them
+            st.session_state["plan"] = planner.plan(request, progress=step.caption)
+            step.empty()
         st.session_state.pop("plan-error", None)
     except PlanError as exc:
         st.session_state["plan-error"] = str(exc)
@@ -55,6 +57,8 @@ if plan is not None:
     numbers = [c.n for c in plan.citations]
     st.header(render.escape_markdown(plan.title))
     st.caption(render.escape_markdown(plan.summary()))
+    if basis := plan.basis():
+        st.markdown(render.escape_markdown(basis))
     if plan.note:
         st.info(render.escape_markdown(plan.note))
     left, right = st.columns(2)
@@ -68,7 +72,13 @@ if plan is not None:
                                 "wordprocessingml.document", key="plan-docx")
     for section in plan.sections:
         st.subheader(render.escape_markdown(section.heading))
+        table_shown = False
         for line in section.lines:
+            if line.kind == "agenda":
+                if not table_shown:       # the agenda as one table where it starts
+                    st.table(view.agenda_table(section))
+                    table_shown = True
+                continue
             text = render.answer_markdown(view.line_markdown(line), numbers)
             st.markdown(text if line.kind == "text" else f"• {text}")
     st.subheader(view.SOURCES)
