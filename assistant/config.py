@@ -158,7 +158,7 @@ class AnswerSettings(BaseModel):
                                                    "card: the engine's part gets what the card "
                                                    "leaves (at least broad_window_chars).")
     guide_second_margin: float = Field(
-        default=0.0, ge=0, le=0.5, description="A second card follows the first when its score "
+        default=0.05, ge=0, le=0.5, description="A second card follows the first when its score "
                                                "is within this of the first's (0: one card).")
     related_questions: int = Field(default=3, ge=0, le=5,
                                    description="Other cards' titles offered after an answer.")

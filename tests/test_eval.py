@@ -164,7 +164,10 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 # Session 11 (#23, guide cards lead broad answers; the index is now the same on every build):
 # coverage 0.510, half covered 0.533, median 2506 (0.362 / 0.367 / 1467 without cards on the
 # same index); the median limit is 2600 characters.
-PERSONA_FLOOR = {"coverage": 0.48, "half_covered": 0.50, "refusal_accuracy": 0.33,
+# Session 12: a second card nearly as close (guide_second_margin 0.05) follows the first:
+# coverage 0.522, half covered 0.533, median 2565 (0.510 / 0.533 / 2508 with one card, 0.542 /
+# 0.583 / 2609 at margin 0.08, 0.552 / 0.600 / 3181 with two cards always; same index).
+PERSONA_FLOOR = {"coverage": 0.50, "half_covered": 0.50, "refusal_accuracy": 0.33,
                  "false_refusal_rate": 0.07, "median_chars": 2600}
 
 

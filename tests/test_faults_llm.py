@@ -174,7 +174,8 @@ def test_chat_prints_only_checked_text(llm_env, server, monkeypatch, capsys):
     server.enqueue(f"{UNCITED} {FABRICATED} [{n}]. {GOOD} [{n}].", PRINTER_QUESTION,
                    f"HACKED [{m}]")
     assert cli.main(["chat", "--backend", "llm"]) == 0
-    out = capsys.readouterr().out
+    # What is printed, not how `asf chat` wraps it to a terminal's width.
+    out = " ".join(capsys.readouterr().out.split())
     assert "bakgrund" not in out and "billigare" not in out
     # The fallback may quote the document, which contains the word; the model's reply is gone.
     assert "Assistenten: HACKED" not in out and "HACKED [1]" not in out
