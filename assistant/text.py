@@ -10,24 +10,13 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from assistant.lexicon import words as words_of
+
 # Words keep å, ä, ö, é and inner hyphens/colons ("ASF:et", "IT-konsult"); digits count as words.
 _WORD = re.compile(r"[0-9a-zåäöéüæø]+(?:[:\-][0-9a-zåäöéüæø]+)*", re.IGNORECASE)
 
 # Swedish and English function words that carry no topic.
-STOPWORDS = frozenset(
-    """
-    alla allt att av blev bli blir blivit de dem den denna deras dess dessa det detta dig din
-    dina ditt du där då efter ej eller en ett fanns finns från för ha hade han hans har hon
-    honom hur här i icke ingen inom inte jag ju kan kunde man med mellan men mig min mina mitt
-    mot mycket ni nu när någon något några och om oss på samma sedan sig sin sina sitt sjäv
-    skall ska skulle som så sådan sådana till under upp ut utan vad var vara varit varför vars
-    vem vi vid vilka vilken vilket vår våra vårt än är åt över också även bara få får fick
-    gör göra gjorde gjort görs finns fanns kommer kunna sätt olika andra annat annan
-    rapport rapporten rapportens säger report
-    a an and are as at be by can do does for from has have how i in is it its of on or our
-    that the their them they this to was we what when where which who why will with you your
-    """.split()
-)
+STOPWORDS = words_of("stopwords")
 
 # Snowball stemmer objects keep state while stemming: one per thread.
 _local = threading.local()

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
 # Stage of each top-level module or subpackage: a module may import its own stage and earlier
 # ones only. Within the base, types imports nothing at all (checked below).
 STAGES = {
-    "types": 0, "text": 0, "prompts": 0, "config": 0,
+    "types": 0, "lexicon": 0, "text": 0, "prompts": 0, "config": 0,
     "ingest": 1,
     "cases": 2,
     "index": 3,

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from assistant.lexicon import pattern
 from assistant.text import collapse, words
 
 Kind = Literal["fact", "list", "broad", "examples", "comparison"]
@@ -28,7 +29,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 _FACT: list[tuple[Asks, re.Pattern[str]]] = [
     ("amount", _rx(r"\b(vad kostar|vad kostade|hur mycket (kostar|pengar|betal\w*)|"
                    r"how much (does|did|do)|what does .{0,30} cost)\b")),
-    ("count", _rx(r"\b(hur många|hur stor andel|how many)\b")),
+    ("count", pattern("question.count")),
     # "när" and "when" ask for a date at the head of a clause, not as a conjunction ("Hur gick
     # det till när de fick sina första kunder?").
     ("date", _rx(r"(^|[,:;.!?]\s*|\boch\s+|\band\s+)(när|when)\b|\b(vilket år|vilken dag|"

@@ -1,0 +1,77 @@
+"""The lexicon: every entry's examples match it and its counter-examples do not; a malformed
+entry is a Swedish error naming the file and the entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import lexicon
+from assistant.lexicon import Entry, LexiconError, entries
+
+ENTRIES = sorted(entries().values(), key=lambda e: e.name)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_every_example_matches_its_entry(entry: Entry) -> None:
+    assert [s for s in entry.examples if not entry.matches(s)] == []
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.counter],
+                         ids=[e.name for e in ENTRIES if e.counter])
+def test_no_counter_example_matches_its_entry(entry: Entry) -> None:
+    assert [s for s in entry.counter if entry.matches(s)] == []
+
+
+def _load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, patterns: str, words: str = ""
+          ) -> None:
+    (tmp_path / "patterns.yaml").write_text(patterns, encoding="utf-8")
+    (tmp_path / "words.yaml").write_text(words, encoding="utf-8")
+    monkeypatch.setattr(lexicon, "PATTERNS_FILE", tmp_path / "patterns.yaml")
+    monkeypatch.setattr(lexicon, "WORDS_FILE", tmp_path / "words.yaml")
+    monkeypatch.setattr(lexicon, "CORPUS_NAMES_FILE", tmp_path / "names.yaml")
+    for cached in (lexicon.entries, lexicon.pattern, lexicon.words):
+        cached.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    yield
+    for cached in (lexicon.entries, lexicon.pattern, lexicon.words):
+        cached.cache_clear()
+
+
+def test_a_word_set_named_in_braces_becomes_an_alternation(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch,
+          "few:\n  pattern: '\\b{small} (företag|bolag)\\b'\n  examples: ['små företag']\n",
+          "small:\n  words: små liten\n  examples: ['ett litet ord: små']\n")
+    assert lexicon.pattern("few").search("Ett liten bolag")
+    assert not lexicon.pattern("few").search("stora företag")
+
+
+def test_an_entry_without_examples_is_refused_by_name(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch, "bare:\n  pattern: 'x'\n")
+    with pytest.raises(LexiconError, match="patterns.yaml: bare saknar exempel"):
+        entries()
+
+
+def test_an_unknown_field_is_refused_by_name(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch, "typo:\n  patern: 'x'\n  examples: ['x']\n")
+    with pytest.raises(LexiconError, match="typo har okända fält: patern"):
+        entries()
+
+
+def test_an_invalid_pattern_and_a_missing_entry_are_named(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch, "broken:\n  pattern: '(x'\n  examples: ['x']\n")
+    with pytest.raises(LexiconError, match="mönstret broken är ogiltigt"):
+        lexicon.pattern("broken")
+    with pytest.raises(LexiconError, match="saknar posten nothing"):
+        lexicon.pattern("nothing")
+
+
+def test_a_name_in_two_files_is_refused(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch, "same:\n  pattern: 'x'\n  examples: ['x']\n",
+          "same:\n  words: x\n  examples: ['x']\n")
+    with pytest.raises(LexiconError, match="same finns redan i patterns.yaml"):
+        entries()
