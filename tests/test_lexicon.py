@@ -28,9 +28,8 @@ def _load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, patterns: str, words:
           ) -> None:
     (tmp_path / "patterns.yaml").write_text(patterns, encoding="utf-8")
     (tmp_path / "words.yaml").write_text(words, encoding="utf-8")
-    monkeypatch.setattr(lexicon, "PATTERNS_FILE", tmp_path / "patterns.yaml")
-    monkeypatch.setattr(lexicon, "WORDS_FILE", tmp_path / "words.yaml")
-    monkeypatch.setattr(lexicon, "CORPUS_NAMES_FILE", tmp_path / "names.yaml")
+    monkeypatch.setattr(lexicon, "LEXICON_DIR", tmp_path)
+    monkeypatch.setattr(lexicon, "CORPUS_NAMES_FILE", tmp_path / "corpus-names.yml")
     for cached in (lexicon.entries, lexicon.pattern, lexicon.words):
         cached.cache_clear()
 
@@ -68,6 +67,12 @@ def test_an_invalid_pattern_and_a_missing_entry_are_named(tmp_path, monkeypatch)
         lexicon.pattern("broken")
     with pytest.raises(LexiconError, match="saknar posten nothing"):
         lexicon.pattern("nothing")
+
+
+def test_an_entry_needs_a_pattern_or_words_not_both(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch, "both:\n  pattern: 'x'\n  words: x\n  examples: ['x']\n")
+    with pytest.raises(LexiconError, match="both ska ha antingen pattern eller words"):
+        entries()
 
 
 def test_a_name_in_two_files_is_refused(tmp_path, monkeypatch) -> None:

@@ -1,8 +1,9 @@
 """Base: the Swedish (and English) word rules every stage uses, as data.
 
 Question intents, back references, number words, generic names: each rule is one named entry in
-a YAML file beside this module (`patterns.yaml`: regular expressions; `words.yaml`: word
-sets), with example sentences it must match (`examples`) and must not match (`not`). Names
+a YAML file beside this module (one file per area: `question.yaml`, `cases.yaml`, …), either a
+regular expression (`pattern`) or a word set (`words`), with example sentences it must match
+(`examples`) and must not match (`not`). Entry names are unique across the files. Names
 that belong to one corpus (its authors, commissioners, the report's own cases) sit in
 `corpus/names.yaml` beside `corpus/sources.json`. tests/test_lexicon.py runs every entry's
 examples, so adding a rule is one entry and an example.
@@ -28,8 +29,6 @@ from typing import Any
 import yaml
 
 LEXICON_DIR = Path(__file__).resolve().parent
-PATTERNS_FILE = LEXICON_DIR / "patterns.yaml"
-WORDS_FILE = LEXICON_DIR / "words.yaml"
 CORPUS_NAMES_FILE = LEXICON_DIR.parent.parent / "corpus" / "names.yaml"
 
 _REFERENCE = re.compile(r"\{([a-z_]+)\}")
@@ -88,7 +87,7 @@ def _text(value: Any, name: str, source: Path) -> str:
     raise LexiconError(f"{source.name}: {name} ska vara en text eller en lista av texter.")
 
 
-def _read(path: Path, kind: str) -> dict[str, Entry]:
+def _read(path: Path) -> dict[str, Entry]:
     if not path.exists():
         return {}
     try:
@@ -108,16 +107,15 @@ def _read(path: Path, kind: str) -> dict[str, Entry]:
         examples = tuple(raw.get("examples") or ())
         if not examples:
             raise LexiconError(f"{path.name}: {name} saknar exempel (examples).")
-        field = "pattern" if kind == "pattern" else "words"
-        if field not in raw:
-            raise LexiconError(f"{path.name}: {name} saknar {field}.")
-        value = raw[field]
-        listed = value.split() if isinstance(value, str) else [str(w) for w in value]
+        if ("pattern" in raw) == ("words" in raw):
+            raise LexiconError(f"{path.name}: {name} ska ha antingen pattern eller words.")
+        value = raw.get("pattern", raw.get("words"))
+        listed = value.split() if isinstance(value, str) else [str(w) for w in value or ()]
         out[str(name)] = Entry(
             name=str(name), source=path, examples=examples,
             counter=tuple(raw.get("not") or ()), note=str(raw.get("note", "")),
-            pattern=_text(value, str(name), path) if kind == "pattern" else None,
-            words=frozenset() if kind == "pattern" else frozenset(listed),
+            pattern=_text(value, str(name), path) if "pattern" in raw else None,
+            words=frozenset() if "pattern" in raw else frozenset(listed),
             case=bool(raw.get("case", False)))
     return out
 
@@ -126,9 +124,8 @@ def _read(path: Path, kind: str) -> dict[str, Entry]:
 def entries() -> dict[str, Entry]:
     """Return every entry of the lexicon by name (patterns, word sets, corpus names)."""
     found: dict[str, Entry] = {}
-    for path, kind in ((PATTERNS_FILE, "pattern"), (WORDS_FILE, "words"),
-                       (CORPUS_NAMES_FILE, "words")):
-        for name, entry in _read(path, kind).items():
+    for path in [*sorted(LEXICON_DIR.glob("*.yaml")), CORPUS_NAMES_FILE]:
+        for name, entry in _read(path).items():
             if name in found:
                 raise LexiconError(f"{path.name}: {name} finns redan i "
                                    f"{found[name].source.name}.")
