@@ -10,11 +10,12 @@ import shutil
 import pytest
 
 from assistant import cli
+from assistant.answering.routes import previous_sentences
 from assistant.cases.cards import load_corpus_document
 from assistant.cases.catalog import INDUSTRIES
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.ingest.figures import check_figure_quotes, is_figure_file, load_figure
-from assistant.pipeline import Assistant, previous_sentences
+from assistant.pipeline import Assistant
 from assistant.prompts import BROAD_MORE_HEADING, ERR_JSON_REQUEST
 from assistant.retrieval.question import analyse
 from assistant.text import collapse, split_sentences

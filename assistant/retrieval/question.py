@@ -163,8 +163,8 @@ def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     if _COMPARISON.search(text):
         return Analysis("comparison", None, situation)
     advice_amount = bool(ADVICE_AMOUNT.search(text))
-    for asks, pattern in _FACT:
-        if pattern.search(text) and not situational and not advice_amount:
+    for asks, rule in _FACT:
+        if rule.search(text) and not situational and not advice_amount:
             return Analysis("fact", asks, situation)
     if _EXAMPLES.search(text) and not _BROAD.search(text):
         return Analysis("examples", None, situation)

@@ -1,0 +1,507 @@
+"""Answering: the routes a question can take, tried in order, each with the same call.
+
+A route gets one Request (the question, its standalone form and analysis, the retrieval
+result, what was said before, the length budget) and either answers it or passes
+(`stream` returns None). The pipeline holds the ordered list and only wires the stages:
+
+    clarify -> catalog -> unknown name -> guide card -> broad -> factual    (extractive)
+    clarify -> catalog -> unknown name -> model                              (llm)
+
+What a Request holds is worked out when a route first asks for it: the clarify route answers
+before the question is rewritten or searched (the LLM backend's rewrite calls the model), and
+the catalog answers before any retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Container, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Protocol
+
+from assistant.answering.answerability import unknown_name
+from assistant.answering.base import Answerer, contexts_of, final_answer, refusal
+from assistant.answering.broad import BroadAnswerer, extend, planning_figure, similar_cases
+from assistant.answering.catalog import answer_from_catalog
+from assistant.answering.extractive import ExtractiveAnswerer, answer_pieces
+from assistant.answering.guide import card_part, card_sentences, lead_with_card
+from assistant.cases.catalog import INDUSTRIES, CaseQuery, Catalog
+from assistant.config import AnswerSettings
+from assistant.prompts import (
+    ALREADY_SAID_NOTE,
+    CLARIFY_REFERENCE,
+    GUIDE_HEADING,
+    UNKNOWN_NAME_REASON,
+)
+from assistant.retrieval.followup import context as conversation_topic
+from assistant.retrieval.followup import dangling, turns
+from assistant.retrieval.guide import GuideMatch
+from assistant.retrieval.hybrid import Retrieval
+from assistant.retrieval.question import Analysis
+from assistant.retrieval.topics import TopicIndex
+from assistant.text import collapse, split_sentences
+from assistant.types import Answer, Passage
+
+# A case card this similar to the question is an example of it when the question names no
+# industry (measured: cards sit at 0.44-0.49 for questions they do not fit, such as "exempel
+# på samverkan mellan ASF och andra ASF", and at 0.55 for one they fit).
+EXAMPLE_FLOOR = 0.5
+# The window before a planning model keeps at least this much of the best passage.
+_MIN_WINDOW = 300
+# A window this much longer than its budget (a list is quoted whole) gives way to the model.
+_WINDOW_SLACK = 200
+# A follow-up the previous answer already answered gets the answer's best sentences up to
+# about this length.
+_RECALL_CHARS = 300
+
+
+class Stages(Protocol):
+    """What a Request asks the pipeline for, each at most once."""
+
+    def standalone(self, question: str, history: Sequence[dict | str]) -> str: ...
+
+    def analyse(self, question: str, query: str, role: str | None) -> Analysis: ...
+
+    def search(self, question: str, query: str) -> Retrieval: ...
+
+    def cards(self, retrieval: Retrieval, analysis: Analysis) -> list[GuideMatch]: ...
+
+
+class Request:
+    """One question on its way through the routes; each part is worked out on first use."""
+
+    def __init__(self, question: str, history: Sequence[dict | str], role: str | None,
+                 stages: Stages, settings: AnswerSettings):
+        self.question = question
+        self.history = history
+        self.role = role
+        self.budget = settings.broad_max_chars      # the length of a broad answer
+        self._stages = stages
+        self._broad_kinds = settings.broad_kinds
+
+    @cached_property
+    def query(self) -> str:
+        """The question made standalone with the conversation (itself when there is none)."""
+        return self._stages.standalone(self.question, self.history)
+
+    @cached_property
+    def analysis(self) -> Analysis:
+        """What the question asks for and who asks (the role, when the asker said it)."""
+        return self._stages.analyse(self.question, self.query, self.role)
+
+    @cached_property
+    def retrieval(self) -> Retrieval:
+        """The passages retrieved for the question."""
+        return self._stages.search(self.question, self.query)
+
+    @cached_property
+    def cards(self) -> list[GuideMatch]:
+        """The guide cards closest to the question, best first."""
+        return self._stages.cards(self.retrieval, self.analysis)
+
+    @property
+    def broad(self) -> bool:
+        """True when the question asks for main points across sections (advice, examples)."""
+        return self.analysis.kind in self._broad_kinds
+
+    @cached_property
+    def said(self) -> frozenset[str]:
+        """The sentences earlier answers in the conversation quoted."""
+        return previous_sentences(self.history)
+
+    @property
+    def exclude(self) -> frozenset[str]:
+        """What a broad follow-up leaves out: it asks for something new.
+
+        A fact or a list is answered where it stands, earlier quotes only weighed down ("Var
+        ligger Koopus?" after a turn that said so; "Vilka samarbetar de med?" after an answer
+        that named the partner, where leaving it out quoted the wrong people).
+        """
+        return self.said if self.broad else frozenset()
+
+
+def _lines(answer: Answer) -> Iterator[str | Answer]:
+    yield from (line + "\n" for line in answer.answer.split("\n"))
+    yield answer
+
+
+def _whole(answer: Answer) -> Iterator[str | Answer]:
+    yield answer.answer
+    yield answer
+
+
+class Route:
+    """One way of answering. `answer` returns None when the question is not this route's."""
+
+    # Whether the answer offers the closest guide cards' titles as follow-up questions.
+    offers_related = True
+    # How a finished answer is streamed: line by line, whole, or sentence group by group.
+    pieces: Callable[[Answer], Iterator[str | Answer]] = staticmethod(_lines)
+
+    def answer(self, request: Request) -> Answer | None:
+        """Return the finished answer, or None to let the next route answer."""
+        raise NotImplementedError
+
+    def stream(self, request: Request) -> Iterator[str | Answer] | None:
+        """Return the answer's text pieces then the Answer, or None to pass."""
+        answer = self.answer(request)
+        return None if answer is None else self.pieces(answer)
+
+
+class Clarify(Route):
+    """"Hur kan man lösa det?" first in a conversation: ask back instead of guessing."""
+
+    offers_related = False
+    pieces = staticmethod(_whole)
+
+    def answer(self, request: Request) -> Answer | None:
+        pointer = dangling(request.question)
+        if pointer is None or conversation_topic(request.history):
+            return None
+        return Answer(question=request.question, answer=CLARIFY_REFERENCE.format(word=pointer),
+                      refused=True, standalone_question=request.question)
+
+
+class FromCatalog(Route):
+    """List-of-cases questions, answered from the case catalog (no retrieval, no model)."""
+
+    offers_related = False
+
+    def __init__(self, catalog: Callable[[], Catalog]):
+        self._catalog = catalog
+
+    def answer(self, request: Request) -> Answer | None:
+        catalog = self._catalog()
+        history = request.history
+        return answer_from_catalog(catalog, request.question if history else request.query,
+                                   user_turns(history), shown_cases(catalog, history))
+
+
+class UnknownName(Route):
+    """A narrow question about a name the documents never mention: said so, not guessed."""
+
+    pieces = staticmethod(_whole)
+
+    def __init__(self, vocabulary: Callable[[], Container[str]]):
+        self._vocabulary = vocabulary
+
+    def answer(self, request: Request) -> Answer | None:
+        if request.broad:
+            return None
+        name = unknown_name(request.question, self._vocabulary())
+        if name is None:
+            return None
+        refused = refusal(request.question, contexts_of(request.retrieval.passages), 0.0)
+        refused.note = UNKNOWN_NAME_REASON.format(name=name)
+        return refused
+
+
+class Broad(Route):
+    """Broad questions: the best passage's answer, then the main points of other sections,
+    a planning model for a meeting question, and the cases closest to the asker."""
+
+    def __init__(self, settings: AnswerSettings, extractive: Callable[[], ExtractiveAnswerer],
+                 broad: BroadAnswerer, topics: Callable[[], TopicIndex],
+                 catalog: Callable[[], Catalog]):
+        self.settings = settings
+        self._extractive = extractive
+        self._broad = broad
+        self._topics = topics
+        self._catalog = catalog
+
+    def answer(self, request: Request) -> Answer | None:
+        if not request.broad:
+            return None
+        return self.build(request, request.exclude)
+
+    def build(self, request: Request, exclude: frozenset[str], max_chars: int | None = None
+              ) -> Answer:
+        """Return the best passage's answer followed by the main points of other sections.
+
+        A refusal stays a refusal. The points leave out what the first part (or the previous
+        answer in a conversation) already quotes.
+        """
+        settings, analysis, retrieval = self.settings, request.analysis, request.retrieval
+        query = request.query
+        # A question about planning a meeting gets the documents' planning model first; the
+        # window around the best passage makes room for it.
+        figure = (planning_figure(self._broad, retrieval.vector, exclude)
+                  if analysis.meeting and settings.broad_extra_points else None)
+        window = settings.broad_window_chars
+        if figure is not None:
+            window = max(_MIN_WINDOW, window - len(figure.text)
+                         - sum(len(x) + 5 for x in figure.items))
+        base = self._extractive().answer(query, retrieval.passages, exclude,
+                                         quantities=analysis.kind == "fact", broad=True,
+                                         budget=window)
+        if base.refused:
+            return base
+        if figure is not None and len(base.answer) > window + _WINDOW_SLACK:
+            # The best passage's window is a long list: quoted whole it would leave the
+            # planning model no room, so the model leads and the points follow.
+            base = replace(base, answer="", citations=[])
+        said = exclude | {collapse(s) for c in base.citations for s in c.quote.split(" … ")}
+        points = self._points(request, said, figure)
+        if figure is not None and not any(collapse(x) in said for x in figure.quotes):
+            points = [figure, *[p for p in points if p.chunk.chunk_id != figure.chunk.chunk_id]]
+        return extend(base, points, self._examples(request),
+                      request.budget if max_chars is None else max_chars)
+
+    def _points(self, request: Request, said: frozenset[str], figure) -> list:
+        settings, analysis = self.settings, request.analysis
+        limit = settings.broad_extra_points
+        if not limit:
+            return []
+        if settings.broad_units != "sections":
+            return self._broad.select(request.query, request.retrieval, analysis, said)[:limit]
+        industry = analysis.situation.industry
+        # A buying company's industry, in the words the documents use for it (the catalog's
+        # patterns), steers one point to what the report says about that sector. An ASF that
+        # names its own trade asks about customers, not its trade: measured on the persona set,
+        # steering for every role cost the ASF group 0.025 coverage and gained the CSR group
+        # 0.017.
+        steer = industry and (analysis.situation.role == "company" or analysis.kind == "examples")
+        in_text = (re.compile("|".join(INDUSTRIES[label][1].pattern for label in industry),
+                              re.IGNORECASE) if steer else None)
+        chapter = (figure.chunk.section_path[0]
+                   if figure is not None and figure.chunk.section_path else None)
+        return self._broad.select_by_section(request.query, request.retrieval, analysis, said,
+                                             in_text, chapter)[:limit]
+
+    def _examples(self, request: Request) -> list:
+        analysis, vector = request.analysis, request.retrieval.vector
+        industry = analysis.situation.industry
+        if analysis.customers and analysis.situation.role == "asf":
+            # An ASF asking how to get customers: how the cases closest to it in meaning got
+            # theirs (the catalog's "started by", each a verbatim quote of the report).
+            cases = {c.source: (c.name, c.about, c.started_by[0].quote) for c in self._catalog()
+                     if c.started_by}
+            return similar_cases(self._topics(), vector, cases, floor=0.0)
+        if not (analysis.kind == "examples" or industry or analysis.situation.place):
+            return []
+        cases = {c.source: (c.name, c.about, c.summary.quote) for c in self._catalog()}
+        floor = EXAMPLE_FLOOR
+        if industry:
+            # The cards of the asker's industry, closest in meaning among them; none when no
+            # card has it (similarity alone put Le Mat Jonsered first for most questions, and
+            # attached cases to "exempel från textilbranschen", which the report has none of).
+            matching = {m.case.source for m in self._catalog().filter(
+                CaseQuery(industry=list(industry)))}
+            cases = {k: v for k, v in cases.items() if k in matching}
+            floor = 0.0
+        return similar_cases(self._topics(), vector, cases, floor=floor)
+
+
+class GuideCard(Route):
+    """Broad questions close to a guide card: the card's points first (a second card's when
+    it is nearly as close), then the broad answer with what the cards do not say.
+
+    A question the engine refuses (the documents do not hold its answer) stays refused: a
+    card close in topic does not answer a question on, say, tax rules; the refusal offers the
+    closest cards as related questions instead.
+    """
+
+    def __init__(self, settings: AnswerSettings, broad: Broad, topics: Callable[[], TopicIndex]):
+        self.settings = settings
+        self._broad = broad
+        self._topics = topics
+
+    def answer(self, request: Request) -> Answer | None:
+        settings = self.settings
+        if not (settings.guide and request.broad):
+            return None
+        cards, exclude = request.cards, request.exclude
+        # The first card (by score: similarity, retrieval agreement, role) among those close
+        # enough by similarity alone.
+        best = next((c for c in cards if c.similarity >= settings.guide_min_similarity), None)
+        if best is None:
+            return None
+        lines, citations = card_part(best.entry, self._topics().chunks, exclude)
+        if not lines:
+            return None
+        card_chars = sum(len(line) for line in lines)
+        quoted = exclude | card_sentences(best.entry)
+        second = self.second_card(best, cards, quoted)
+        if second is not None:
+            card_chars += len(second.answer)
+            quoted |= card_sentences(next(c.entry for c in cards if c.entry.id == second.guide))
+        rest = self._broad.build(request, quoted,
+                                 max_chars=max(settings.broad_window_chars,
+                                               settings.guide_max_chars - card_chars))
+        if rest.refused:
+            # Refused with the card's sentences left out: refused on its own too, or did the
+            # card say all the best passage had?
+            plain = self._broad.build(request, exclude)
+            if plain.refused:
+                return plain
+        return lead_with_card(best.entry, lines, citations,
+                              rest if settings.guide_then_engine else None, second)
+
+    def second_card(self, best: GuideMatch, cards: list[GuideMatch],
+                    exclude: frozenset[str]) -> Answer | None:
+        """Return the next card's part (as an Answer whose text is its lines) when its score
+        is nearly the first's, leaving out what the first card or the conversation quoted."""
+        settings = self.settings
+        if not settings.guide_second_margin:
+            return None
+        near = next((c for c in cards if c.entry.id != best.entry.id
+                     and c.similarity >= settings.guide_min_similarity), None)
+        if near is None or best.score - near.score > settings.guide_second_margin:
+            return None
+        lines, citations = card_part(near.entry, self._topics().chunks, exclude)
+        if len(lines) < 2:
+            return None
+        return Answer(question="", answer="\n".join(lines), refused=False,
+                      citations=citations, guide=near.entry.id)
+
+
+class Factual(Route):
+    """Any other question, quoted where the documents answer it; in a conversation never the
+    previous answer again."""
+
+    pieces = staticmethod(answer_pieces)
+
+    def __init__(self, extractive: Callable[[], ExtractiveAnswerer]):
+        self._extractive = extractive
+
+    def answer(self, request: Request) -> Answer | None:
+        """A question for a count, date, place, name or amount is answered where it stands
+        ("Var ligger Koopus?" after a turn that said so), unless the answer would be the
+        previous one word for word. Any other question weighs what was said down but may quote
+        it ("Vilka samarbetar de med?" after an answer that named the partner: leaving it out
+        quoted the wrong people); only when it quotes nothing new ("Gäller det även små
+        företag?" after a question on companies' drivers quoted the summary again) is what was
+        said left out.
+        """
+        extractive, query = self._extractive(), request.query
+        passages, history, said = request.retrieval.passages, request.history, request.said
+        fact = request.analysis.kind == "fact"
+        stands = fact and request.analysis.asks is not None
+        candidates = request.retrieval.candidates[:20]
+        answer = extractive.answer(query, passages, quantities=fact, candidates=candidates,
+                                   said=frozenset() if stands else said)
+        if not said or answer.refused:
+            return answer
+        if not (repeats(answer.answer, history) if stands else not says_more(answer, said)):
+            return answer
+        again = extractive.answer(query, passages, said, fact, candidates=candidates)
+        if not again.refused and not repeats(again.answer, history):
+            return again
+        # The documents say nothing new on it ("Vem samarbetar de med?" after an answer that
+        # named the partner): the sentences that answer this question, not the whole previous
+        # answer again, and a note that says so.
+        if repeats(answer.answer, history):
+            short = extractive.answer(query, passages, quantities=fact, candidates=candidates,
+                                      budget=_RECALL_CHARS)
+            if not short.refused and not repeats(short.answer, history):
+                answer = short
+        answer.note = ALREADY_SAID_NOTE
+        return answer
+
+
+class Model(Route):
+    """A language model writes the answer from the passages (checked against them by its
+    backend); a broad question also gets the main points of other sections as passages."""
+
+    def __init__(self, answerer: Callable[[], Answerer], settings: AnswerSettings,
+                 broad: BroadAnswerer):
+        self._answerer = answerer
+        self.settings = settings
+        self._broad = broad
+
+    def answer(self, request: Request) -> Answer | None:
+        return final_answer(self.stream(request))
+
+    def stream(self, request: Request) -> Iterator[str | Answer]:
+        passages = (self.context(request) if request.broad
+                    else request.retrieval.passages)
+        return self._answerer().stream(request.query, passages)
+
+    def context(self, request: Request) -> list[Passage]:
+        """Return the passages a language model answers a broad question from: the retrieved
+        ones, then the passages of the main points of other sections (as the extractive
+        answer chooses them), so the model sees what the report says across sections."""
+        retrieval = request.retrieval
+        passages = list(retrieval.passages)
+        have = {p.chunk.chunk_id for p in passages}
+        limit = self.settings.broad_extra_points
+        for point in self._broad.select_by_section(request.query, retrieval, request.analysis,
+                                                    request.exclude):
+            if limit <= 0:
+                break
+            if point.chunk.chunk_id not in have:
+                have.add(point.chunk.chunk_id)
+                passages.append(Passage(chunk=point.chunk, score=point.score,
+                                        rank=len(passages) + 1))
+                limit -= 1
+        return passages
+
+
+def related_titles(cards: list[GuideMatch], answer: str, settings: AnswerSettings) -> list[str]:
+    """Return other cards' titles worth offering as follow-ups (closest first): not a card
+    the answer leads with (its heading is in the answer)."""
+    return [m.entry.title for m in cards
+            if GUIDE_HEADING.format(title=m.entry.title) not in answer
+            and m.similarity >= settings.related_min_similarity][:settings.related_questions]
+
+
+def user_turns(history: Sequence[dict | str]) -> list[str]:
+    """Return the user's earlier questions (a plain string in history is one)."""
+    return [text for role, text in turns(history) if role == "user"]
+
+
+def shown_cases(catalog: Catalog, history: Sequence[dict | str]) -> frozenset[str]:
+    """Return the names of the catalog's cases that earlier answers named."""
+    said = " ".join(text for role, text in turns(history) if role == "assistant")
+    return frozenset(c.name for c in catalog if c.name in said) if said else frozenset()
+
+
+def previous_sentences(history: Sequence[dict | str]) -> frozenset[str]:
+    """Return the sentences of the assistant's earlier answers, so a follow-up asks for (and
+    gets) something new instead of the same quotes again."""
+    said: set[str] = set()
+    for turn in history:
+        if isinstance(turn, dict) and turn.get("role") == "assistant":
+            text = re.sub(r"\s*\[\d+\]", "", str(turn.get("content", "")))
+            lines = [re.sub(r"^\s*-\s+", "", line) for line in text.split("\n")]
+            said.update(collapse(s) for line in lines for s in split_sentences(line)
+                        if s.strip())
+    return frozenset(said)
+
+
+def repeats(answer: str, history: Sequence[dict | str]) -> bool:
+    """Return True when an answer is the assistant's previous answer word for word."""
+    last = next((str(turn.get("content", "")) for turn in reversed(history)
+                 if isinstance(turn, dict) and turn.get("role") == "assistant"), None)
+    return last is not None and collapse(last) == collapse(answer)
+
+
+def says_more(answer: Answer, said: frozenset[str]) -> bool:
+    """Return True when an answer quotes a sentence that is not among those said before."""
+    return any(collapse(quote) not in said for citation in answer.citations
+               for quote in citation.quote.split(" … "))
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the routes are built from (the pipeline's stages, built on first use)."""
+
+    settings: AnswerSettings
+    extractive: Callable[[], ExtractiveAnswerer]
+    broad: BroadAnswerer
+    topics: Callable[[], TopicIndex]
+    catalog: Callable[[], Catalog]
+    vocabulary: Callable[[], Container[str]]         # the indexed words (stems)
+    model: Callable[[], Answerer] | None = None     # a language model backend, if chosen
+
+
+def routes(parts: Parts) -> list[Route]:
+    """Return the routes in the order they are tried: the extractive ones, or, when a model
+    backend is chosen, the model after the clarify, catalog and unknown-name routes."""
+    first: list[Route] = [Clarify(), FromCatalog(parts.catalog), UnknownName(parts.vocabulary)]
+    if parts.model is not None:
+        return [*first, Model(parts.model, parts.settings, parts.broad)]
+    broad = Broad(parts.settings, parts.extractive, parts.broad, parts.topics, parts.catalog)
+    return [*first, GuideCard(parts.settings, broad, parts.topics), broad,
+            Factual(parts.extractive)]
