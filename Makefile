@@ -33,9 +33,9 @@ browser:
 	.ci/install-browser
 
 # A real llama.cpp server and a small GGUF model for tests/test_llm_real_server.py (test-only;
-# AGPL server, Gemma-licensed model), built portably (every CPU variant, picked at start) into
-# $ASF_TEST_CACHE or ~/.cache/asf-assistenten: tens of minutes on a fresh two-core machine,
-# seconds after. A failure is reported, not fatal: those tests then skip and name the build log.
+# AGPL server, Gemma-licensed model), built portably (the x86-64 baseline) into
+# $ASF_TEST_CACHE or ~/.cache/asf-assistenten: minutes on a fresh two-core machine, seconds
+# after. A failure is reported, not fatal: those tests then skip and name the build log.
 llm-server: setup
 	-$(PY) -m tests.llama_server
 
