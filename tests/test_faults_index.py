@@ -343,7 +343,7 @@ def test_item3_the_chat_ui_answers_from_an_index_rebuilt_by_another_process(
 
 
 # ---------------------------------------------------------------------- items 9, 13, 14, 15
-# Fixed in an earlier round and unit-tested elsewhere; reproduced here the way the tester did.
+# Unit-tested elsewhere; here end to end, through the commands a user runs.
 def test_item9_invalid_utf8_on_stdin_gets_an_error_line_and_the_batch_goes_on(settings, built):
     done = subprocess.run([sys.executable, str(WORKER), "ask", "--json", "-"], cwd=PROJECT_ROOT,
                           input=b"Hur m\xe5nga intervjuer?\nVad \xe4r ett IOP?\n"

@@ -102,7 +102,7 @@ def test_item11_answer_from_an_overlong_line_stays_within_the_budget(tmp_path, s
     assert not assistant.ingest([path], strict=True).errors
     answer = assistant.ask("Vad skriver kvittoskrivaren zyxel ut i kassan?")
     assert not answer.refused
-    # Before the fix: one passage of 200,000 characters and an answer of 200,004.
+    # Unsplit, the line would be one passage of 200,000 characters and an answer of 200,004.
     assert len(answer.answer) <= settings.answer.max_chars + 50
     assert all(len(c.quote) <= settings.chunking.chunk_size for c in answer.citations)
 
@@ -371,7 +371,7 @@ def test_item16_oversized_upload_gets_the_swedish_message_not_the_widgets(app, m
     assert not (Settings().data_dir / "uploads" / "stor.txt").exists()
 
 
-# ---------------------------------------------------------------------- earlier fixes, kept
+# ---------------------------------------------------------------------- stdin and stdout
 # Runs `asf` with the tests' fake embedder in a process of its own (no faults set).
 WORKER = PROJECT_ROOT / "tests" / "fault_worker.py"
 

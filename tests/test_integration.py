@@ -107,7 +107,8 @@ def test_a_short_follow_up_gets_the_new_aspect_not_the_summary_again(real_assist
 
 
 def test_a_follow_up_may_name_again_what_the_previous_answer_said(real_assistant):
-    # Leaving out every earlier sentence answered with the wrong people (Yalla Vårby's).
+    # Leaving out every sentence an earlier answer said would name the wrong people (Yalla
+    # Vårby's): the partner was said before, and must be said again.
     answers = _conversation(real_assistant, "Berätta om Yalla Rinkeby.",
                             "Vilka samarbetar de med?")
     # The partner by name, however the sentence that wins spells it (ByggVesta, Byggvestas).

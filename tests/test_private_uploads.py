@@ -181,11 +181,11 @@ def test_an_upload_that_cannot_be_saved_for_parsing_names_no_server_path(fake, s
 def test_item4_other_sessions_answer_while_an_upload_is_read_and_cancel_leaves_nothing(
         gated, settings):
     uploader, other = _session(), _session()
-    # The click returns while the file is read (before the fix it embedded in the click's
-    # own script run, which the gate holds: AppTest's timeout then fails the test).
+    # The click returns while the file is read (embedding in the click's own script run would
+    # be held by the gate, and AppTest's timeout would fail the test).
     _choose(uploader, "lang.md", LONG.encode(), timeout=30)
     assert gated.entered.wait(60)            # the upload's first batch is being embedded
-    # Meanwhile another session's question is answered (before: it waited for the upload).
+    # Meanwhile another session's question is answered; it does not wait for the upload.
     answer = _ask(other, "Hur många intervjuer genomfördes inom ramen för undersökningen?",
                   timeout=30)
     assert not answer.refused and "45" in answer.answer

@@ -139,9 +139,9 @@ def test_answer_is_drawn_from_direct_matches_not_from_passages_lifted_by_neighbo
                                       "Vilka utmaningar finns med kommunikationen?",
                                       "Hur fick ASF sina första kunder?"])
 def test_dense_search_finds_exactly_the_nearest_passages_and_sentences(retriever, question):
-    # Chroma's HNSW search was approximate (search_ef 10) and its graph is rebuilt at every
+    # Chroma's HNSW search is approximate (search_ef 10) and its graph is rebuilt at every
     # start for a collection under 1,000 records (chroma-core/chroma#2675), so a question's
-    # passages differed between runs. The search is exact now: the k nearest passages by
+    # passages could differ between runs. Hence the exact search: the k nearest passages by
     # their own vectors and the nearest sentences are all found, with their exact cosines.
     import numpy as np
 
