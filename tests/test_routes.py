@@ -1,0 +1,94 @@
+"""The answer routes: tried in order, each with the same call; a Request works out only what a
+route asks for (the clarify route answers before any rewrite or search)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.answering.routes import Clarify, FromCatalog, Request, Route
+from assistant.cases.catalog import Catalog
+from assistant.config import AnswerSettings
+from assistant.pipeline import Assistant
+from assistant.retrieval.question import Analysis
+from assistant.types import Answer
+
+
+class CountingStages:
+    """Stages that record which parts of a request were worked out."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def standalone(self, question: str, history: Sequence[dict | str]) -> str:
+        self.calls.append("standalone")
+        return question
+
+    def analyse(self, question: str, query: str, role: str | None) -> Analysis:
+        self.calls.append("analyse")
+        return Analysis("broad")
+
+    def search(self, question: str, query: str):
+        self.calls.append("search")
+        raise AssertionError("no search expected")
+
+    def cards(self, retrieval, analysis):
+        self.calls.append("cards")
+        return []
+
+
+def test_a_dangling_question_is_asked_back_without_a_rewrite_or_a_search() -> None:
+    stages = CountingStages()
+    request = Request("Hur kan man lösa det?", [], None, stages, AnswerSettings())
+    answer = Clarify().answer(request)
+    assert answer is not None and answer.refused and "”det”" in answer.answer
+    assert stages.calls == []
+
+
+def test_a_question_that_is_not_a_case_list_passes_the_catalog_without_a_search() -> None:
+    stages = CountingStages()
+    request = Request("Hur ska vi sätta pris på våra tjänster?", [], None, stages,
+                      AnswerSettings())
+    assert Clarify().answer(request) is None
+    assert FromCatalog(Catalog).answer(request) is None
+    assert "search" not in stages.calls
+
+
+def test_the_request_works_each_part_out_once() -> None:
+    stages = CountingStages()
+    request = Request("Vad är ett IOP?", [], None, stages, AnswerSettings())
+    assert request.broad and request.broad
+    assert request.exclude == frozenset()
+    assert stages.calls == ["standalone", "analyse"]
+
+
+def test_the_extractive_and_the_model_backends_get_their_routes_in_order(
+        assistant: Assistant) -> None:
+    assert [type(r).__name__ for r in assistant.routes] == [
+        "Clarify", "FromCatalog", "UnknownName", "GuideCard", "Broad", "Factual"]
+    model = Assistant(assistant.settings.model_copy(update={"backend": "llm"}),
+                      embeddings=assistant.index.embeddings)
+    assert [type(r).__name__ for r in model.routes] == [
+        "Clarify", "FromCatalog", "UnknownName", "Model"]
+
+
+class Fixed(Route):
+    """A route that answers one question and passes every other."""
+
+    offers_related = False
+
+    def answer(self, request: Request) -> Answer | None:
+        if "kaffe" not in request.question:
+            return None
+        return Answer(question="", answer="Ett svar\npå två rader", refused=False)
+
+
+def test_the_pipeline_asks_each_route_in_turn_and_finishes_the_answer(assistant: Assistant
+                                                                      ) -> None:
+    assistant.routes.insert(0, Fixed())
+    pieces = list(assistant.stream("Serverar de kaffe?"))
+    answer = pieces[-1]
+    assert pieces[:-1] == ["Ett svar\n", "på två rader\n"]
+    assert isinstance(answer, Answer) and answer.question == "Serverar de kaffe?"
+    assert answer.standalone_question == "Serverar de kaffe?" and answer.related == []
+    other = assistant.ask("Hur många intervjuer genomfördes?")
+    assert other.answer != "Ett svar\npå två rader"
