@@ -7,6 +7,7 @@ test-artifacts/. Needs Debian's chromium and chromium-driver (.ci/install-browse
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import time
@@ -17,7 +18,15 @@ import pytest
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.pipeline import Assistant
-from ui.browser import MESSAGE, ask, chromium, start_server, wait_health, wait_ready
+from ui.browser import (
+    MESSAGE,
+    ask,
+    chromium,
+    completed_answers,
+    start_server,
+    wait_health,
+    wait_ready,
+)
 
 # The app under test answers with the real embedding model: a browser and an integration test.
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -314,3 +323,93 @@ def test_streamlits_own_texts_are_swedish_in_the_browser(server, driver, tmp_pat
     _wait(lambda: "Inga träffar" in page_text(), 10, "the Swedish empty menu")
     _shot(driver, "browser-cases-swedish.png")
     assert not [w for w in english if w in page_text()], page_text()
+
+
+# One walk per user group: what each asks first, a follow-up of its own, a plan for a meeting
+# in its town, the guidance cards for its group, and the conversation found again later.
+WALKS = {
+    "company": ("Företag / CSR", "Gäller det även mindre företag?", "Västerås"),
+    "asf": ("Socialt företag (ASF)", "Hur gjorde de i fallexemplen?", "Göteborg"),
+    "advisor": ("Rådgivare / främjare", "Hur lägger vi upp en sådan träff?", "Umeå"),
+}
+
+
+def _nav(driver, page: str) -> None:
+    _click(next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]') if page in a.text))
+
+
+@pytest.mark.parametrize("role", list(WALKS))
+def test_each_role_walks_through_question_follow_up_plan_guide_and_reopened_chat(
+        server, driver, tmp_path, role):
+    from docx import Document
+    from docx.shared import Mm
+    from selenium.webdriver.common.keys import Keys
+
+    label, follow_up, town = WALKS[role]
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(downloads)})
+    wait_ready(driver, server.url)
+    sidebar = _css(driver, '[data-testid="stSidebar"]')[0]
+    _click(next(r for r in _css(sidebar, '[data-testid="stRadio"] label') if label in r.text))
+    # The group's own starter questions; the first is asked with a click.
+    from assistant.prompts import ROLES
+
+    starter = ROLES[role]["starters"][0]
+    button = _wait(lambda: next((b for b in _css(driver, "button") if starter in b.text), None),
+                   30, "the group's starter questions")
+    _click(button)
+    _wait(lambda: completed_answers(driver) == 1, 180, "the answer to the starter question")
+    assert _css(_css(driver, MESSAGE)[-1], ".stMarkdownBadge")
+    ask(driver, follow_up, timeout=180)
+    reply = _css(driver, MESSAGE)[-1]
+    assert _css(reply, ".stMarkdownBadge") or "inte" in reply.text, reply.text
+    _shot(driver, f"browser-walk-{role}-chat.png")
+
+    # A plan for a meeting in the group's town, downloaded as Word.
+    _nav(driver, "Planera träff")
+    theme = _wait(lambda: _css(driver, '[data-testid="stSelectbox"] input'), 60,
+                  "the theme field")[0]
+    theme.click()
+    theme.send_keys("Lokal samverkan mellan ASF och företag")
+    theme.send_keys(Keys.ENTER)
+    _css(driver, '[data-testid="stTextInput"] input')[0].send_keys(town)
+    _click(next(b for b in _css(driver, "button") if "Gör planen" in b.text))
+    _wait(lambda: any("5. Uppföljning" in h.text for h in _css(driver, "h3")), 180, "the plan")
+    _click(next(b for b in _css(driver, '[data-testid="stDownloadButton"] button')
+                if "Word" in b.text))
+    doc = Document(str(_wait(lambda: next(iter(downloads.glob("*.docx")), None), 60,
+                             "the Word file")))
+    section = doc.sections[0]
+    assert abs(section.page_width - Mm(210)) < Mm(1) and abs(section.page_height - Mm(297)) < Mm(1)
+    lang = doc.styles["Normal"].element.xpath(".//w:lang/@w:val")
+    assert lang == ["sv-SE"]
+    assert doc.tables, "the agenda is a table"
+    assert doc.core_properties.author == "ASF-assistenten"
+    _shot(driver, f"browser-walk-{role}-plan.png")
+
+    # The guidance cards open filtered to the group chosen in the chat.
+    _nav(driver, "Vägledning")
+    count = _wait(lambda: next((m for c in _css(driver, '[data-testid="stCaptionContainer"]')
+                                if (m := re.fullmatch(r"(\d+) av (\d+) frågor", c.text.strip()))),
+                               None), 60, "the card count")
+    shown, total = int(count.group(1)), int(count.group(2))
+    assert 0 < shown < total
+    _shot(driver, f"browser-walk-{role}-guide.png")
+
+    # Later: a new chat, then the earlier one reopened with its group and both answers.
+    _nav(driver, "Chatt")
+    sidebar = _wait(lambda: _css(driver, '[data-testid="stSidebar"]'), 30, "the sidebar")[0]
+    _click(_wait(lambda: next((b for b in _css(sidebar, "button")
+                               if "Ny konversation" in b.text and b.is_enabled()), None),
+                 60, "the new-chat button"))
+    _wait(lambda: not _css(driver, MESSAGE), 30, "the emptied chat")
+    _click(_wait(lambda: next((b for b in _css(sidebar, "button")
+                               if starter[:30] in b.text and b.is_enabled()), None),
+                 30, "the saved conversation"))
+    _wait(lambda: len(_css(driver, MESSAGE)) == 4, 30, "the reopened conversation")
+    checked = [r.text for r in _css(sidebar, '[data-testid="stRadio"] label')
+               if r.find_elements("css selector", "input:checked")]
+    assert checked == [label]
+    _shot(driver, f"browser-walk-{role}-reopened.png")
