@@ -49,6 +49,16 @@ def test_a_word_set_named_in_braces_becomes_an_alternation(tmp_path, monkeypatch
     assert not lexicon.pattern("few").search("stora företag")
 
 
+def test_a_word_set_written_as_a_mapping_gives_its_table(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch,
+          "digits:\n  words: {två: '2', tre: 3}\n  examples: ['tre intervjuer']\n"
+          "plain:\n  words: två tre\n  examples: ['två']\n")
+    assert lexicon.words("digits") == {"två", "tre"}
+    assert lexicon.table("digits") == {"två": "2", "tre": "3"}
+    with pytest.raises(LexiconError, match="plain är ingen tabell"):
+        lexicon.table("plain")
+
+
 def test_an_entry_without_examples_is_refused_by_name(tmp_path, monkeypatch) -> None:
     _load(tmp_path, monkeypatch, "bare:\n  pattern: 'x'\n")
     with pytest.raises(LexiconError, match="patterns.yaml: bare saknar exempel"):
