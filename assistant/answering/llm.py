@@ -29,7 +29,7 @@ from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.grounding import CITATION_MARKER, Grounder
 from assistant.config import Settings
 from assistant.ingest.chunking import split_units
-from assistant.lexicon import pattern
+from assistant.lexicon import pattern, words
 from assistant.retrieval.followup import rewrite as rewrite_deterministic
 from assistant.text import collapse, split_sentences, tokens
 from assistant.types import Answer, Citation, Passage
@@ -96,8 +96,8 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
     if isinstance(exc, lc.ModelTimeoutError | TimeoutError) or any("Timeout" in k for k in kinds):
         return fallback_note(prompts.LLM_REASON_TIMEOUT.format(seconds=settings.llm_timeout),
                              prompts.LLM_HINT_TIMEOUT)
-    if isinstance(exc, lc.ModelConnectionError | ConnectionError) or kinds & {
-            "APIConnectionError", "ConnectError", "TransportError", "NetworkError"}:
+    if isinstance(exc, lc.ModelConnectionError | ConnectionError) or kinds & words(
+            "messages.connection_errors"):
         return fallback_note(prompts.LLM_REASON_CONNECTION,
                              prompts.LLM_HINT_CONNECTION.format(url=url))
     if isinstance(exc, lc.ModelNotFoundError) or status == 404:
