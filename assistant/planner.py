@@ -1019,7 +1019,7 @@ def _dedupe(sections: list[PlanSection]) -> None:
 def _figure_chunk(topics: TopicIndex) -> Chunk | None:
     """Return the passage of the meeting-planning model's figure card, if indexed."""
     for chunk in topics.chunks.values():
-        if chunk.kind == "figure" and "Uppföljning:" in chunk.text:
+        if chunk.kind == "figure" and f"{PLAN_PARTS['uppfoljning']}:" in chunk.text:
             return chunk
     return None
 

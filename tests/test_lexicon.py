@@ -90,3 +90,18 @@ def test_a_name_in_two_files_is_refused(tmp_path, monkeypatch) -> None:
           "same:\n  words: x\n  examples: ['x']\n")
     with pytest.raises(LexiconError, match="same finns redan i patterns.yaml"):
         entries()
+
+
+# Modules whose word rules all live in the lexicon (answering/llm.py keeps the prompt's markup,
+# <think> and <avsnitt>, and ingest/loaders.py the file names it skips).
+WITHOUT_WORD_RULES = ("cases/catalog.py", "cases/guide.py", "answering/broad.py",
+                      "answering/catalog.py", "answering/extractive.py", "answering/grounding.py",
+                      "answering/guide.py", "ingest/chunking.py", "ingest/figures.py",
+                      "ingest/readers.py", "planner.py", "index/store.py", "config.py")
+
+
+def test_modules_moved_to_the_lexicon_keep_no_word_rules() -> None:
+    from eval.structure import PACKAGE, word_rules
+
+    found = {name: word_rules(PACKAGE / name) for name in WITHOUT_WORD_RULES}
+    assert {name: rules for name, rules in found.items() if rules} == {}
