@@ -11,11 +11,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from assistant import lexicon
 from assistant.answering.answerability import missing_answer_type
 from assistant.answering.base import by_match, contexts_of, refusal
 from assistant.config import AnswerSettings
 from assistant.ingest.chunking import split_units
-from assistant.lexicon import pattern, words
 from assistant.retrieval.hybrid import BM25
 from assistant.text import (
     collapse,
@@ -304,7 +304,7 @@ def answer_pieces(result: Answer) -> Iterator[str | Answer]:
 # A capitalised word that does not open the question: a name ("Koop M", "Le Mat Jonsered").
 _NAME_WORD = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][\wåäöé\-]*")
 # Capitalised words of English questions that are no names, and the study's own names.
-_NOT_NAMES = words("answering.not_names") | words("answering.study_names")
+_NOT_NAMES = frozenset("I ASF WISE Sweden Swedish Sweco Tillväxtverket".split())
 
 
 def _names_found(question: str, passages: list[Passage]) -> bool:
@@ -502,7 +502,7 @@ _MAX_LIST_PARTS = 10
 # A sentence that points at a model or figure it does not carry ("Sweco brukar använda
 # följande modell vid planering av möten."): the figure is set as an image, so its text
 # lives in a figure card or list passage of the same section.
-_ANNOUNCES_FIGURE = pattern("answering.announces_figure")
+_ANNOUNCES_FIGURE = lexicon.pattern("answering.announces_figure")
 
 
 def _announced_figure(chosen: list[_Unit], anchor: Passage, passages: list[Passage]
@@ -532,8 +532,8 @@ def _list_part(passage: Passage, lead: str, *, opening: bool) -> list[str] | Non
     return found.items if found is not None and found.items else None
 
 
-_HOW_MANY = pattern("answering.count_noun")
-_NUMBER = pattern("answering.count_number").pattern       # a piece of the count patterns
+_HOW_MANY = lexicon.pattern("answering.count_noun")
+_NUMBER = lexicon.pattern("answering.count_number").pattern     # a piece of the count patterns
 
 
 def _total_count(question: str, passages: list[Passage]) -> _Unit | None:
