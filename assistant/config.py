@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.lexicon import pattern
 from assistant.prompts import (
     ERR_PRESET_BROKEN,
     ERR_PRESET_UNKNOWN,
@@ -351,7 +352,7 @@ def describe_settings_error(exc: ValidationError | pydantic_settings.SettingsErr
     """
     if isinstance(exc, ValidationError):
         return "\n".join(_describe(error) for error in exc.errors())
-    match = re.search(r'field "([^"]+)"', str(exc))
+    match = pattern("messages.settings_field").search(str(exc))
     field = match.group(1) if match else ""
     name = ENV_PREFIX + field.upper()
     value = next((v for k, v in os.environ.items() if k.upper() == name), "")

@@ -35,6 +35,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,8 @@ from assistant.answering.broad import META_SENTENCE, readable
 from assistant.cases.catalog import INDUSTRIES, CaseQuery
 from assistant.index.embeddings import embed_queries
 from assistant.index.late import TokenVectors
+from assistant.lexicon import pattern, table
+from assistant.lexicon import words as lexicon_words
 from assistant.prompts import (
     ERR_PLAN_GROUPS,
     ERR_PLAN_LENGTH,
@@ -134,8 +137,8 @@ FIXED_TOPICS = (*PART_TOPICS.values(), LESSONS_TOPIC, DISCUSSION_TOPIC, RECRUITI
                 ROLES_TOPIC)
 # Headings (by stem) of the sections a plan quotes: about meetings, and for the discussion
 # questions about challenges and drivers.
-_MEETING_STEMS = ("nätverksträff", "målgrupp", "arbetsmodell", "reflektion")
-_DISCUSSION_STEMS = ("utmaning", "drivkraft")
+_MEETING_STEMS = lexicon_words("planner.meeting_headings")
+_DISCUSSION_STEMS = lexicon_words("planner.discussion_headings")
 # Sentences per part, lessons and discussion questions.
 PART_LINES = 2
 LESSON_LINES = 4
@@ -150,6 +153,9 @@ KNOWN_THEME = 0.40
 # knowledge session, an ASF with its partner, talk in small groups, mingle.
 AGENDA_SHARES = (0.07, 0.15, 0.15, 0.35, 0.10, 0.18)
 MIN_MINUTES, MAX_MINUTES = 30, 600
+# "2 timmar", "90 min", "2h" (lower-cased), and the parts of a day in minutes ("halvdag").
+_LENGTH = pattern("planner.length")
+_DAY_LENGTHS = {name: int(minutes) for name, minutes in table("planner.day_lengths").items()}
 MIN_PARTICIPANTS, MAX_PARTICIPANTS = 2, 1000
 # A quoted line needs this many words to read as a statement in a plan.
 MIN_QUOTE_WORDS = 6
@@ -219,10 +225,9 @@ def parse_participants(text: str) -> int:
 def parse_length(text: str) -> int:
     """Return a meeting length in minutes from "2 timmar", "90 min", "2h", "halvdag"."""
     value = strip_control(text or "").lower().replace(",", ".")
-    named = {"halvdag": 210, "halv dag": 210, "heldag": 420, "hel dag": 420}
-    if value in named:
-        return named[value]
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(h|tim|timme|timmar|t|min|minuter|m)?", value)
+    if value in _DAY_LENGTHS:
+        return _DAY_LENGTHS[value]
+    match = _LENGTH.fullmatch(value)
     if not match:
         raise PlanError(ERR_PLAN_LENGTH_FORMAT.format(value=strip_control(text or "")))
     number = float(match.group(1))
@@ -1014,7 +1019,7 @@ def _dedupe(sections: list[PlanSection]) -> None:
 def _figure_chunk(topics: TopicIndex) -> Chunk | None:
     """Return the passage of the meeting-planning model's figure card, if indexed."""
     for chunk in topics.chunks.values():
-        if chunk.kind == "figure" and "Uppföljning:" in chunk.text:
+        if chunk.kind == "figure" and f"{PLAN_PARTS['uppfoljning']}:" in chunk.text:
             return chunk
     return None
 
@@ -1034,7 +1039,7 @@ def _figure_parts(topics: TopicIndex, figure: Chunk | None) -> dict[str, Sentenc
     return out
 
 
-def _sections(topics: TopicIndex, stems: tuple[str, ...]) -> list[Any]:
+def _sections(topics: TopicIndex, stems: AbstractSet[str]) -> list[Any]:
     """Return the sections whose path names one of the stems."""
     return [s for s in topics.sections
             if any(st in w for w in (stem(x) for x in words(" ".join(s.path)))

@@ -49,6 +49,16 @@ def test_a_word_set_named_in_braces_becomes_an_alternation(tmp_path, monkeypatch
     assert not lexicon.pattern("few").search("stora företag")
 
 
+def test_a_word_set_written_as_a_mapping_gives_its_table(tmp_path, monkeypatch) -> None:
+    _load(tmp_path, monkeypatch,
+          "digits:\n  words: {två: '2', tre: 3}\n  examples: ['tre intervjuer']\n"
+          "plain:\n  words: två tre\n  examples: ['två']\n")
+    assert lexicon.words("digits") == {"två", "tre"}
+    assert lexicon.table("digits") == {"två": "2", "tre": "3"}
+    with pytest.raises(LexiconError, match="plain är ingen tabell"):
+        lexicon.table("plain")
+
+
 def test_an_entry_without_examples_is_refused_by_name(tmp_path, monkeypatch) -> None:
     _load(tmp_path, monkeypatch, "bare:\n  pattern: 'x'\n")
     with pytest.raises(LexiconError, match="patterns.yaml: bare saknar exempel"):
@@ -80,3 +90,18 @@ def test_a_name_in_two_files_is_refused(tmp_path, monkeypatch) -> None:
           "same:\n  words: x\n  examples: ['x']\n")
     with pytest.raises(LexiconError, match="same finns redan i patterns.yaml"):
         entries()
+
+
+# Modules whose word rules all live in the lexicon (answering/llm.py keeps the prompt's markup,
+# <think> and <avsnitt>, and ingest/loaders.py the file names it skips).
+WITHOUT_WORD_RULES = ("cases/catalog.py", "cases/guide.py", "answering/broad.py",
+                      "answering/catalog.py", "answering/extractive.py", "answering/grounding.py",
+                      "answering/guide.py", "ingest/chunking.py", "ingest/figures.py",
+                      "ingest/readers.py", "planner.py", "index/store.py", "config.py")
+
+
+def test_modules_moved_to_the_lexicon_keep_no_word_rules() -> None:
+    from eval.structure import PACKAGE, word_rules
+
+    found = {name: word_rules(PACKAGE / name) for name in WITHOUT_WORD_RULES}
+    assert {name: rules for name, rules in found.items() if rules} == {}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.config import AnswerSettings
+from assistant.lexicon import pattern, words
 from assistant.prompts import (
     BROAD_ANSWER_NOTE,
     BROAD_EXAMPLE_LINE,
@@ -43,26 +44,15 @@ from assistant.types import Answer, Chunk, Citation
 
 # Sentences that give advice or state what works ("bör", "viktigt", "framgångsfaktor") come
 # first in a broad answer, then what to expect (challenges, time, difficulty), then the rest.
-_ADVICE = re.compile(
-    r"\b(bör|behöver|viktig\w*|rekommender\w*|framgångsfaktor\w*|gäller att|avgörande|"
-    r"nyckel\w*|lämpligt?|se till|tips|förslag|should|important|recommend\w*|key)\b",
-    re.IGNORECASE)
-_EXPECT = re.compile(
-    r"\b(utmaning\w*|svår\w*|tar tid|längre tid|tid att|ledtid\w*|tålamod|risk\w*|kräver|"
-    r"hinder|problem\w*|förväntning\w*|challenge\w*|difficult|takes time)\b", re.IGNORECASE)
+_ADVICE = pattern("answering.advice")
+_EXPECT = pattern("answering.expectation")
 _QUOTE = re.compile(r"^[”\"“]")
 # A sentence is about the asker's industry when it names it among this many first words.
 _ABOUT_WORDS = 10
 # Sentences about the document itself ("Kapitlet avhandlar även vilka drivkrafter …", "Först
 # följer ett bakgrundskapitel som behandlar …") name a topic without saying anything about it:
 # they match a question's words and answer nothing.
-META_SENTENCE = re.compile(
-    r"\b(\w*kapit(el|let|len)|avsnittet|avsnitt nedan|följer ett avsnitt|redogör\w*|"
-    r"följande avsnitt|i detta avsnitt|rapporten|denna rapport|"
-    r"studien|kartläggningens syfte|syftet med (studien|kartläggningen|uppdraget)|"
-    r"urval\w*|respondent\w*|"
-    r"redovisas|presenteras|beskrivs (nedan|i)|i det följande|this (chapter|section|report))\b",
-    re.IGNORECASE)
+META_SENTENCE = pattern("answering.meta_sentence")
 
 
 @dataclass
@@ -136,8 +126,7 @@ class BroadSettings:
 # it. Longer ones often carry a point of their own: leaving out every such sentence lost one
 # gold point on the persona set (coverage 0.360 -> 0.354).
 _SHORT_IN_QUOTE = 60
-_CONNECTIVE = re.compile(r"^(men|och|så|då|eller|därför|för|utan|fast|but|and|so)\b",
-                         re.IGNORECASE)
+_CONNECTIVE = pattern("answering.connective")
 
 
 # A point's back references are followed over at most this many sentences ("Några av företagen
@@ -192,7 +181,7 @@ class _Signals:
 # A heading that speaks to a group names it after "till"/"för" ("Rekommendationer till
 # offentliga aktörer och företagsfrämjare"); "Samarbete med kommuner" is about municipalities,
 # not addressed to them.
-_ADDRESSED = re.compile(r"\b(?:till|för|to|for)\s+(.+)$", re.IGNORECASE)
+_ADDRESSED = pattern("answering.addressed")
 
 
 def _addressee(heading: str) -> str:
@@ -470,7 +459,7 @@ class BroadAnswerer:
 
 
 # Words of a planning model: a figure card about planning meetings has one of them.
-_PLANNING_MODEL = frozenset(tokens("planering planera möte träff workshop"))
+_PLANNING_MODEL = frozenset(tokens(" ".join(sorted(words("answering.planning_model")))))
 
 
 def planning_figure(answerer: BroadAnswerer, vector: list[float] | None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from assistant.cases.cards import case_chunk
 from assistant.cases.catalog import Catalog, question_query
+from assistant.lexicon import pattern
 from assistant.prompts import (
     CASES_ANSWER_ALL,
     CASES_ANSWER_INTRO,
@@ -18,8 +18,7 @@ from assistant.prompts import (
 from assistant.types import Answer, Citation, Context
 
 # "Vilka fler exempel finns?", "Finns det andra?": cases an earlier answer listed are left out.
-_MORE = re.compile(r"\b(fler|flera|andra|ytterligare|mer|more|other|else|further)\b",
-                   re.IGNORECASE)
+_MORE = pattern("answering.more")
 
 
 def answer_from_catalog(catalog: Catalog, question: str, earlier: Sequence[str] = (),

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from assistant import lexicon
 from assistant.answering.answerability import missing_answer_type
 from assistant.answering.base import by_match, contexts_of, refusal
 from assistant.config import AnswerSettings
@@ -501,10 +502,7 @@ _MAX_LIST_PARTS = 10
 # A sentence that points at a model or figure it does not carry ("Sweco brukar använda
 # följande modell vid planering av möten."): the figure is set as an image, so its text
 # lives in a figure card or list passage of the same section.
-_ANNOUNCES_FIGURE = re.compile(
-    r"\b(följande (modell|figur|bild|schema)|(modellen|figuren|bilden) nedan|"
-    r"(se|i|enligt) figur(en)?\s*\d*|the following (model|figure)|(see|in) figure\s*\d*)\b",
-    re.IGNORECASE)
+_ANNOUNCES_FIGURE = lexicon.pattern("answering.announces_figure")
 
 
 def _announced_figure(chosen: list[_Unit], anchor: Passage, passages: list[Passage]
@@ -534,8 +532,8 @@ def _list_part(passage: Passage, lead: str, *, opening: bool) -> list[str] | Non
     return found.items if found is not None and found.items else None
 
 
-_HOW_MANY = re.compile(r"\b(?:hur många|how many)\s+(\w+)", re.IGNORECASE)
-_NUMBER = r"(?:\d+|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv)"
+_HOW_MANY = lexicon.pattern("answering.count_noun")
+_NUMBER = lexicon.pattern("answering.count_number").pattern     # a piece of the count patterns
 
 
 def _total_count(question: str, passages: list[Passage]) -> _Unit | None:

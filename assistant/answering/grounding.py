@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.ingest.chunking import split_units
+from assistant.lexicon import table
+from assistant.lexicon import words as lexicon_words
 from assistant.text import stem, tokens, words
 
 if TYPE_CHECKING:
@@ -46,19 +48,9 @@ CITATION_MARKER = re.compile(
 # "45", "1,5", "2018", "10 000" (a space or no-break space between thousands).
 _NUMBER = re.compile(r"(?<![\w,.])\d{1,3}(?:[ \u00a0]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
 # Swedish number words as digits; "en"/"ett" are articles far more often than numbers.
-NUMBER_WORDS = {
-    "två": "2", "tre": "3", "fyra": "4", "fem": "5", "sex": "6", "sju": "7", "åtta": "8",
-    "nio": "9", "tio": "10", "elva": "11", "tolv": "12", "tretton": "13", "fjorton": "14",
-    "femton": "15", "sexton": "16", "sjutton": "17", "arton": "18", "nitton": "19",
-    "tjugo": "20", "trettio": "30", "fyrtio": "40", "femtio": "50", "sextio": "60",
-    "sjuttio": "70", "åttio": "80", "nittio": "90", "hundra": "100", "tusen": "1000",
-    "hälften": "50", "dubbelt": "2",
-}
+NUMBER_WORDS = table("grounding.number_words")
 # Words that negate a Swedish clause ("saknar" states an absence as "finns inte" does).
-NEGATION_WORDS = frozenset({
-    "inte", "ej", "icke", "aldrig", "ingen", "inget", "inga", "ingenting", "varken",
-    "saknar", "saknas", "saknade", "saknat",
-})
+NEGATION_WORDS = lexicon_words("grounding.negation")
 # A sentence aligns with the passage sentences that share at least this idf-weighted share of
 # its content tokens, and with the best one of them; below it the negation check says nothing.
 _ALIGN_MIN = 0.4
@@ -157,7 +149,7 @@ def negation_agrees(claim: str, units: Sequence[str], idf: Callable[[str], float
 
 
 # Words that join clauses or list items: a number's words do not reach across them.
-_CLAUSE_WORDS = frozenset({"och", "samt", "men", "medan", "eller", "respektive", "and", "or"})
+_CLAUSE_WORDS = lexicon_words("grounding.clause_words")
 _NEGATION_STEMS = frozenset(stem(w) for w in NEGATION_WORDS)
 _ITEM = re.compile(r"(?<![\w,.])\d{1,3}(?:[ \u00a0]\d{3})+(?![\d])|\d+(?:[.,]\d+)?"
                    r"|[^\W\d_]+(?:[:\-][^\W\d_]+)*|[,;:()–]")

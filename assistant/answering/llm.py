@@ -29,6 +29,7 @@ from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.grounding import CITATION_MARKER, Grounder
 from assistant.config import Settings
 from assistant.ingest.chunking import split_units
+from assistant.lexicon import pattern, words
 from assistant.retrieval.followup import rewrite as rewrite_deterministic
 from assistant.text import collapse, split_sentences, tokens
 from assistant.types import Answer, Citation, Passage
@@ -46,6 +47,8 @@ _THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _BULLET = re.compile(r"^(\s*(?:[-*•]|\d{1,2}[.)])\s+)")
 # Anything in a passage that looks like the prompt's own delimiters ("</avsnitt>").
 _DELIMITER = re.compile(r"<\s*/?\s*avsnitt\b[^<>]*>?", re.IGNORECASE)
+# "Fristående fråga: …": a label the model puts before a rewritten question.
+_REWRITE_LABEL = pattern("answering.rewrite_label")
 _MAX_QUOTES_PER_CITATION = 3
 # How long a failed follow-up rewrite stands in for the answer call that comes right after it.
 _FAILURE_MEMORY_S = 30.0
@@ -93,8 +96,8 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
     if isinstance(exc, lc.ModelTimeoutError | TimeoutError) or any("Timeout" in k for k in kinds):
         return fallback_note(prompts.LLM_REASON_TIMEOUT.format(seconds=settings.llm_timeout),
                              prompts.LLM_HINT_TIMEOUT)
-    if isinstance(exc, lc.ModelConnectionError | ConnectionError) or kinds & {
-            "APIConnectionError", "ConnectError", "TransportError", "NetworkError"}:
+    if isinstance(exc, lc.ModelConnectionError | ConnectionError) or kinds & words(
+            "messages.connection_errors"):
         return fallback_note(prompts.LLM_REASON_CONNECTION,
                              prompts.LLM_HINT_CONNECTION.format(url=url))
     if isinstance(exc, lc.ModelNotFoundError) or status == 404:
@@ -460,8 +463,7 @@ class LLMAnswerer:
         lines = [line.strip() for line in (raw or "").strip().splitlines() if line.strip()]
         if not lines:
             return ""
-        line = re.sub(r"^(fristående fråga|omskriven fråga|fråga)\s*:\s*", "", lines[0],
-                      flags=re.IGNORECASE)
+        line = _REWRITE_LABEL.sub("", lines[0])
         line = line.strip(" \"'”“»«*")
         return "" if is_refusal(line) else line
 

@@ -27,6 +27,8 @@ from assistant.cases.cards import (
     load_case,
     name_part,
 )
+from assistant.lexicon import entries, pattern, table
+from assistant.lexicon import words as lexicon_words
 from assistant.prompts import CASE_KIND_LABELS, CASES_CRITERIA_LABELS
 from assistant.text import PROPER_NAME, collapse, stem, tokens, words
 from assistant.types import IngestError
@@ -130,106 +132,29 @@ def _rx(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
+def _group(prefix: str) -> dict[str, re.Pattern[str]]:
+    """Return the lexicon's patterns named `prefix<label>` by label, in the lexicon's order."""
+    return {name[len(prefix):]: pattern(name) for name in entries() if name.startswith(prefix)}
+
+
 # Industry concepts: (label, pattern in a question, pattern in a card's industry and partner
 # values). A card matches an industry by what the report says it does, not by its name.
+_IN_CARD = _group("cases.industry_in_card.")
 INDUSTRIES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "fastighet": (_rx(r"fastighet|\bbostadsbolag|\ballmännyttan?\b|real estate|propert|housing"),
-                  _rx(r"fastighet|bostäder\b|bostadsbolag")),
-    "bygg": (_rx(r"\bbygg(?!vesta)|construction|building"),
-             _rx(r"\bbygg(?:bransch|sektor|nation|bakgrund|service|projekt|en\b|\b)")),
-    "industri": (_rx(r"industri|tillverk|legoarbete|manufactur"),
-                 _rx(r"industri|tillverk|legoarbete")),
-    "IT": (re.compile(r"\bIT\b|\bIT-|\bdata(?:branschen|konsult)|\bsoftware|\btech"),
-           _rx(r"\bit\b|\bit-|\bdata\b|\bdatakonsult")),
-    "hotell och konferens": (_rx(r"hotell|konferens|\bhotel|conference|hospitality"),
-                             _rx(r"hotell|konferens")),
-    "event": (_rx(r"\bevent|arrangemang|festival"), _rx(r"\bevent|arrangemang|festival")),
-    "bokföring och administration": (_rx(r"bokföring|redovisning|bokslut|accounting|bookkeep"),
-                                     _rx(r"bokföring|redovisning|bokslut")),
-    "skog och mark": (_rx(r"\bskog|röjning|stängsl|forest|fencing"),
-                      _rx(r"\bskog|röjning|stängsl")),
-    "återvinning": (_rx(r"återvinning|recycl"), _rx(r"återvinning")),
-    "bil och fordon": (_rx(r"\bbil(?:bransch|tvätt|verkstad|ar|en|\b)|fordon|\bcars?\b|automotive"),
-                       _rx(r"\bbil(?:tvätt|en|ar|\b)|fordon")),
-    "rehabilitering": (_rx(r"rehabiliter"), _rx(r"rehabiliter")),
-    "handel": (_rx(r"\bhandel|handlare|detaljhandel|retail"), _rx(r"\bhandel\b|handlare")),
-    "städ": (_rx(r"\bstäd|cleaning"), _rx(r"\bstäd")),
-    "bemanning": (_rx(r"bemann|staffing|konsulter|uthyrning"), _rx(r"bemann|konsult")),
-    "mat och restaurang": (_rx(r"restaurang|\bcafé|\bkafé|catering|\bmat\b|lunch|\bfood|"
-                               r"restaurant"),
-                           _rx(r"restaurang|\bcafé|\bkafé|catering|\bmat\b|lunch")),
-    "textil och sömnad": (_rx(r"textil|sömnad|sewing"), _rx(r"textil|sömnad")),
-}
-_BRANSCH_WORD = _rx(r"\b(\w{3,}?)s?-?(?:branschen|bransch|sektorn)\b|"
-                    r"\b(?:the )?(\w{3,}) (?:sector|industry)\b")
+    label: (question, _IN_CARD[label])
+    for label, question in _group("cases.industry.").items()}
+_BRANSCH_WORD = pattern("cases.bransch_word")
 
-ARENA_PATTERNS = {
-    "näringslivsnätverk": _rx(r"näringslivsnätverk|näringslivssammanslutning|företagsnätverk|"
-                              r"affärsnätverk|företagarförening|handelskammare|"
-                              r"branschorganisation|business network|chambers? of commerce|"
-                              r"business association"),
-    "kommuner och myndigheter": _rx(r"\bkommun|myndighet|arbetsförmedling|offentlig|"
-                                    r"municipal|public sector|public bod|authorit|government"),
-    "andra ASF": _rx(r"(?:med|mellan) andra (?:asf|arbetsintegrerande|sociala)|"
-                     r"mellan (?:asf|sociala företag)|asf emellan|"
-                     r"with (?:other|each other)|between (?:social|wise|asf)"),
-    "näringslivet": _rx(r"näringslivet\b|(?:privata|konventionella|kommersiella|vanliga|andra) "
-                        r"(?:aktörer|företag)|private (?:sector|companies|firms)"),
-}
-STARTED_PATTERNS = {
-    "rekommendation": _rx(r"rekommend|\btips|\btipsa|recommend|referr|word of mouth"),
-    "upphandling": _rx(r"upphandl|underleverantör|procure|tender|subcontract"),
-    "direktförsäljning": _rx(r"direktförsälj|sålde in|sälja in|sålt in|direct sal|cold call"),
-    # "via styrelsen", not any board ("företagskompetens i styrelsen" is no way of starting).
-    "styrelse- och nätverkskontakter": _rx(r"(?:via|genom|från|through) (?:\w+ )?(?:styrelse|"
-                                           r"board)\w*|styrelse\w* (?:kontakt|nätverk)\w*|"
-                                           r"via (?:\w+ )?nätverk|genom (?:\w+ )?nätverk|"
-                                           r"kontaktnät|network contacts|networking"),
-    "tidigare branschkontakt": _rx(r"tidigare (?:kontakt|erfarenhet)|branschkontakt|"
-                                   r"branscherfarenhet|erfarenhet (?:av|från|inom) branschen|"
-                                   r"redan innan|från start|prior (?:contact|experience)|"
-                                   r"previous (?:contact|experience)|industry experience"),
-    "behov i närområdet": _rx(r"efterfrågan i närområdet|behov i närområdet|lokal efterfrågan|"
-                              r"lokala behov|local demand"),
-}
-_START_TOPIC = _rx(
-    r"första (?:kund|kunder|kunden|uppdrag|affär)|"
-    r"\b(?:fick|fått|hittade|hittat|skaffade|skaffat|vann|vunnit|får|hittar|skaffar) (?:\w+ ){0,3}"
-    r"(?:kund|kunder|kunden|uppdrag|uppdragen|affärer)\b|"
-    r"\b(?:hur|på vilket sätt) (?:började|startade|uppstod|kom) (?:\w+ ){0,3}(?:affär|samarbet)|"
-    r"\bfirst (?:customer|client|deal)|"
-    r"\b(?:get|got|find|found|win|won) (?:\w+ ){0,2}(?:customers?|clients?)\b|"
-    r"\bhow did .{0,40}\b(?:start|begin)")
-_OTHERS = _rx(r"\bandra\b|\bother\b|exempel|example")
-_LIST_INTENT = _rx(
-    r"\bfallexempel|"
-    r"\b(?:vilka|några|fler|andra|alla|lista|visa|nämn)\b[^.?!]*\bexempel\b|"
-    r"\bfinns (?:det )?(?:\w+ )?exempel\b|"
-    r"\bge (?:mig |oss )?(?:några |fler |flera )?exempel\b|"
-    r"^(?:några |fler )?exempel (?:på|från|inom|där|med)\b|"
-    r"\bexempel (?:från|inom|i) (?:\w+ )?\w*(?:bransch|sektor)|"
-    r"\b(?:any|which|what|other|list|some|more)\b[^.?!]*\bexamples\b|"
-    r"\bexamples? (?:from|of|in|where|with|involving)\b|"
-    r"\bcase(?:s| studies)\b|"
-    r"^vilka (?:asf|sociala företag|arbetsintegrerande sociala företag) (?:jobbar|arbetar|"
-    r"finns|verkar|säljer) (?:med|inom|i|till)\b|"
-    r"^which (?:social enterprises|wise|asf) (?:work|operate|sell)\b")
-_VALUES_TOPIC = _rx(r"\b(?:köpar|kund|företag|samarbetspart|partner)\w* (?:\w+ )?"
-                    r"(?:uppskatta|värdesätt|värdera|gilla|tycker om)\w*|"
-                    r"\buppskatta\w*|\bvärdesätt\w*|\bappreciat\w*|\bbuyers? value|"
-                    r"\bvalued?\b")
+ARENA_PATTERNS = _group("cases.arena.")
+STARTED_PATTERNS = _group("cases.started.")
+_START_TOPIC = pattern("cases.start_topic")
+_OTHERS = pattern("cases.others")
+_LIST_INTENT = pattern("cases.list_intent")
+_VALUES_TOPIC = pattern("cases.values_topic")
 # First words of partner values that describe rather than name a partner.
-_NOT_NAMES = frozenset("En Ett Tre Två Företag Företaget ASF Kommunens Kommunen".split())
+_NOT_NAMES = lexicon_words("cases.not_partner_names")
 # Words of list questions that say nothing about which cases are meant.
-_GENERIC = frozenset(tokens(
-    "exempel fallexempel case cases example examples finns asf företag företagen företaget "
-    "sociala socialt arbetsintegrerande rapporten rapport report bransch branschen industry "
-    "sector sektor samarbete samarbeten samverkan samarbetar samverkar affärer affär affärerna "
-    "kund kunder kunden första fick andra other enterprise enterprises wise några vilka any "
-    "there are involve involving involves gör göra jobbar arbetar arbeta where concern "
-    "concerning about mention mentioned named namngivna ge nämn lista visa alla fler more some "
-    "list show give kom kommit komma come came business businesses company companies "
-    "partnership partnerships cooperation ideas"))
+_GENERIC = frozenset(tokens(" ".join(sorted(lexicon_words("cases.generic")))))
 
 
 def _case_tokens(case: Case) -> set[str]:
@@ -381,15 +306,8 @@ def normalise_choice(value: str, choices: Sequence[str],
 
 
 KIND_ALIASES = {label: kind for kind, label in CASE_KIND_LABELS.items()}
-ARENA_ALIASES = {"privata aktörer": "näringslivet", "företag": "näringslivet",
-                 "kommuner": "kommuner och myndigheter", "myndigheter": "kommuner och myndigheter",
-                 "nätverk": "näringslivsnätverk", "asf": "andra ASF"}
-STARTED_ALIASES = {"direct sales": "direktförsäljning", "procurement": "upphandling",
-                   "recommendation": "rekommendation",
-                   "styrelse": "styrelse- och nätverkskontakter",
-                   "nätverk": "styrelse- och nätverkskontakter",
-                   "board": "styrelse- och nätverkskontakter",
-                   "branschkontakt": "tidigare branschkontakt"}
+ARENA_ALIASES = table("cases.arena_aliases")
+STARTED_ALIASES = table("cases.started_aliases")
 
 
 def question_query(question: str, catalog: Catalog) -> CaseQuery | None:

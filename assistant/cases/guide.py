@@ -39,7 +39,6 @@ GUIDE_FORMAT = "1"
 FIELDS = ("id", "title", "roles", "asked", "points")
 ASKED_RANGE = (6, 10)
 POINTS_RANGE = (3, 7)
-_GUIDE_KEY = re.compile(r"^asked\s*:", re.MULTILINE)
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Passage kinds a card's quotes stand in (a document's text and the figure cards).
 QUOTABLE = ("text", "figure")
@@ -83,7 +82,7 @@ class GuideCard:
 
 def is_guide_file(path: Path) -> bool:
     """Return True for a guide card: a YAML file with a top-level `asked:` key."""
-    return yaml_with_key(path, _GUIDE_KEY)
+    return yaml_with_key(path, "asked")
 
 
 def _error(path: Path, template: str, **values: object) -> IngestError:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from assistant.index.late import TokenStore
+from assistant.lexicon import pattern
 from assistant.prompts import ERR_CHROMA_UNREACHABLE, ERR_INDEX_CORRUPT, ERR_INDEX_READ_ONLY
 
 if TYPE_CHECKING:
@@ -49,8 +50,7 @@ TOKENS = "tokens"
 _GENERATION = re.compile(rf"^(?:{PREFIX}\d{{8}}T\d{{6}}-[0-9a-f]{{6}}|{LEGACY})$")
 # SQLite's result codes for a damaged file: SQLITE_CORRUPT (11) and SQLITE_NOTADB (26);
 # Chroma reports them in its own exception types with the code in the message.
-_CORRUPTION = re.compile(r"code: (?:11|26)\)|malformed|not a database|file is encrypted",
-                         re.IGNORECASE)
+_CORRUPTION = pattern("messages.corrupt_index")
 
 
 class StoreError(RuntimeError):

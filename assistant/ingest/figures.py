@@ -65,21 +65,19 @@ class Figure:
         return f"{self.caption}:\n{items}"
 
 
-_FIGURE_KEY = re.compile(r"^figure\s*:", re.MULTILINE)
-
-
 def is_figure_file(path: Path) -> bool:
     """Return True for a figure card: a YAML file with a top-level `figure:` key."""
-    return yaml_with_key(path, _FIGURE_KEY)
+    return yaml_with_key(path, "figure")
 
 
-def yaml_with_key(path: Path, key: re.Pattern[str]) -> bool:
-    """Return True for a readable YAML file in which `key` (a top-level key) matches."""
+def yaml_with_key(path: Path, key: str) -> bool:
+    """Return True for a readable YAML file that has `key` (a card field) as a top-level key."""
     path = Path(path)
     if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
         return False
+    found = re.compile(rf"^{re.escape(key)}\s*:", re.MULTILINE)
     try:
-        return bool(key.search(path.read_text(encoding="utf-8", errors="replace")))
+        return bool(found.search(path.read_text(encoding="utf-8", errors="replace")))
     except OSError:
         return False
 

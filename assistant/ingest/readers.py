@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.lexicon import pattern, words
 from assistant.prompts import (
     ERR_EMPTY_FILE,
     ERR_ENCRYPTED_PDF,
@@ -48,7 +49,7 @@ class _Line:
 _PAGE_NUMBER = re.compile(r"^\s*\d{1,3}\s*$")
 _FOOTNOTE_RULE = re.compile(r"^\s{20,}$")
 _FOOTNOTE_START = re.compile(r"^(\d{1,2}) (\S.*)$")
-_CAPTION = re.compile(r"^(Figur|Tabell|Figure|Table) \d+\b")
+_CAPTION = pattern("ingest.caption")
 _BULLET_GLYPH = re.compile(r"^\s*[•▪◦●\-–\u2022\uf0b7]\s+")
 _TERMINAL = (".", "!", "?", ":", "”", ";")
 
@@ -188,8 +189,8 @@ def _paragraphs(lines: list[_Line | None]) -> list[_Para]:
 _UPPER_START = re.compile(r"^[”\"'(]?[A-ZÅÄÖÉ0-9]")
 
 
-_OPEN_ENDINGS = frozenset(
-    "och eller av i med för om att som till på den det de en ett mellan från är har".split())
+# Words a heading does not end on ("Samarbete mellan ASF och" goes on in the next line).
+_OPEN_ENDINGS = words("ingest.open_endings")
 
 
 def _heading_like(text: str) -> bool:

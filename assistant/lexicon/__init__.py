@@ -11,9 +11,12 @@ examples, so adding a rule is one entry and an example.
     from assistant.lexicon import pattern, words
     COUNT = pattern("question.count")      # a compiled re.Pattern
     STOPWORDS = words("stopwords")          # a frozenset of lower-case words
+    DIGITS = table("number_words")          # a dict, for a word set written as a mapping
 
 A pattern may name a word set in braces, `{number_words}`, which stands for the set's words
 as one alternation (longest first). Patterns ignore case unless the entry says `case: true`.
+A word set may be written as a mapping (`två: "2"`, `företag: näringslivet`) when each word
+stands for a value; its words are the keys.
 A pattern may be written as a list of pieces, joined without separators, so long
 alternations can be split over lines.
 """
@@ -50,6 +53,7 @@ class Entry:
     examples: tuple[str, ...] = ()
     counter: tuple[str, ...] = ()          # sentences the rule must not match
     note: str = ""
+    values: tuple[tuple[str, str], ...] = ()   # a word set written as a mapping: (word, value)
 
     def compiled(self) -> re.Pattern[str]:
         """Return the entry's pattern compiled (word-set references expanded)."""
@@ -111,12 +115,14 @@ def _read(path: Path) -> dict[str, Entry]:
             raise LexiconError(f"{path.name}: {name} ska ha antingen pattern eller words.")
         value = raw.get("pattern", raw.get("words"))
         listed = value.split() if isinstance(value, str) else [str(w) for w in value or ()]
+        values = tuple((str(k), str(v)) for k, v in value.items()) \
+            if "words" in raw and isinstance(value, dict) else ()
         out[str(name)] = Entry(
             name=str(name), source=path, examples=examples,
             counter=tuple(raw.get("not") or ()), note=str(raw.get("note", "")),
             pattern=_text(value, str(name), path) if "pattern" in raw else None,
             words=frozenset() if "pattern" in raw else frozenset(listed),
-            case=bool(raw.get("case", False)))
+            case=bool(raw.get("case", False)), values=values)
     return out
 
 
@@ -154,3 +160,11 @@ def words(name: str) -> frozenset[str]:
     if found.pattern is not None:
         raise LexiconError(f"{found.source.name}: {name} är ett mönster, ingen ordlista.")
     return found.words
+
+
+def table(name: str) -> dict[str, str]:
+    """Return (a new dict of) the mapping of a word set written as one, in file order."""
+    found = entry(name)
+    if not found.values:
+        raise LexiconError(f"{found.source.name}: {name} är ingen tabell (ord: värde).")
+    return dict(found.values)
