@@ -5,22 +5,31 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import annotated_types
 import pydantic_settings
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from assistant.lexicon import pattern
 from assistant.prompts import (
     ERR_PRESET_BROKEN,
     ERR_PRESET_UNKNOWN,
+    ERR_PRESET_UNKNOWN_FIELD,
     ERR_SETTING,
+    ERR_SETTING_UNKNOWN,
     SETTING_ALLOWED,
     SETTING_BOOL,
+    SETTING_GROUP,
     SETTING_INVALID,
     SETTING_JSON,
     SETTING_NUMBER,
@@ -28,6 +37,7 @@ from assistant.prompts import (
     SETTING_RANGE_BETWEEN,
     SETTING_RANGE_MAX,
     SETTING_RANGE_MIN,
+    SETTING_TOP_LEVEL,
     SETTING_WHOLE_NUMBER,
 )
 
@@ -36,9 +46,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # "settings": {group: {field: value}, field: value}}. The eval's ablation variants are presets.
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 PRESET_ENV = "ASF_PRESET"
+# Variables with the prefix that are no settings: the preset's name (read by load_settings)
+# and the test suite's cache folder (tests/llama_server.py).
+NOT_SETTINGS = frozenset({PRESET_ENV, "ASF_TEST_CACHE"})
 
 
-class ChunkingSettings(BaseModel):
+class Group(BaseModel):
+    """A group of settings; a field it does not have is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChunkingSettings(Group):
     """How documents are cut into indexed passages."""
 
     chunk_size: int = Field(default=1000, ge=200, le=4000,
@@ -48,7 +67,7 @@ class ChunkingSettings(BaseModel):
                                   "(won the ablation in eval/ablation.md).")
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(Group):
     """How passages are found and fused."""
 
     k: int = Field(default=6, ge=5, le=20, description="Passages returned per question.")
@@ -90,7 +109,242 @@ class RetrievalSettings(BaseModel):
                                      description="Sentence hits taken from the dense search.")
 
 
-class AnswerSettings(BaseModel):
+class BroadSettings(Group):
+    """How a broad answer's points are scored and chosen (assistant/answering/broad.py)."""
+
+    max_points: int = Field(default=6, ge=1, le=20,
+                            description="Most points chosen by maximal marginal relevance "
+                                        "(broad_units sentences).")
+    max_chars: int = Field(default=1400, ge=100, le=8000,
+                           description="Length budget of all points' quoted text together "
+                                       "(broad_units sentences).")
+    max_point_chars: int = Field(default=520, ge=50, le=4000,
+                                 description="Longest point, its list or lead sentence included.")
+    per_section: int = Field(default=3, ge=1, le=20,
+                             description="Most points from one section (broad_units sentences).")
+    min_relative: float = Field(default=0.62, ge=0, le=1,
+                                description="A point scores at least this share of the best "
+                                            "sentence's score.")
+    diversity: float = Field(default=0.45, ge=0, le=5,
+                             description="MMR: weight of a sentence's similarity to the points "
+                                         "already chosen.")
+    duplicate: float = Field(default=0.86, ge=0, le=1,
+                             description="A sentence this similar to a chosen point repeats it "
+                                         "and is left out.")
+    # Measured on eval/persona.yaml (answerable single-turn items, coverage of the six
+    # points): passage 0.25 / sentence 0.40 / words 0.20 with two per section gave 0.243;
+    # passage 0.40 / sentence 0.20 / words 0.30 with three per section 0.287, the best of ten
+    # settings; the sentence vectors alone separate relevant sentences poorly (similarities
+    # of on- and off-topic sentences overlap in 0.45-0.51).
+    # Within the four answer sections a logistic regression over the signals, fitted and
+    # cross-validated by question (5 folds), ranked gold sentences above the others with AUC
+    # 0.777 against 0.742 for the weights before: the words of what a sentence is quoted with
+    # (its list) count for more than the sentence's own vector, the previous sentence's
+    # similarity adds context the bare sentence lacks, centrality within the section adds
+    # nothing (0.456 alone, below chance; it is no longer computed), and a sentence about the
+    # document loses much (such sentences are no points at all). The weights below are its
+    # coefficients rescaled to the passage weight; persona coverage 0.357 -> 0.362, standard
+    # fact recall 0.848 -> 0.855.
+    w_sentence: float = Field(default=0.15, ge=0, le=5,
+                              description="Weight of the sentence's own similarity to the "
+                                          "question.")
+    w_before: float = Field(default=0.085, ge=0, le=5,
+                            description="Weight of the similarity of the sentence before it "
+                                        "in its section.")
+    w_passage: float = Field(default=0.40, ge=0, le=5,
+                             description="Weight of its passage's fused retrieval score (share "
+                                         "of the best).")
+    w_section: float = Field(default=0.15, ge=0, le=5,
+                             description="Weight of its section's vector similarity.")
+    w_words: float = Field(default=0.60, ge=0, le=5,
+                           description="Weight of the question's words (idf-weighted) in the "
+                                       "sentence with its list.")
+    w_heading: float = Field(default=0.20, ge=0, le=5,
+                             description="Weight of the question's words in its section's "
+                                         "headings.")
+    sections: int = Field(default=4, ge=1, le=20,
+                          description="Most relevant sections a broad answer draws from "
+                                      "(broad_units sections).")
+    first_section_points: int = Field(default=2, ge=0, le=10,
+                                      description="Points from the most relevant section.")
+    per_section_points: int = Field(default=1, ge=0, le=10,
+                                    description="Points from each further section.")
+    w_section_vector: float = Field(default=0.3, ge=0, le=5,
+                                    description="Section relevance: weight of the section "
+                                                "vector's similarity beside its best passage's "
+                                                "retrieval score.")
+    w_section_heading: float = Field(default=0.2, ge=0, le=5,
+                                     description="Section relevance: weight of the question's "
+                                                 "words in its headings.")
+    w_addressed: float = Field(default=0.5, ge=0, le=5,
+                               description="Section relevance: added when the section's own "
+                                           "heading names the asker's group.")
+    # Measured (one run each): 0 -> 0.6 kept persona coverage at 0.341 and cut the median
+    # answer from 1500 to 1400 characters; 0.8 cost coverage (0.332).
+    min_section_share: float = Field(default=0.6, ge=0, le=1,
+                                     description="A section scoring under this share of the "
+                                                 "best one adds nothing (on a narrow question "
+                                                 "the rest is noise).")
+    advice_bonus: float = Field(default=0.05, ge=0, le=1,
+                                description="Added to an advising sentence's score for a broad "
+                                            "question.")
+    similarity_floor: float = Field(default=0.25, ge=-1, le=1,
+                                    description="A cosine similarity at or below this scores 0 "
+                                                "(sentence, previous sentence, section).")
+    similarity_span: float = Field(default=0.45, gt=0, le=2,
+                                   description="A cosine similarity this far above "
+                                               "similarity_floor scores 1.")
+    quote_factor: float = Field(default=0.9, ge=0, le=2,
+                                description="Score factor of an interviewee's quoted words "
+                                            "(they illustrate; the report's own sentences "
+                                            "state).")
+    min_sentence_chars: int = Field(default=30, ge=0, le=500,
+                                    description="A shorter sentence is no point (unless it "
+                                                "introduces a list).")
+    # Longer sentences often carry a point of their own: leaving out every such sentence lost
+    # one gold point on the persona set (coverage 0.360 -> 0.354).
+    short_in_quote_chars: int = Field(default=60, ge=0, le=1000,
+                                      description="A sentence inside a quotation shorter than "
+                                                  "this that opens with a connective leans on "
+                                                  "the one before it and is no point.")
+    back_steps: int = Field(default=2, ge=0, le=10,
+                            description="A point's back references are followed over at most "
+                                        "this many sentences before it.")
+    candidates: int = Field(default=60, ge=1, le=1000,
+                            description="Best-scored sentences MMR chooses among "
+                                        "(broad_units sentences).")
+    redundancy_floor: float = Field(default=0.3, ge=0, le=1,
+                                    description="MMR: similarity to a chosen point below this "
+                                                "costs nothing.")
+    section_candidates: int = Field(default=3, ge=1, le=50,
+                                    description="Best sentences of a chosen section tried as "
+                                                "its points.")
+    situation_candidates: int = Field(default=3, ge=1, le=50,
+                                      description="Best sentences about the asker's industry "
+                                                  "tried as the point about their situation.")
+    about_words: int = Field(default=10, ge=1, le=100,
+                             description="A sentence is about the asker's industry when it "
+                                         "names it among this many first words.")
+    examples: int = Field(default=2, ge=0, le=10,
+                          description="Most cases from the catalog shown as examples.")
+    # Measured: cards sit at 0.44-0.49 for questions they do not fit, such as "exempel på
+    # samverkan mellan ASF och andra ASF", and at 0.55 for one they fit.
+    example_floor: float = Field(default=0.5, ge=0, le=1,
+                                 description="A case card this similar to the question is an "
+                                             "example of it (when the question names no "
+                                             "industry).")
+    example_margin: float = Field(default=0.03, ge=0, le=1,
+                                  description="Further examples are within this similarity of "
+                                              "the best one.")
+    min_window_chars: int = Field(default=300, ge=0, le=4000,
+                                  description="The window before a planning model keeps at "
+                                              "least this much of the best passage.")
+    window_slack_chars: int = Field(default=200, ge=0, le=4000,
+                                    description="A window this much longer than its budget (a "
+                                                "list quoted whole) gives way to the planning "
+                                                "model.")
+
+
+class ExtractiveSettings(Group):
+    """How the extractive answerer scores and gathers sentences (assistant/answering/
+    extractive.py), beside the answer group's own fields."""
+
+    evidence_passages: int = Field(default=3, ge=1, le=20,
+                                   description="Top passages that judge the evidence.")
+    evidence_dense_floor: float = Field(default=0.2, ge=-1, le=1,
+                                        description="Evidence: a passage similarity at or below "
+                                                    "this is no support (this model's "
+                                                    "unrelated passages sit near 0.2).")
+    evidence_dense_span: float = Field(default=0.5, gt=0, le=2,
+                                       description="Evidence: a similarity this far above "
+                                                   "evidence_dense_floor is full support.")
+    evidence_dense_share: float = Field(default=0.5, ge=0, le=1,
+                                        description="Evidence: share of meaning (the rest is "
+                                                    "the question's words in the passage).")
+    type_check_passages: int = Field(default=3, ge=1, le=20,
+                                     description="Top passages whose text must hold the kind "
+                                                 "of answer asked for (a count, a date …).")
+    unit_base: float = Field(default=0.2, ge=0, le=5,
+                             description="Sentence score: the base every sentence starts from.")
+    position_weight: float = Field(default=0.1, ge=0, le=5,
+                                   description="Sentence score: the bonus of a passage's first "
+                                               "sentence (divided by 1 + its position).")
+    unit_dense_floor: float = Field(default=0.3, ge=-1, le=1,
+                                    description="Sentence score: a sentence similarity at or "
+                                                "below this adds nothing.")
+    unit_dense_span: float = Field(default=0.4, gt=0, le=2,
+                                   description="Sentence score: a similarity this far above "
+                                               "unit_dense_floor adds the full "
+                                               "sentence_dense_weight.")
+    short_unit_chars: int = Field(default=25, ge=0, le=500,
+                                  description="A sentence shorter than this (not a list's "
+                                              "lead-in) scores short_unit_factor times less.")
+    short_unit_factor: float = Field(default=0.6, ge=0, le=1,
+                                     description="Score factor of a short sentence.")
+    said_factor: float = Field(default=0.5, ge=0, le=1,
+                               description="Score factor of a sentence an earlier answer of the "
+                                           "conversation quoted (a new one wins unless the said "
+                                           "one is clearly better).")
+    follow_units: int = Field(default=2, ge=0, le=20,
+                              description="Sentences of the next passage that follow a best "
+                                          "sentence ending its passage.")
+    same_passage_share: float = Field(default=0.6, ge=0, le=1,
+                                      description="Other sentences of the best passage scoring "
+                                                  "at least this share of the best are quoted "
+                                                  "too.")
+    other_passage_share: float = Field(default=0.85, ge=0, le=1,
+                                       description="Another passage's best sentence is quoted "
+                                                   "when it scores at least this share of the "
+                                                   "best.")
+    back_steps: int = Field(default=3, ge=0, le=10,
+                            description="A sentence that refers back brings its antecedent, "
+                                        "over at most this many sentences.")
+    quotation_back: int = Field(default=3, ge=0, le=20,
+                                description="A quotation is read back to its opening (and on "
+                                            "to its closing mark) over at most this many "
+                                            "sentences.")
+    quotation_max_chars: int = Field(default=600, ge=0, le=8000,
+                                     description="An interviewee's quotation split into "
+                                                 "sentences is quoted whole up to this length, "
+                                                 "else left out.")
+    announced_max_chars: int = Field(default=400, ge=0, le=8000,
+                                     description="What a sentence ending in a colon announces "
+                                                 "is quoted with it up to this length, else "
+                                                 "the sentence is left out.")
+    list_parts: int = Field(default=10, ge=0, le=100,
+                            description="A list cut by passage boundaries is read across at "
+                                        "most this many neighbouring passages each way.")
+    list_items: int = Field(default=12, ge=1, le=200,
+                            description="Most items of one list quoted (the report's longest "
+                                        "list has ten).")
+    recall_chars: int = Field(default=300, ge=50, le=4000,
+                              description="A follow-up the previous answer already answered "
+                                          "gets the answer's best sentences up to about this "
+                                          "length.")
+
+
+class GroundingSettings(Group):
+    """Word-level limits of the grounding check of a model's sentences (assistant/answering/
+    grounding.py); the thresholds it passes are fitted by eval/grounding.py."""
+
+    align_min: float = Field(default=0.4, ge=0, le=1,
+                             description="Negation check: a sentence aligns with the passage "
+                                         "sentences sharing at least this idf-weighted share of "
+                                         "its content tokens (below it the check says "
+                                         "nothing).")
+    min_compound: int = Field(default=5, ge=1, le=50,
+                              description="Stems this long or longer also match inside a "
+                                          "compound (\"samverkan\" in "
+                                          "\"samverkansaktörerna\").")
+    role_before: int = Field(default=2, ge=0, le=20,
+                             description="Number roles: content tokens before a number read "
+                                         "as its role.")
+    role_after: int = Field(default=3, ge=0, le=20,
+                            description="Number roles: content tokens after a number read as "
+                                        "its role.")
+
+
+class AnswerSettings(Group):
     """How answers are composed."""
 
     max_sentences: int = Field(default=10, ge=1, le=12,
@@ -166,9 +420,17 @@ class AnswerSettings(BaseModel):
     related_min_similarity: float = Field(
         default=0.5, ge=0, le=1, description="A card is offered as a related question only "
                                              "this similar to the question.")
+    broad: BroadSettings = Field(default_factory=BroadSettings,
+                                 description="Scoring and shape of a broad answer's points.")
+    extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings,
+                                           description="Sentence scoring of the extractive "
+                                                       "answerer.")
+    grounding: GroundingSettings = Field(default_factory=GroundingSettings,
+                                         description="Limits of the grounding check of a "
+                                                     "model's sentences (backend llm).")
 
 
-class PlanSettings(BaseModel):
+class PlanSettings(Group):
     """How the meeting planner matches a theme and a place to the report's meetings."""
 
     meeting_min_late: float = Field(
@@ -188,7 +450,7 @@ class PlanSettings(BaseModel):
                                description="Quoted lines about each meeting the plan draws on.")
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(Group):
     """The HTTP API (`asf serve`)."""
 
     host: str = Field(default="127.0.0.1", description="Address `asf serve` listens on; "
@@ -220,8 +482,37 @@ class ApiSettings(BaseModel):
 class Settings(BaseSettings):
     """All configuration of ASF-assistenten. Every field can be set as ASF_<NAME>."""
 
+    # A variable with the prefix that names no setting is an error (a typo would otherwise be
+    # ignored in silence); .env may hold other programs' variables, which are left alone.
     model_config = SettingsConfigDict(env_prefix="ASF_", env_nested_delimiter="__",
-                                      env_file=".env", extra="ignore")
+                                      env_file=".env", extra="forbid",
+                                      dotenv_filtering="match_prefix")
+
+    def __init__(self, **values: Any) -> None:
+        """Read the settings; an invalid or unknown one raises SettingsError in Swedish."""
+        unknown = unknown_variables(os.environ)
+        if unknown:
+            raise SettingsError("\n".join(unknown))
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(describe_settings_error(exc)) from exc
+        except pydantic_settings.SettingsError as exc:
+            raise SettingsError(describe_settings_error(exc)) from exc
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Leave the variables with the prefix that are no settings (ASF_PRESET) out of .env."""
+        if isinstance(dotenv_settings, DotEnvSettingsSource):
+            dotenv_settings.env_vars = {key: value for key, value
+                                        in dotenv_settings.env_vars.items()
+                                        if key.upper() not in NOT_SETTINGS}
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     corpus_dir: Path = Field(default=PROJECT_ROOT / "corpus",
                              description="Folder of source documents that is indexed.")
@@ -300,6 +591,59 @@ class SettingsError(ValueError):
     """An environment variable (or .env line) holds an invalid value; the message is Swedish."""
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """Return a Swedish line for each ASF_* variable whose name is no setting (a misspelt
+    field inside a group, ASF_RETRIEVAL__FUSOIN, is the group's own validation error)."""
+    lines = []
+    for key in environ:
+        name = key.upper()
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
+            continue
+        field = name[len(ENV_PREFIX):].split("__")[0].lower()
+        if field not in Settings.model_fields:
+            lines.append(_unknown([field], name))
+    return lines
+
+
+def _unknown(loc: list[str], name: str) -> str:
+    """Return the Swedish message for a field that its group does not have."""
+    group, model = _group_of(loc[:-1])
+    return ERR_SETTING_UNKNOWN.format(name=name, field=loc[-1], group=group,
+                                      fields=", ".join(model.model_fields))
+
+
+def _group_of(loc: Sequence[str]) -> tuple[str, type[BaseModel]]:
+    """Return how a group of settings is called in Swedish, and its model."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        info = model.model_fields.get(part)
+        annotation = info.annotation if info is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return (SETTING_GROUP.format(group=".".join(loc)) if loc else SETTING_TOP_LEVEL), model
+
+
+def _preset_unknown(name: str, values: dict[str, Any],
+                    loc: tuple[str, ...] = ()) -> str | None:
+    """Return the Swedish message for the first field a preset names that does not exist."""
+    _, model = _group_of(loc)
+    for key, value in values.items():
+        info = model.model_fields.get(key)
+        if info is None:
+            group, _ = _group_of(loc)
+            return ERR_PRESET_UNKNOWN_FIELD.format(
+                preset=name, path=".".join((*loc, key)), field=key, group=group,
+                fields=", ".join(model.model_fields))
+        annotation = info.annotation
+        if (isinstance(value, dict) and isinstance(annotation, type)
+                and issubclass(annotation, BaseModel)):
+            found = _preset_unknown(name, value, (*loc, key))
+            if found:
+                return found
+    return None
+
+
 def preset_names() -> list[str]:
     """Return the names of the presets `asf --settings NAME` accepts."""
     return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
@@ -312,9 +656,15 @@ def read_preset(name: str) -> tuple[str, dict[str, Any]]:
         raise SettingsError(ERR_PRESET_UNKNOWN.format(name=name, names=", ".join(preset_names())))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return str(data["description"]), dict(data["settings"])
+        if set(data) != {"description", "settings"}:
+            raise KeyError(set(data) ^ {"description", "settings"})
+        description, values = str(data["description"]), dict(data["settings"])
     except (ValueError, KeyError, TypeError) as exc:
         raise SettingsError(ERR_PRESET_BROKEN.format(path=path)) from exc
+    unknown = _preset_unknown(name, values)
+    if unknown:
+        raise SettingsError(unknown)
+    return description, values
 
 
 def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -335,12 +685,7 @@ def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
     name = preset or os.environ.get(PRESET_ENV, "")
     if name:
         overrides = merged(read_preset(name)[1], overrides)
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        raise SettingsError(describe_settings_error(exc)) from exc
-    except pydantic_settings.SettingsError as exc:
-        raise SettingsError(describe_settings_error(exc)) from exc
+    return Settings(**overrides)
 
 
 def describe_settings_error(exc: ValidationError | pydantic_settings.SettingsError) -> str:
@@ -371,6 +716,10 @@ def _shorten(value: str) -> str:
 
 def _describe(error: Any) -> str:
     loc = [str(part) for part in error.get("loc", ())]
+    if error.get("type") == "extra_forbidden":
+        # An unknown variable of .env arrives whole ("retrievl__k"): its first part is unknown.
+        name = ENV_PREFIX + "__".join(loc).upper()
+        return _unknown(loc if len(loc) > 1 else [loc[0].split("__")[0]], name)
     info, depth = _field_info(loc)
     name = ENV_PREFIX + "__".join(loc[:depth] or loc).upper()
     expected = _expected(info) if info is not None else SETTING_INVALID

@@ -107,6 +107,14 @@ SETTING_RANGE_MAX = " som är högst {high}"
 SETTING_RANGE_ABOVE = " större än {low}"
 SETTING_INVALID = "värdet är ogiltigt"
 SETTING_JSON = "värdet ska vara JSON, eller sätt fälten var för sig som {example}"
+ERR_SETTING_UNKNOWN = (
+    "Okänd inställning {name}: {group} har inget fält '{field}' (giltiga fält: {fields}). "
+    "Rätta stavningen eller ta bort den (i miljön eller i filen .env).")
+ERR_PRESET_UNKNOWN_FIELD = (
+    "Inställningsprofilen '{preset}' har en okänd inställning '{path}': {group} har inget fält "
+    "'{field}' (giltiga fält: {fields}). Rätta stavningen i assistant/presets/{preset}.json.")
+SETTING_GROUP = "gruppen {group}"
+SETTING_TOP_LEVEL = "inställningarna"
 
 # ----------------------------------------------------------------- index
 ERR_NO_INDEX = (

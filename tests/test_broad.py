@@ -405,8 +405,8 @@ def test_a_section_addressed_to_the_askers_group_is_drawn_from_even_below_the_fi
     heading = [s.heading for s in topics.sections]
     public = heading.index("Rekommendationer till offentliga aktörer och företagsfrämjare")
     # One section only, and the addressed one is not the best by the question alone.
-    monkeypatch.setattr(broad, "shape", replace(broad.shape, sections=1,
-                                                min_section_share=0.0))
+    monkeypatch.setattr(broad, "shape", broad.shape.model_copy(
+        update={"sections": 1, "min_section_share": 0.0}))
     assert int(broad.section_scores(question, retrieval, topics).argmax()) != public
     points = broad.select_by_section(question, retrieval, analysis)
     assert {p.sentence.section for p in points} == {public}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.config import AnswerSettings
+from assistant.config import AnswerSettings, BroadSettings
 from assistant.lexicon import pattern, words
 from assistant.prompts import (
     BROAD_ANSWER_NOTE,
@@ -47,8 +47,6 @@ from assistant.types import Answer, Chunk, Citation
 _ADVICE = pattern("answering.advice")
 _EXPECT = pattern("answering.expectation")
 _QUOTE = re.compile(r"^[”\"“]")
-# A sentence is about the asker's industry when it names it among this many first words.
-_ABOUT_WORDS = 10
 # Sentences about the document itself ("Kapitlet avhandlar även vilka drivkrafter …", "Först
 # följer ett bakgrundskapitel som behandlar …") name a topic without saying anything about it:
 # they match a question's words and answer nothing.
@@ -75,74 +73,25 @@ class Point:
         return self.sentence.chunk
 
 
-@dataclass
-class BroadSettings:
-    """Weights of the sentence score and the shape of a broad answer."""
-
-    max_points: int = 6
-    max_chars: int = 1400            # quoted text of all points together
-    max_point_chars: int = 520       # one point, list included
-    per_section: int = 3
-    min_relative: float = 0.62       # a point scores at least this share of the best
-    diversity: float = 0.45          # MMR: weight of similarity to already chosen points
-    duplicate: float = 0.86          # a sentence this similar to a chosen one repeats it
-    # Measured on eval/persona.yaml (answerable single-turn items, coverage of the six
-    # points): passage 0.25 / sentence 0.40 / words 0.20 with two per section gave 0.243;
-    # passage 0.40 / sentence 0.20 / words 0.30 with three per section 0.287, the best of ten
-    # settings; the sentence vectors alone separate relevant sentences poorly (similarities
-    # of on- and off-topic sentences overlap in 0.45-0.51).
-    # Within the four answer sections a logistic regression over the signals, fitted and
-    # cross-validated by question (5 folds), ranked gold sentences above the others with AUC
-    # 0.777 against 0.742 for the weights before: the words of what a sentence is quoted with
-    # (its list) count for more than the sentence's own vector, the previous sentence's
-    # similarity adds context the bare sentence lacks, centrality within the section adds
-    # nothing (0.456 alone, below chance; it is no longer computed), and a sentence about the
-    # document loses much (a fixed 0.22 then; such sentences are now no points at all, which
-    # left persona coverage as it was and raised standard citation precision 0.615 -> 0.618).
-    # The weights below are its coefficients rescaled to the passage weight; persona coverage
-    # 0.357 -> 0.362, standard fact recall 0.848 -> 0.855.
-    w_sentence: float = 0.15
-    w_before: float = 0.085          # the sentence before it in its section
-    w_passage: float = 0.40
-    w_section: float = 0.15
-    w_words: float = 0.60            # over the sentence with its list (TopicIndex.point_tokens)
-    w_heading: float = 0.20          # the question's words in the section's headings
-    # Section-first selection (select_by_section).
-    sections: int = 4                # most relevant sections a broad answer draws from
-    first_section_points: int = 2
-    per_section_points: int = 1
-    w_section_vector: float = 0.3
-    w_section_heading: float = 0.2
-    w_addressed: float = 0.5         # the section's own heading names the asker's group
-    # A section scoring under this share of the best one adds nothing: on a narrow question
-    # the first section dominates and the rest is noise. Measured (one run each): 0 -> 0.6 kept
-    # persona coverage at 0.341 and cut the median answer from 1500 to 1400 characters; 0.8
-    # cost coverage (0.332).
-    min_section_share: float = 0.6
-    advice_bonus: float = 0.05       # for broad and follow-up "how do we solve it" questions
-
-
 # A short sentence inside a quotation that opens with a connective leans on the one before
-# it. Longer ones often carry a point of their own: leaving out every such sentence lost one
-# gold point on the persona set (coverage 0.360 -> 0.354).
-_SHORT_IN_QUOTE = 60
+# it (BroadSettings.short_in_quote_chars).
 _CONNECTIVE = pattern("answering.connective")
 
-
-# A point's back references are followed over at most this many sentences ("Några av företagen
-# … Dessa företag såg … Ett sätt att åstadkomma detta …").
-_BACK_STEPS = 2
+_DEFAULT_SHAPE = BroadSettings()
 
 
-def readable(topics: TopicIndex, sentence: Sentence) -> list[Sentence]:
+def readable(topics: TopicIndex, sentence: Sentence,
+             shape: BroadSettings | None = None) -> list[Sentence]:
     """Return the sentences that make a sentence read on its own: the sentence before it too
     when it opens by pointing back ("Att de ställdes in berodde …" needs what "de" are), and
     that one's own antecedent in turn.
 
     They are quoted as separate sentences (the source may have a paragraph break between
-    them, and a citation's quote must be found in its passage to be highlighted)."""
+    them, and a citation's quote must be found in its passage to be highlighted). Back
+    references are followed over at most `shape.back_steps` sentences ("Några av företagen …
+    Dessa företag såg … Ett sätt att åstadkomma detta …")."""
     chain = [sentence]
-    for _ in range(_BACK_STEPS):
+    for _ in range((shape or _DEFAULT_SHAPE).back_steps):
         first = chain[0]
         if not refers_back(first.unit.text) or first.unit.position == 0:
             break
@@ -194,15 +143,20 @@ def _clip(x: float) -> float:
     return 0.0 if x < 0 else 1.0 if x > 1 else x
 
 
+def _scaled(similarity: float, shape: BroadSettings) -> float:
+    """Return a cosine similarity as 0..1 between the shape's floor and floor + span."""
+    return _clip((similarity - shape.similarity_floor) / shape.similarity_span)
+
+
 class BroadAnswerer:
     """Choose the main points of the report on a question from every section."""
 
     def __init__(self, settings: AnswerSettings, topics: Callable[[], TopicIndex],
-                 idf: Callable[[str], float], shape: BroadSettings | None = None):
+                 idf: Callable[[str], float]):
         self.settings = settings
         self.topics = topics
         self.idf = idf
-        self.shape = shape or BroadSettings()
+        self.shape = settings.broad
 
     def _coverage(self, qset: set[str], sentence_tokens: AbstractSet[str]) -> float:
         return coverage(qset, sentence_tokens, self.idf)
@@ -224,9 +178,10 @@ class BroadAnswerer:
             unit, chunk = sentence.unit, sentence.chunk
             if chunk.kind not in ("text", "figure") or collapse(unit.text) in exclude:
                 continue
-            if len(unit.text) < 30 and not unit.lead_in or is_fragment(unit.text):
+            if len(unit.text) < s.min_sentence_chars and not unit.lead_in \
+                    or is_fragment(unit.text):
                 continue
-            if (len(unit.text) < _SHORT_IN_QUOTE and _CONNECTIVE.match(unit.text)
+            if (len(unit.text) < s.short_in_quote_chars and _CONNECTIVE.match(unit.text)
                     and inside_quotation(chunk.text, unit.text)):
                 continue            # "Men jag är lite kluven till det." answers nothing alone
             if unit.text.endswith(":") and not unit.items:
@@ -234,16 +189,16 @@ class BroadAnswerer:
             if META_SENTENCE.search(unit.text):
                 continue            # about the document: it names a topic and says nothing
             i = sentence.row
-            score = (s.w_sentence * _clip((float(sims[i]) - 0.25) / 0.45)
-                     + s.w_before * _clip((float(sims[topics.previous[i]]) - 0.25) / 0.45)
+            score = (s.w_sentence * _scaled(float(sims[i]), s)
+                     + s.w_before * _scaled(float(sims[topics.previous[i]]), s)
                      + s.w_passage * signals.passage.get(chunk.chunk_id, 0.0)
-                     + s.w_section * _clip((float(sections[sentence.section]) - 0.25) / 0.45)
+                     + s.w_section * _scaled(float(sections[sentence.section]), s)
                      + s.w_words * self._coverage(qset, topics.point_tokens[i])
                      + s.w_heading * headings[sentence.section])
             if analysis.kind == "broad" and _ADVICE.search(unit.text):
                 score += s.advice_bonus
             if _QUOTE.match(unit.text):
-                score *= 0.9        # an interviewee's words illustrate; the report's state
+                score *= s.quote_factor   # an interviewee's words illustrate
             out[i] = score
         return topics, out
 
@@ -270,7 +225,7 @@ class BroadAnswerer:
         """Return the answer's points: relevant, different from each other, readable alone."""
         topics, scores = self.scores(question, retrieval, analysis, exclude)
         s = self.shape
-        order = [int(i) for i in np.argsort(-scores)[:60] if scores[i] > 0]
+        order = [int(i) for i in np.argsort(-scores)[:s.candidates] if scores[i] > 0]
         if not order:
             return []
         best = float(scores[order[0]])
@@ -283,7 +238,8 @@ class BroadAnswerer:
             def mmr(i: int) -> float:
                 redundancy = max((topics.pair_similarity(i, r) for p in chosen for r in p.rows),
                                  default=0.0)
-                return float(scores[i]) - s.diversity * max(0.0, redundancy - 0.3)
+                return float(scores[i]) - s.diversity * max(0.0, redundancy
+                                                            - s.redundancy_floor)
             pick = max(pool, key=mmr)
             pool.remove(pick)
             if scores[pick] < s.min_relative * best:
@@ -325,7 +281,7 @@ class BroadAnswerer:
             best = max((signals.passage.get(c.chunk_id, 0.0) for c in section.chunks),
                        default=0.0)
             similarity = float(signals.section_similarity[i])
-            out[i] = (best + s.w_section_vector * _clip((similarity - 0.25) / 0.45)
+            out[i] = (best + s.w_section_vector * _scaled(similarity, s)
                       + s.w_section_heading * signals.headings[i])
             if signals.addressed:
                 out[i] += s.w_addressed * signals.addressed[i]
@@ -378,7 +334,8 @@ class BroadAnswerer:
         for k, number in enumerate(top):
             section = topics.sections[number]
             room = s.first_section_points if k == 0 else s.per_section_points
-            for row in sorted(section.sentences, key=lambda i: -scores[i])[:3]:
+            for row in sorted(section.sentences,
+                              key=lambda i: -scores[i])[:s.section_candidates]:
                 if room == 0 or scores[row] <= 0:
                     break
                 if row in covered or any(topics.pair_similarity(row, r) >= s.duplicate
@@ -408,13 +365,16 @@ class BroadAnswerer:
         names it among its first words; one that only lists it ("… en sammanslutning av
         handlare och fastighetsbolag") is not.
         """
+        shape = self.shape
+
         def about(text: str) -> bool:
             found = situation.search(text)
-            return found is not None and len(text[:found.start()].split()) < _ABOUT_WORDS
+            return (found is not None
+                    and len(text[:found.start()].split()) < shape.about_words)
 
         rows = [s.row for s in topics.sentences
                 if scores[s.row] > 0 and about(s.unit.text)]
-        for row in sorted(rows, key=lambda r: -scores[r])[:3]:
+        for row in sorted(rows, key=lambda r: -scores[r])[:shape.situation_candidates]:
             if row in covered:
                 return
             point = self._point(topics, topics.sentences[row], float(scores[row]))
@@ -442,7 +402,7 @@ class BroadAnswerer:
             items = list(unit.items)
             rows += [x.row for x in siblings if x.unit.lead == unit.position]
         else:
-            context = readable(topics, sentence)
+            context = readable(topics, sentence, self.shape)
             quotes = [x.unit.text for x in context]
             rows = [x.row for x in context]
         length = sum(len(q) + 1 for q in quotes) + sum(len(x) + 3 for x in items)
@@ -564,14 +524,18 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
 
 
 def similar_cases(topics: TopicIndex, vector: list[float] | None,
-                  cases: dict[str, tuple[str, str, str]], *, limit: int = 2,
-                  floor: float = 0.45, margin: float = 0.03) -> list[Example]:
+                  cases: dict[str, tuple[str, str, str]], shape: BroadSettings | None = None,
+                  *, floor: float | None = None) -> list[Example]:
     """Return the catalog's cases closest to the question by meaning, best first.
 
     `cases` maps a case card's source to (name, about, summary quote). A case counts when its
     card's description (name, summary, industry, partners, arena …, embedded at indexing) is
-    at least `floor` similar to the question and within `margin` of the best case.
+    at least `floor` (else `shape.example_floor`) similar to the question and within
+    `shape.example_margin` of the best case; `shape.examples` at most.
     """
+    shape = shape or _DEFAULT_SHAPE
+    limit, margin = shape.examples, shape.example_margin
+    floor = shape.example_floor if floor is None else floor
     if vector is None or not cases:
         return []
     sims = topics.chunk_similarity(vector)

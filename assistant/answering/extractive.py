@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from assistant import lexicon
 from assistant.answering.answerability import missing_answer_type
 from assistant.answering.base import by_match, contexts_of, refusal
-from assistant.config import AnswerSettings
+from assistant.config import AnswerSettings, ExtractiveSettings
 from assistant.ingest.chunking import split_units
 from assistant.retrieval.hybrid import BM25
 from assistant.text import (
@@ -53,6 +53,7 @@ class ExtractiveAnswerer:
     def __init__(self, settings: AnswerSettings, bm25: BM25 | None = None,
                  neighbour: Callable[[Chunk, int], Chunk | None] | None = None):
         self.settings = settings
+        self.tuning = settings.extractive
         self.bm25 = bm25
         self.neighbour = neighbour      # (chunk, ±1) -> the next/previous chunk of its section
 
@@ -73,10 +74,12 @@ class ExtractiveAnswerer:
         """
         if not passages:
             return 0.0
-        top = by_match(passages)[:3]
+        t = self.tuning
+        top = by_match(passages)[:t.evidence_passages]
         dense_values = [p.dense for p in top if p.dense is not None]
         # Cosine similarities of this model sit roughly in 0.2 (unrelated) .. 0.7 (on topic).
-        dense = min(1.0, max(0.0, (max(dense_values) - 0.2) / 0.5)) if dense_values else None
+        dense = (min(1.0, max(0.0, (max(dense_values) - t.evidence_dense_floor)
+                              / t.evidence_dense_span)) if dense_values else None)
         qset = set(tokens(question))
         if is_english(question) and _names_found(question, top):
             # A name is the same in both languages: "What is Koop M?" is as well supported as
@@ -85,12 +88,14 @@ class ExtractiveAnswerer:
         if is_english(question) or not qset or (broad and dense is not None):
             return dense if dense is not None else 0.0
         lexical = max(self._coverage(qset, set(tokens(p.chunk.indexed_text))) for p in top)
-        return lexical if dense is None else 0.5 * lexical + 0.5 * dense
+        share = t.evidence_dense_share
+        return lexical if dense is None else (1 - share) * lexical + share * dense
 
     def _score_units(self, question: str, passages: list[Passage],
                      exclude: frozenset[str] = frozenset(),
                      said: frozenset[str] = frozenset()) -> list[tuple[float, _Unit]]:
         qset = set(tokens(question))
+        t = self.tuning
         scored: list[tuple[float, _Unit]] = []
         for order, p in enumerate(by_match(passages)[: self.settings.candidate_passages]):
             prior = 1.0 / (1.0 + self.settings.rank_decay * order)
@@ -101,15 +106,18 @@ class ExtractiveAnswerer:
                     continue
                 overlap = self._coverage(qset, set(tokens(unit.text))) if qset else 0.0
                 # Early sentences of a passage carry its topic; later ones need the words.
-                position = 0.1 / (1 + unit.position)
+                position = t.position_weight / (1 + unit.position)
                 sim = p.unit_dense.get(unit.position)
-                dense = min(1.0, max(0.0, (sim - 0.3) / 0.4)) if sim is not None else 0.0
-                score = (0.2 + overlap + position + self.settings.sentence_dense_weight * dense) \
-                    * prior
-                if len(unit.text) < 25 and not unit.lead_in:
-                    score *= 0.6
+                dense = (min(1.0, max(0.0, (sim - t.unit_dense_floor) / t.unit_dense_span))
+                         if sim is not None else 0.0)
+                score = (t.unit_base + overlap + position
+                         + self.settings.sentence_dense_weight * dense) * prior
+                if len(unit.text) < t.short_unit_chars and not unit.lead_in:
+                    score *= t.short_unit_factor
                 if said and collapse(unit.text) in said:
-                    score *= _SAID_FACTOR
+                    # Said earlier in the conversation, for a question that is not broad: a
+                    # new sentence wins unless the said one is clearly the better answer.
+                    score *= t.said_factor
                 scored.append((score, unit))
         scored.sort(key=lambda su: -su[0])
         return scored
@@ -129,6 +137,7 @@ class ExtractiveAnswerer:
         scored = self._score_units(question, passages, exclude, said)
         if not scored or scored[0][0] <= 0:
             return []
+        t = self.tuning
         best_score, best = scored[0]
         anchor = best.passage
         # The anchor's units were split and scored above; reuse them in reading order.
@@ -140,7 +149,7 @@ class ExtractiveAnswerer:
         if not window and not best.lead_in:
             follow = self._adjacent(anchor, 1)
             if follow is not None:
-                window = _units(follow)[:2]
+                window = _units(follow)[:t.follow_units]
         skip = exclude | said
         for unit in window[: self.settings.max_sentences - 1]:
             if collapse(unit.text) in skip:
@@ -150,7 +159,7 @@ class ExtractiveAnswerer:
             chosen.append(unit)
             size += len(unit.text)
         for sc, unit in scored:
-            if (unit.passage is anchor and sc >= 0.6 * best_score and sc > 0
+            if (unit.passage is anchor and sc >= t.same_passage_share * best_score and sc > 0
                     and all(unit.position != c.position or c.passage is not anchor
                             for c in chosen)
                     and size + len(unit.text) <= budget):
@@ -162,10 +171,10 @@ class ExtractiveAnswerer:
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
         # At the passage's start the antecedent closes the section's previous passage ("… är
         # Le Mat Jonsered." before "De är ett nystartat ASF …").
-        previous = self._adjacent(anchor, -1) if first.position < _BACK_STEPS else None
+        previous = self._adjacent(anchor, -1) if first.position < t.back_steps else None
         line = [*(_units(previous) if previous is not None else []), *units]
         at = line.index(first)
-        for _ in range(_BACK_STEPS):
+        for _ in range(t.back_steps):
             if at == 0 or not refers_back(line[at].text):
                 break
             before = line[at - 1]
@@ -177,11 +186,11 @@ class ExtractiveAnswerer:
             chosen.append(before)
             at -= 1
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
-        chosen += _quotation_opening(first, units, anchor)
+        chosen += _quotation_opening(first, units, anchor, t)
         for sc, unit in scored:
             # A sentence of another passage is quoted alone, so it must read alone: "Detta kan
             # kanske uppfattas som bristande kvalitet …" opened an answer on price.
-            if (unit.passage is not anchor and sc >= 0.85 * best_score
+            if (unit.passage is not anchor and sc >= t.other_passage_share * best_score
                     and not refers_back(unit.text)):
                 chosen.append(unit)
                 # A sentence that announces a list ("there are several reasons") brings it.
@@ -192,8 +201,8 @@ class ExtractiveAnswerer:
                 break
         chosen += _lead_ins(chosen, [u for _, u in scored])
         chosen += _announced_figure(chosen, anchor, passages)
-        chosen = _with_announced(chosen, [u for _, u in scored])
-        chosen = _whole_quotations(chosen, [u for _, u in scored], skip)
+        chosen = _with_announced(chosen, [u for _, u in scored], t)
+        chosen = _whole_quotations(chosen, [u for _, u in scored], skip, t)
         order = {id(p): i for i, p in enumerate(by_match(passages))}
         chosen.sort(key=lambda u: (order.get(id(u.passage), order[id(anchor)]),
                                    u.passage.chunk.seq, u.position))
@@ -242,7 +251,7 @@ class ExtractiveAnswerer:
         passages, in reading order, as units without text of their own."""
         parts: list[_Unit] = []
         near: Passage | None = passage
-        for _ in range(_MAX_LIST_PARTS):
+        for _ in range(self.tuning.list_parts):
             near = self._adjacent(near, step) if near is not None else None
             items = _list_part(near, lead, opening=step > 0) if near is not None else None
             if near is None or not items:
@@ -275,8 +284,9 @@ class ExtractiveAnswerer:
             return refusal(question, contexts, evidence)
         units = (self.select(question, passages, exclude, candidates, budget, said)
                  or self.select(question, passages, candidates=candidates, budget=budget))
-        result = compose(question, units, contexts, evidence)
-        cited = " ".join(p.chunk.text for p in by_match(passages)[:3])
+        result = compose(question, units, contexts, evidence, self.tuning)
+        cited = " ".join(p.chunk.text
+                         for p in by_match(passages)[:self.tuning.type_check_passages])
         reason = missing_answer_type(question, result.answer, cited, quantities)
         if reason:
             refused = refusal(question, contexts, evidence)
@@ -314,28 +324,21 @@ def _names_found(question: str, passages: list[Passage]) -> bool:
                                    for w in found) for p in passages)
 
 
-# The score factor of a sentence an earlier answer in the conversation quoted, for a question
-# that is not broad: a new sentence wins unless the said one is clearly the better answer.
-_SAID_FACTOR = 0.5
+_DEFAULT_TUNING = ExtractiveSettings()
 
 
-# A quotation is read back to its opening over at most this many sentences.
-_MAX_QUOTATION_BACK = 3
-
-# A sentence that refers back brings its antecedent, over at most this many sentences.
-_BACK_STEPS = 3
-
-
-def _quotation_opening(first: _Unit, units: list[_Unit], anchor: Passage) -> list[_Unit]:
-    """Return the sentences before the first quoted one back to the opening quotation mark,
-    when it stands inside an interviewee's quotation ("Det är längre ledtider vilket vi måste
-    beakta.”" opened an answer mid-quote, with a closing mark and no speaker)."""
+def _quotation_opening(first: _Unit, units: list[_Unit], anchor: Passage,
+                       t: ExtractiveSettings) -> list[_Unit]:
+    """Return the sentences before the first quoted one back to the opening quotation mark
+    (over at most `t.quotation_back` sentences), when it stands inside an interviewee's
+    quotation ("Det är längre ledtider vilket vi måste beakta.”" opened an answer mid-quote,
+    with a closing mark and no speaker)."""
     text = anchor.chunk.text
     if not (inside_quotation(text, first.text) or is_fragment(first.text)
             and first.text.rstrip().endswith(("”", '"'))):
         return []
     back: list[_Unit] = []
-    for unit in reversed(units[max(0, first.position - _MAX_QUOTATION_BACK):first.position]):
+    for unit in reversed(units[max(0, first.position - t.quotation_back):first.position]):
         if unit.lead_in or unit.lead is not None:
             return []
         back.append(unit)
@@ -343,9 +346,6 @@ def _quotation_opening(first: _Unit, units: list[_Unit], anchor: Passage) -> lis
             return back
     return []
 
-
-# An interviewee's quotation split into sentences is quoted whole up to this length.
-_QUOTATION_MAX = 600
 
 
 def _quotations(units: list[_Unit]) -> dict[int, tuple[list[_Unit], bool]]:
@@ -383,14 +383,15 @@ def _quotations(units: list[_Unit]) -> dict[int, tuple[list[_Unit], bool]]:
 
 
 def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
-                      skip: frozenset[str]) -> list[_Unit]:
+                      skip: frozenset[str], t: ExtractiveSettings) -> list[_Unit]:
     """Return the units with every quotation they quote a part of quoted whole, or left out.
 
     A sentence of a quotation read alone opened an answer with '”ASF kan anpassa sig till våra
     behov …' and no closing mark; in a follow-up the quotation's said first sentence was
     skipped and its last ('Matchning mellan vad de kan och vi behöver.”') was glued to the
-    quotation before it. A quotation that runs past its passage, is long, or was said before
-    is left out whole, with the sentence that announces it.
+    quotation before it. A quotation that runs past its passage, is long (over
+    `t.quotation_max_chars`), or was said before is left out whole, with the sentence that
+    announces it.
     """
     by_passage: dict[int, list[_Unit]] = {}
     for unit in candidates:
@@ -418,7 +419,7 @@ def _whole_quotations(chosen: list[_Unit], candidates: list[_Unit],
             continue
         quotation, closed = span
         speaker = speaker_of(quotation)
-        if (not closed or sum(len(u.text) for u in quotation) > _QUOTATION_MAX
+        if (not closed or sum(len(u.text) for u in quotation) > t.quotation_max_chars
                 or any(collapse(u.text) in skip for u in quotation)):
             left_out.add((id(unit.passage), quotation[-1].position))
             if speaker is not None:
@@ -453,13 +454,13 @@ def _lead_ins(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
     return extra
 
 
-# What a sentence ending in a colon announces (an interviewee's quotation) is quoted with it
-# up to this length; a longer one, or one the passage does not hold, drops the sentence.
-_ANNOUNCED_MAX = 400
-
-
-def _with_announced(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]:
+def _with_announced(chosen: list[_Unit], candidates: list[_Unit],
+                    t: ExtractiveSettings) -> list[_Unit]:
     """Return the units with what each colon sentence announces, or without the sentence.
+
+    What a colon sentence announces (an interviewee's quotation) is quoted with it up to
+    `t.announced_max_chars`; a longer one, or one the passage does not hold, drops the
+    sentence.
 
     "En företrädare för ett ASF menar till exempel att:" followed in the answer by a sentence
     other than the quotation it announces attributed that sentence to the interviewee; at the
@@ -483,12 +484,12 @@ def _with_announced(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]
             continue
         added = [follow]
         # A quotation split into sentences runs to its closing mark.
-        while is_fragment(" ".join(u.text for u in added)) and len(added) < _MAX_QUOTATION_BACK:
+        while is_fragment(" ".join(u.text for u in added)) and len(added) < t.quotation_back:
             more = by_place.get((id(unit.passage), added[-1].position + 1))
             if more is None:
                 break
             added.append(more)
-        if sum(len(u.text) for u in added) > _ANNOUNCED_MAX or follow.lead is not None:
+        if sum(len(u.text) for u in added) > t.announced_max_chars or follow.lead is not None:
             out.remove(unit)
             continue
         out += added
@@ -496,9 +497,6 @@ def _with_announced(chosen: list[_Unit], candidates: list[_Unit]) -> list[_Unit]
     return out
 
 
-# A list is read across at most this many neighbouring passages in either direction, and
-# at most this many of its items are quoted (the report's longest list has ten).
-_MAX_LIST_PARTS = 10
 # A sentence that points at a model or figure it does not carry ("Sweco brukar använda
 # följande modell vid planering av möten."): the figure is set as an image, so its text
 # lives in a figure card or list passage of the same section.
@@ -521,7 +519,6 @@ def _announced_figure(chosen: list[_Unit], anchor: Passage, passages: list[Passa
             if listed:
                 return listed[:1]
     return []
-_MAX_LIST_ITEMS = 12
 
 
 def _list_part(passage: Passage, lead: str, *, opening: bool) -> list[str] | None:
@@ -570,19 +567,21 @@ def _total_count(question: str, passages: list[Passage]) -> _Unit | None:
 
 
 def compose(question: str, units: list[_Unit], contexts: list[Context],
-            evidence: float) -> Answer:
-    """Number the cited passages and write the answer with [n] after each passage's text."""
+            evidence: float, tuning: ExtractiveSettings | None = None) -> Answer:
+    """Number the cited passages and write the answer with [n] after each passage's text
+    (a list quotes at most `tuning.list_items` items)."""
+    most = (tuning or _DEFAULT_TUNING).list_items
     numbers: dict[str, int] = {}
     quotes: dict[str, list[str]] = {}
     parts: list[str] = []
     included: set[str] = set()
-    room = _MAX_LIST_ITEMS                  # items the current list may still quote
+    room = most                             # items the current list may still quote
     for unit in units:
         listed = unit.lead_in and bool(unit.items)
         if unit.text:
             if unit.text in included:
                 continue
-            room = _MAX_LIST_ITEMS if listed else room
+            room = most if listed else room
         elif not room or set(unit.items) <= included:
             continue            # a list part (no lead-in of its own) past the limit, or quoted
         included.add(unit.text)

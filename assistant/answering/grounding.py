@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.config import GroundingSettings
 from assistant.ingest.chunking import split_units
 from assistant.lexicon import table
 from assistant.lexicon import words as lexicon_words
@@ -51,17 +52,9 @@ _NUMBER = re.compile(r"(?<![\w,.])\d{1,3}(?:[ \u00a0]\d{3})+(?![\d])|\d+(?:[.,]\
 NUMBER_WORDS = table("grounding.number_words")
 # Words that negate a Swedish clause ("saknar" states an absence as "finns inte" does).
 NEGATION_WORDS = lexicon_words("grounding.negation")
-# A sentence aligns with the passage sentences that share at least this idf-weighted share of
-# its content tokens, and with the best one of them; below it the negation check says nothing.
-_ALIGN_MIN = 0.4
-# Content tokens read with a number as its role: this many before it and after it, never
-# across another number, a comma or "och" ("Totalt har [22] sonderande intervjuer genomförts"); the
-# nearest weigh most (1, 1/2, 1/3).
-_ROLE_BEFORE, _ROLE_AFTER = 2, 3
-# Stems this long or longer also match inside a compound ("samverkan" in
-# "samverkansaktörerna"); shorter ones would match by accident.
-_MIN_COMPOUND = 5
 _CACHE_LIMIT = 20_000
+# Word-level limits (GroundingSettings: align_min, min_compound, role_before, role_after).
+_DEFAULT_LIMITS = GroundingSettings()
 
 
 @dataclass(frozen=True)
@@ -114,15 +107,21 @@ def _passage_numbers(text: str) -> set[str]:
 
 
 def lexical_support(sentence_tokens: set[str], passage_tokens: set[str],
-                    idf: Callable[[str], float]) -> float:
-    """Return the idf-weighted share of the sentence's tokens that the passages contain."""
+                    idf: Callable[[str], float], limits: GroundingSettings | None = None
+                    ) -> float:
+    """Return the idf-weighted share of the sentence's tokens that the passages contain.
+
+    Stems of at least `limits.min_compound` characters also match inside a compound
+    ("samverkan" in "samverkansaktörerna"); shorter ones would match by accident.
+    """
     total = sum(idf(t) for t in sentence_tokens)
     if not total:
         return 0.0
-    long_passage = [p for p in passage_tokens if len(p) >= _MIN_COMPOUND]
+    shortest = (limits or _DEFAULT_LIMITS).min_compound
+    long_passage = [p for p in passage_tokens if len(p) >= shortest]
     found = 0.0
     for t in sentence_tokens:
-        if t in passage_tokens or len(t) >= _MIN_COMPOUND and any(
+        if t in passage_tokens or len(t) >= shortest and any(
                 t in p or p in t for p in long_passage):
             found += idf(t)
     return found / total
@@ -133,15 +132,18 @@ def negated(text: str) -> bool:
     return any(w in NEGATION_WORDS for w in words(CITATION_MARKER.sub(" ", text)))
 
 
-def negation_agrees(claim: str, units: Sequence[str], idf: Callable[[str], float]) -> bool:
+def negation_agrees(claim: str, units: Sequence[str], idf: Callable[[str], float],
+                    limits: GroundingSettings | None = None) -> bool:
     """Return False when the claim's negation differs from every passage sentence it aligns
-    with (those sharing the most of its content tokens, at least _ALIGN_MIN of them)."""
+    with (those sharing the most of its content tokens, at least `limits.align_min` of them;
+    below it the check says nothing)."""
+    limits = limits or _DEFAULT_LIMITS
     own = set(tokens(claim)) - _NEGATION_STEMS        # align on what is said, not on "aldrig"
     if not own or not units:
         return True
-    shares = [lexical_support(own, set(tokens(u)), idf) for u in units]
+    shares = [lexical_support(own, set(tokens(u)), idf, limits) for u in units]
     best = max(shares)
-    if best < _ALIGN_MIN:
+    if best < limits.align_min:
         return True
     polarity = negated(claim)
     return any(negated(u) == polarity for u, share in zip(units, shares, strict=True)
@@ -178,16 +180,21 @@ def _verb_form(token: str) -> str:
     return token.rstrip("dts") if len(token) > 4 else token
 
 
-def number_roles(text: str) -> list[tuple[str, dict[str, float]]]:
+def number_roles(text: str, limits: GroundingSettings | None = None
+                 ) -> list[tuple[str, dict[str, float]]]:
     """Return each number of a sentence with the content tokens read with it, weighted by
-    nearness (1 for the next word, 1/2, 1/3), within its clause."""
+    nearness (1 for the next word, 1/2, 1/3), within its clause: `limits.role_before` before
+    it and `limits.role_after` after it, never across another number, a comma or "och"
+    ("Totalt har [22] sonderande intervjuer genomförts")."""
+    limits = limits or _DEFAULT_LIMITS
     items = _items(text)
     roles = []
     for i, (kind, value) in enumerate(items):
         if kind != "num":
             continue
         role: dict[str, float] = {}
-        for side, limit in ((reversed(items[:i]), _ROLE_BEFORE), (items[i + 1:], _ROLE_AFTER)):
+        for side, limit in ((reversed(items[:i]), limits.role_before),
+                            (items[i + 1:], limits.role_after)):
             distance = 0
             for k, v in side:
                 if k != "tok" or distance == limit:
@@ -204,8 +211,8 @@ def _role_share(role: dict[str, float], there: set[str], idf: Callable[[str], fl
     return sum(w * idf(t) for t, w in role.items() if t in there) / total if total else 0.0
 
 
-def swapped_numbers(claim: str, units: Sequence[str], idf: Callable[[str], float]
-                    ) -> tuple[str, ...]:
+def swapped_numbers(claim: str, units: Sequence[str], idf: Callable[[str], float],
+                    limits: GroundingSettings | None = None) -> tuple[str, ...]:
     """Return the claim's numbers whose words fit another number's passage sentences better.
 
     "22 intervjuer med samverkansaktörerna" against "Totalt har 22 sonderande intervjuer
@@ -224,7 +231,7 @@ def swapped_numbers(claim: str, units: Sequence[str], idf: Callable[[str], float
     if len(context) < 2:
         return ()
     swapped = []
-    for number, role in number_roles(claim):
+    for number, role in number_roles(claim, limits):
         if number not in context or not role:
             continue
         own = _role_share(role, context[number], idf)
@@ -253,10 +260,11 @@ class Grounder:
     """
 
     def __init__(self, embeddings: Embeddings | None, idf: Callable[[str], float] | None = None,
-                 thresholds: Thresholds | None = None):
+                 thresholds: Thresholds | None = None, limits: GroundingSettings | None = None):
         self.embeddings = embeddings
         self.idf = idf or (lambda token: 1.0)
         self.thresholds = thresholds or Thresholds()
+        self.limits = limits or _DEFAULT_LIMITS
         self._vectors: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
@@ -305,10 +313,10 @@ class Grounder:
         stated = numbers(claim)
         given = {n for p in passages for n in _passage_numbers(p)}
         missing = tuple(sorted(stated - given))
-        lexical = lexical_support(own, there, self.idf)
+        lexical = lexical_support(own, there, self.idf, self.limits)
         units = [u for p in passages for u in passage_sentences(p)]
-        negation_ok = negation_agrees(claim, units, self.idf)
-        swapped = swapped_numbers(claim, units, self.idf)
+        negation_ok = negation_agrees(claim, units, self.idf, self.limits)
+        swapped = swapped_numbers(claim, units, self.idf, self.limits)
         # The embedding is the slow signal: skip it when the sentence already fails.
         cheap_pass = (len(own) >= self.thresholds.min_tokens and not missing
                       and negation_ok and not swapped and lexical >= self.thresholds.lexical)
