@@ -317,6 +317,9 @@ class ExtractiveSettings(Group):
     list_items: int = Field(default=12, ge=1, le=200,
                             description="Most items of one list quoted (the report's longest "
                                         "list has ten).")
+    count_candidates: int = Field(default=20, ge=1, le=200,
+                                  description="Fused candidate passages searched for the "
+                                              "complete count a count question asks for.")
     recall_chars: int = Field(default=300, ge=50, le=4000,
                               description="A follow-up the previous answer already answered "
                                           "gets the answer's best sentences up to about this "

@@ -43,18 +43,6 @@ from assistant.retrieval.topics import TopicIndex
 from assistant.text import collapse, split_sentences
 from assistant.types import Answer, Passage
 
-# A case card this similar to the question is an example of it when the question names no
-# industry (measured: cards sit at 0.44-0.49 for questions they do not fit, such as "exempel
-# på samverkan mellan ASF och andra ASF", and at 0.55 for one they fit).
-EXAMPLE_FLOOR = 0.5
-# The window before a planning model keeps at least this much of the best passage.
-_MIN_WINDOW = 300
-# A window this much longer than its budget (a list is quoted whole) gives way to the model.
-_WINDOW_SLACK = 200
-# A follow-up the previous answer already answered gets the answer's best sentences up to
-# about this length.
-_RECALL_CHARS = 300
-
 
 class Stages(Protocol):
     """What a Request asks the pipeline for, each at most once."""
@@ -230,14 +218,15 @@ class Broad(Route):
                   if analysis.meeting and settings.broad_extra_points else None)
         window = settings.broad_window_chars
         if figure is not None:
-            window = max(_MIN_WINDOW, window - len(figure.text)
+            window = max(settings.broad.min_window_chars, window - len(figure.text)
                          - sum(len(x) + 5 for x in figure.items))
         base = self._extractive().answer(query, retrieval.passages, exclude,
                                          quantities=analysis.kind == "fact", broad=True,
                                          budget=window)
         if base.refused:
             return base
-        if figure is not None and len(base.answer) > window + _WINDOW_SLACK:
+        if (figure is not None
+                and len(base.answer) > window + settings.broad.window_slack_chars):
             # The best passage's window is a long list: quoted whole it would leave the
             # planning model no room, so the model leads and the points follow.
             base = replace(base, answer="", citations=[])
@@ -277,11 +266,11 @@ class Broad(Route):
             # theirs (the catalog's "started by", each a verbatim quote of the report).
             cases = {c.source: (c.name, c.about, c.started_by[0].quote) for c in self._catalog()
                      if c.started_by}
-            return similar_cases(self._topics(), vector, cases, floor=0.0)
+            return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=0.0)
         if not (analysis.kind == "examples" or industry or analysis.situation.place):
             return []
         cases = {c.source: (c.name, c.about, c.summary.quote) for c in self._catalog()}
-        floor = EXAMPLE_FLOOR
+        floor = self.settings.broad.example_floor
         if industry:
             # The cards of the asker's industry, closest in meaning among them; none when no
             # card has it (similarity alone put Le Mat Jonsered first for most questions, and
@@ -290,7 +279,7 @@ class Broad(Route):
                 CaseQuery(industry=list(industry)))}
             cases = {k: v for k, v in cases.items() if k in matching}
             floor = 0.0
-        return similar_cases(self._topics(), vector, cases, floor=floor)
+        return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=floor)
 
 
 class GuideCard(Route):
@@ -378,7 +367,7 @@ class Factual(Route):
         passages, history, said = request.retrieval.passages, request.history, request.said
         fact = request.analysis.kind == "fact"
         stands = fact and request.analysis.asks is not None
-        candidates = request.retrieval.candidates[:20]
+        candidates = request.retrieval.candidates[:extractive.tuning.count_candidates]
         answer = extractive.answer(query, passages, quantities=fact, candidates=candidates,
                                    said=frozenset() if stands else said)
         if not said or answer.refused:
@@ -393,7 +382,7 @@ class Factual(Route):
         # answer again, and a note that says so.
         if repeats(answer.answer, history):
             short = extractive.answer(query, passages, quantities=fact, candidates=candidates,
-                                      budget=_RECALL_CHARS)
+                                      budget=extractive.tuning.recall_chars)
             if not short.refused and not repeats(short.answer, history):
                 answer = short
         answer.note = ALREADY_SAID_NOTE
