@@ -10,6 +10,7 @@ import pytest
 from assistant import cli
 from assistant.config import PRESETS_DIR, Settings, SettingsError, load_settings, preset_names
 from assistant.index import EMBEDDERS, make_embeddings
+from eval.harness import Variant, settings_for
 from tests.conftest import FakeEmbeddings, use_embedder
 
 
@@ -78,3 +79,206 @@ def test_the_default_embedder_is_the_local_model():
 
     embeddings = make_embeddings(Settings())
     assert isinstance(embeddings, LazyEmbeddings)      # loads lazily: nothing read yet
+
+
+# ---------------------------------------------------------------------- unknown fields
+FIELDS_OF_RETRIEVAL = "k, candidates, mode, bm25_weight"
+
+
+def _error(**values) -> str:
+    with pytest.raises(SettingsError) as err:
+        Settings(**values)
+    return str(err.value)
+
+
+def test_a_misspelt_field_of_a_group_is_a_swedish_error_naming_it_and_the_groups_fields():
+    message = _error(retrieval={"fusoin": "rrf"})
+    assert message.startswith("Okänd inställning ASF_RETRIEVAL__FUSOIN: gruppen retrieval har "
+                              "inget fält 'fusoin'")
+    assert FIELDS_OF_RETRIEVAL in message and "fusion" in message
+    broad = _error(answer={"broad": {"w_wrds": 0.3}})
+    assert "ASF_ANSWER__BROAD__W_WRDS" in broad and "gruppen answer.broad" in broad
+    assert "w_words" in broad
+    assert "inställningarna har inget fält 'fusion'" in _error(fusion="rrf")
+
+
+@pytest.mark.parametrize("variable, field", [("ASF_RETRIEVAL__FUSOIN", "fusoin"),
+                                             ("ASF_FUSION", "fusion"),
+                                             ("ASF_ANSWER__BROAD__W_WRDS", "w_wrds"),
+                                             ("asf_retreival__k", "retreival")])
+def test_a_misspelt_variable_in_the_environment_is_a_swedish_error(monkeypatch, variable,
+                                                                   field):
+    monkeypatch.setenv(variable, "7")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert f"Okänd inställning {variable.upper()}: " in str(err.value)
+    assert f"inget fält '{field}'" in str(err.value)
+
+
+def test_the_cli_names_a_misspelt_variable_and_exits_2(monkeypatch, capsys):
+    monkeypatch.setenv("ASF_RETRIEVAL__FUSOIN", "rrf")
+    assert cli.main(["ask", "Vad är ett ASF?"]) == 2
+    err = capsys.readouterr().err
+    assert "Okänd inställning ASF_RETRIEVAL__FUSOIN" in err and "Traceback" not in err
+
+
+def test_dotenv_other_programs_variables_are_left_alone_and_a_misspelt_one_is_an_error(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "HF_TOKEN=hemligt\nOTHER_APP__NESTED=1\nASF_PRESET=standard\nASF_RETRIEVAL__K=7\n"
+        "ASF_ANSWER__BROAD__W_WORDS=0.3\n", encoding="utf-8")
+    settings = Settings()
+    assert settings.retrieval.k == 7 and settings.answer.broad.w_words == 0.3
+    monkeypatch.setenv("ASF_TEST_CACHE", str(tmp_path))      # the test suite's own variable
+    assert Settings().retrieval.k == 7
+    for line, name in (("ASF_RETRIEVAL__FUSOIN=rrf", "ASF_RETRIEVAL__FUSOIN"),
+                       ("ASF_FUSOIN=rrf", "ASF_FUSOIN"),
+                       ("ASF_RETREIVAL__K=7", "ASF_RETREIVAL__K")):
+        (tmp_path / ".env").write_text(f"HF_TOKEN=hemligt\n{line}\n", encoding="utf-8")
+        with pytest.raises(SettingsError) as err:
+            Settings()
+        assert str(err.value).startswith(f"Okänd inställning {name}: ")
+
+
+@pytest.fixture
+def presets(tmp_path, monkeypatch):
+    """A presets folder of the test's own: write(name, settings) adds one."""
+    from assistant import config
+
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    monkeypatch.setattr(config, "PRESETS_DIR", folder)
+
+    def write(name: str, settings: dict, **extra) -> str:
+        data = {"description": f"test {name}", "settings": settings, **extra}
+        (folder / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+        return name
+    return write
+
+
+def test_a_preset_with_a_misspelt_field_is_a_swedish_error_naming_the_preset(presets):
+    presets("stavfel", {"retrieval": {"fusoin": "rrf"}})
+    with pytest.raises(SettingsError) as err:
+        Settings.from_name("stavfel")
+    message = str(err.value)
+    assert message.startswith("Inställningsprofilen 'stavfel' har en okänd inställning "
+                              "'retrieval.fusoin': gruppen retrieval har inget fält 'fusoin'")
+    assert FIELDS_OF_RETRIEVAL in message and "assistant/presets/stavfel.json" in message
+    presets("stavfel-broad", {"answer": {"broad": {"w_wrds": 0.3}}})
+    with pytest.raises(SettingsError, match="'answer.broad.w_wrds'"):
+        Settings.from_name("stavfel-broad")
+    presets("extra-nyckel", {}, setings={})
+    with pytest.raises(SettingsError, match="description"):
+        Settings.from_name("extra-nyckel")
+
+
+# ---------------------------------------------------------------------- tuning in settings
+# Today's values of the broad weights and of the former module constants and scoring
+# literals: the defaults must not change what the assistant answers.
+DEFAULTS = {
+    "broad": dict(
+        max_points=6, max_chars=1400, max_point_chars=520, per_section=3, min_relative=0.62,
+        diversity=0.45, duplicate=0.86, w_sentence=0.15, w_before=0.085, w_passage=0.40,
+        w_section=0.15, w_words=0.60, w_heading=0.20, sections=4, first_section_points=2,
+        per_section_points=1, w_section_vector=0.3, w_section_heading=0.2, w_addressed=0.5,
+        min_section_share=0.6, advice_bonus=0.05, similarity_floor=0.25, similarity_span=0.45,
+        quote_factor=0.9, min_sentence_chars=30, short_in_quote_chars=60, back_steps=2,
+        candidates=60, redundancy_floor=0.3, section_candidates=3, situation_candidates=3,
+        about_words=10, examples=2, example_floor=0.5, example_margin=0.03,
+        min_window_chars=300, window_slack_chars=200),
+    "extractive": dict(
+        evidence_passages=3, evidence_dense_floor=0.2, evidence_dense_span=0.5,
+        evidence_dense_share=0.5, type_check_passages=3, unit_base=0.2, position_weight=0.1,
+        unit_dense_floor=0.3, unit_dense_span=0.4, short_unit_chars=25, short_unit_factor=0.6,
+        said_factor=0.5, follow_units=2, same_passage_share=0.6, other_passage_share=0.85,
+        back_steps=3, quotation_back=3, quotation_max_chars=600, announced_max_chars=400,
+        list_parts=10, list_items=12, count_candidates=20, recall_chars=300),
+    "grounding": dict(align_min=0.4, min_compound=5, role_before=2, role_after=3),
+}
+
+
+def test_the_tuning_groups_default_to_the_values_the_code_had():
+    answer = Settings().answer
+    for group, values in DEFAULTS.items():
+        assert getattr(answer, group).model_dump() == values, group
+        for name in values:          # each field says what it tunes
+            assert type(getattr(answer, group)).model_fields[name].description
+
+
+LEAD = "Samverkan sker på följande arenor:"
+ITEMS = ["Näringslivet.", "Kommunerna.", "Andra ASF.", "Föreningarna."]
+
+
+def _list_answer(settings: Settings) -> str:
+    from assistant.answering.extractive import ExtractiveAnswerer
+    from assistant.types import Chunk, Passage
+
+    text = "Modellen beskriver arenor.\n\n" + LEAD + "".join(f"\n- {i}" for i in ITEMS)
+    chunk = Chunk(chunk_id="c1", source="rapport.txt", title="Rapporten",
+                  section_path=("Inledning",), page=1, text=text, indexed_text=text, seq=1)
+    passage = Passage(chunk=chunk, score=1.0, rank=1, direct=1.0, dense=0.9)
+    return ExtractiveAnswerer(settings.answer).answer("Vilka arenor finns?", [passage]).answer
+
+
+def test_a_preset_reaches_a_former_extractive_constant(presets):
+    presets("two-items", {"answer": {"min_evidence": 0.0, "extractive": {"list_items": 2}}})
+    plain = _list_answer(Settings(answer={"min_evidence": 0.0}))
+    short = _list_answer(Settings.from_name("two-items"))
+    assert all(f"- {item}" in plain for item in ITEMS)
+    assert f"{LEAD}\n- Näringslivet.\n- Kommunerna.\n\n" in short     # the list stops at two
+    assert "- Andra ASF." not in short
+
+
+def test_a_preset_reaches_broad_weights_and_the_ablation_takes_them(presets, shared_assistant,
+                                                                    tmp_path):
+    from assistant.answering.broad import BroadAnswerer
+
+    presets("no-words", {"answer": {"broad": {"w_words": 0.0, "w_heading": 0.0}}})
+    settings = Settings.from_name("no-words")
+    assert settings.answer.broad.w_words == 0.0
+    assert settings_for(Settings(), Variant.of("no-words"), tmp_path).answer.broad.w_words == 0.0
+    default = shared_assistant.broad
+    no_words = BroadAnswerer(settings.answer, shared_assistant.retriever.topics, default.idf)
+    question = "Vilka utmaningar finns för samarbetet mellan företag och ASF?"
+    analysis = shared_assistant.analyse(question, question)
+    retrieval = shared_assistant.retriever.search(question)
+    _, scores = default.scores(question, retrieval, analysis)
+    _, without = no_words.scores(question, retrieval, analysis)
+    assert (without <= scores + 1e-6).all() and (without < scores - 1e-3).any()
+    chosen = [p.text for p in default.select_by_section(question, retrieval, analysis)]
+    assert chosen != [p.text for p in no_words.select_by_section(question, retrieval, analysis)]
+
+
+def test_a_former_broad_constant_set_in_settings_changes_the_point(presets):
+    from assistant.answering.broad import readable
+    from assistant.ingest.chunking import split_units
+    from assistant.retrieval.topics import TopicIndex
+    from assistant.types import Chunk
+
+    text = ("Några företag ligger i ett utsatt område. Dessa företag vill lyfta området. Ett "
+            "sätt att åstadkomma detta är att samverka med ett lokalt ASF.")
+    chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
+                  text=text, indexed_text=text, seq=0)
+    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
+                        [("c0", u.position, [1.0, 0.0]) for u in split_units(text)])
+    last = next(s for s in topics.sentences if s.unit.text.startswith("Ett sätt"))
+    assert len(readable(topics, last, Settings().answer.broad)) == 3
+    presets("one-step", {"answer": {"broad": {"back_steps": 1}}})
+    one = readable(topics, last, Settings.from_name("one-step").answer.broad)
+    assert [s.unit.text for s in one] == ["Dessa företag vill lyfta området.", last.unit.text]
+
+
+def test_a_former_grounding_constant_set_in_settings_changes_the_support():
+    from assistant.answering.grounding import Grounder, lexical_support
+
+    idf = {"samverkan": 2.0, "aktör": 1.0}.get
+    strict = Settings(answer={"grounding": {"min_compound": 10}}).answer.grounding
+    assert lexical_support({"samverkan", "aktör"}, {"samverkansaktör"},
+                           lambda t: idf(t) or 1.0) == 1.0
+    assert lexical_support({"samverkan", "aktör"}, {"samverkansaktör"},
+                           lambda t: idf(t) or 1.0, strict) == 0.0
+    sentence = "Samverkansaktörerna deltog i intervjuerna om arbetet."
+    passage = "Samverkan mellan aktörer har deltagit i intervjuer om arbete."
+    assert Grounder(None).support(sentence, [passage]).lexical > \
+        Grounder(None, limits=strict).support(sentence, [passage]).lexical
