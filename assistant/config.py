@@ -451,6 +451,24 @@ class PlanSettings(Group):
                                              "fixed topic when choosing the part's quotes.")
     meeting_lines: int = Field(default=4, ge=1, le=8,
                                description="Quoted lines about each meeting the plan draws on.")
+    part_lines: int = Field(default=2, ge=1, le=8,
+                            description="Quoted lines for each part of the meeting.")
+    lesson_lines: int = Field(default=4, ge=1, le=12,
+                              description="Quoted lessons from earlier meetings.")
+    discussion_lines: int = Field(default=4, ge=1, le=12,
+                                  description="Discussion questions (the report's challenges "
+                                              "and drivers nearest the theme).")
+    cases: int = Field(default=3, ge=1, le=10, description="Cases proposed for the meeting.")
+    # Measured on the report: its meeting themes and topics such as "Hållbar upphandling i
+    # kommunen" reach 0.45-0.62 with some sentence; "Kvantfysik för nybörjare" and "Bakning av
+    # surdegsbröd" stay under 0.40 and most of their words occur nowhere.
+    known_theme: float = Field(default=0.40, ge=0, le=1,
+                               description="A theme no sentence comes this close to in meaning "
+                                           "is one the documents do not treat.")
+    known_theme_words: float = Field(default=0.5, ge=0, le=1,
+                                     description="A theme is treated only when at least this "
+                                                 "idf-weighted share of its words occurs in "
+                                                 "the documents.")
 
 
 class ApiSettings(Group):

@@ -44,6 +44,7 @@ import numpy as np
 
 from assistant.answering.broad import META_SENTENCE, readable
 from assistant.cases.catalog import INDUSTRIES, CaseQuery
+from assistant.config import PlanSettings
 from assistant.index.embeddings import embed_queries
 from assistant.index.late import TokenVectors
 from assistant.lexicon import pattern, table
@@ -139,16 +140,6 @@ FIXED_TOPICS = (*PART_TOPICS.values(), LESSONS_TOPIC, DISCUSSION_TOPIC, RECRUITI
 # questions about challenges and drivers.
 _MEETING_STEMS = lexicon_words("planner.meeting_headings")
 _DISCUSSION_STEMS = lexicon_words("planner.discussion_headings")
-# Sentences per part, lessons and discussion questions.
-PART_LINES = 2
-LESSON_LINES = 4
-DISCUSSION_LINES = 4
-CASES = 3
-# A theme no sentence comes this close to in meaning is one the documents do not treat
-# (measured on the report: its meeting themes and topics such as "Hållbar upphandling i
-# kommunen" reach 0.45-0.62 with some sentence; "Kvantfysik för nybörjare" and "Bakning av
-# surdegsbröd" stay under 0.40 and most of their words occur nowhere).
-KNOWN_THEME = 0.40
 # Shares of the meeting's time in the draft agenda, shaped like the 2018 meetings: a short
 # knowledge session, an ASF with its partner, talk in small groups, mingle.
 AGENDA_SHARES = (0.07, 0.15, 0.15, 0.35, 0.10, 0.18)
@@ -671,9 +662,10 @@ class Planner:
         meetings = report_meetings(topics)
         by_theme = self._meeting_by_theme(topics, meetings, theme, theme_tokens)
         by_place = self._meetings_by_place(meetings, request.place)
-        known = known_theme(topics, request.theme, theme, idf, set(a.retriever.bm25.idf))
+        known = known_theme(topics, request.theme, theme, idf, set(a.retriever.bm25.idf),
+                            self.settings)
         if not known and by_theme is not None and float(np.max(topics.matrix @ theme)) \
-                >= KNOWN_THEME:
+                >= self.settings.known_theme:
             known = True                  # the words differ, a meeting's passages match
         if not known:
             by_theme = None
@@ -714,7 +706,7 @@ class Planner:
                                               "text", lead=PLAN_GUIDING))
             query = topic(PART_TOPICS[key])
             section.lines += _lines(topics, _best(topics, query, meeting, PART_TOPICS[key],
-                                                  used, PART_LINES), cite, used)
+                                                  used, self.settings.part_lines), cite, used)
             if key == "malgrupp":
                 hosts = {line.lead for line in sections[0].lines if line.kind == "host"}
                 section.lines += self._groups_and_cases(request, theme, topics, cite, choices,
@@ -742,7 +734,8 @@ class Planner:
                                           list(PLAN_EVALUATION)))
         lessons = PlanSection("lardomar", PLAN_LESSONS_HEADING)
         lessons.lines += _lines(topics, _best(topics, topic(LESSONS_TOPIC, False), meeting,
-                                              LESSONS_TOPIC, used, LESSON_LINES), cite, used)
+                                              LESSONS_TOPIC, used, self.settings.lesson_lines),
+                                        cite, used)
         # Two meetings were cancelled for too few sign-ups: what the report says about finding
         # and reaching the right participants follows the lessons.
         recruiting = _lines(topics, _best(topics, topic(RECRUITING_TOPIC, False), meeting,
@@ -878,7 +871,7 @@ class Planner:
             quote = _fresh_fact(case, shown)
             if quote is not None:
                 chosen.append((chunk, case, quote))
-            if len(chosen) == CASES:
+            if len(chosen) == self.settings.cases:
                 break
         if chosen:
             lines.append(PlanLine(PLAN_CASES_HEADING, None, "text"))
@@ -894,7 +887,7 @@ class Planner:
         scope = _sections(topics, _DISCUSSION_STEMS)
         lines = [PlanLine(PLAN_DISCUSSION_HEADING, None, "text")]
         for sentence in _best(topics, query, scope, f"{DISCUSSION_TOPIC} {request.theme}",
-                              used, DISCUSSION_LINES, per_section=1):
+                              used, self.settings.discussion_lines, per_section=1):
             parts = readable(topics, sentence)
             used.update(x.row for x in parts)
             quotes = [_BULLET.sub("", x.unit.text) for x in parts]
@@ -1080,9 +1073,9 @@ def _best(topics: TopicIndex, query: np.ndarray, sections: list[Any], words_of: 
 
 
 def known_theme(topics: TopicIndex, theme: str, vector: np.ndarray, idf: Any,
-                vocabulary: set[str]) -> bool:
+                vocabulary: set[str], settings: PlanSettings) -> bool:
     """Return True when the documents speak of the theme: most of its words occur in them and
     some sentence is close to it in meaning ("Kvantfysik för nybörjare": no)."""
     words_known = coverage(set(tokens(theme)), vocabulary, idf)
     closest = float(np.max(topics.matrix @ vector)) if len(topics) else 0.0
-    return words_known >= 0.5 and closest >= KNOWN_THEME
+    return words_known >= settings.known_theme_words and closest >= settings.known_theme

@@ -198,12 +198,18 @@ DEFAULTS = {
 }
 
 
+PLAN_DEFAULTS = dict(part_lines=2, lesson_lines=4, discussion_lines=4, cases=3,
+                     known_theme=0.40, known_theme_words=0.5)
+
+
 def test_the_tuning_groups_default_to_the_values_the_code_had():
     answer = Settings().answer
     for group, values in DEFAULTS.items():
         assert getattr(answer, group).model_dump() == values, group
         for name in values:          # each field says what it tunes
             assert type(getattr(answer, group)).model_fields[name].description
+    plan = Settings().plan.model_dump()
+    assert {name: plan[name] for name in PLAN_DEFAULTS} == PLAN_DEFAULTS
 
 
 LEAD = "Samverkan sker på följande arenor:"
