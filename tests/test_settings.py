@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -288,3 +289,14 @@ def test_a_former_grounding_constant_set_in_settings_changes_the_support():
     passage = "Samverkan mellan aktörer har deltagit i intervjuer om arbete."
     assert Grounder(None).support(sentence, [passage]).lexical > \
         Grounder(None, limits=strict).support(sentence, [passage]).lexical
+
+
+def test_env_example_with_every_line_switched_on_is_valid(tmp_path, monkeypatch):
+    from assistant.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    lines = [m.group(1) for m in re.finditer(r"^#\s*(ASF_\w+=.*)$", text, re.MULTILINE)]
+    assert len(lines) >= 10
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert Settings().api.port == 8000          # every name is a setting, every value valid
