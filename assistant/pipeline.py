@@ -303,7 +303,8 @@ def make_answerer(settings: Settings, retriever: HybridRetriever) -> Answerer:
 
         # The grounding check embeds with the index's own model, and reuses the sentence
         # vectors the index stored, so only the model's sentences are embedded per answer.
-        grounder = Grounder(retriever.index.embeddings, lambda t: retriever.bm25.idf_of(t))
+        grounder = Grounder(retriever.index.embeddings, lambda t: retriever.bm25.idf_of(t),
+                            limits=settings.answer.grounding)
         return LLMAnswerer(settings, ExtractiveAnswerer(settings.answer, retriever.bm25,
                                                         retriever.neighbour),
                            grounder=grounder, unit_vectors=retriever.index.unit_vectors)
