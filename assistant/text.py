@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from assistant.lexicon import pattern
 from assistant.lexicon import words as words_of
 
 # Words keep å, ä, ö, é and inner hyphens/colons ("ASF:et", "IT-konsult"); digits count as words.
@@ -55,16 +56,13 @@ def coverage(words_asked: AbstractSet[str], words_there: AbstractSet[str],
     return sum(idf(t) for t in words_asked & words_there) / total if total else 0.0
 
 
-_ABBREVIATIONS = ("t.ex.", "bl.a.", "m.m.", "mm.", "etc.", "dvs.", "s.k.", "resp.", "ca.", "tex.")
+_ABBREVIATION = pattern("text.abbreviation")
 _SENTENCE_END = re.compile(r"(?<=[.!?”])\s+(?=[”\"(A-ZÅÄÖ0-9•–-])")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split running Swedish text into sentences, keeping abbreviations like "t.ex." intact."""
-    protected = text
-    for abbr in _ABBREVIATIONS:
-        protected = re.sub(re.escape(abbr) + r"(?=\s)", lambda m: m.group(0).replace(".", "\x01"),
-                           protected, flags=re.IGNORECASE)
+    protected = _ABBREVIATION.sub(lambda m: m.group(0).replace(".", "\x01"), text)
     return [part.replace("\x01", ".").strip()
             for part in _SENTENCE_END.split(protected) if part.strip()]
 
@@ -106,17 +104,11 @@ def strip_control(text: str) -> str:
     return collapse(_CONTROL_CHARS.sub(" ", text))
 
 
-# Function words of each language ("i", "in", "man" and "var" are both, so neither list has
-# them). A question is English when its English function words outnumber its Swedish ones:
+# A question is English when its English function words outnumber its Swedish ones:
 # counting English words alone against a quarter of the length missed "Do we get any tax
 # deduction or VAT advantage in Sweden if we buy services from a social enterprise?" (3 of 19).
-_ENGLISH = frozenset("""the a an what which who whom how why does do did is are was were been
-    can could should would will shall must of and or for with their they them our we you your
-    my me us if to from on at by not this that these those there any some get want have has
-    had about as it its into than""".split())
-_SWEDISH = frozenset("""och att det som en ett är vi jag på för med av till hur vad vilka vilket
-    vilken kan ska bör har inte de den om från vår våra vårt mitt min sig så när eller hos
-    oss ni dem deras också men""".split())
+_ENGLISH = words_of("text.english_function_words")
+_SWEDISH = words_of("text.swedish_function_words")
 
 
 def is_english(question: str) -> bool:
@@ -144,29 +136,22 @@ def inside_quotation(passage: str, sentence: str) -> bool:
     return (before.count("”") + before.count('"') + before.count("“")) % 2 == 1
 
 
-# A capitalised word that does not open a sentence: a name or a place ("Koopus", "Umeå").
+# Names, found by their capitals (every stage asks here). A capitalised word that does not open
+# a sentence: a name or a place ("Koopus", "Umeå").
 PROPER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][\wåäöé\-]+")
+# A person's first and last name ("Anna Andersson", "Eva Berg-Lind").
+PERSON_NAME = re.compile(r"\b[A-ZÅÄÖ][a-zåäöé]+ [A-ZÅÄÖ][a-zåäöé]+(?:-[A-ZÅÄÖ][a-zåäöé]+)?\b")
+# A run of capitalised words joined by spaces or "och" ("Le Mat Jonsered"), wherever it stands.
+NAME_PHRASE = pattern("text.name_phrase")
 
 
-# Words that open a sentence by pointing back to the one before ("De har avtal …", "Därför …").
-# ("Det"/"Den" open a sentence as often as a subject placeholder, "Det råder delade meningar",
-# as they point back, so they do not count.)
-_BACK_OPENINGS = frozenset("""de dessa detta denna där därför dessutom dock han hon hen deras
-    dess they these this it asf:et asf:ets företaget företagets orten träffen""".split())
-# Words that point back from anywhere in a sentence's opening ("mot denna bakgrund", "Ett bra
-# exempel på det förstnämnda är …").
-_BACK_WORDS = frozenset("denna dessa detta förstnämnda sistnämnda ovannämnda ovanstående".split())
-_BACK_PHRASE = re.compile(r"^(att (de|dessa)|(det|den|de) (senare|förra)\b|å andra sidan|däremot|"
-                          r"av (den|denna) anledning(en)?|av det skälet|"
-                          r"på så sätt|i och med (det|detta))\b", re.IGNORECASE)
-# A subordinate clause whose subject is "de"/"han"/"hon" ("Genom att de köper …", "När hon
-# startade …"): the pronoun names someone in the sentence before. "de" followed by an
-# adjective is an article ("När de stora företagen …"), so a verb must follow: a present
-# tense in -r or a common auxiliary or past form.
-_BACK_CLAUSE = re.compile(
-    r"^(genom att|för att|eftersom|efter att|när|då|om|sedan|innan|trots att|medan)\s+"
-    r"(de|han|hon|hen)\s+(\w+r|kan|ska|skulle|vill|ville|måste|bör|borde|fick|fått|hade|var|"
-    r"blev|kunde|såg|tog|gick|gjorde|började|startade|köpte|anlitade)\b", re.IGNORECASE)
+# Words and phrases that point back to the sentence before: at its opening ("De har avtal …",
+# "Därför …"), anywhere in its first words ("mot denna bakgrund"), as an opening phrase ("Å
+# andra sidan"), or as a subordinate clause with a pronoun subject ("När hon startade …").
+_BACK_OPENINGS = words_of("text.back_openings")
+_BACK_WORDS = words_of("text.back_words")
+_BACK_PHRASE = pattern("text.back_phrase")
+_BACK_CLAUSE = pattern("text.back_clause")
 
 
 def refers_back(sentence: str) -> bool:

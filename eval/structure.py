@@ -63,14 +63,15 @@ def word_rules(path: Path) -> list[tuple[int, str]]:
         name = (func.attr if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
                 and func.value.id == "re" else func.id if isinstance(func, ast.Name) else None)
         text = _literal(node.args[0])
-        if text is None:
-            continue
         regex = name in _RE_FUNCTIONS or name in _HELPERS
+        # frozenset("a b c".split()): the argument is a call, its receiver the literal.
         wordset = (name in {"frozenset", "set"} and isinstance(node.args[0], ast.Call)
                    and isinstance(node.args[0].func, ast.Attribute)
                    and node.args[0].func.attr == "split")
         if wordset:
             text = _literal(node.args[0].func.value) or ""
+        if text is None:
+            continue
         if (regex or wordset) and _has_word(text):
             found.append((node.lineno, text[:60]))
     return found

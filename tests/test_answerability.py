@@ -83,3 +83,33 @@ def test_a_number_the_source_lacks_is_named_as_the_question_writes_it():
     assert reason == "”covid-19” i frågan finns inte i källtexten"
     assert missing_answer_type("Vad hände 2019?", answer, answer) == \
         "talet 2019 i frågan finns inte i källtexten"
+
+
+def test_the_question_analysis_holds_what_the_answer_must_hold():
+    from assistant.retrieval.question import analyse
+
+    count = analyse("Hur många nätverksträffar ordnades år 2019?")
+    assert (count.expects.quantity, count.expects.counted) == (True, "nätverksträffar")
+    assert count.expects.numbers == (("2019", "2019"),)
+    assert analyse("Hur många av företagen köper av ASF?").expects.counted == ""
+    assert analyse("Vad kostar en lunch hos Le Mat?").expects.amount
+    assert not analyse("Hur mycket ska vi ta betalt?").expects.amount
+    assert analyse("Vilka konsulter skrev rapporten?").expects.person
+    assert analyse("Vilket företag köper av Koopus?").expects.entity
+    opinion = analyse("Vad tycker Anna Andersson om samverkan?").expects
+    assert (opinion.opinion, opinion.people) == (True, ("Anna Andersson",))
+    assert analyse("Vilka ASF finns i Umeå?").names == ("Umeå",)
+    assert analyse("Vi är ett bolag i Umeå. Vilka exempel finns?").names == ()
+    assert analyse("Hur kan man lösa det?").points_back == "det"
+
+
+def test_the_answer_type_check_reads_the_analysis_it_is_given():
+    from assistant.retrieval.question import Expected, analyse
+
+    answer = "Företagen köper städning av ASF."
+    question = "Hur många företag köper städning?"
+    assert missing_answer_type(question, answer, answer) is not None
+    # What the analysis says is checked, not a second reading of the question.
+    assert missing_answer_type(question, answer, answer, expects=Expected()) is None
+    assert missing_answer_type("Vad köper företagen?", answer, answer,
+                               expects=analyse(question).expects) is not None

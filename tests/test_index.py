@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from assistant.index.passage_index import Index
@@ -118,4 +120,13 @@ def test_a_link_out_of_the_corpus_is_not_indexed(settings, fake_embeddings, tmp_
     files = Index(settings, fake_embeddings).corpus_files()
     assert all(f.name != "leak.txt" for f in files)
     assert any(f.name == "inne.txt" for f in files)      # a link within the corpus is fine
+    assert any(f.name.startswith("sweco") for f in files)
+
+
+def test_the_corpus_names_file_is_lexicon_data_not_a_document(settings, fake_embeddings):
+    from assistant.lexicon import CORPUS_NAMES_FILE
+
+    shutil.copy(CORPUS_NAMES_FILE, settings.corpus_dir / CORPUS_NAMES_FILE.name)
+    files = Index(settings, fake_embeddings).corpus_files()
+    assert all(f.name != CORPUS_NAMES_FILE.name for f in files)
     assert any(f.name.startswith("sweco") for f in files)

@@ -16,6 +16,7 @@ from assistant.answering.answerability import missing_answer_type
 from assistant.answering.base import by_match, contexts_of, refusal
 from assistant.config import AnswerSettings, ExtractiveSettings
 from assistant.ingest.chunking import split_units
+from assistant.lexicon import words
 from assistant.retrieval.hybrid import BM25
 from assistant.text import (
     collapse,
@@ -314,7 +315,7 @@ def answer_pieces(result: Answer) -> Iterator[str | Answer]:
 # A capitalised word that does not open the question: a name ("Koop M", "Le Mat Jonsered").
 _NAME_WORD = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][\wåäöé\-]*")
 # Capitalised words of English questions that are no names, and the study's own names.
-_NOT_NAMES = frozenset("I ASF WISE Sweden Swedish Sweco Tillväxtverket".split())
+_NOT_NAMES = words("generic_names") | words("study_names") | words("extractive.not_names")
 
 
 def _names_found(question: str, passages: list[Passage]) -> bool:

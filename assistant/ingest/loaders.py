@@ -21,8 +21,10 @@ Loader = Callable[[Path, str | None, str | None], SourceDocument]
 # path, title -> the document's blocks
 BlockReader = Callable[[Path, str], list[Block]]
 
-# Documentation files that live beside the corpus but are not part of it.
-SKIPPED_NAMES = frozenset({"readme.md", "template.md", "license", "license.md", "notice.md"})
+# Documentation files that live beside the corpus but are not part of it, and the corpus's
+# names for the lexicon (names.yaml, read by assistant/lexicon).
+SKIPPED_NAMES = frozenset({"readme.md", "template.md", "license", "license.md", "notice.md",
+                           "names.yaml"})
 
 
 def file_sha256(path: Path) -> str:

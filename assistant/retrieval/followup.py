@@ -11,18 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.text import STOPWORDS, collapse, words
+from assistant.lexicon import pattern
+from assistant.lexicon import words as words_of
+from assistant.text import NAME_PHRASE, STOPWORDS, collapse, words
 
 # Words that make a question lean on what was said before.
-_ANAPHORA = frozenset(
-    """det den de dem dess deras detta dessa där dit samarbetet företaget företagen exemplet
-    exempel fler mer mera också även sen sedan då och it they them their that this those there
-    he she his her its more also""".split())
-_NAME = re.compile(r"\b[A-ZÅÄÖ][\wåäöÅÄÖé\-]*(?:\s+(?:och\s+)?[A-ZÅÄÖ][\wåäöÅÄÖé\-]*)*")
+_ANAPHORA = words_of("followup.anaphora")
+_NAME = NAME_PHRASE
 _MARKER = re.compile(r"\s*\[\d+\]")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)$")
-# Names too common in this corpus to point at anything.
-_GENERIC_NAMES = frozenset({"asf", "asf:et", "asf:s", "sweco", "tillväxtverket"})
+# Names too common in this corpus to point at anything, lower-cased (compared in any case).
+_GENERIC_NAMES = (frozenset(n.lower() for n in words_of("generic_names") | words_of("study_names"))
+                  | words_of("followup.generic_name_forms"))
 
 
 def _generic(name: str) -> bool:
@@ -33,13 +33,13 @@ def _generic(name: str) -> bool:
 
 
 # Words that point back to something said ("Hur kan man lösa det?", "Varför då?").
-_POINTERS = frozenset("""det den de dem detta dessa deras dess där då it they them that this
-    those their there""".split())
+_POINTERS = words_of("followup.pointers")
 
 # "Gäller det även …?", "Is that also true for …?": the previous topic, extended.
-_EXTENDS = frozenset("även också samma also too same".split())
+_EXTENDS = words_of("followup.extends")
 
-_EXISTENTIAL = frozenset("finns fanns förekommer is are was were".split())
+_EXISTENTIAL = words_of("followup.existential")
+_EXISTENTIAL_SUBJECTS = words_of("followup.existential_subjects")
 
 MAX_CONTEXT_TURNS = 3       # the previous question and at most two before it
 MAX_CONTEXT_CHARS = 600
@@ -110,7 +110,7 @@ def _pointer(ws: list[str]) -> str | None:
     # "Finns det …" introduces what it asks about ("Finns det exempel från
     # fastighetsbranschen?"); it does not point back.
     return next((w for i, w in enumerate(ws) if w in _POINTERS and not (
-        w in {"det", "there"} and i and ws[i - 1] in _EXISTENTIAL)), None)
+        w in _EXISTENTIAL_SUBJECTS and i and ws[i - 1] in _EXISTENTIAL)), None)
 
 
 def context(history: Sequence[dict | str]) -> str:
@@ -157,18 +157,16 @@ def search_text(question: str, standalone: str) -> str:
 
 # A follow-up that asks the previous question again of something else ("Och i Vadstena?",
 # "Men Koopus?", "What about Västerås?").
-_ELLIPSIS = re.compile(r"^\s*(?:och|men|samt|än|and|but|what about|how about|hur är det med|"
-                       r"hur var det (?:med|i|på)|gäller det (?:också|även))\b", re.IGNORECASE)
+_ELLIPSIS = pattern("followup.ellipsis")
 _ELLIPSIS_WORDS = 5
 # Pronouns that stand for a named subject ("Vilka samarbetar de med?"), and the genitive ones.
-_SUBJECT_PRONOUNS = frozenset("de dem they them".split())
-_GENITIVE_PRONOUNS = frozenset("deras dess their its".split())
+_SUBJECT_PRONOUNS = words_of("followup.subject_pronouns")
+_GENITIVE_PRONOUNS = words_of("followup.genitive_pronouns")
 # "de" right after these is an article ("Och de stora?"), not a pronoun.
-_BEFORE_ARTICLE = frozenset("och men för med av i på om till från än eller and but".split())
+_BEFORE_ARTICLE = words_of("followup.before_article")
 # A name right after these is a place, not a subject a pronoun could stand for ("… utanför
 # Göteborg. Hur gick det till när de fick sina första kunder?").
-_PLACE_BEFORE = re.compile(r"\b(?:i|på|utanför|från|till|nära|runt|kring|in|at|from|near|"
-                           r"around|outside)\s+$", re.IGNORECASE)
+_PLACE_BEFORE = pattern("followup.place_before")
 _WORD = re.compile(r"[\wåäöÅÄÖé:\-]+")
 
 

@@ -15,108 +15,69 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from assistant.lexicon import pattern
-from assistant.text import collapse, words
+from assistant.lexicon import words as words_of
+from assistant.retrieval.followup import dangling
+from assistant.text import PERSON_NAME, PROPER_NAME, collapse, is_english, split_sentences, words
 
 Kind = Literal["fact", "list", "broad", "examples", "comparison"]
 Asks = Literal["count", "date", "place", "name", "amount"]
 
-
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-# The question words of a factual question and the type of fact each asks for.
+# The question words of a factual question and the type of fact each asks for ("när" asks for
+# a date at the head of a clause, "vem ska …" for a role, which is advice, not a name).
+_FACT_ASKED: tuple[Asks, ...] = ("amount", "count", "date", "place", "name")
 _FACT: list[tuple[Asks, re.Pattern[str]]] = [
-    ("amount", _rx(r"\b(vad kostar|vad kostade|hur mycket (kostar|pengar|betal\w*)|"
-                   r"how much (does|did|do)|what does .{0,30} cost)\b")),
-    ("count", pattern("question.count")),
-    # "när" and "when" ask for a date at the head of a clause, not as a conjunction ("Hur gick
-    # det till när de fick sina första kunder?").
-    ("date", _rx(r"(^|[,:;.!?]\s*|\boch\s+|\band\s+)(när|when)\b|\b(vilket år|vilken dag|"
-                 r"vilket datum|what year)\b")),
-    ("place", _rx(r"^(var|i vilken (stad|kommun|ort)|på vilken ort|where)\b(?! (ska|bör|kan)\b)")),
-    # "Vem ska ansvara för det?" asks for a role, which is advice, not for a name.
-    ("name", _rx(r"^(vem(?!\s+(ska|bör|borde|behöver|måste)\b)|vilka personer|vilken person|"
-                 r"vad heter|who(?!\s+(should|must|needs?)\b)|what is the name)\b")),
-]
+    (asks, pattern(f"question.{asks}")) for asks in _FACT_ASKED]
 # "Hur mycket ska vi ta betalt?", "how much should we charge?": an amount the asker has to
 # decide asks for advice (how the documents reason about price), not for a figure they state.
-ADVICE_AMOUNT = _rx(r"\b(hur (mycket|många|stor\w*|lång\w*)|how (much|many|long))( \w+)?\s+"
-                    r"(ska|bör|borde|måste|behöver|should|must|ought to|do we need to)\s+"
-                    r"(vi|jag|man|ni|we|i|one)\b")
-_EXAMPLES = _rx(r"\b(exempel|fallexempel|examples?|case stud(y|ies)|"
-                r"(andra|other) (asf|företag|sociala företag|companies|enterprises) "
-                r"(som|that|who))")
-_COMPARISON = _rx(r"\b(skillnad\w*|skiljer|jämför\w*|jämfört|kontra|versus|vs\.?|differ\w*|"
-                  r"compare\w*|compared)\b")
+ADVICE_AMOUNT = pattern("question.advice_amount")
+_EXAMPLES = pattern("question.examples")
+_COMPARISON = pattern("question.comparison")
 # "How do we / what should I / where do we start": advice and situational questions.
-_BROAD = _rx(
-    r"\b(hur (ska|bör|kan|gör|får|når|hittar|börjar|kommer|skapar|bygger|lyckas|arbetar|jobbar|"
-    r"hanterar|löser|undviker|lägger|planerar|förbereder|organiserar|prissätter|marknadsför|"
-    r"tänker|startar|tar)|var (ska|börjar|bör)|vem (ska|bör|borde|behöver|måste)|"
-    r"vad (bör|ska|behöver|krävs|måste|är viktigt|"
-    r"är avgörande|ska vi tänka|finns det för)|vad är (nyckeln|hemligheten)|vilka (råd|tips)|"
-    r"tips|råd|rekommendation\w*|framgångsfaktor\w*|utmaning\w*|drivkraft\w*|hinder|"
-    r"how (do|should|can|could|would|to)|what should|where (do|should) (we|i)|"
-    r"who (should|must|needs? to)|"
-    r"what (are|is) the (key|main|most)|advice|tips|recommend\w*|success factors?|"
-    r"challenges?|lessons?)\b")
-_LIST = _rx(r"^(vilka|vilken typ|vad för|which|what (kinds?|types?))\b|\b(lista|nämn|list)\b")
+_BROAD = pattern("question.broad")
+_LIST = pattern("question.list")
 # First-person situations: "vi är ett fastighetsbolag", "jag driver ett ASF", "we are a ...".
-SITUATION = _rx(r"\b(vi är|vi har|vi driver|jag är|jag driver|jag jobbar|jag arbetar|jag ska|"
-                 r"vi ska|vårt (företag|bolag|asf)|min kommun|we are|we're|i am|i'm|i run|"
-                 r"our (company|business|firm))\b")
+SITUATION = pattern("question.situation")
 # A follow-up that asks how to deal with what was just described.
-_SOLUTION = _rx(r"\b(lösa|lösning\w*|hantera|åtgärda|göra åt|komma runt|undvika|övervinna|"
-                r"förbättra|solve|fix|handle|deal with|overcome|avoid|address)\b")
+_SOLUTION = pattern("question.solution")
 
 _ROLES: list[tuple[str, re.Pattern[str]]] = [
-    ("advisor", _rx(r"\b(kommun(en)?s?\b.{0,40}\b(workshop|träff|nätverk)|workshop|"
-                    r"(vi|jag) (som|på|i) (en |vår )?(kommun|region)\w*|"
-                    r"(jag|vi) (jobbar|arbetar) (på|i|inom) (en |vår |min )?(\w+ )?"
-                    r"(kommun|region)\w*|\w*(chef|strateg|handläggare|samordnare|utvecklare|"
-                    r"tjänste(man|person)) (på|i|inom) (en |vår |min )?(\w+ )?(kommun|region)\w*|"
-                    r"näringslivs(chef|strateg|enhet|avdelning)\w*|"
-                    r"nätverksträff\w*|rådgivare|näringslivskontor\w*|näringslivsutveckl\w*|"
-                    r"företagsfrämjare|coompanion|advis[eo]r|municipality|network meeting)")),
-    ("asf", _rx(r"\b(vi|jag) (driver|startar|har startat|är) (ett )?(asf|socialt företag|"
-                r"arbetsintegrerande|kooperativ)|\b(vårt|mitt) (asf|sociala företag|kooperativ)|"
-                r"\bsom asf\b|\bwe (run|are|have) an? (work[- ]integrat\w* )?(asf|social "
-                r"(enterprise|cooperative)|wise)|\bour social "
-                r"enterprise")),
-    ("company", _rx(r"\b(vi|jag) (är|jobbar på|arbetar på) (ett |en )?(\w+ )?\w*(företag|bolag|"
-                    r"koncern|kedja|fabrik)\b|\bvårt (företag|bolag)\b|\binköp\w*|\bcsr\b|"
-                    r"\bupphandlare\b|\b(our|my) (company|firm)|\bwe are a\b")),
-]
+    (role, pattern(f"question.role_{role}")) for role in ("advisor", "asf", "company")]
 # A question about planning a meeting, workshop or event: the documents' planning models
 # (figure cards) answer its "how do I lay it out".
-_MEETING = _rx(r"\b(workshop\w*|\w*träff(en|ar|arna)?|möte[nt]?|mötena|seminari\w*|evenemang\w*|"
-               r"event\w*|meetings?|gatherings?)\b")
-_PLANNING = _rx(r"\b(lägg\w* upp|upplägg\w*|planer\w*|organiser\w*|ordna\w*|hålla|håller|"
-                r"arrangera\w*|genomför\w*|förbered\w*|plan|planning|organi[sz](e|ing)|"
-                r"set up|run|running|host|hosting)\b")
+_MEETING = pattern("question.meeting")
+_PLANNING = pattern("question.planning")
 # Asks how to get customers: a word of getting or of new ones right before the customer word
 # ("få fler kunder", "sin första riktiga företagskund"), not any mention of customers ("Ska vi
 # berätta för kunderna att vi är ett socialt företag?" got how the cases found theirs).
-_CUSTOMERS = _rx(r"\b(få|får|fick|hitta\w*|skaffa\w*|vinn\w*|lock\w*|nå|når|fler|nya|ny|första|"
-                 r"attract\w*|find\w*|get|getting|win\w*|gain\w*|new|more|first)\s+(\w+\s+)?"
-                 r"\w*(kund(en|er|erna)?|customers?|clients?|beställare)\b|\bkundkrets\w*|"
-                 r"\bkundbas\w*")
+_CUSTOMERS = pattern("question.customers")
 # Whom each role is, in the words documents use when they address it ("Rekommendationer till
 # offentliga aktörer och företagsfrämjare"): a section whose heading names the asker's own
 # group speaks to them. (The model's vectors do not separate addressees: a municipality's
 # question is closer to "Rekommendationer till ASF", 0.45, than to the heading addressing
 # public actors, 0.27, because both name ASF.)
-ADDRESSEES = {
-    "advisor": "offentliga kommuner regioner företagsfrämjare rådgivare",
-    "asf": "ASF",
-    "company": "samverkande konventionella köpare",
-}
-_SIZE = _rx(r"\b(litet|liten|små|medelstort|medelstor|stort|stor|större|mindre|small|"
-            r"medium-sized|mid-sized|large|big)\b(?=\s+\w*(företag|bolag|asf|company|firm))")
-_PLACE = re.compile(
-    r"\b(?:i|från|utanför|in|near)\s+([A-ZÅÄÖ][a-zåäöé]+(?:[ -][A-ZÅÄÖ][a-zåäöé]+)?)")
-_NOT_PLACES = frozenset({"ASF", "Sverige", "Sweden", "Norden", "Europa", "Europe"})
+ADDRESSEES = {role: " ".join(sorted(words_of(f"question.addressees_{role}")))
+              for role in ("advisor", "asf", "company")}
+_SIZE = pattern("question.size")
+_PLACE = pattern("question.place_in")
+_NOT_PLACES = words_of("generic_names") | words_of("question.broad_places")
+
+# What the answer must hold (the answer-type check reads it from the Analysis).
+_QUANTITY = pattern("answerability.quantity")
+_HOW_MANY_NOUN = pattern("answerability.how_many_noun")
+_NOT_COUNTED = words_of("answerability.not_counted")
+_MONEY = pattern("answerability.money")
+_PERSON_QUESTION = pattern("answerability.person_question")
+# "Vem ska hålla i kontakten?" asks for a role (advice), not for a name the text must hold.
+_ENTITY_QUESTION = pattern("answerability.entity_question")
+_OPINION = pattern("answerability.opinion")
+_NUMBER = re.compile(r"[\w-]*?\b(\d{2,})\b[\w-]*")
+# A question that asks which, who, where or whether there is something: its names are what it
+# asks about ("Vilka ASF finns i Umeå?"), unlike a name that describes the asker.
+_ENTITY_OPENING = pattern("answerability.entity_opening")
+# Capitalised words that name the domain or the study itself rather than an answer to "which
+# company" or a place the documents might not know.
+GENERIC_NAMES = (words_of("generic_names") | words_of("study_names")
+                 | words_of("answerability.generic_names") | words_of("answerability.study_names"))
 
 
 @dataclass(frozen=True)
@@ -133,6 +94,20 @@ class Situation:
 
 
 @dataclass(frozen=True)
+class Expected:
+    """What an answer must hold for the kind of thing the question asks (answer-type check)."""
+
+    amount: bool = False            # a sum of money the documents state, not one to decide
+    quantity: bool = False          # a count or size ("hur många", "hur stor", "how much")
+    counted: str = ""               # the noun a "hur många" question counts ("intervjuer")
+    person: bool = False            # named persons ("vilka konsulter", "vem skrev")
+    entity: bool = False            # a name: which company, municipality, who
+    numbers: tuple[tuple[str, str], ...] = ()   # (as written, digits) of each number >= 10
+    people: tuple[str, ...] = ()    # the persons the question names
+    opinion: bool = False           # asks what someone thinks
+
+
+@dataclass(frozen=True)
 class Analysis:
     """What a question asks for."""
 
@@ -141,6 +116,9 @@ class Analysis:
     situation: Situation = field(default_factory=Situation)
     meeting: bool = False           # asks how to plan a meeting, workshop or event
     customers: bool = False         # asks about customers (finding, getting, keeping them)
+    expects: Expected = field(default_factory=Expected)
+    names: tuple[str, ...] = ()     # names and places a which/who/where question asks about
+    points_back: str | None = None  # the word a question leans on what was said with ("det")
 
 
 def analyse(question: str, industries: dict[str, re.Pattern[str]] | None = None) -> Analysis:
@@ -148,11 +126,53 @@ def analyse(question: str, industries: dict[str, re.Pattern[str]] | None = None)
 
     `industries` maps an industry label to the pattern that finds it in a question (the case
     catalog's vocabulary), so a situation's industry uses the same labels as the cards.
+    The expected answer, the names asked about and the back reference are read from the
+    question as written (the answer-type check and the name check read the same text).
     """
     text = collapse(question)
     analysis = _analyse(text, industries or {})
     return replace(analysis, meeting=bool(_MEETING.search(text) and _PLANNING.search(text)),
-                   customers=bool(_CUSTOMERS.search(text)))
+                   customers=bool(_CUSTOMERS.search(text)), expects=expected(question),
+                   names=asked_names(question), points_back=dangling(question))
+
+
+def expected(question: str) -> Expected:
+    """Return what an answer to the question must hold: a sum, a count of a noun, names, a
+    person's view, the numbers the question names."""
+    quantity = bool(_QUANTITY.search(question))
+    noun = _HOW_MANY_NOUN.search(question)
+    counted = noun.group(1) if noun else ""
+    return Expected(
+        # "Hur mycket ska vi ta betalt?" asks how to decide, not for a sum.
+        amount=bool(_MONEY.search(question)) and quantity
+        and not ADVICE_AMOUNT.search(question),
+        quantity=quantity,
+        counted=counted if counted.lower() not in _NOT_COUNTED else "",
+        person=bool(_PERSON_QUESTION.search(question)),
+        entity=bool(_ENTITY_QUESTION.search(question)),
+        numbers=tuple((m.group(), m.group(1)) for m in _NUMBER.finditer(question)),
+        people=tuple(PERSON_NAME.findall(question)),
+        opinion=bool(_OPINION.search(question)))
+
+
+def asked_names(question: str) -> tuple[str, ...]:
+    """Return the names and places a which/who/where question asks about ("Vilka ASF finns i
+    Umeå?" -> "Umeå"), in order.
+
+    A sentence that describes the asker ("Vi är ett fastighetsbolag i Malmö.") is skipped, as
+    are the domain's and the study's own names and hyphenated words; English questions give
+    none (their capitals are not names, and the documents are Swedish).
+    """
+    if is_english(question):
+        return ()
+    found: list[str] = []
+    for sentence in split_sentences(question):
+        sentence = sentence.strip()
+        if not _ENTITY_OPENING.match(sentence) or SITUATION.search(sentence):
+            continue
+        found += [name for name in PROPER_NAME.findall(sentence)
+                  if name not in GENERIC_NAMES and "-" not in name]
+    return tuple(found)
 
 
 def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
@@ -183,10 +203,10 @@ def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
 
 
 def _situation(text: str, industries: dict[str, re.Pattern[str]]) -> Situation:
-    industry = tuple(label for label, pattern in industries.items() if pattern.search(text))
+    industry = tuple(label for label, rule in industries.items() if rule.search(text))
     place = next((m.group(1) for m in _PLACE.finditer(text)
                   if m.group(1) not in _NOT_PLACES and not m.group(1).isupper()), None)
-    role = next((name for name, pattern in _ROLES if pattern.search(text)), None)
+    role = next((name for name, rule in _ROLES if rule.search(text)), None)
     size = _SIZE.search(text)
     return Situation(industry, place, role, size.group(1).lower() if size else None)
 

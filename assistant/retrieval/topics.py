@@ -17,7 +17,6 @@ and adds nothing to the index build.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -25,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from assistant.ingest.chunking import split_units
+from assistant.lexicon import pattern
 from assistant.text import tokens
 from assistant.types import Chunk, Unit
 
@@ -33,7 +33,7 @@ from assistant.types import Chunk, Unit
 # list is a subsection. A lead-in that points forward ("Följande aktörer medverkade:",
 # "… ger Sweco följande rekommendationer:") is a sentence, not a heading.
 _HEADING_WORDS = 8
-_POINTS_FORWARD = re.compile(r"\b(följande|the following|as follows)\b", re.IGNORECASE)
+_POINTS_FORWARD = pattern("topics.points_forward")
 
 
 def is_list_heading(chunk: Chunk, unit: Unit) -> bool:
