@@ -4,6 +4,9 @@ Interface stage, like cli.py and ui/: it wires requests to one process-wide Assi
 adds what a shared service needs: API keys (and a limit on wrong ones), a per-key rate
 limit, a request size limit, JSON errors with Swedish messages and the right status,
 readiness while the model loads, and documentation pages served without a CDN.
+`create_app` adds the route groups (operations, questions, OpenAI, cases, docs) and the
+exception handlers; the checks they share (keys, rate limits) are one `Access` object whose
+methods are the routes' dependencies.
 
 Concurrency: answers are computed by a small pool of worker threads (ASF_API__WORKERS, one by
 default: the embedding model already uses every core for one question) fed from one bounded
@@ -536,193 +539,216 @@ def _docs_assets() -> Any:
     return files(fastapi_offline) / "static"
 
 
+# ---------------------------------------------------------------------- access
+class Access:
+    """The access checks every route group shares: API keys, a limit on wrong keys per
+    address and a rate limit per key (per address when no keys are set).
+
+    `client` (the API's routes) and `reader` (the documentation) are FastAPI dependencies.
+    """
+
+    def __init__(self, settings: Settings):
+        self.keys = api_keys(settings)
+        self.limiter = RateLimiter(settings.api.rate_per_minute)
+        self.failures = RateLimiter(settings.api.failed_keys_per_minute)
+
+    def authenticate(self, request: Request, challenge: str = "Bearer") -> str | None:
+        """Check the API key; return the key's identity (None when no keys are set).
+
+        Wrong keys are counted per client address: past the limit every attempt from it,
+        a right key included, is 429 until the bucket refills, so keys cannot be guessed.
+        """
+        if not self.keys:
+            return None
+        address = _address(request)
+        wait = self.failures.waiting(address)
+        if not wait:
+            match = self._matching_key(given_key(request))
+            if match is not None:
+                return f"key:{match}"
+            wait = self.failures.take(address)
+            if not wait:
+                raise ApiError(401, API_ERR_UNAUTHORIZED, "authentication_error",
+                               {"WWW-Authenticate": challenge})
+        raise _rate_limited(API_ERR_KEY_ATTEMPTS, wait)
+
+    def _matching_key(self, given: str) -> int | None:
+        """Return the number of the key given (compared in constant time), or None."""
+        encoded = given.encode()
+        return next((n for n, k in enumerate(self.keys)
+                     if hmac.compare_digest(k.encode(), encoded)), None)
+
+    def shows_details(self, request: Request) -> bool:
+        """Return True when a request may see more than the status: no keys are set, or it
+        gives a right one (a key given is checked, and its failures counted, as anywhere)."""
+        return not self.keys or bool(given_key(request) and self.authenticate(request))
+
+    async def client(self, request: Request) -> str:
+        """Check the API key and the rate limit; return the client's identity."""
+        identity = self.authenticate(request) or _address(request)
+        wait = self.limiter.take(identity)
+        if wait:
+            raise _rate_limited(API_ERR_RATE_LIMIT, wait)
+        return identity
+
+    async def reader(self, request: Request) -> None:
+        """The documentation's guard: the key (a browser asks for it, HTTP Basic)."""
+        self.authenticate(request, 'Basic realm="ASF-assistenten", charset="UTF-8"')
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "okänd"
+
+
+def _rate_limited(message: str, wait: float) -> ApiError:
+    """Return the 429 that tells the client, in words and in Retry-After, how long to wait."""
+    return ApiError(429, message.format(wait=seconds_sv(wait)), "rate_limit_exceeded",
+                    {"Retry-After": str(max(1, round(wait)))})
+
+
 # ---------------------------------------------------------------------- app
 def create_app(settings: Settings, assistant: Assistant | None = None,
                background: bool = True, load: bool = True) -> FastAPI:
     """Return the API app; the Assistant loads in a background thread (or now, or never:
     load=False gives an app that only answers /healthz, for reading its routes)."""
     state = ServerState(settings)
-    keys = api_keys(settings)
-    limiter = RateLimiter(settings.api.rate_per_minute)
-    failures = RateLimiter(settings.api.failed_keys_per_minute)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        state.pool.close()
-
-    # The documentation routes are added below, behind the API key.
+    access = Access(settings)
+    # The documentation routes are added by _add_docs, behind the API key.
     app = FastAPI(title=API_TITLE, version="1.0", description=API_DESCRIPTION,
-                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan,
+                  exception_handlers={ApiError: _api_error, ClientGone: _gone,
+                                      RequestValidationError: _invalid,
+                                      StarletteHTTPException: _http, Exception: _internal})
     app.state.asf = state
-    access = logging.getLogger("uvicorn.access")
-    if _PATH_ONLY not in access.filters:
-        access.addFilter(_PATH_ONLY)
+    access_log = logging.getLogger("uvicorn.access")
+    if _PATH_ONLY not in access_log.filters:
+        access_log.addFilter(_PATH_ONLY)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_request_kb * 1024)
     if load and background:
         threading.Thread(target=state.load, args=(assistant,), name="asf-load",
                          daemon=True).start()
     elif load:
         state.load(assistant)
+    for add_group in (_add_operations, _add_questions, _add_openai, _add_cases):
+        add_group(app, state, access)
+    _add_docs(app, access)
+    return app
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return exc.response()
 
-    @app.exception_handler(ClientGone)
-    async def _gone(request: Request, exc: ClientGone) -> Response:
-        return Response(status_code=499)    # nobody reads it; the access log shows why
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.asf.pool.close()
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        text = next((e for e in errors if e.get("type") == "invalid_unicode"), None)
-        if text is not None:
-            return ApiError(400, API_ERR_BAD_TEXT.format(
-                fields=text.get("ctx", {}).get("where", "innehållet"))).response()
-        where = ", ".join(".".join(str(p) for p in e.get("loc", ()) if p != "body")
-                          for e in errors[:3])
-        return ApiError(400, API_ERR_BAD_REQUEST.format(fields=where or "innehållet")).response()
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Starlette's and FastAPI's own errors (no route, wrong method, a body that is not
-        # UTF-8 or nests too deeply) in the API's shape, in Swedish.
-        headers = dict(exc.headers or {})
-        messages = {400: (API_ERR_BAD_BODY, "invalid_request_error"),
-                    404: (API_ERR_NOT_FOUND, "not_found"),
-                    405: (API_ERR_METHOD.format(allowed=headers.get("Allow", "")),
-                          "method_not_allowed")}
-        message, kind = messages.get(exc.status_code,
-                                     (API_ERR_HTTP.format(status=exc.status_code),
-                                      "invalid_request_error"))
-        return ApiError(exc.status_code, message, kind, headers).response()
+# ---------------------------------------------------------------------- exception handlers
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return exc.response()
 
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        # Never the exception's text: it may hold paths or a provider's message.
-        return ApiError(500, API_ERR_INTERNAL, "internal_error").response()
 
-    def authenticate(request: Request, challenge: str = "Bearer") -> str | None:
-        """Check the API key; return the key's identity (None when no keys are set).
+async def _gone(request: Request, exc: ClientGone) -> Response:
+    return Response(status_code=499)    # nobody reads it; the access log shows why
 
-        Wrong keys are counted per client address: past the limit every attempt from it,
-        a right key included, is 429 until the bucket refills, so keys cannot be guessed.
-        """
-        if not keys:
-            return None
-        address = request.client.host if request.client else "okänd"
-        wait = failures.waiting(address)
-        if not wait:
-            given = given_key(request).encode()
-            match = next((n for n, k in enumerate(keys) if hmac.compare_digest(k.encode(), given)),
-                         None)
-            if match is not None:
-                return f"key:{match}"
-            wait = failures.take(address)
-            if not wait:
-                raise ApiError(401, API_ERR_UNAUTHORIZED, "authentication_error",
-                               {"WWW-Authenticate": challenge})
-        raise ApiError(429, API_ERR_KEY_ATTEMPTS.format(wait=seconds_sv(wait)),
-                       "rate_limit_exceeded", {"Retry-After": str(max(1, round(wait)))})
 
-    async def client(request: Request) -> str:
-        """Check the API key and the rate limit; return the client's identity."""
-        identity = authenticate(request) or \
-            (request.client.host if request.client else "okänd")
-        wait = limiter.take(identity)
-        if wait:
-            raise ApiError(429, API_ERR_RATE_LIMIT.format(wait=seconds_sv(wait)),
-                           "rate_limit_exceeded", {"Retry-After": str(max(1, round(wait)))})
-        return identity
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    text = next((e for e in errors if e.get("type") == "invalid_unicode"), None)
+    if text is not None:
+        return ApiError(400, API_ERR_BAD_TEXT.format(
+            fields=text.get("ctx", {}).get("where", "innehållet"))).response()
+    where = ", ".join(".".join(str(p) for p in e.get("loc", ()) if p != "body")
+                      for e in errors[:3])
+    return ApiError(400, API_ERR_BAD_REQUEST.format(fields=where or "innehållet")).response()
 
-    async def reader(request: Request) -> None:
-        """The documentation's guard: the key (a browser asks for it, HTTP Basic)."""
-        authenticate(request, 'Basic realm="ASF-assistenten", charset="UTF-8"')
 
-    def checked(question: str) -> str:
-        try:
-            return validate_question(question, settings.answer.max_question_chars)
-        except QuestionError as exc:
-            raise ApiError(400, str(exc)) from exc
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # Starlette's and FastAPI's own errors (no route, wrong method, a body that is not
+    # UTF-8 or nests too deeply) in the API's shape, in Swedish.
+    headers = dict(exc.headers or {})
+    messages = {400: (API_ERR_BAD_BODY, "invalid_request_error"),
+                404: (API_ERR_NOT_FOUND, "not_found"),
+                405: (API_ERR_METHOD.format(allowed=headers.get("Allow", "")),
+                      "method_not_allowed")}
+    message, kind = messages.get(exc.status_code,
+                                 (API_ERR_HTTP.format(status=exc.status_code),
+                                  "invalid_request_error"))
+    return ApiError(exc.status_code, message, kind, headers).response()
 
-    @app.get("/healthz", tags=["drift"],
-              summary=_summary("healthz"), description=_description("healthz"))
+
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    # Never the exception's text: it may hold paths or a provider's message.
+    return ApiError(500, API_ERR_INTERNAL, "internal_error").response()
+
+
+# ---------------------------------------------------------------------- route groups
+# Each adds its routes to the app itself rather than through an APIRouter: since FastAPI
+# 0.137 an included router is one lazy node in `app.routes`, which then no longer lists the
+# paths (the deployment tests read them there).
+def _add_operations(app: FastAPI, state: ServerState, access: Access) -> None:
+    """/healthz and /readyz, for a platform's probes (no key needed)."""
+
+    @app.get("/healthz", tags=["drift"], summary=_summary("healthz"),
+             description=_description("healthz"))
     def healthz() -> dict[str, str]:
         """Return ok: the process is up (the model may still be loading)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["drift"],
-              summary=_summary("readyz"), description=_description("readyz"))
+    @app.get("/readyz", tags=["drift"], summary=_summary("readyz"),
+             description=_description("readyz"))
     def readyz(request: Request) -> dict[str, Any]:
         """The model and the index are loaded, no answer is stuck, and questions are
         answered. The number of passages is given only with a key (when keys are set)."""
         assistant = state.require()
-        if state.pool.longest_running() > settings.api.stuck_after_s:
-            raise ApiError(503, API_ERR_STUCK.format(seconds=settings.api.stuck_after_s),
+        stuck_after = state.settings.api.stuck_after_s
+        if state.pool.longest_running() > stuck_after:
+            raise ApiError(503, API_ERR_STUCK.format(seconds=stuck_after),
                            "service_unavailable", {"Retry-After": "30"})
         body: dict[str, Any] = {"status": "ready"}
-        # A key given here is checked (and its failures counted) like anywhere else.
-        if not keys or (given_key(request) and authenticate(request)):
+        if access.shows_details(request):
             body["chunks"] = len(assistant.index.chunks())
         return body
 
-    @app.post("/v1/ask", tags=["frågor"],
-              summary=_summary("ask"), description=_description("ask"))
-    async def ask(body: AskRequest, request: Request,
-                  _: str = Depends(client)) -> dict[str, Any]:
+
+def _add_questions(app: FastAPI, state: ServerState, access: Access) -> None:
+    """/v1/ask and /v1/ask/stream: the assistant's own API."""
+    keyed = [Depends(access.client)]
+
+    @app.post("/v1/ask", tags=["frågor"], dependencies=keyed, summary=_summary("ask"),
+              description=_description("ask"))
+    async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """Answer one question; the same JSON as `asf ask --json` (sources from outside the
         corpus by file name)."""
-        question = checked(body.question)
-        assistant = state.require()
-        history = [t.model_dump() for t in body.history]
-        role = _role(body.role)
-        job = state.pool.submit(lambda: assistant.stream(question, history, role),
-                                answer_only=True)
+        job = _ask_job(state, body, answer_only=True)
         return public_answer(await job_answer(job, request))
 
-    @app.post("/v1/ask/stream", tags=["frågor"],
+    @app.post("/v1/ask/stream", tags=["frågor"], dependencies=keyed,
               summary=_summary("ask_stream"), description=_description("ask_stream"))
-    async def ask_stream(body: AskRequest, request: Request,
-                         _: str = Depends(client)) -> StreamingResponse:
+    async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
         """Answer one question as server-sent events: `delta` pieces, then `answer`."""
-        question = checked(body.question)
-        assistant = state.require()
-        history = [t.model_dump() for t in body.history]
-        role = _role(body.role)
-        job = state.pool.submit(lambda: assistant.stream(question, history, role))
+        job = _ask_job(state, body)
+        return StreamingResponse(_ask_events(job, request), media_type="text/event-stream")
 
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                async for event in job_events(job, request):
-                    if isinstance(event, Answer):
-                        yield _sse("answer", public_answer(event))
-                    else:
-                        yield _sse("delta", {"text": event})
-            except ClientGone:
-                return
-            except Exception:  # noqa: BLE001 - the stream has begun: say so in it
-                yield _sse("error", {"message": API_ERR_INTERNAL})
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+def _add_openai(app: FastAPI, state: ServerState, access: Access) -> None:
+    """/v1/models and /v1/chat/completions, for OpenAI clients and Open WebUI."""
+    keyed = [Depends(access.client)]
 
-    @app.get("/v1/models", tags=["OpenAI"],
-              summary=_summary("models"), description=_description("models"))
-    async def models(_: str = Depends(client)) -> dict[str, Any]:
+    @app.get("/v1/models", tags=["OpenAI"], dependencies=keyed, summary=_summary("models"),
+             description=_description("models"))
+    async def models() -> dict[str, Any]:
         """The one model this server offers (for OpenAI clients and Open WebUI)."""
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model",
                                             "created": 0, "owned_by": "asf-assistenten"}]}
 
-    @app.post("/v1/chat/completions", tags=["OpenAI"],
+    @app.post("/v1/chat/completions", tags=["OpenAI"], dependencies=keyed,
               summary=_summary("chat"), description=_description("chat"), response_model=None)
-    async def chat(body: ChatRequest, request: Request,
-                   _: str = Depends(client)) -> dict[str, Any] | StreamingResponse:
+    async def chat(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
         """OpenAI-compatible chat: the last user message is the question, earlier turns its
         history; the answer (with [n]) and its sources are the content, the citations an
         extra field."""
         limit = _check_chat(body)
         question, history = _conversation(body.messages)
-        question = checked(question)
+        question = _checked(question, state.settings)
         role = body.asker_role()
         assistant = state.require()
         prompt_tokens = sum(count_tokens(m.text()) for m in body.messages)
@@ -732,20 +758,16 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
             usage = bool((body.stream_options or {}).get("include_usage"))
             return StreamingResponse(_chat_stream(job, request, limit, prompt_tokens, usage),
                                      media_type="text/event-stream")
-        answer = await job_answer(job, request)
-        content, cut = truncate_tokens(chat_content(answer), limit)
-        return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion",
-                "created": int(time.time()), "model": MODEL_ID,
-                "choices": [{"index": 0, "finish_reason": "length" if cut else "stop",
-                             "message": {"role": "assistant", "content": content}}],
-                "usage": _usage(prompt_tokens, count_tokens(content)),
-                "citations": public_answer(answer)["citations"]}
+        return _chat_completion(await job_answer(job, request), limit, prompt_tokens)
 
-    @app.get("/v1/cases", tags=["fallexempel"],
-              summary=_summary("cases"), description=_description("cases"))
+
+def _add_cases(app: FastAPI, state: ServerState, access: Access) -> None:
+    """/v1/cases: the report's named examples."""
+
+    @app.get("/v1/cases", tags=["fallexempel"], dependencies=[Depends(access.client)],
+             summary=_summary("cases"), description=_description("cases"))
     def cases(industry: Filter = None, arena: Filter = None, started_by: Filter = None,
-              place: Filter = None, kind: Filter = None, text: str = "",
-              _: str = Depends(client)) -> list[dict[str, Any]]:
+              place: Filter = None, kind: Filter = None, text: str = "") -> list[dict[str, Any]]:
         """The report's named examples, filtered as `asf cases` filters them (a filter given
         several times means or; different filters combine with and)."""
         from assistant.cases.catalog import query_from_options
@@ -758,16 +780,15 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
             raise ApiError(400, str(exc)) from exc
         return [m.case.to_dict() for m in assistant.catalog.filter(query)]
 
-    _add_docs(app, reader)
-    return app
 
-
-def _add_docs(app: FastAPI, reader: Callable[..., Any]) -> None:
+def _add_docs(app: FastAPI, access: Access) -> None:
     """Serve /openapi.json, and /docs and /redoc from files on this server (no CDN), all
     behind the API key when keys are set; without the files the pages are left out."""
     from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
-    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(reader)])
+    reader = [Depends(access.reader)]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=reader)
     async def openapi() -> JSONResponse:
         return JSONResponse(swedish_openapi(app.openapi()))
 
@@ -779,19 +800,63 @@ def _add_docs(app: FastAPI, reader: Callable[..., Any]) -> None:
 
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
 
-    @app.get("/docs", include_in_schema=False, dependencies=[Depends(reader)])
+    @app.get("/docs", include_in_schema=False, dependencies=reader)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} – API",
                                    swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
                                    swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
 
-    @app.get("/redoc", include_in_schema=False, dependencies=[Depends(reader)])
+    @app.get("/redoc", include_in_schema=False, dependencies=reader)
     async def redoc() -> HTMLResponse:
         return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} – API",
                               redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
                               redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
                               with_google_fonts=False)
+
+
+# ---------------------------------------------------------------------- questions
+def _checked(question: str, settings: Settings) -> str:
+    """Return the question as the pipeline takes it, or raise 400 with the CLI's message."""
+    try:
+        return validate_question(question, settings.answer.max_question_chars)
+    except QuestionError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+def _ask_job(state: ServerState, body: AskRequest, answer_only: bool = False) -> Job:
+    """Check a /v1/ask request and queue its question for the workers."""
+    question = _checked(body.question, state.settings)
+    assistant = state.require()
+    history = [t.model_dump() for t in body.history]
+    role = _role(body.role)
+    return state.pool.submit(lambda: assistant.stream(question, history, role),
+                             answer_only=answer_only)
+
+
+async def _ask_events(job: Job, request: Request) -> AsyncIterator[bytes]:
+    """Yield a job's events as /v1/ask/stream sends them: `delta` pieces, then `answer`."""
+    try:
+        async for event in job_events(job, request):
+            if isinstance(event, Answer):
+                yield _sse("answer", public_answer(event))
+            else:
+                yield _sse("delta", {"text": event})
+    except ClientGone:
+        return
+    except Exception:  # noqa: BLE001 - the stream has begun: say so in it
+        yield _sse("error", {"message": API_ERR_INTERNAL})
+
+
+def _chat_completion(answer: Answer, limit: int | None, prompt_tokens: int) -> dict[str, Any]:
+    """Return an answer as an OpenAI chat.completion, cut to the token limit."""
+    content, cut = truncate_tokens(chat_content(answer), limit)
+    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion",
+            "created": int(time.time()), "model": MODEL_ID,
+            "choices": [{"index": 0, "finish_reason": "length" if cut else "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": _usage(prompt_tokens, count_tokens(content)),
+            "citations": public_answer(answer)["citations"]}
 
 
 # ---------------------------------------------------------------------- helpers

@@ -130,3 +130,35 @@ def test_the_corpus_names_file_is_lexicon_data_not_a_document(settings, fake_emb
     files = Index(settings, fake_embeddings).corpus_files()
     assert all(f.name != CORPUS_NAMES_FILE.name for f in files)
     assert any(f.name.startswith("sweco") for f in files)
+
+
+def test_a_lenient_sync_adds_the_good_files_and_keeps_a_bad_files_old_chunks(
+        settings, fake_embeddings, tmp_path):
+    index = Index(settings, fake_embeddings)
+    pdf = tmp_path / "rapport.pdf"
+    pdf.write_bytes((DATA / "rapport.pdf").read_bytes())
+    index.sync([pdf])
+    before = {cid: v for cid, v in _state(index).items() if cid.startswith(str(pdf))} or {
+        c.chunk_id: "" for c in index.chunks() if c.source == str(pdf.resolve())}
+    assert before
+    pdf.write_bytes((DATA / "rapport.pdf").read_bytes()[:2000])     # damaged in place
+    good = tmp_path / "bra.md"
+    good.write_text("# Bra\n\nEn helt vanlig anteckning om ASF.\n", encoding="utf-8")
+    report = index.sync([good], strict=False)
+    assert [e.path.name for e in report.errors] == ["rapport.pdf"]
+    assert report.added == 1 and report.removed == 0
+    assert report.changed_sources == [str(good.resolve())]
+    after = {c.chunk_id for c in index.chunks() if c.source == str(pdf.resolve())}
+    assert after == set(before)
+
+
+def test_a_sync_without_pruning_keeps_a_removed_files_chunks(settings, fake_embeddings):
+    extra = settings.corpus_dir / "egna-anteckningar.md"
+    extra.write_text("# Anteckningar\n\nVårt företag köper kaffe av ett ASF i Malmö.\n",
+                     encoding="utf-8")
+    index = Index(settings, fake_embeddings)
+    index.sync()
+    extra.unlink()
+    report = index.sync(prune=False)
+    assert not report.changed and not report.removed_sources
+    assert [c.source for c in index.chunks()].count("egna-anteckningar.md") == 1

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -574,3 +575,38 @@ def test_openapi_description_is_swedish(client):
                     "The process is up", "OpenAI-compatible chat", "One earlier turn"):
         assert english not in text
     assert schema["paths"]["/v1/ask"]["post"]["summary"] == "Ställ en fråga"
+
+
+# ---------------------------------------------------------------------- the route table
+OUTLINE = Path(__file__).parent / "data" / "openapi_outline.json"
+
+
+def openapi_outline(app) -> dict:
+    """Return what clients and the documentation see of the API: every route (documented
+    or not) in order, and per operation its id, tags, Swedish texts, parameters, body and
+    responses, plus the models' Swedish descriptions."""
+    schema = TestClient(app).get("/openapi.json").json()
+    operations = {
+        f"{method.upper()} {path}": {
+            "operationId": op["operationId"], "tags": op.get("tags"),
+            "summary": op.get("summary"), "description": op.get("description"),
+            "parameters": [f"{p['in']} {p['name']}{'' if p.get('required') else '?'}"
+                           for p in op.get("parameters", [])],
+            "body": op.get("requestBody", {}).get("content", {}).get(
+                "application/json", {}).get("schema", {}).get("$ref"),
+            "responses": {code: r["description"] for code, r in op["responses"].items()}}
+        for path, item in schema["paths"].items() for method, op in item.items()}
+    return {
+        "info": schema["info"],
+        "routes": [f"{' '.join(sorted(getattr(r, 'methods', None) or ['MOUNT']))} {r.path}"
+                   for r in app.routes],
+        "operations": operations,
+        "models": {name: model.get("description")
+                   for name, model in schema["components"]["schemas"].items()}}
+
+
+def test_the_openapi_document_keeps_its_routes_and_swedish_texts():
+    """The routes, tags and Swedish texts as they were when the app was split into route
+    groups (tests/data/openapi_outline.json); a route that disappears or changes fails."""
+    outline = openapi_outline(create_app(Settings(), load=False))
+    assert outline == json.loads(OUTLINE.read_text(encoding="utf-8"))

@@ -184,6 +184,53 @@ class _Stored:
     metas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@dataclass
+class _SyncRun:
+    """One sync: what it starts from (the live index, and what it compares against: the
+    live index, or nothing on a rebuild) and what it reads (documents, sources seen and who
+    adds each)."""
+
+    titles: dict[str, str]
+    wanted: list[Path]
+    live: _Stored
+    stored: _Stored
+    with_units: set[str]
+    shared: bool            # a Chroma server: other instances' documents are there too
+    me: str
+    rebuild: bool
+    corpus_root: Path
+    report: SyncReport = field(default_factory=SyncReport)
+    docs: list[SourceDocument] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    adder: dict[str, str] = field(default_factory=dict)     # source -> who adds it now
+
+    def mine(self, source: str) -> bool:
+        """Return True when this instance may treat a stored document as its own."""
+        return not self.shared or self.me in self.live.owners.get(source, set())
+
+    def owners(self, source: str) -> set[str]:
+        """Return who added a document once this sync is written."""
+        return self.live.owners.get(source, set()) | {self.adder.get(source, self.me)}
+
+
+@dataclass
+class _SyncPlan:
+    """What a sync writes: chunks to embed and add, chunks whose text is unchanged but whose
+    metadata is new, chunk ids to drop, records whose owners alone change, and (on a
+    rebuild) the sources copied from the live index as they are."""
+
+    to_add: list[tuple[Chunk, SourceDocument]]
+    refreshed: list[tuple[Chunk, SourceDocument]]
+    stale: list[str]
+    metadata: dict[str, dict[str, Any]]
+    keep: list[str]
+
+    @property
+    def changes(self) -> bool:
+        """Return True when the index must be written."""
+        return bool(self.to_add or self.stale or self.refreshed or self.metadata)
+
+
 class Index:
     """The persistent passage index: Chroma on disk plus the chunk list for BM25."""
 
@@ -602,114 +649,149 @@ class Index:
 
     def _sync(self, paths: Sequence[Path] | None, *, strict: bool, prune: bool,
               progress: Progress | None, rebuild: bool = False) -> SyncReport:
+        """Sync in four steps: read (parse the files whose stored chunks are not current),
+        compare (what to embed, drop, refresh or re-own), write (one new generation, made
+        live only when complete) and report.
+
+        Nothing is written before every file is read: with `strict`, one bad file ends the
+        sync here; otherwise a bad file keeps its old chunks and is reported.
+        """
+        run = self._begin_sync(paths, rebuild)
+        for path in run.wanted:
+            self._take(run, path, self.source_key(path),
+                       CORPUS_OWNER if path.resolve().is_relative_to(run.corpus_root)
+                       else run.me)
+        if run.report.errors and strict:
+            return run.report
+        self._take_left_over(run)
+        plan = self._plan(run, prune)
+        if plan.changes or rebuild:
+            self._write(plan.to_add, plan.refreshed, plan.stale, progress, rebuild=rebuild,
+                        owners=run.owners, metadata=plan.metadata, keep=plan.keep)
+        # Sources keyed by an absolute path were added from outside the corpus and uploads
+        # folders (by a version before added.json); those keyed relative to the corpus are
+        # corpus files, wherever the corpus folder was when they were indexed.
+        self._record_added([*(Path(p) for p in paths or []),
+                            *(Path(p) for s, p in run.stored.paths.items()
+                              if p and Path(s).is_absolute() and run.mine(s))])
+        return self._finish_report(run, plan)
+
+    def _begin_sync(self, paths: Sequence[Path] | None, rebuild: bool) -> _SyncRun:
+        """Read what a sync starts from: the titles, the files wanted, the live index (as
+        this instance sees it) and who this instance is."""
         titles = self._titles()        # a broken sources.json stops here, before any work
         wanted = list(dict.fromkeys([*self.corpus_files(), *(Path(p) for p in paths or [])]))
         live = self._stored()
-        stored = _Stored() if rebuild else live
-        by_source, paths_of_sources, kinds = stored.by_source, stored.paths, stored.kinds
         with_units = self._with_units() if not rebuild else set()
         # A shared index (a Chroma server) holds other instances' documents too.
         shared = bool(self.settings.chroma_url)
         me = self.instance_id()
         if shared:
             self._claim_unowned(live, me)
-        corpus_root = self.settings.corpus_dir.resolve()
-        report = SyncReport()
-        docs: list[SourceDocument] = []
-        seen_sources: set[str] = set()
-        adder: dict[str, str] = {}           # source -> who adds it in this sync
+        return _SyncRun(titles=titles, wanted=wanted, live=live,
+                        stored=_Stored() if rebuild else live, with_units=with_units,
+                        shared=shared, me=me, rebuild=rebuild,
+                        corpus_root=self.settings.corpus_dir.resolve())
 
-        def take(path: Path, key: str, owner: str) -> None:
-            """Parse a file unless its stored chunks are current; note errors."""
-            seen_sources.add(key)
-            adder.setdefault(key, owner)
-            if self._unchanged(path, by_source.get(key, {}), kinds, with_units):
-                return
-            try:
-                doc = self.load(path, titles)
-            except IngestError as exc:
-                report.errors.append(exc)      # keep its old chunks as they are
-                return
-            adder.setdefault(doc.source, owner)
-            if not self._is_current(doc, by_source.get(doc.source, {}), kinds, with_units):
-                docs.append(doc)
+    def _take(self, run: _SyncRun, path: Path, key: str, owner: str) -> None:
+        """Parse a file unless its stored chunks are current; note errors."""
+        run.seen.add(key)
+        run.adder.setdefault(key, owner)
+        stored = run.stored
+        if self._unchanged(path, stored.by_source.get(key, {}), stored.kinds, run.with_units):
+            return
+        try:
+            doc = self.load(path, run.titles)
+        except IngestError as exc:
+            run.report.errors.append(exc)      # keep its old chunks as they are
+            return
+        run.adder.setdefault(doc.source, owner)
+        if not self._is_current(doc, stored.by_source.get(doc.source, {}), stored.kinds,
+                                run.with_units):
+            run.docs.append(doc)
 
-        def mine(source: str) -> bool:
-            """Return True when this instance may treat a stored document as its own."""
-            return not shared or me in live.owners.get(source, set())
+    def _take_left_over(self, run: _SyncRun) -> None:
+        """Take the files ingested from outside the corpus before they were listed in
+        added.json: they stay while they exist."""
+        for source, stored_path in run.stored.paths.items():
+            if (source not in run.seen and stored_path and Path(stored_path).is_file()
+                    and run.mine(source)):
+                self._take(run, Path(stored_path), source, run.me)
 
-        for path in wanted:
-            take(path, self.source_key(path),
-                 CORPUS_OWNER if path.resolve().is_relative_to(corpus_root) else me)
-        if report.errors and strict:
-            return report
-        # Files ingested from outside the corpus before they were listed in added.json stay
-        # while they exist.
-        for source, stored_path in paths_of_sources.items():
-            if (source not in seen_sources and stored_path and Path(stored_path).is_file()
-                    and mine(source)):
-                take(Path(stored_path), source, me)
-
-        def owners(source: str) -> set[str]:
-            return live.owners.get(source, set()) | {adder.get(source, me)}
-
-        new_chunks: list[tuple[Chunk, SourceDocument]] = []
-        for doc in docs:
-            # A case or guide card is one passage of its quotes; other files are chunked.
-            chunks = (doc.chunks() if isinstance(doc, CaseDocument | GuideDocument)
-                      else chunk_document(doc, self.settings.chunking.chunk_size,
-                                          self.settings.chunking.section_in_text))
-            for chunk in chunks:
-                new_chunks.append((chunk, doc))
+    def _plan(self, run: _SyncRun, prune: bool) -> _SyncPlan:
+        """Compare the files read with the stored chunks: what to embed and add, what to
+        drop, what keeps its vectors but gets new metadata (or only new owners)."""
+        new_chunks = self._chunk_all(run.docs)
         new_ids = {c.chunk_id for c, _ in new_chunks}
-        stale: list[str] = []
-        for doc in docs:
-            stale.extend(cid for cid in by_source.get(doc.source, {}) if cid not in new_ids)
+        stale = [cid for doc in run.docs for cid in run.stored.by_source.get(doc.source, {})
+                 if cid not in new_ids]
         # Who added a document changes without its passages: the owners of every chunk.
-        new_owners: dict[str, set[str]] = {}
-        if shared:
-            written = {d.source for d in docs}
-            new_owners = {s: owners(s) for s in (seen_sources & set(by_source)) - written
-                          if owners(s) != live.owners.get(s, set())}
+        new_owners = self._owner_changes(run)
         if prune:
-            for source in live.by_source:
-                if source in seen_sources:
-                    continue
-                added_by = live.owners.get(source, set())
-                others = added_by - {me, CORPUS_OWNER}
-                if shared and (others or not added_by):
-                    # Another instance added it (or one before owners were kept): it stays.
-                    report.kept_sources.append(source)
-                    if added_by and others != added_by:
-                        new_owners[source] = others
-                elif not rebuild:
-                    stale.extend(by_source[source])
-                    report.removed_sources.append(source)
+            pruned, kept_owners = self._prune(run)
+            stale.extend(pruned)
+            new_owners.update(kept_owners)
         # A chunk stored without token vectors or sentence units (by an older version, or a
         # write that never finished) is embedded again; _is_current() took its file up.
-        known = {cid for ids in by_source.values() for cid in ids
-                 if self._whole(cid, kinds, with_units)}
-        to_add = [(c, d) for c, d in new_chunks if c.chunk_id not in known]
-        refreshed = [(c, d) for c, d in new_chunks if c.chunk_id in known]
-        report.changed_sources = [d.source for d in docs]
-        metadata = {cid: live.metas[cid] | {"owners": _owners_text(who)}
-                    for source, who in new_owners.items()
-                    for cid in live.by_source.get(source, {})}
-        keep = report.kept_sources if rebuild else []
-        if to_add or stale or refreshed or metadata:
-            self._write(to_add, refreshed, sorted(set(stale)), progress, rebuild=rebuild,
-                        owners=owners, metadata=metadata, keep=keep)
-        elif rebuild:
-            self._write([], [], [], progress, rebuild=True, owners=owners, keep=keep)
-        # Sources keyed by an absolute path were added from outside the corpus and uploads
-        # folders (by a version before added.json); those keyed relative to the corpus are
-        # corpus files, wherever the corpus folder was when they were indexed.
-        self._record_added([*(Path(p) for p in paths or []),
-                            *(Path(p) for s, p in paths_of_sources.items()
-                              if p and Path(s).is_absolute() and mine(s))])
-        report.added = len(to_add)
-        report.removed = len(set(stale))
-        if to_add or stale or refreshed or rebuild:
+        stored = run.stored
+        known = {cid for ids in stored.by_source.values() for cid in ids
+                 if self._whole(cid, stored.kinds, run.with_units)}
+        return _SyncPlan(
+            to_add=[(c, d) for c, d in new_chunks if c.chunk_id not in known],
+            refreshed=[(c, d) for c, d in new_chunks if c.chunk_id in known],
+            stale=sorted(set(stale)),
+            metadata={cid: run.live.metas[cid] | {"owners": _owners_text(who)}
+                      for source, who in new_owners.items()
+                      for cid in run.live.by_source.get(source, {})},
+            keep=run.report.kept_sources if run.rebuild else [])
+
+    def _chunk_all(self, docs: list[SourceDocument]) -> list[tuple[Chunk, SourceDocument]]:
+        """Return every document's passages: a case or guide card is one passage of its
+        quotes; other files are chunked."""
+        chunking = self.settings.chunking
+        return [(chunk, doc) for doc in docs
+                for chunk in (doc.chunks() if isinstance(doc, CaseDocument | GuideDocument)
+                              else chunk_document(doc, chunking.chunk_size,
+                                                  chunking.section_in_text))]
+
+    @staticmethod
+    def _owner_changes(run: _SyncRun) -> dict[str, set[str]]:
+        """Return the new owners of documents seen but not written again (shared index)."""
+        if not run.shared:
+            return {}
+        written = {d.source for d in run.docs}
+        return {s: run.owners(s) for s in (run.seen & set(run.stored.by_source)) - written
+                if run.owners(s) != run.live.owners.get(s, set())}
+
+    @staticmethod
+    def _prune(run: _SyncRun) -> tuple[list[str], dict[str, set[str]]]:
+        """Return the chunks of the sources no longer seen that this instance may remove,
+        and the new owners of those it leaves to another instance; note both in the report."""
+        stale: list[str] = []
+        new_owners: dict[str, set[str]] = {}
+        for source in run.live.by_source:
+            if source in run.seen:
+                continue
+            added_by = run.live.owners.get(source, set())
+            others = added_by - {run.me, CORPUS_OWNER}
+            if run.shared and (others or not added_by):
+                # Another instance added it (or one before owners were kept): it stays.
+                run.report.kept_sources.append(source)
+                if added_by and others != added_by:
+                    new_owners[source] = others
+            elif not run.rebuild:
+                stale.extend(run.stored.by_source[source])
+                run.report.removed_sources.append(source)
+        return stale, new_owners
+
+    def _finish_report(self, run: _SyncRun, plan: _SyncPlan) -> SyncReport:
+        """Return the report: what changed, the guide points the index no longer supports,
+        and what the live index now holds."""
+        report = run.report
+        report.changed_sources = [d.source for d in run.docs]
+        report.added = len(plan.to_add)
+        report.removed = len(plan.stale)
+        if plan.to_add or plan.stale or plan.refreshed or run.rebuild:
             report.errors.extend(self.stale_guide_points())
         chunks = self.chunks()
         report.chunks = len(chunks)
