@@ -427,3 +427,18 @@ def test_a_definition_from_a_footnote_leads_with_its_sentence_not_its_label():
     assert answer.answer.startswith("IOP är en avtalsform"), answer.answer[:80]
     assert "Fotnot" not in answer.answer
     assert answer.citations[0].section.endswith("Fotnot 2")
+
+
+def test_a_list_with_an_item_said_before_is_not_quoted_again():
+    # A guide card quotes one item of a list; the broad answer after it must not quote the
+    # whole list again (it is quoted whole or not at all), but the passage's other sentences.
+    text = (f"Arenorna beskrivs i modellen.\n\n{LEAD}\n- Näringslivet och privata aktörer.\n"
+            "- Kommuner och myndigheter.\n- Andra ASF.\n\nSamverkan på arenorna kräver tid.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    question = "Vilka arenor för samverkan finns?"
+    assert "Kommuner och myndigheter." in answerer.answer(question, [passage]).answer
+    said = frozenset({"Kommuner och myndigheter."})
+    again = answerer.answer(question, [passage], exclude=said, broad=True).answer
+    assert "Kommuner och myndigheter." not in again and LEAD not in again
+    assert "Samverkan på arenorna kräver tid." in again or "Arenorna beskrivs" in again

@@ -25,6 +25,7 @@ from assistant.text import (
     is_english,
     is_fragment,
     refers_back,
+    split_sentences,
     stem,
     tokens,
 )
@@ -101,8 +102,8 @@ class ExtractiveAnswerer:
         for order, p in enumerate(by_match(passages)[: self.settings.candidate_passages]):
             prior = 1.0 / (1.0 + self.settings.rank_decay * order)
             for unit in _units(p):
-                if exclude and collapse(unit.text) in exclude:
-                    # Said in the previous answer: a follow-up asks for something new.
+                if exclude and _quoted(unit, exclude):
+                    # Said in the previous answer (or the guide card above): something new.
                     scored.append((0.0, unit))
                     continue
                 overlap = self._coverage(qset, set(tokens(unit.text))) if qset else 0.0
@@ -153,7 +154,7 @@ class ExtractiveAnswerer:
                 window = _units(follow)[:t.follow_units]
         skip = exclude | said
         for unit in window[: self.settings.max_sentences - 1]:
-            if collapse(unit.text) in skip:
+            if collapse(unit.text) in skip or exclude and _quoted(unit, exclude):
                 continue                    # said in the previous answer
             if size + len(unit.text) > budget:
                 break
@@ -565,6 +566,16 @@ def _total_count(question: str, passages: list[Passage]) -> _Unit | None:
             if best is None or value > best[0]:
                 best = (value, unit)
     return best[1] if best is not None and has_part else None
+
+
+def _quoted(unit: _Unit, said: frozenset[str]) -> bool:
+    """Return True when a unit was said already: its sentence, or for a list (which is quoted
+    whole, never with a gap) any sentence of its items. A guide card quotes single items of
+    the report's lists; the list after it repeated them ("Mer ur källorna" listed three of the
+    card's points again)."""
+    if collapse(unit.text) in said:
+        return True
+    return any(collapse(s) in said for item in unit.items for s in split_sentences(item))
 
 
 def compose(question: str, units: list[_Unit], contexts: list[Context],

@@ -32,8 +32,14 @@ def list_items(quote: str) -> tuple[str, list[str]]:
 
 
 def card_sentences(entry: GuideEntry) -> frozenset[str]:
-    """Return the sentences a card quotes, as answers compare them (whitespace collapsed)."""
-    return frozenset(collapse(s) for quote, _ in entry.points for s in split_sentences(quote))
+    """Return the sentences a card quotes, as answers compare them (whitespace collapsed); a
+    quoted list gives its lead-in and its items too, as answers split lists."""
+    found: set[str] = set()
+    for quote, _ in entry.points:
+        for sentence in split_sentences(quote):
+            lead, items = list_items(collapse(sentence))
+            found.update([collapse(sentence), lead, *items])
+    return frozenset(found)
 
 
 def card_part(entry: GuideEntry, chunks: Mapping[str, Chunk], exclude: frozenset[str] = frozenset()
