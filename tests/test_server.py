@@ -461,9 +461,12 @@ def test_the_rate_limit_message_is_good_swedish_for_one_second(served):
     assert [seconds_sv(s) for s in (0.2, 1, 1.4, 2, 30)] == \
         ["1 sekund", "1 sekund", "1 sekund", "2 sekunder", "30 sekunder"]
     client = _client(served, api={"rate_per_minute": 60})
-    statuses = [client.get("/v1/models").status_code for _ in range(61)]
-    assert statuses[-1] == 429
-    assert "Vänta 1 sekund och" in client.get("/v1/models").json()["error"]["message"]
+    # Until the bucket is empty: on a busy machine 61 requests can take over a second, and
+    # the bucket refills one request a second.
+    limited = next((r for r in (client.get("/v1/models") for _ in range(1000))
+                    if r.status_code == 429), None)
+    assert limited is not None
+    assert "Vänta 1 sekund och" in limited.json()["error"]["message"]
 
 
 # ---------------------------------------------------------------------- OpenAI details (#25)
