@@ -18,6 +18,7 @@ from assistant.config import AnswerSettings, ExtractiveSettings
 from assistant.ingest.chunking import split_units
 from assistant.lexicon import words
 from assistant.retrieval.hybrid import BM25
+from assistant.retrieval.question import Expected
 from assistant.text import (
     collapse,
     coverage,
@@ -272,7 +273,8 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: list[Passage],
                exclude: frozenset[str] = frozenset(), quantities: bool = True,
                broad: bool = False, candidates: list[Passage] | None = None,
-               budget: int | None = None, said: frozenset[str] = frozenset()) -> Answer:
+               budget: int | None = None, said: frozenset[str] = frozenset(),
+               expects: Expected | None = None) -> Answer:
         """Return a cited answer, or a refusal when the evidence is weak.
 
         `exclude` holds the sentences of the previous answer in a conversation: they are not
@@ -289,7 +291,7 @@ class ExtractiveAnswerer:
         result = compose(question, units, contexts, evidence, self.tuning)
         cited = " ".join(p.chunk.text
                          for p in by_match(passages)[:self.tuning.type_check_passages])
-        reason = missing_answer_type(question, result.answer, cited, quantities)
+        reason = missing_answer_type(question, result.answer, cited, quantities, expects)
         if reason:
             refused = refusal(question, contexts, evidence)
             refused.note = reason

@@ -221,6 +221,7 @@ class Broad(Route):
             window = max(settings.broad.min_window_chars, window - len(figure.text)
                          - sum(len(x) + 5 for x in figure.items))
         base = self._extractive().answer(query, retrieval.passages, exclude,
+                                         expects=analysis.expects,
                                          quantities=analysis.kind == "fact", broad=True,
                                          budget=window)
         if base.refused:
@@ -368,13 +369,16 @@ class Factual(Route):
         fact = request.analysis.kind == "fact"
         stands = fact and request.analysis.asks is not None
         candidates = request.retrieval.candidates[:extractive.tuning.count_candidates]
+        expects = request.analysis.expects
         answer = extractive.answer(query, passages, quantities=fact, candidates=candidates,
+                                   expects=expects,
                                    said=frozenset() if stands else said)
         if not said or answer.refused:
             return answer
         if not (repeats(answer.answer, history) if stands else not says_more(answer, said)):
             return answer
-        again = extractive.answer(query, passages, said, fact, candidates=candidates)
+        again = extractive.answer(query, passages, said, fact, candidates=candidates,
+                                  expects=expects)
         if not again.refused and not repeats(again.answer, history):
             return again
         # The documents say nothing new on it ("Vem samarbetar de med?" after an answer that
@@ -382,6 +386,7 @@ class Factual(Route):
         # answer again, and a note that says so.
         if repeats(answer.answer, history):
             short = extractive.answer(query, passages, quantities=fact, candidates=candidates,
+                                      expects=expects,
                                       budget=extractive.tuning.recall_chars)
             if not short.refused and not repeats(short.answer, history):
                 answer = short
