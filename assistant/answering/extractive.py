@@ -20,6 +20,7 @@ from assistant.lexicon import words
 from assistant.retrieval.hybrid import BM25
 from assistant.retrieval.question import Expected
 from assistant.text import (
+    NAME_WORD,
     collapse,
     coverage,
     inside_quotation,
@@ -315,15 +316,13 @@ def answer_pieces(result: Answer) -> Iterator[str | Answer]:
     yield result
 
 
-# A capitalised word that does not open the question: a name ("Koop M", "Le Mat Jonsered").
-_NAME_WORD = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][\wåäöé\-]*")
 # Capitalised words of English questions that are no names, and the study's own names.
 _NOT_NAMES = words("generic_names") | words("study_names") | words("extractive.not_names")
 
 
 def _names_found(question: str, passages: list[Passage]) -> bool:
     """Return True when the question names something and every name occurs in a passage."""
-    found = [w for w in _NAME_WORD.findall(question) if w not in _NOT_NAMES]
+    found = [w for w in NAME_WORD.findall(question) if w not in _NOT_NAMES]
     return bool(found) and any(all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", p.chunk.text)
                                    for w in found) for p in passages)
 
