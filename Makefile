@@ -47,7 +47,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 # The fast tier: no real embedding model, browser or llama.cpp server (those are marked), one
-# test file per worker over every core (4m48 on a quiet two-core machine; see eval/figures.md).
+# test file per worker over every core (4m40 on a quiet two-core machine; see eval/figures.md).
 FAST_TESTS := not integration and not browser and not llm_server
 check: lint
 	$(PY) -m pytest -m "$(FAST_TESTS)" -n auto --dist loadfile
