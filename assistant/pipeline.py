@@ -256,8 +256,9 @@ class Assistant:
         # i träffen i Vadstena?") is analysed as that question.
         rewritten = query != question and not query.startswith(f"{question} (")
         own = analyse(query if rewritten else question, _INDUSTRY_IN_QUESTIONS)
-        situation = (analyse(query, _INDUSTRY_IN_QUESTIONS).situation if query != question
-                     else own.situation)
+        # The situation is read from the whole query; a rewritten question's analysis already is.
+        situation = (analyse(query, _INDUSTRY_IN_QUESTIONS).situation
+                     if query != question and not rewritten else own.situation)
         if role in GUIDE_ROLES:
             situation = replace(situation, role=role)
         return replace(own, situation=situation)
