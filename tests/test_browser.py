@@ -83,9 +83,16 @@ def _css(root, selector: str) -> list:
 
 
 def _wait(condition, timeout: float = 120, what: str = "condition"):
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = condition()
+        try:
+            result = condition()
+        except StaleElementReferenceException:
+            # Streamlit replaced an element between finding it and reading it (seen in CI
+            # while a page was still rendering): the condition looks again next round.
+            result = None
         if result:
             return result
         time.sleep(0.1)
@@ -335,7 +342,8 @@ WALKS = {
 
 
 def _nav(driver, page: str) -> None:
-    _click(next(a for a in _css(driver, '[data-testid="stSidebarNavLink"]') if page in a.text))
+    _click(_wait(lambda: next((a for a in _css(driver, '[data-testid="stSidebarNavLink"]')
+                               if page in a.text), None), 30, f"the {page} link"))
 
 
 @pytest.mark.parametrize("role", list(WALKS))
@@ -375,10 +383,11 @@ def test_each_role_walks_through_question_follow_up_plan_guide_and_reopened_chat
     theme.send_keys("Lokal samverkan mellan ASF och företag")
     theme.send_keys(Keys.ENTER)
     _css(driver, '[data-testid="stTextInput"] input')[0].send_keys(town)
-    _click(next(b for b in _css(driver, "button") if "Gör planen" in b.text))
+    _click(_wait(lambda: next((b for b in _css(driver, "button") if "Gör planen" in b.text), None),
+                 30, "the plan button"))
     _wait(lambda: any("5. Uppföljning" in h.text for h in _css(driver, "h3")), 180, "the plan")
-    _click(next(b for b in _css(driver, '[data-testid="stDownloadButton"] button')
-                if "Word" in b.text))
+    _click(_wait(lambda: next((b for b in _css(driver, '[data-testid="stDownloadButton"] button')
+                               if "Word" in b.text), None), 30, "the Word button"))
     doc = Document(str(_wait(lambda: next(iter(downloads.glob("*.docx")), None), 60,
                              "the Word file")))
     section = doc.sections[0]
