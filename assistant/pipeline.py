@@ -22,6 +22,8 @@ from assistant.prompts import (
     ERR_NO_WORDS,
     ERR_QUESTION_TOO_LONG,
     GUIDE_ROLES,
+    ROLE_READ_NOTE,
+    ROLES,
     STANDALONE_NOTE,
 )
 from assistant.retrieval.followup import search_text
@@ -182,19 +184,26 @@ class Assistant:
         """Return the trimmed question, or raise QuestionError with a Swedish message."""
         return validate_question(question, self.settings.answer.max_question_chars)
 
-    def standalone(self, question: str, history: Sequence[dict | str] = ()) -> str:
-        """Return the question made standalone using the conversation history.
+    def standalone(self, question: str, history: Sequence[dict | str] = (),
+                   role: str | None = None) -> str:
+        """Return the question made standalone using the conversation history, and the
+        asker's role when the question says too little on its own.
 
         The LLM backend rewrites with the model (and falls back to the deterministic rewrite
-        when that fails); the extractive backend uses the deterministic rewrite.
+        when that fails); the extractive backend uses the deterministic rewrite. A short
+        question that the conversation gives no context ("Hur kommer vi igång?" as a first
+        question) is read in the asker's role, in parentheses like a follow-up's topic.
         """
-        from assistant.retrieval.followup import rewrite
+        from assistant.retrieval.followup import in_role, rewrite
 
-        if not history:
-            return question
-        if isinstance(self.answerer, Rewriter):
-            return str(self.answerer.rewrite(question, history))
-        return rewrite(question, history, self.settings.answer.followup_substitution)
+        query = question
+        if history:
+            query = (str(self.answerer.rewrite(question, history))
+                     if isinstance(self.answerer, Rewriter)
+                     else rewrite(question, history, self.settings.answer.followup_substitution))
+        if query == question and role in ROLES:
+            query = in_role(question, str(ROLES[role]["context"]))
+        return query
 
     def ask(self, question: str, history: Sequence[dict | str] = (),
             role: str | None = None) -> Answer:
@@ -212,7 +221,8 @@ class Assistant:
         for event in self._stream(question, history, role):
             if (isinstance(event, Answer) and event.standalone_question
                     and collapse(event.standalone_question) != collapse(event.question)):
-                read_as = STANDALONE_NOTE.format(question=event.standalone_question)
+                note = STANDALONE_NOTE if history else ROLE_READ_NOTE
+                read_as = note.format(question=event.standalone_question)
                 event.note = f"{event.note} {read_as}".strip()
             yield event
 

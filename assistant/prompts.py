@@ -13,6 +13,8 @@ ANSWER_INTRO = "Enligt källorna:"
 # A follow-up whose answer the previous answer already gave (the note above the answer).
 # A follow-up is answered as a question of its own; the note shows how it was read.
 STANDALONE_NOTE = "Följdfrågan besvaras som: ”{question}”."
+# A short question asked in a role, read with the role's context.
+ROLE_READ_NOTE = "Frågan besvaras som: ”{question}”."
 ALREADY_SAID_NOTE = ("Rapporten säger inte mer om detta än det som stod i förra svaret. "
                      "Svaret tar upp det som svarar på frågan.")
 # Why a which/who/where question about a name or place is refused (the refusal's note).
@@ -226,8 +228,10 @@ MSG_UPLOAD_UNCHANGED = "{name} finns redan i indexet med samma innehåll. Inget 
 PRIVATE_TITLE = "{name} (din uppladdade fil)"
 
 # ----------------------------------------------------------------- user roles
-# Each role: a label, a short welcome and starter questions that the report answers well
-# (checked against the real pipeline; see tests/test_ui.py).
+# Each role: a label, a short welcome, starter questions that the report answers well
+# (checked against the real pipeline; see tests/test_ui.py), and the context a short question
+# asked in the role is read with ("Hur kommer vi igång?" says nothing of who asks; the
+# answer's note shows the question as it was read).
 ROLE_COMPANY = "company"
 ROLE_ASF = "asf"
 ROLE_ADVISOR = "advisor"
@@ -239,6 +243,8 @@ ROLES = {
             "arbetsintegrerande sociala företag (ASF): vad ett ASF kan leverera, hur "
             "samarbeten kommer till och formaliseras, och vad ni kan förvänta er av dem."
         ),
+        "context": "som företag som vill köpa varor och tjänster av arbetsintegrerande "
+                   "sociala företag",
         "starters": [
             "Vilka drivkrafter har företagen för att samverka med ASF?",
             "Inom vilka branscher verkar arbetsintegrerande sociala företag?",
@@ -254,6 +260,8 @@ ROLES = {
             "Välkommen! Här får du svar ur rapporten om hur arbetsintegrerande sociala företag "
             "hittar kunder, sätter pris, formaliserar sina affärer och marknadsför sig."
         ),
+        "context": "som arbetsintegrerande socialt företag som vill hitta kunder och göra "
+                   "affärer med företag",
         "starters": [
             "Hur kan ett ASF utveckla sin marknadsföring och försäljning?",
             "Hur kan ett ASF sälja in sig hos nya kunder?",
@@ -268,6 +276,8 @@ ROLES = {
             "Välkommen! Här hittar du underlag ur rapporten till workshoppar och nätverksträffar, "
             "och rapportens slutsatser och rekommendationer."
         ),
+        "context": "som kommun eller företagsfrämjare som vill främja affärer mellan "
+                   "arbetsintegrerande sociala företag och näringslivet",
         "starters": [
             "Vilka rekommendationer ger rapporten till offentliga aktörer och företagsfrämjare?",
             "Vilka rekommendationer ger rapporten till ASF?",

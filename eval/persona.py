@@ -96,10 +96,13 @@ def point_found(alternatives: list[str], answer: str) -> bool:
 
 Runner = Callable[[str, list[dict[str, str]]], Answer]
 
+# The role a user of each persona group picks under "Jag är" (--roll in the CLI).
+GROUP_ROLES = {"csr": "company", "asf": "asf", "advisor": "advisor"}
 
-def assistant_runner(assistant: Assistant) -> Runner:
-    """Return a runner that asks the assistant with a conversation history."""
-    return lambda question, history: assistant.ask(question, history)
+
+def assistant_runner(assistant: Assistant, role: str | None = None) -> Runner:
+    """Return a runner that asks the assistant with a conversation history (in a role)."""
+    return lambda question, history: assistant.ask(question, history, role)
 
 
 def run_item(item: PersonaItem, ask: Runner) -> PersonaResult:
@@ -174,11 +177,15 @@ def target_failures(metrics: dict[str, float]) -> list[str]:
     return failures
 
 
-def evaluate_persona(assistant: Assistant, items: list[PersonaItem] | None = None
-                     ) -> tuple[dict[str, Any], list[PersonaResult]]:
-    """Run the persona set; return overall and per-group metrics and the results."""
+def evaluate_persona(assistant: Assistant, items: list[PersonaItem] | None = None,
+                     as_group: bool = False) -> tuple[dict[str, Any], list[PersonaResult]]:
+    """Run the persona set; return overall and per-group metrics and the results.
+
+    as_group: each question is asked in its group's role, as a user who picked it would.
+    """
     chosen = load_persona() if items is None else items
-    results = [run_item(item, assistant_runner(assistant)) for item in chosen]
+    results = [run_item(item, assistant_runner(
+        assistant, GROUP_ROLES.get(item.group) if as_group else None)) for item in chosen]
     return {"overall": summarize(results), "groups": by_group(results)}, results
 
 
@@ -228,6 +235,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Persona-utvärdering")
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.add_argument("--only", default="", help="kommaseparerade id:n")
+    parser.add_argument("--as-group", action="store_true",
+                        help="ställ varje fråga i sin grupps roll (som --roll)")
     parser.add_argument("--ablation", action="store_true",
                         help="jämför svarsformerna och skriv eval/persona_report.md")
     args = parser.parse_args()
@@ -246,7 +255,7 @@ def main() -> int:
         return 0
     assistant = Assistant()
     assistant.ensure_index()
-    metrics, results = evaluate_persona(assistant, items)
+    metrics, results = evaluate_persona(assistant, items, args.as_group)
     if args.verbose:
         for r in results:
             print(f"== {r.item.id} [{r.item.group}/{r.item.type}] cov={r.coverage:.2f} "

@@ -136,3 +136,25 @@ def test_a_definition_from_a_footnote_leads_with_its_sentence_not_its_label(real
     assert not answer.answer.lstrip().startswith("Fotnot"), answer.answer[:120]
     assert "IOP är en avtalsform" in answer.answer
     assert "Fotnot" not in answer.answer
+
+
+@pytest.mark.parametrize("question", ["Hur kommer vi igång?"])
+def test_a_short_question_is_read_in_the_askers_role(real_assistant, question):
+    # Without a role, the question says too little to answer; in a role it is read as that
+    # group's question, the note shows how, and each group gets its own answer first.
+    from assistant.prompts import GUIDE_ROLES, ROLE_READ_NOTE, ROLES
+
+    assert real_assistant.ask(question).refused
+    firsts = set()
+    for role in GUIDE_ROLES:
+        answer = real_assistant.ask(question, role=role)
+        assert not answer.refused and answer.citations, role
+        read_as = f"{question} ({ROLES[role]['context']})"
+        assert ROLE_READ_NOTE.format(question=read_as) in answer.note
+        firsts.add(answer.answer.split("\n", 1)[0])
+    assert len(firsts) == len(GUIDE_ROLES), firsts
+
+
+def test_a_question_that_names_its_subject_is_not_read_in_a_role(real_assistant):
+    answer = real_assistant.ask("Hur många intervjuer genomfördes?", role="company")
+    assert "Frågan besvaras som" not in answer.note and "45" in answer.answer

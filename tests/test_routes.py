@@ -19,7 +19,8 @@ class CountingStages:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def standalone(self, question: str, history: Sequence[dict | str]) -> str:
+    def standalone(self, question: str, history: Sequence[dict | str],
+                   role: str | None) -> str:
         self.calls.append("standalone")
         return question
 

@@ -47,7 +47,8 @@ from assistant.types import Answer, Passage
 class Stages(Protocol):
     """What a Request asks the pipeline for, each at most once."""
 
-    def standalone(self, question: str, history: Sequence[dict | str]) -> str: ...
+    def standalone(self, question: str, history: Sequence[dict | str],
+                   role: str | None) -> str: ...
 
     def analyse(self, question: str, query: str, role: str | None) -> Analysis: ...
 
@@ -70,8 +71,9 @@ class Request:
 
     @cached_property
     def query(self) -> str:
-        """The question made standalone with the conversation (itself when there is none)."""
-        return self._stages.standalone(self.question, self.history)
+        """The question made standalone with the conversation, or read in the asker's role
+        when it says too little on its own (itself when neither applies)."""
+        return self._stages.standalone(self.question, self.history, self.role)
 
     @cached_property
     def analysis(self) -> Analysis:

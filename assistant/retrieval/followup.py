@@ -136,6 +136,13 @@ def context(history: Sequence[dict | str]) -> str:
     return topic
 
 
+def in_role(question: str, role_context: str) -> str:
+    """Return a question that says too little on its own ("Hur kommer vi igång?") with the
+    asker's role as its context, in parentheses like a follow-up's topic; any other question
+    as it is (one that names its subject is answered on that subject, whoever asks)."""
+    return f"{question} ({role_context})" if needs_context(question) else question
+
+
 def search_text(question: str, standalone: str) -> str:
     """Return what retrieval searches with for a question made standalone: a follow-up that
     asks about an aspect of its own counts twice, the topic carried in once.
