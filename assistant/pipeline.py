@@ -23,7 +23,6 @@ from assistant.prompts import (
     ERR_QUESTION_TOO_LONG,
     GUIDE_ROLES,
     ROLE_READ_NOTE,
-    ROLES,
     STANDALONE_NOTE,
 )
 from assistant.retrieval.followup import search_text
@@ -184,26 +183,23 @@ class Assistant:
         """Return the trimmed question, or raise QuestionError with a Swedish message."""
         return validate_question(question, self.settings.answer.max_question_chars)
 
-    def standalone(self, question: str, history: Sequence[dict | str] = (),
-                   role: str | None = None) -> str:
-        """Return the question made standalone using the conversation history, and the
-        asker's role when the question says too little on its own.
+    def standalone(self, question: str, history: Sequence[dict | str] = ()) -> str:
+        """Return the question made standalone using the conversation history.
 
         The LLM backend rewrites with the model (and falls back to the deterministic rewrite
-        when that fails); the extractive backend uses the deterministic rewrite. A short
-        question that the conversation gives no context ("Hur kommer vi igång?" as a first
-        question) is read in the asker's role, in parentheses like a follow-up's topic.
+        when that fails); the extractive backend uses the deterministic rewrite.
         """
-        from assistant.retrieval.followup import in_role, rewrite
+        from assistant.retrieval.followup import rewrite
 
-        query = question
-        if history:
-            query = (str(self.answerer.rewrite(question, history))
-                     if isinstance(self.answerer, Rewriter)
-                     else rewrite(question, history, self.settings.answer.followup_substitution))
-        if query == question and role in ROLES:
-            query = in_role(question, str(ROLES[role]["context"]))
-        return query
+        if not history:
+            return question
+        if isinstance(self.answerer, Rewriter):
+            return str(self.answerer.rewrite(question, history))
+        return rewrite(question, history, self.settings.answer.followup_substitution)
+
+    def evidence(self, question: str, retrieval: Retrieval, broad: bool) -> float:
+        """Return how well the retrieved passages support an answer to the question (0..1)."""
+        return self.extractive.evidence(question, retrieval.passages, broad)
 
     def ask(self, question: str, history: Sequence[dict | str] = (),
             role: str | None = None) -> Answer:

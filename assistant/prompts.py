@@ -231,7 +231,9 @@ PRIVATE_TITLE = "{name} (din uppladdade fil)"
 # Each role: a label, a short welcome, starter questions that the report answers well
 # (checked against the real pipeline; see tests/test_ui.py), and the context a short question
 # asked in the role is read with ("Hur kommer vi igång?" says nothing of who asks; the
-# answer's note shows the question as it was read).
+# answer's note shows the question as it was read). The context names who asks, not what
+# about: longer ones ("… som vill hitta kunder och göra affärer med företag") led ten short
+# questions written for this to one card whatever they asked.
 ROLE_COMPANY = "company"
 ROLE_ASF = "asf"
 ROLE_ADVISOR = "advisor"
@@ -243,8 +245,7 @@ ROLES = {
             "arbetsintegrerande sociala företag (ASF): vad ett ASF kan leverera, hur "
             "samarbeten kommer till och formaliseras, och vad ni kan förvänta er av dem."
         ),
-        "context": "som företag som vill köpa varor och tjänster av arbetsintegrerande "
-                   "sociala företag",
+        "context": "som företag som vill köpa av arbetsintegrerande sociala företag",
         "starters": [
             "Vilka drivkrafter har företagen för att samverka med ASF?",
             "Inom vilka branscher verkar arbetsintegrerande sociala företag?",
@@ -260,8 +261,7 @@ ROLES = {
             "Välkommen! Här får du svar ur rapporten om hur arbetsintegrerande sociala företag "
             "hittar kunder, sätter pris, formaliserar sina affärer och marknadsför sig."
         ),
-        "context": "som arbetsintegrerande socialt företag som vill hitta kunder och göra "
-                   "affärer med företag",
+        "context": "som arbetsintegrerande socialt företag som vill sälja till företag",
         "starters": [
             "Hur kan ett ASF utveckla sin marknadsföring och försäljning?",
             "Hur kan ett ASF sälja in sig hos nya kunder?",
@@ -276,8 +276,7 @@ ROLES = {
             "Välkommen! Här hittar du underlag ur rapporten till workshoppar och nätverksträffar, "
             "och rapportens slutsatser och rekommendationer."
         ),
-        "context": "som kommun eller företagsfrämjare som vill främja affärer mellan "
-                   "arbetsintegrerande sociala företag och näringslivet",
+        "context": "som kommun eller företagsfrämjare",
         "starters": [
             "Vilka rekommendationer ger rapporten till offentliga aktörer och företagsfrämjare?",
             "Vilka rekommendationer ger rapporten till ASF?",

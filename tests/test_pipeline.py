@@ -244,14 +244,6 @@ def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic
         assert search_text(follow_up, standalone) == standalone
 
 
-def test_only_a_question_that_says_too_little_is_read_in_the_askers_role():
-    from assistant.retrieval.followup import in_role
-
-    assert in_role("Hur kommer vi igång?", "som företag") == "Hur kommer vi igång? (som företag)"
-    for question in ("Vad gör Koopus?", "Hur prissätter ett ASF sina tjänster mot företag?"):
-        assert in_role(question, "som företag") == question
-
-
 def test_a_short_question_in_a_role_shows_how_it_was_read(shared_assistant):
     from assistant.prompts import ROLES
 

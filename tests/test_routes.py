@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from assistant.answering.routes import Clarify, FromCatalog, Request, Route
 from assistant.cases.catalog import Catalog
 from assistant.config import AnswerSettings
@@ -19,8 +21,7 @@ class CountingStages:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def standalone(self, question: str, history: Sequence[dict | str],
-                   role: str | None) -> str:
+    def standalone(self, question: str, history: Sequence[dict | str]) -> str:
         self.calls.append("standalone")
         return question
 
@@ -35,6 +36,10 @@ class CountingStages:
     def cards(self, retrieval, analysis):
         self.calls.append("cards")
         return []
+
+    def evidence(self, question: str, retrieval, broad: bool) -> float:
+        self.calls.append("evidence")
+        return 0.0
 
 
 def test_a_dangling_question_is_asked_back_without_a_rewrite_or_a_search() -> None:
@@ -93,3 +98,46 @@ def test_the_pipeline_asks_each_route_in_turn_and_finishes_the_answer(assistant:
     assert answer.standalone_question == "Serverar de kaffe?" and answer.related == []
     other = assistant.ask("Hur många intervjuer genomfördes?")
     assert other.answer != "Ett svar\npå två rader"
+
+
+class GroundStages(CountingStages):
+    """Stages whose search finds passages of a given evidence."""
+
+    def __init__(self, evidence: float) -> None:
+        super().__init__()
+        self.level = evidence
+        self.searched: list[str] = []
+
+    def search(self, question: str, query: str):
+        self.searched.append(query)
+        return f"retrieval of {query}"
+
+    def evidence(self, question: str, retrieval, broad: bool) -> float:
+        return self.level
+
+
+@pytest.mark.parametrize(("question", "evidence", "read_in_role"), [
+    ("Hur kommer vi igång?", 0.29, True),          # short, on the documents' ground
+    ("Hur hittar vi rätt partner?", 0.33, True),   # would be refused as it stands
+    ("Hur hittar vi rätt samarbetspartner?", 0.57, False),   # answered as it stands
+    ("Hur bakar vi bröd?", 0.02, False),           # short, but off the documents' ground
+])
+def test_a_first_question_in_a_role_is_read_in_it_only_when_it_says_too_little(
+        question, evidence, read_in_role) -> None:
+    from assistant.prompts import ROLES
+
+    stages = GroundStages(evidence)
+    request = Request(question, [], "company", stages, AnswerSettings())
+    in_role = f"{question} ({ROLES['company']['context']})"
+    assert request.query == (in_role if read_in_role else question)
+    assert request.retrieval == f"retrieval of {request.query}"
+    # The question's own search is kept when it is answered as it stands, not repeated.
+    assert stages.searched == ([question, in_role] if read_in_role else [question])
+
+
+def test_a_question_without_a_role_or_in_a_conversation_is_not_searched_twice() -> None:
+    for role, history in ((None, []), ("asf", [{"role": "user", "content": "Vad gör Koopus?"}])):
+        stages = GroundStages(0.3)
+        request = Request("Hur kommer vi igång?", history, role, stages, AnswerSettings())
+        assert request.query == "Hur kommer vi igång?"
+        assert request.retrieval and stages.searched == ["Hur kommer vi igång?"]

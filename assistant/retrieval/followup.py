@@ -137,10 +137,9 @@ def context(history: Sequence[dict | str]) -> str:
 
 
 def in_role(question: str, role_context: str) -> str:
-    """Return a question that says too little on its own ("Hur kommer vi igång?") with the
-    asker's role as its context, in parentheses like a follow-up's topic; any other question
-    as it is (one that names its subject is answered on that subject, whoever asks)."""
-    return f"{question} ({role_context})" if needs_context(question) else question
+    """Return a question read in the asker's role: the role's context in parentheses, like a
+    follow-up's topic ("Hur kommer vi igång? (som företag som vill köpa …)")."""
+    return f"{question} ({role_context})"
 
 
 def search_text(question: str, standalone: str) -> str:
