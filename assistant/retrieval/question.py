@@ -175,6 +175,21 @@ def asked_names(question: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_OUTSIDE_SUBJECTS = pattern("answerability.outside_subjects")
+
+
+def subjects(text: str) -> list[tuple[str, str]]:
+    """Return the subjects of rules, figures and foreign places a text names (taxes, laws,
+    legal forms, countries …), in order, each as (its family, the words as the text writes
+    them): "Vilka skatteregler gäller?" -> [("skatt", "skatteregler")].
+
+    The same rule reads a question and the documents, so a family the documents name in any
+    of its words ("skatter", "tax") covers a question naming it in another.
+    """
+    return [(next(family for family, found in m.groupdict().items() if found is not None),
+             m.group()) for m in _OUTSIDE_SUBJECTS.finditer(text)]
+
+
 def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     situation = _situation(text, industries)
     # "Hur kan man lösa det?" asks how to deal with what was said: the report's advice.
