@@ -140,6 +140,9 @@ def _covered(*texts: str) -> frozenset[str]:
     ("Gäller kollektivavtal hos ett ASF?", "kollektivavtal"),
     ("Hur hanterar vi GDPR när vi delar uppgifter om deltagare?", "GDPR"),
     ("Finns det danska sociala företag vi kan lära av?", "danska"),
+    ("Vi är ett aktiebolag och undrar vilka skatteregler som gäller?", "skatteregler"),
+    ("Vi är osäkra på momsen, vad gäller?", "momsen"),
+    ("Vi är ett svenskt bolag. Hur gör man i Tyskland?", "Tyskland"),
 ])
 def test_a_subject_the_report_never_discusses_is_named_as_the_question_writes_it(
         question, subject):
@@ -182,6 +185,11 @@ def test_a_subject_the_report_discusses_is_not_refused(question):
     "Vilka förslag ger rapporten till fastighetsbolagen?",
     "How do we build a partnership with a social enterprise?",
     "Hur lång leveranstid ska vi räkna med?",
+    # The asker's own country or legal form, as "Vi är ett bolag i Umeå".
+    "Vi är ett amerikanskt företag i Göteborg, hur kan vi köpa av ett ASF?",
+    "Vårt tyska moderbolag vill att vi köper socialt, var börjar vi?",
+    "Vi är en stiftelse som vill anlita ett ASF, hur gör vi?",
+    "We are a German company in Malmö, how do we start buying from a social enterprise?",
 ])
 def test_ordinary_words_near_a_subject_are_no_subject(question):
     assert outside_subject(question, frozenset()) is None

@@ -18,8 +18,8 @@ from assistant.retrieval.question import (
     GENERIC_NAMES,
     Expected,
     asked_names,
+    asked_subjects,
     expected,
-    subjects,
 )
 from assistant.text import PERSON_NAME, PROPER_NAME, stem, tokens, words
 
@@ -152,7 +152,8 @@ def outside_subject(question: str, covered: Container[str]) -> str | None:
 
     "Vilka skatteregler gäller om vi köper från ett ASF?" got a broad answer on buying from an
     ASF: the documents never discuss tax. Unlike a name, such a subject is what even a broad
-    question asks about, so broad questions are checked too.
+    question asks about, so broad questions are checked too; one that describes the asker
+    ("Vi är ett amerikanskt företag") is not asked about.
     """
-    return next((written for family, written in subjects(question) if family not in covered),
-                None)
+    return next((written for family, written in asked_subjects(question)
+                 if family not in covered), None)
