@@ -252,7 +252,7 @@ class Assistant:
             self._routes = routes(Parts(
                 self.settings.answer, lambda: self.extractive, self.broad,
                 self.retriever.topics, lambda: self.catalog,
-                lambda: self.retriever.bm25.idf, model))
+                lambda: self.retriever.bm25.idf, lambda: self.retriever.subjects(), model))
         return self._routes
 
     def analyse(self, question: str, query: str, role: str | None = None) -> Analysis:

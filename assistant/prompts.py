@@ -19,6 +19,14 @@ ALREADY_SAID_NOTE = ("Rapporten säger inte mer om detta än det som stod i för
                      "Svaret tar upp det som svarar på frågan.")
 # Why a which/who/where question about a name or place is refused (the refusal's note).
 UNKNOWN_NAME_REASON = "{name} nämns inte i rapporten eller de andra indexerade dokumenten"
+# Why a question about a subject the documents never discuss (a tax, a law, a legal form, a
+# country) is refused (the refusal's note); {subject} as the question writes it.
+OUTSIDE_SUBJECT_REASON = (
+    "Rapporten och de andra indexerade dokumenten tar inte upp ”{subject}”, så svaret skulle "
+    "bara bli en gissning. Rapporten handlar om affärer och samverkan mellan "
+    "arbetsintegrerande sociala företag och övriga näringslivet: de närmaste avsnitten visas "
+    "nedan, och relaterade frågor när det finns några."
+)
 LLM_FALLBACK_NOTE = (
     "Obs: språkmodellen kunde inte ge ett kontrollerat svar ({reason}), "
     "så svaret är sammanställt direkt ur källtexten."

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from assistant.answering.answerability import missing_answer_type, unknown_name
+from pathlib import Path
+
+import pytest
+
+from assistant.answering.answerability import missing_answer_type, outside_subject, unknown_name
+from assistant.retrieval.question import subjects
 from assistant.text import tokens
 
 
@@ -113,3 +118,78 @@ def test_the_answer_type_check_reads_the_analysis_it_is_given():
     assert missing_answer_type(question, answer, answer, expects=Expected()) is None
     assert missing_answer_type("Vad köper företagen?", answer, answer,
                                expects=analyse(question).expects) is not None
+
+
+REPORT_TEXT = (Path(__file__).resolve().parent.parent / "corpus"
+               / "sweco-asf-samverkan-naringslivet.txt").read_text(encoding="utf-8")
+
+
+def _covered(*texts: str) -> frozenset[str]:
+    return frozenset(family for text in texts for family, _ in subjects(text))
+
+
+@pytest.mark.parametrize(("question", "subject"), [
+    ("Vilka skatteregler gäller om vi köper från ett ASF?", "skatteregler"),
+    ("Can we deduct VAT when buying from a social enterprise?", "deduct"),
+    ("Vilken bolagsform är bäst för oss skattemässigt?", "skattemässigt"),
+    ("Hur gör man i Finland?", "Finland"),
+    ("Vad säger arbetsmiljölagen om handledare?", "arbetsmiljölagen"),
+    ("Måste vi betala arbetsgivaravgift för deltagarna?", "arbetsgivaravgift"),
+    ("Behöver ASF:et F-skatt för att fakturera oss?", "F-skatt"),
+    ("Vilken försäkring behöver deltagarna?", "försäkring"),
+    ("Gäller kollektivavtal hos ett ASF?", "kollektivavtal"),
+    ("Hur hanterar vi GDPR när vi delar uppgifter om deltagare?", "GDPR"),
+    ("Finns det danska sociala företag vi kan lära av?", "danska"),
+    ("Vi är ett aktiebolag och undrar vilka skatteregler som gäller?", "skatteregler"),
+    ("Vi är osäkra på momsen, vad gäller?", "momsen"),
+    ("Vi är ett svenskt bolag. Hur gör man i Tyskland?", "Tyskland"),
+])
+def test_a_subject_the_report_never_discusses_is_named_as_the_question_writes_it(
+        question, subject):
+    assert outside_subject(question, _covered(REPORT_TEXT)) == subject
+
+
+def test_a_subject_an_added_document_discusses_is_not_refused():
+    note = "Momsen på tjänster från sociala företag är 25 procent; skatter betalas som vanligt."
+    covered = _covered(REPORT_TEXT, note)
+    # Another word of the same family counts: the note says "skatter", the question "skatteregler".
+    assert outside_subject("Vilka skatteregler gäller om vi köper från ett ASF?", covered) is None
+    assert outside_subject("Vad gäller för moms och mervärdesskatt?", covered) is None
+    assert outside_subject("How is VAT handled?", covered) is None
+
+
+@pytest.mark.parametrize("question", [
+    "Hur fungerar upphandling med reserverade kontrakt?",
+    "Vilka regler ändrades 2017 om upphandling och sociala företag?",
+    "Vad säger LOU om sociala företag?",
+    "Varför höjer företag på ögonbrynen när man är en ekonomisk förening?",
+    "Finns det någon särskild bolagsform för sociala företag?",
+    "Finns det någon lag för arbetsintegrerande sociala företag?",
+    "Hur ser det ut i andra länder?",
+    "How do Swedish social enterprises compare internationally?",
+    "Kan vi flytta hem produktion från utlandet till ett ASF?",
+    "Vad är Stickans Bokföring och event?",
+])
+def test_a_subject_the_report_discusses_is_not_refused(question):
+    assert outside_subject(question, _covered(REPORT_TEXT)) is None
+
+
+@pytest.mark.parametrize("question", [
+    "Vi har ett bra lag på jobbet, hur kommer vi igång med ett ASF?",
+    "Laget på vår avdelning vill hjälpa till, hur gör vi?",
+    "Hur mycket är lagom att köpa första året?",
+    "Vem lagar maten hos Le Mat?",
+    "Hur försäkrar vi oss om att kvaliteten håller?",
+    "Kan pensionärer arbeta i ett ASF?",
+    "Hur uppskattas samarbetet av kunderna?",
+    "Vilka förslag ger rapporten till fastighetsbolagen?",
+    "How do we build a partnership with a social enterprise?",
+    "Hur lång leveranstid ska vi räkna med?",
+    # The asker's own country or legal form, as "Vi är ett bolag i Umeå".
+    "Vi är ett amerikanskt företag i Göteborg, hur kan vi köpa av ett ASF?",
+    "Vårt tyska moderbolag vill att vi köper socialt, var börjar vi?",
+    "Vi är en stiftelse som vill anlita ett ASF, hur gör vi?",
+    "We are a German company in Malmö, how do we start buying from a social enterprise?",
+])
+def test_ordinary_words_near_a_subject_are_no_subject(question):
+    assert outside_subject(question, frozenset()) is None

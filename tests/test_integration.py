@@ -47,6 +47,23 @@ def test_off_topic_is_refused(real_assistant, question):
     assert real_assistant.ask(question).refused
 
 
+@pytest.mark.parametrize(("question", "subject"), [
+    ("Vilka skatteregler gäller om vi köper tjänster från ett ASF?", "skatteregler"),
+    ("Hur gör man för att samarbeta med sociala företag i Finland?", "Finland"),
+])
+def test_a_subject_the_report_never_discusses_is_refused_with_its_name(real_assistant, question,
+                                                                       subject):
+    # Both got a broad answer on a neighbouring topic (buying from an ASF, cooperation).
+    answer = real_assistant.ask(question)
+    assert answer.refused and f"”{subject}”" in answer.note
+    assert answer.related
+
+
+def test_an_ordinary_broad_question_is_not_refused_as_outside_the_documents(real_assistant):
+    answer = real_assistant.ask("Hur kommer vårt företag igång med att köpa tjänster av ett ASF?")
+    assert not answer.refused and "tar inte upp" not in answer.note
+
+
 def test_a_warm_answer_embeds_only_the_question(real_assistant, monkeypatch):
     # Fast by the work it does, not by a stopwatch: once warm, an answer embeds no passage,
     # builds no index and loads no model again, only the question (a few model calls).

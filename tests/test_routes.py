@@ -11,8 +11,10 @@ from assistant.answering.routes import Clarify, FromCatalog, Request, Route
 from assistant.cases.catalog import Catalog
 from assistant.config import AnswerSettings
 from assistant.pipeline import Assistant
+from assistant.prompts import OUTSIDE_SUBJECT_REASON
 from assistant.retrieval.question import Analysis
 from assistant.types import Answer
+from tests.test_guide import CARD, write_card
 
 
 class CountingStages:
@@ -70,11 +72,12 @@ def test_the_request_works_each_part_out_once() -> None:
 def test_the_extractive_and_the_model_backends_get_their_routes_in_order(
         assistant: Assistant) -> None:
     assert [type(r).__name__ for r in assistant.routes] == [
-        "Clarify", "FromCatalog", "UnknownName", "GuideCard", "Broad", "Factual"]
+        "Clarify", "FromCatalog", "UnknownName", "OutsideSubject", "GuideCard", "Broad",
+        "Factual"]
     model = Assistant(assistant.settings.model_copy(update={"backend": "llm"}),
                       embeddings=assistant.index.embeddings)
     assert [type(r).__name__ for r in model.routes] == [
-        "Clarify", "FromCatalog", "UnknownName", "Model"]
+        "Clarify", "FromCatalog", "UnknownName", "OutsideSubject", "Model"]
 
 
 class Fixed(Route):
@@ -141,3 +144,26 @@ def test_a_question_without_a_role_or_in_a_conversation_is_not_searched_twice() 
         request = Request("Hur kommer vi igång?", history, role, stages, AnswerSettings())
         assert request.query == "Hur kommer vi igång?"
         assert request.retrieval and stages.searched == ["Hur kommer vi igång?"]
+
+
+def test_a_broad_question_on_a_subject_no_document_discusses_is_refused_until_one_does(
+        settings, fake_embeddings, tmp_path) -> None:
+    # "Vilka skatteregler gäller …" got a broad answer on buying from an ASF; the report never
+    # discusses tax. The refusal names the subject and still offers the closest cards.
+    write_card(settings.corpus_dir / "guide", CARD)
+    settings.answer.related_min_similarity = 0.0
+    assistant = Assistant(settings, embeddings=fake_embeddings)
+    assistant.ensure_index()
+    question = "Vilka skatteregler gäller om vi köper tjänster från ett ASF?"
+    answer = assistant.ask(question)
+    assert answer.refused and answer.note == OUTSIDE_SUBJECT_REASON.format(subject="skatteregler")
+    assert answer.related and len(answer.contexts) >= 5
+    assert "”Finland”" in assistant.ask("Hur gör man med sociala företag i Finland?").note
+    # A document the user adds that discusses tax (another word of the family) covers it.
+    note = tmp_path / "skatt.txt"
+    note.write_text("Skatter vid köp från sociala företag\n\nTjänster från ett socialt företag "
+                    "beskattas som andra tjänster; skatten betalas på vanligt sätt.\n",
+                    encoding="utf-8")
+    assert assistant.ingest([note]).added == 1
+    assert "tar inte upp" not in assistant.ask(question).note
+    assert "”Finland”" in assistant.ask("Hur gör man med sociala företag i Finland?").note

@@ -14,7 +14,13 @@ from collections.abc import Container
 
 from assistant.lexicon import pattern
 from assistant.lexicon import words as words_of
-from assistant.retrieval.question import GENERIC_NAMES, Expected, asked_names, expected
+from assistant.retrieval.question import (
+    GENERIC_NAMES,
+    Expected,
+    asked_names,
+    asked_subjects,
+    expected,
+)
 from assistant.text import PERSON_NAME, PROPER_NAME, stem, tokens, words
 
 NUMBER_WORDS = words_of("answerability.number_words")
@@ -137,3 +143,17 @@ def unknown_name(question: str, known: Container[str]) -> str | None:
     """
     return next((name for name in asked_names(question)
                  if not any(t in known for t in tokens(name))), None)
+
+
+def outside_subject(question: str, covered: Container[str]) -> str | None:
+    """Return a subject of rules, figures or foreign places the question names (a tax, a law,
+    a legal form, a country) whose family no indexed document names (`covered`: the families
+    the documents name), as the question writes it, or None.
+
+    "Vilka skatteregler gäller om vi köper från ett ASF?" got a broad answer on buying from an
+    ASF: the documents never discuss tax. Unlike a name, such a subject is what even a broad
+    question asks about, so broad questions are checked too; one that describes the asker
+    ("Vi är ett amerikanskt företag") is not asked about.
+    """
+    return next((written for family, written in asked_subjects(question)
+                 if family not in covered), None)

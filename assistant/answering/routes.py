@@ -4,8 +4,9 @@ A route gets one Request (the question, its standalone form and analysis, the re
 result, what was said before, the length budget) and either answers it or passes
 (`stream` returns None). The pipeline holds the ordered list and only wires the stages:
 
-    clarify -> catalog -> unknown name -> guide card -> broad -> factual    (extractive)
-    clarify -> catalog -> unknown name -> model                              (llm)
+    clarify -> catalog -> unknown name -> outside subject -> guide card -> broad -> factual
+                                                                                (extractive)
+    clarify -> catalog -> unknown name -> outside subject -> model             (llm)
 
 What a Request holds is worked out when a route first asks for it: the clarify route answers
 before the question is rewritten or searched (the LLM backend's rewrite calls the model), and
@@ -20,7 +21,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Protocol
 
-from assistant.answering.answerability import unknown_name
+from assistant.answering.answerability import outside_subject, unknown_name
 from assistant.answering.base import Answerer, contexts_of, final_answer, refusal
 from assistant.answering.broad import BroadAnswerer, extend, planning_figure, similar_cases
 from assistant.answering.catalog import answer_from_catalog
@@ -32,6 +33,7 @@ from assistant.prompts import (
     ALREADY_SAID_NOTE,
     CLARIFY_REFERENCE,
     GUIDE_HEADING,
+    OUTSIDE_SUBJECT_REASON,
     ROLES,
     UNKNOWN_NAME_REASON,
 )
@@ -213,6 +215,25 @@ class UnknownName(Route):
             return None
         refused = refusal(request.question, contexts_of(request.retrieval.passages), 0.0)
         refused.note = UNKNOWN_NAME_REASON.format(name=name)
+        return refused
+
+
+class OutsideSubject(Route):
+    """A question about a subject no document discusses (a tax, a law, a country), broad or
+    narrow: said so with the subject named, not answered with a neighbouring topic."""
+
+    pieces = staticmethod(_whole)
+
+    def __init__(self, covered: Callable[[], Container[str]]):
+        self._covered = covered
+
+    def answer(self, request: Request) -> Answer | None:
+        # The user's own words: a rewritten follow-up carries the conversation's subjects too.
+        subject = outside_subject(request.question, self._covered())
+        if subject is None:
+            return None
+        refused = refusal(request.question, contexts_of(request.retrieval.passages), 0.0)
+        refused.note = OUTSIDE_SUBJECT_REASON.format(subject=subject)
         return refused
 
 
@@ -518,13 +539,16 @@ class Parts:
     topics: Callable[[], TopicIndex]
     catalog: Callable[[], Catalog]
     vocabulary: Callable[[], Container[str]]         # the indexed words (stems)
+    subjects: Callable[[], Container[str]]           # the subject families they name
     model: Callable[[], Answerer] | None = None     # a language model backend, if chosen
 
 
 def routes(parts: Parts) -> list[Route]:
     """Return the routes in the order they are tried: the extractive ones, or, when a model
-    backend is chosen, the model after the clarify, catalog and unknown-name routes."""
-    first: list[Route] = [Clarify(), FromCatalog(parts.catalog), UnknownName(parts.vocabulary)]
+    backend is chosen, the model after the clarify, catalog, unknown-name and outside-subject
+    routes."""
+    first: list[Route] = [Clarify(), FromCatalog(parts.catalog), UnknownName(parts.vocabulary),
+                          OutsideSubject(parts.subjects)]
     if parts.model is not None:
         return [*first, Model(parts.model, parts.settings, parts.broad)]
     broad = Broad(parts.settings, parts.extractive, parts.broad, parts.topics, parts.catalog)

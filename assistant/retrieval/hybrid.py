@@ -22,6 +22,7 @@ from assistant.config import RetrievalSettings
 from assistant.index.late import TokenVectors
 from assistant.index.private import PassageSource
 from assistant.retrieval.guide import GuideEntry, GuideIndex
+from assistant.retrieval.question import subjects
 from assistant.retrieval.topics import TopicIndex
 from assistant.text import collapse, is_english, split_sentences, tokens
 from assistant.types import Chunk, Passage
@@ -96,6 +97,7 @@ class HybridRetriever:
         self._lock = threading.Lock()
         self._topics: TopicIndex | None = None
         self._guide: GuideIndex | None = None
+        self._subjects: frozenset[str] | None = None
         self._revision: int | None = None    # the index revision the maps were built from
 
     def refresh(self) -> None:
@@ -109,6 +111,7 @@ class HybridRetriever:
             self._chunks = chunks
             self._topics = None
             self._guide = None
+            self._subjects = None
 
     def topics(self) -> TopicIndex:
         """Return the sections and sentences of the index (built on first use per version)."""
@@ -126,6 +129,16 @@ class HybridRetriever:
                     unit_vectors += self.index.unit_vectors(batch)
                 self._topics = TopicIndex(self._chunks, chunk_vectors, unit_vectors)
             return self._topics
+
+    def subjects(self) -> frozenset[str]:
+        """Return the subject families (taxes, laws, countries …) the indexed passages name
+        (built on first use per version)."""
+        self.bm25  # noqa: B018 - make sure the chunks are current
+        with self._lock:
+            if self._subjects is None:
+                self._subjects = frozenset(family for c in self._chunks
+                                           for family, _ in subjects(c.indexed_text))
+            return self._subjects
 
     def guide(self) -> GuideIndex:
         """Return the indexed guide cards with their questions' vectors (per index version)."""

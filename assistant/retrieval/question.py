@@ -175,6 +175,38 @@ def asked_names(question: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_OUTSIDE_SUBJECTS = pattern("answerability.outside_subjects")
+_ASKER_DESCRIBED = pattern("answerability.asker_described")
+
+
+def subjects(text: str) -> list[tuple[str, str]]:
+    """Return the subjects of rules, figures and foreign places a text names (taxes, laws,
+    legal forms, countries …), in order, each as (its family, the words as the text writes
+    them): "Vilka skatteregler gäller?" -> [("skatt", "skatteregler")].
+
+    The same rule reads a question and the documents, so a family the documents name in any
+    of its words ("skatter", "tax") covers a question naming it in another.
+    """
+    return [_subject(m) for m in _OUTSIDE_SUBJECTS.finditer(text)]
+
+
+def asked_subjects(question: str) -> list[tuple[str, str]]:
+    """Return the subjects a question asks about, as `subjects` does, but not one that
+    describes the asker ("Vi är ett amerikanskt företag", "Vår stiftelse"), as "Vi är ett
+    bolag i Umeå" asks nothing about Umeå."""
+    found = []
+    for m in _OUTSIDE_SUBJECTS.finditer(question):
+        sentence = max(question.rfind(end, 0, m.start()) for end in ".?!") + 1
+        if not _ASKER_DESCRIBED.search(question[sentence:m.start()]):
+            found.append(_subject(m))
+    return found
+
+
+def _subject(found: re.Match[str]) -> tuple[str, str]:
+    family = next(name for name, text in found.groupdict().items() if text is not None)
+    return family, found.group()
+
+
 def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     situation = _situation(text, industries)
     # "Hur kan man lösa det?" asks how to deal with what was said: the report's advice.
