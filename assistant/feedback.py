@@ -82,6 +82,10 @@ def _guarded(path: Path) -> Iterator[None]:
         raise FeedbackError(ERR_FEEDBACK_BROKEN.format(path=path)) from exc
 
 
+# SQLite's default limit on parameters of one statement is 999.
+_IDS_PER_QUERY = 500
+
+
 class FeedbackStore:
     """Thumbs up/down on answers, kept in one SQLite file."""
 
@@ -124,6 +128,23 @@ class FeedbackStore:
                 " updated_at = excluded.updated_at",
                 (answer_id, now, now, rating, role, question, answer, int(refused),
                  json.dumps(list(citations), ensure_ascii=False)))
+
+    def ratings(self, answer_ids: Iterable[str]) -> dict[str, int]:
+        """Return the stored rating of each of these answers that has one.
+
+        Raise FeedbackError (Swedish) when the file is locked by another process or broken.
+        """
+        ids = list(dict.fromkeys(answer_ids))
+        if not ids or not self.path.exists():
+            return {}
+        found: dict[str, int] = {}
+        with _guarded(self.path), closing(self._connect()) as conn:
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                batch = ids[start:start + _IDS_PER_QUERY]
+                found.update(conn.execute(
+                    "SELECT answer_id, rating FROM feedback WHERE answer_id IN"
+                    f" ({', '.join('?' * len(batch))})", batch).fetchall())
+        return found
 
     def rows(self) -> list[dict[str, Any]]:
         """Return every stored rating, oldest first, with citations as lists.

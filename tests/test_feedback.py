@@ -118,3 +118,14 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
     for value in ("=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
         assert _safe_cell(value) == "'" + value
     assert _safe_cell("Vad är ett IOP?") == "Vad är ett IOP?" and _safe_cell(3) == 3
+
+
+def test_ratings_are_read_back_by_answer_id(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    assert store.ratings(["a"]) == {}                       # no file yet: none, no file made
+    assert not (tmp_path / "feedback.sqlite3").exists()
+    for i in range(1200):                                   # more ids than one statement takes
+        store.record(f"id{i}", i % 2, question="F?", answer="S.")
+    store.record("id7", None, question="F?", answer="S.")   # taken back
+    found = store.ratings([f"id{i}" for i in range(1200)] + ["unknown"])
+    assert len(found) == 1199 and found["id8"] == 0 and found["id9"] == 1 and "id7" not in found

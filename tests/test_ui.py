@@ -188,6 +188,7 @@ def test_earlier_conversation_is_listed_reopened_renamed_and_deleted(app, settin
     assert len(again.chat_message[1].expander) == len(answer.citations)
     assert again.sidebar.radio[0].value == "asf"
     assert _saved(again)[0].disabled                        # the open one
+    assert again.chat_message[1].feedback[0].value is None
     # A follow-up continues from the reopened turns.
     _ask(again, "Och vad innebär det?")
     assert "Volvo Cars" in _last_answer(again).standalone_question
@@ -657,3 +658,14 @@ def test_the_answers_note_is_shown_after_its_sources(app):
                    and answer.note[:30] in v.replace("\\", ""))
     sources_at = next(i for i, (_, v) in enumerate(kinds) if v == "**Källor**")
     assert sources_at < note_at
+
+
+def test_a_reopened_conversation_shows_the_thumbs_given_before(app, settings):
+    app.run()
+    _ask(app, VOLVO)
+    app.chat_message[1].feedback[0].set_value(1).run()
+    again = AppTest.from_file(str(APP), default_timeout=120).run()
+    next(b for b in _saved(again)).click().run()
+    assert not again.exception
+    assert again.chat_message[1].feedback[0].value == 1
+    assert again.session_state["messages"][1]["rating"] == 1

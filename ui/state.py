@@ -18,7 +18,7 @@ from assistant.conversations import (
     conversations_path,
     now,
 )
-from assistant.feedback import FeedbackStore, feedback_path
+from assistant.feedback import FeedbackError, FeedbackStore, feedback_path
 from assistant.index.private import PrivateDocument, is_private
 from assistant.pipeline import Assistant
 from assistant.prompts import ROLE_COMPANY, ROLES
@@ -221,9 +221,15 @@ def open_conversation(assistant: Assistant, key: str) -> None:
     if not _saved_before_leaving(assistant):
         return
     conversation, turns = found
+    try:
+        # The thumbs given before: the feedback store keeps them by message id.
+        ratings = feedback_store(assistant).ratings(t.message_id for t in turns if t.answer)
+    except FeedbackError:
+        ratings = {}       # shown unrated; the ratings themselves stay stored
     st.session_state.messages = [
         {"id": t.message_id or uuid.uuid4().hex, "role": t.role, "content": t.content,
-         "answer": t.answer, "error": t.error, "rating": None, "at": t.created_at}
+         "answer": t.answer, "error": t.error, "rating": ratings.get(t.message_id),
+         "at": t.created_at}
         for t in turns]
     st.session_state.conversation_id = key
     st.session_state.conversation_unsaved = False
