@@ -143,6 +143,7 @@ def _covered(*texts: str) -> frozenset[str]:
     ("Vi är ett aktiebolag och undrar vilka skatteregler som gäller?", "skatteregler"),
     ("Vi är osäkra på momsen, vad gäller?", "momsen"),
     ("Vi är ett svenskt bolag. Hur gör man i Tyskland?", "Tyskland"),
+    ("Vi funderar på ett samarbete. Hur gör man i Norge? Vi vill ha exempel.", "Norge"),
 ])
 def test_a_subject_the_report_never_discusses_is_named_as_the_question_writes_it(
         question, subject):
@@ -190,6 +191,9 @@ def test_a_subject_the_report_discusses_is_not_refused(question):
     "Vårt tyska moderbolag vill att vi köper socialt, var börjar vi?",
     "Vi är en stiftelse som vill anlita ett ASF, hur gör vi?",
     "We are a German company in Malmö, how do we start buying from a social enterprise?",
+    # A place in a sentence that describes the situation, not in the one that asks.
+    "Vi säljer redan till Norge och Danmark. Hur hittar vi kunder här hemma?",
+    "We moved our assembly work to Poland last year. Could a social enterprise take it over?",
 ])
 def test_ordinary_words_near_a_subject_are_no_subject(question):
     assert outside_subject(question, frozenset()) is None

@@ -177,6 +177,7 @@ def asked_names(question: str) -> tuple[str, ...]:
 
 _OUTSIDE_SUBJECTS = pattern("answerability.outside_subjects")
 _ASKER_DESCRIBED = pattern("answerability.asker_described")
+_PLACE_SUBJECTS = words_of("answerability.place_subjects")
 
 
 def subjects(text: str) -> list[tuple[str, str]]:
@@ -197,9 +198,21 @@ def asked_subjects(question: str) -> list[tuple[str, str]]:
     found = []
     for m in _OUTSIDE_SUBJECTS.finditer(question):
         sentence = max(question.rfind(end, 0, m.start()) for end in ".?!") + 1
-        if not _ASKER_DESCRIBED.search(question[sentence:m.start()]):
-            found.append(_subject(m))
+        if _ASKER_DESCRIBED.search(question[sentence:m.start()]):
+            continue
+        subject = _subject(m)
+        if subject[0] in _PLACE_SUBJECTS and not _asks(question, m.end()):
+            continue    # a place in a sentence that describes the situation, not what is asked
+        found.append(subject)
     return found
+
+
+def _asks(question: str, at: int) -> bool:
+    """Return True when the sentence holding position `at` asks: it ends with "?", or it is
+    the text's last sentence."""
+    rest = question[at:]
+    end = min((i for i in (rest.find(c) for c in ".?!") if i >= 0), default=None)
+    return end is None or rest[end] == "?" or not rest[end + 1:].strip()
 
 
 def _subject(found: re.Match[str]) -> tuple[str, str]:
