@@ -22,8 +22,8 @@ from assistant.prompts import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-ROLL_HELP = ("frågeställarens roll: företag, asf eller rådgivare (styr vad svaret tar upp "
-             "först)")
+ROLL_HELP = ("frågeställarens roll: företag, asf eller rådgivare (en kort fråga som "
+             "”Hur kommer vi igång?” läses i rollen; rollen väger in i valet av vägledningskort)")
 
 
 # Work expected to take longer than this is announced with an estimate before most of it.

@@ -176,6 +176,7 @@ class Assistant:
             # Measured: locating the cards' points and reading the case cards made the first
             # question 3.9 s slower than the next ones (0.6 s), after the rest was warm.
             self.retriever.guide()
+            self.retriever.subjects()   # the taxes, laws, places the documents name
             self.catalog  # noqa: B018 - reads the case cards
 
     # ------------------------------------------------------------------ questions

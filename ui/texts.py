@@ -12,8 +12,8 @@ PAGE_SOURCES = "Källor"
 
 # ----------------------------------------------------------------- chat
 ROLE_PICKER = "Jag är"
-ROLE_HELP = ("Välj den grupp som passar dig bäst: du får förslag på frågor, och svaren tar det som "
-             "gäller din grupp först.")
+ROLE_HELP = ("Välj den grupp som passar dig bäst: du får förslag på frågor, en kort fråga som "
+             "”Hur kommer vi igång?” besvaras för din grupp, och Vägledning visar din grupps kort.")
 STARTERS_HEADING = "Förslag på frågor"
 CHAT_PLACEHOLDER = "Skriv din fråga om ASF och näringslivet …"
 NEW_CHAT = "Ny konversation"
