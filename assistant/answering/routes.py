@@ -199,6 +199,14 @@ class FromCatalog(Route):
                                    user_turns(history), shown_cases(catalog, history))
 
 
+def _refused(request: Request, note: str) -> Answer:
+    """Return the refusal of a question the documents do not cover, saying why in its note,
+    with the closest passages to read on."""
+    refused = refusal(request.question, contexts_of(request.retrieval.passages), 0.0)
+    refused.note = note
+    return refused
+
+
 class UnknownName(Route):
     """A narrow question about a name the documents never mention: said so, not guessed."""
 
@@ -213,9 +221,7 @@ class UnknownName(Route):
         name = unknown_name(request.question, self._vocabulary())
         if name is None:
             return None
-        refused = refusal(request.question, contexts_of(request.retrieval.passages), 0.0)
-        refused.note = UNKNOWN_NAME_REASON.format(name=name)
-        return refused
+        return _refused(request, UNKNOWN_NAME_REASON.format(name=name))
 
 
 class OutsideSubject(Route):
@@ -232,9 +238,7 @@ class OutsideSubject(Route):
         subject = outside_subject(request.question, self._covered())
         if subject is None:
             return None
-        refused = refusal(request.question, contexts_of(request.retrieval.passages), 0.0)
-        refused.note = OUTSIDE_SUBJECT_REASON.format(subject=subject)
-        return refused
+        return _refused(request, OUTSIDE_SUBJECT_REASON.format(subject=subject))
 
 
 class Broad(Route):
