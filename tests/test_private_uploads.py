@@ -274,3 +274,22 @@ def test_private_upload_reads_like_the_index(fake, settings):
         [chunk.indexed_text])[0]
     assert {cid for cid, _, _ in document.units} == {c.chunk_id for c in document.chunks}
     assert not any(is_private(s) for s in shared.index.sources())
+
+
+def test_a_private_upload_on_a_subject_the_report_lacks_lifts_the_refusal_for_its_session(
+        assistant, tmp_path):
+    # Questions on taxes are refused as outside the documents; a session that uploaded a
+    # text on them gets them answered, and no other session does.
+    from assistant.index.private import read_private
+
+    question = "Vilka skatteregler gäller när vi köper tjänster av ett ASF?"
+    assert "”skatteregler”" in assistant.ask(question).note
+    text = tmp_path / "skatt.md"
+    text.write_text("# Skatteregler vid köp från ASF\n\nSkatteregler för köp av tjänster från "
+                    "ett ASF är desamma som för köp från andra företag, enligt vår jurist.\n",
+                    encoding="utf-8")
+    mine = assistant.with_private([read_private(assistant.index, text, "skatt.md")])
+    answer = mine.ask(question)
+    assert "skatteregler" not in answer.note and not answer.refused
+    assert any(is_private(c.source) for c in answer.citations)
+    assert "”skatteregler”" in assistant.ask(question).note
