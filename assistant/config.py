@@ -356,11 +356,11 @@ class AnswerSettings(Group):
                            description="Length budget of an answer's quoted text.")
     min_evidence: float = Field(default=0.35, ge=0, le=1,
                                 description="Below this evidence score the assistant refuses.")
-    role_min_evidence: float = Field(
-        default=0.28, ge=0, le=1, description="A first question asked in a role that is short "
-                                              "or below min_evidence is read in the role when "
-                                              "its own evidence is at least this (below: off "
-                                              "the documents' ground, not read in the role).")
+    role_min_card: float = Field(
+        default=0.46, ge=0, le=1, description="A short first question asked in a role is read "
+                                              "in the role when a guide card's way of asking "
+                                              "is at least this similar (below: off the "
+                                              "documents' topics, answered as it stands).")
     sentence_dense_weight: float = Field(default=0.8, ge=0,
                                          description="Weight of a sentence's embedding similarity "
                                                      "when choosing answer sentences.")

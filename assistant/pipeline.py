@@ -198,9 +198,11 @@ class Assistant:
             return str(self.answerer.rewrite(question, history))
         return rewrite(question, history, self.settings.answer.followup_substitution)
 
-    def evidence(self, question: str, retrieval: Retrieval, broad: bool) -> float:
-        """Return how well the retrieved passages support an answer to the question (0..1)."""
-        return self.extractive.evidence(question, retrieval.passages, broad)
+    def closest_card(self, retrieval: Retrieval) -> float:
+        """Return how similar the question is to the closest guide card's way of asking (0 when
+        there are no cards)."""
+        matches = self.retriever.guide().match(retrieval.vector)
+        return matches[0].similarity if matches else 0.0
 
     def ask(self, question: str, history: Sequence[dict | str] = (),
             role: str | None = None) -> Answer:

@@ -177,9 +177,9 @@ def test_a_question_that_names_its_subject_is_not_read_in_a_role(real_assistant)
     assert "Frågan besvaras som" not in answer.note and "45" in answer.answer
 
 
-@pytest.mark.parametrize("question", ["Hur bakar vi bröd?", "Hur byter vi däck på bilen?"])
+@pytest.mark.parametrize("question", ["Hur bakar vi bröd?", "Hur spelar vi golf?"])
 def test_a_short_question_off_the_documents_ground_is_refused_in_any_role(real_assistant,
                                                                         question):
-    # Read in a role, the role's words alone found the report's introduction and answered.
+    # Read in a role on its own evidence, "Hur spelar vi golf?" was answered in the role.
     answer = real_assistant.ask(question, role="company")
     assert answer.refused and "Frågan besvaras som" not in answer.note

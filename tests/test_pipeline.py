@@ -243,10 +243,3 @@ def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic
         standalone = f"{follow_up} (Vilka drivkrafter har företag?)"
         assert search_text(follow_up, standalone) == standalone
 
-
-def test_a_short_question_in_a_role_shows_how_it_was_read(shared_assistant):
-    from assistant.prompts import ROLES
-
-    answer = shared_assistant.ask("Hur kommer vi igång?", role="asf")
-    assert f"”Hur kommer vi igång? ({ROLES['asf']['context']})”" in answer.note
-    assert answer.standalone_question.endswith(f"({ROLES['asf']['context']})")
