@@ -137,6 +137,14 @@ def test_a_first_question_in_a_role_is_read_in_it_only_when_it_says_too_little(
     assert stages.searched == ([question, in_role] if read_in_role else [question])
 
 
+def test_a_short_question_kept_as_it_stands_is_searched_once_whichever_part_comes_first(
+        ) -> None:
+    stages = GroundStages(0.35)
+    request = Request("Hur bakar vi bröd?", [], "company", stages, AnswerSettings())
+    assert request.retrieval == "retrieval of Hur bakar vi bröd?"
+    assert request.query == "Hur bakar vi bröd?" and stages.searched == ["Hur bakar vi bröd?"]
+
+
 def test_a_question_without_a_role_or_in_a_conversation_is_not_searched_twice() -> None:
     for role, history in ((None, []), ("asf", [{"role": "user", "content": "Vad gör Koopus?"}])):
         stages = GroundStages(0.3)

@@ -112,10 +112,10 @@ class Request:
 
     @cached_property
     def retrieval(self) -> Retrieval:
-        """The passages retrieved for the question."""
-        if self._own is not None and self.query == self.question:
-            return self._own
-        return self._stages.search(self.question, self.query)
+        """The passages retrieved for the question (its own search, when the role reading
+        already made it and kept the question as it stands)."""
+        query = self.query
+        return self._own if self._own is not None else self._stages.search(self.question, query)
 
     @cached_property
     def cards(self) -> list[GuideMatch]:
