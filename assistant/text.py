@@ -139,10 +139,10 @@ def inside_quotation(passage: str, sentence: str) -> bool:
 # Names, found by their capitals (every stage asks here). A capitalised word that does not open
 # a sentence: a name or a place ("Koopus", "Umeå").
 PROPER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][\wåäöé\-]+")
-# A person's first and last name ("Anna Andersson", "Eva Berg-Lind").
 # The same, a single capital letter included and after a colon too ("Koop M", "Le Mat"): the
 # words of a name a question asks about, checked against the passages.
 NAME_WORD = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÅÄÖ][\wåäöé\-]*")
+# A person's first and last name ("Anna Andersson", "Eva Berg-Lind").
 PERSON_NAME = re.compile(r"\b[A-ZÅÄÖ][a-zåäöé]+ [A-ZÅÄÖ][a-zåäöé]+(?:-[A-ZÅÄÖ][a-zåäöé]+)?\b")
 # A run of capitalised words joined by spaces or "och" ("Le Mat Jonsered"), wherever it stands.
 NAME_PHRASE = pattern("text.name_phrase")
