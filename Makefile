@@ -22,7 +22,7 @@ $(MODEL): $(VENV)/.installed
 
 run: setup
 	$(VENV)/bin/asf ingest
-	$(VENV)/bin/streamlit run ui/app.py --server.port $(PORT) --server.headless true \
+	$(PY) -m ui.serve --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 chat: setup

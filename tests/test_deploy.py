@@ -48,7 +48,7 @@ def test_every_service_runs_a_command_the_code_has():
     args = build_parser().parse_args(api[1:])
     assert args.command == "serve" and args.host == "0.0.0.0"
     ui = SERVICES["ui"]["command"]
-    assert ui[:3] == ["streamlit", "run", "ui/app.py"] and (PROJECT_ROOT / ui[2]).exists()
+    assert ui[:3] == ["python", "-m", "ui.serve"] and (PROJECT_ROOT / "ui" / "serve.py").exists()
     chroma = SERVICES["chroma"]["command"]
     assert chroma[:2] == ["chroma", "run"] and _option(chroma, "--host") == "0.0.0.0"
 

@@ -277,6 +277,34 @@ def test_start_up_builds_what_the_first_question_would_wait_for(app, settings, m
     assert calls == {"locate": 0, "load_case": 0}
 
 
+def test_the_launcher_starts_building_before_any_page_runs(app, monkeypatch):
+    # `python -m ui.serve` calls preload() as the server starts; the first page run waits for
+    # that build instead of starting a second one.
+    builds = []
+    real_build = state._build
+    monkeypatch.setattr(state, "_build", lambda: builds.append("build") or real_build())
+    state.preload()
+    app.run()
+    assert not app.exception and builds == ["build"]
+    _ask(app, QUESTION)
+    assert _last_answer(app).citations and builds == ["build"]
+
+
+def test_a_failed_preload_is_shown_once_and_the_next_page_run_builds_again(app, monkeypatch):
+    real_build = state._build
+    monkeypatch.setattr(state, "_build", lambda: (_ for _ in ()).throw(
+        RuntimeError("Modellmappen saknas")))
+    state.preload()
+    app.run()
+    assert any("Assistenten kunde inte startas: Modellmappen saknas" in e.value
+               for e in app.error)
+    monkeypatch.setattr(state, "_build", real_build)
+    app.run()
+    assert not app.error
+    _ask(app, QUESTION)
+    assert _last_answer(app).citations
+
+
 # ---------------------------------------------------------------------- feedback
 def test_thumbs_are_stored_with_question_answer_and_citations(app, settings):
     app.run()

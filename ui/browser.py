@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "ui" / "app.py"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run")
@@ -71,7 +70,7 @@ def start_server(env: Mapping[str, str] | None = None, port: int | None = None,
     """Start the app on 127.0.0.1 with extra environment variables (e.g. ASF_DATA_DIR)."""
     port = port or free_port()
     log = log or Path(tempfile.mkstemp(prefix="asf-streamlit-", suffix=".log")[1])
-    command = [sys.executable, "-m", "streamlit", "run", str(APP),
+    command = [sys.executable, "-m", "ui.serve",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,14 +38,48 @@ class Loaded:
     warming: threading.Thread | None = None
 
 
+# Builds started by `preload` (python -m ui.serve) before any page ran, by configuration.
+_PRELOADS: dict[str, Future[Loaded]] = {}
+_PRELOADS_LOCK = threading.Lock()
+
+
+def preload() -> None:
+    """Start building the Assistant for the current settings in the background, so the
+    first page run (and its first question) finds the model loading or loaded."""
+    try:
+        config = load_settings().model_dump_json()
+    except Exception:  # noqa: BLE001 - invalid settings: the first page says which
+        return
+    future: Future[Loaded] = Future()
+    with _PRELOADS_LOCK:
+        _PRELOADS[config] = future
+
+    def run() -> None:
+        try:
+            future.set_result(_build())
+        except BaseException as exc:  # noqa: BLE001 - the first page shows it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="asf-preload", daemon=True).start()
+
+
 @st.cache_resource(show_spinner=texts.LOADING, max_entries=4)
 def _load(config: str) -> Loaded:
     """Build the Assistant for one configuration: index ready, model and caches warming.
 
     config: the settings as JSON, only to give each configuration its own cached Assistant
-    (tests run many apps with different data folders in one process).
+    (tests run many apps with different data folders in one process). A build `preload`
+    started for the same configuration is waited for instead of starting another; a failed
+    one raises here, once, and the next page run builds again.
     """
-    del config
+    with _PRELOADS_LOCK:
+        started = _PRELOADS.pop(config, None)
+    if started is not None:
+        return started.result()
+    return _build()
+
+
+def _build() -> Loaded:
     settings = load_settings()
     remove_leftovers(settings.data_dir)     # what an upload cut short by a restart left
     assistant = Assistant(settings)
