@@ -10,8 +10,8 @@ best three plus the best point. Ranking (not the threshold) adds agreement with 
 `retrieval_weight` times the mean over a card's points of 1 / (1 + rank) of the passage that
 holds the point among the top retrieved passages (0 when it is not among them). Measured on a
 quarter of the cards' own questions left out in turn, the right card came first for 0.434
-without it and 0.566 / 0.579 with weight 0.2 / 0.3. The asker's role breaks near-ties: a card
-written for the asker's group gains `role_bonus`.
+without it and 0.566 / 0.579 with weight 0.2 / 0.3. The asker's role steers close calls: a
+card written for the asker's group gains `role_bonus`.
 """
 
 from __future__ import annotations
