@@ -529,7 +529,10 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 
 def cmd_guide(args: argparse.Namespace) -> int:
-    """List the guide cards, show one, or check every quote against its section."""
+    """List the guide cards, show one, check every quote against its section, or draft cards
+    for a document (`asf guide draft FILE`)."""
+    if args.id == "draft":
+        return _guide_draft(args)
     from assistant.cases.cards import is_case_file
     from assistant.cases.guide import (
         check_guide_quotes,
@@ -549,6 +552,10 @@ def cmd_guide(args: argparse.Namespace) -> int:
     )
     from assistant.types import IngestError
 
+    if args.file:
+        print(f"Fel: {MSG_GUIDE_NOT_FOUND.format(id=' '.join([args.id, args.file]))}",
+              file=sys.stderr)
+        return EXIT_USAGE
     index = Index(_settings(args))          # reads only the corpus folders; no model is loaded
     files = index.corpus_files()
     cards, problems = [], []
@@ -590,6 +597,24 @@ def cmd_guide(args: argparse.Namespace) -> int:
         roles = ", ".join(GUIDE_ROLE_LABELS[r] for r in card.roles)
         print(terminal_safe(f"  {card.id}: {card.title} ({roles})"))
     return EXIT_ERROR if problems else EXIT_OK
+
+
+def _guide_draft(args: argparse.Namespace) -> int:
+    from assistant.guide_draft import DraftError, draft_cards
+    from assistant.prompts import ERR_GUIDE_DRAFT_FILE, MSG_GUIDE_DRAFT_DONE
+    from assistant.types import IngestError
+
+    if not args.file:
+        print(f"Fel: {ERR_GUIDE_DRAFT_FILE}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = draft_cards(Path(args.file), _settings(args), args.out,
+                             progress=lambda line: print(terminal_safe(line), file=sys.stderr))
+    except (DraftError, IngestError) as exc:
+        print(f"Fel: {terminal_safe(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    print(MSG_GUIDE_DRAFT_DONE.format(count=len(report.written), folder=report.folder))
+    return EXIT_OK
 
 
 def _role(value: str) -> str:
@@ -824,7 +849,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Vägledningskorten i corpus/guide/ (formatet står i "
                                    "corpus/guide/TEMPLATE.md): vanliga frågor besvarade med "
                                    "ordagranna citat ur rapporten.")
-    p.add_argument("id", nargs="?", metavar="ID", help="visa kortet med detta id")
+    p.add_argument("id", nargs="?", metavar="ID",
+                   help="visa kortet med detta id, eller ”draft FIL”: låt språkmodellen "
+                        "(ASF_BACKEND=llm) föreslå kort för ett dokuments avsnitt, med bara "
+                        "ordagranna citat, att granska innan de används")
+    p.add_argument("file", nargs="?", metavar="FIL", help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, metavar="MAPP",
+                   help="mapp för utkasten (standard: data/guide-drafts/<dokument>)")
     p.add_argument("--roll", type=_role, metavar="ROLL", help="bara kort för rollen")
     p.add_argument("--check", action="store_true",
                    help="kontrollera att varje citat finns ordagrant i sitt avsnitt")

@@ -24,7 +24,7 @@ STAGES = {
     "retrieval": 4,
     "answering": 5,
     "pipeline": 6,
-    "planner": 7, "feedback": 7, "conversations": 7, "server": 7,
+    "planner": 7, "guide_draft": 7, "feedback": 7, "conversations": 7, "server": 7,
     "cli": 8,
     "": 9,                  # assistant/__init__.py: the public facade over everything
 }

@@ -83,35 +83,56 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
     Provider messages can echo parts of the API key ("Incorrect API key provided: sk-…"), so
     only the kind of error and the non-secret settings are ever shown.
     """
+    return fallback_note(*describe_reason(exc, settings))
+
+
+def describe_reason(exc: BaseException, settings: Settings) -> tuple[str, str]:
+    """Return why an endpoint call failed and what to do (Swedish, the hint may be empty),
+    from the kind of error and the non-secret settings only (see describe_error)."""
     from langchain_core import exceptions as lc
 
     url, model = _safe_url(settings.llm_base_url), settings.llm_model
     status = getattr(exc, "status_code", None)
     kinds = {cls.__name__ for cls in type(exc).__mro__}
     if isinstance(exc, lc.ModelAuthenticationError) or status == 401:
-        return fallback_note(prompts.LLM_REASON_AUTH, prompts.LLM_HINT_AUTH)
+        return (prompts.LLM_REASON_AUTH, prompts.LLM_HINT_AUTH)
     if isinstance(exc, lc.ModelPermissionDeniedError) or status == 403:
-        return fallback_note(prompts.LLM_REASON_FORBIDDEN,
-                             prompts.LLM_HINT_FORBIDDEN.format(model=model))
+        return (prompts.LLM_REASON_FORBIDDEN,
+                prompts.LLM_HINT_FORBIDDEN.format(model=model))
     if isinstance(exc, lc.ModelTimeoutError | TimeoutError) or any("Timeout" in k for k in kinds):
-        return fallback_note(prompts.LLM_REASON_TIMEOUT.format(seconds=settings.llm_timeout),
-                             prompts.LLM_HINT_TIMEOUT)
+        return (prompts.LLM_REASON_TIMEOUT.format(seconds=settings.llm_timeout),
+                prompts.LLM_HINT_TIMEOUT)
     if isinstance(exc, lc.ModelConnectionError | ConnectionError) or kinds & words(
             "messages.connection_errors"):
-        return fallback_note(prompts.LLM_REASON_CONNECTION,
-                             prompts.LLM_HINT_CONNECTION.format(url=url))
+        return (prompts.LLM_REASON_CONNECTION,
+                prompts.LLM_HINT_CONNECTION.format(url=url))
     if isinstance(exc, lc.ModelNotFoundError) or status == 404:
-        return fallback_note(prompts.LLM_REASON_NOT_FOUND,
-                             prompts.LLM_HINT_NOT_FOUND.format(model=model, url=url))
+        return (prompts.LLM_REASON_NOT_FOUND,
+                prompts.LLM_HINT_NOT_FOUND.format(model=model, url=url))
     if isinstance(exc, lc.ModelRateLimitError) or status == 429:
-        return fallback_note(prompts.LLM_REASON_RATE_LIMIT)
+        return (prompts.LLM_REASON_RATE_LIMIT, "")
     if isinstance(exc, lc.ContextOverflowError):
-        return fallback_note(prompts.LLM_REASON_CONTEXT)
+        return (prompts.LLM_REASON_CONTEXT, "")
     if isinstance(status, int):
-        return fallback_note(prompts.LLM_REASON_STATUS.format(status=status))
+        return (prompts.LLM_REASON_STATUS.format(status=status), "")
     if isinstance(exc, ImportError):
-        return fallback_note(prompts.LLM_REASON_NOT_INSTALLED, prompts.LLM_HINT_NOT_INSTALLED)
-    return fallback_note(prompts.LLM_REASON_UNEXPECTED.format(kind=type(exc).__name__))
+        return (prompts.LLM_REASON_NOT_INSTALLED, prompts.LLM_HINT_NOT_INSTALLED)
+    return (prompts.LLM_REASON_UNEXPECTED.format(kind=type(exc).__name__), "")
+
+
+def chat_model(settings: Settings) -> BaseChatModel:
+    """Return the OpenAI-compatible chat model the settings name (langchain-openai is imported
+    here, only when a model is used)."""
+    from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
+
+    s = settings
+    # Local servers (Ollama, llama.cpp, LM Studio) take any key, but the client needs one.
+    key = s.llm_api_key.get_secret_value() or "ingen-nyckel"
+    return ChatOpenAI(model=s.llm_model, base_url=s.llm_base_url, api_key=SecretStr(key),
+                      timeout=s.llm_timeout, max_retries=0, temperature=s.llm_temperature,
+                      max_completion_tokens=s.llm_max_tokens, streaming=True,
+                      use_responses_api=False)
 
 
 # ---------------------------------------------------------------------- citation check
@@ -402,20 +423,9 @@ class LLMAnswerer:
         """Return the chat model (built on first use; langchain-openai is imported here)."""
         with self._lock:
             if self._model is None:
-                self._model = self._make_model()
+                self._model = chat_model(self.settings)
             return self._model
 
-    def _make_model(self) -> BaseChatModel:
-        from langchain_openai import ChatOpenAI
-        from pydantic import SecretStr
-
-        s = self.settings
-        # Local servers (Ollama, llama.cpp, LM Studio) take any key, but the client needs one.
-        key = s.llm_api_key.get_secret_value() or "ingen-nyckel"
-        return ChatOpenAI(model=s.llm_model, base_url=s.llm_base_url, api_key=SecretStr(key),
-                          timeout=s.llm_timeout, max_retries=0, temperature=s.llm_temperature,
-                          max_completion_tokens=s.llm_max_tokens, streaming=True,
-                          use_responses_api=False)
 
     def answer_chain(self) -> Runnable:
         """Return the answer chain: prompt | chat model | StrOutputParser."""
