@@ -286,7 +286,8 @@ class Assistant:
                                             settings.guide_question_top,
                                             settings.guide_point_weight,
                                             [p.chunk.chunk_id for p in retrieval.passages],
-                                            settings.guide_retrieval_weight)
+                                            settings.guide_retrieval_weight,
+                                            settings.guide_near_copy)
 
 
 def validate_question(question: str, limit: int) -> str:

@@ -265,6 +265,29 @@ def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
     assert ranked[0].similarity == ranked[1].similarity == 1.0     # the threshold sees cosine
 
 
+def test_a_near_copy_of_one_way_of_asking_leads_over_a_card_close_on_average():
+    from assistant.retrieval.guide import GuideEntry, GuideIndex
+    from assistant.types import Chunk
+
+    def entry(card_id: str) -> GuideEntry:
+        chunk = Chunk(chunk_id=card_id, source=f"guide/{card_id}.yaml", title=card_id,
+                      section_path=(card_id,), page=None, text="x", indexed_text=card_id,
+                      kind="guide")
+        return GuideEntry(chunk, card_id, card_id, ("asf",), (("x", ("A",)),), ())
+
+    # "a-kort" has the question almost word for word once and two far ways of asking; every
+    # way of asking of "b-kort" is fairly close. Averaging the three closest favours b.
+    near, fair, far = [0.9, 0.436], [0.7, 0.714], [0.0, 1.0]
+    guide = GuideIndex([entry("a-kort"), entry("b-kort")],
+                       [("a-kort", 0, near), ("a-kort", 1, far), ("a-kort", 2, far),
+                        ("b-kort", 0, fair), ("b-kort", 1, fair), ("b-kort", 2, fair)])
+    assert guide.match([1.0, 0.0], top=3)[0].entry.id == "b-kort"
+    led = guide.match([1.0, 0.0], top=3, near_copy=0.85)
+    assert [m.entry.id for m in led] == ["a-kort", "b-kort"]
+    assert led[0].similarity == pytest.approx(0.9, abs=1e-3)  # the near copy's own cosine
+    assert guide.match([1.0, 0.0], top=3, near_copy=0.95)[0].entry.id == "b-kort"
+
+
 def test_a_second_card_nearly_as_close_follows_the_first_with_its_own_points(settings,
                                                                               fake_embeddings):
     from assistant.pipeline import Assistant

@@ -49,6 +49,10 @@ class GuideEntry:
                    points=tuple((p.quote, p.section_path) for p in card.points))
 
 
+# Added to the score of a card that has a near copy of the question (see GuideIndex.match).
+NEAR_COPY_LEAD = 2.0
+
+
 @dataclass(frozen=True)
 class GuideMatch:
     """A card and how close its closest way of asking is to the question."""
@@ -86,18 +90,24 @@ class GuideIndex:
 
     def match(self, vector: list[float] | None, role: str | None = None,
               role_bonus: float = 0.0, top: int = 1, point_weight: float = 0.0,
-              retrieved: Sequence[str] = (), retrieval_weight: float = 0.0
-              ) -> list[GuideMatch]:
-        """Return every card, closest first (see the module's docstring for the score)."""
+              retrieved: Sequence[str] = (), retrieval_weight: float = 0.0,
+              near_copy: float = 0.0) -> list[GuideMatch]:
+        """Return every card, closest first (see the module's docstring for the score).
+
+        near_copy: a card with one way of asking at least this similar to the question comes
+        first (0: off); among such cards, the closest way of asking decides.
+        """
         if vector is None or not len(self.owner):
             return []
         query = np.asarray(vector, dtype=np.float32)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         sims = self.matrix @ query
         score = np.zeros(len(self.entries), dtype=np.float32)
+        closest = np.full(len(self.entries), -1.0, dtype=np.float32)
         for i in range(len(self.entries)):
             own = np.sort(sims[self.owner == i])[::-1][:top]
             score[i] = float(own.mean()) if len(own) else -1.0
+            closest[i] = float(own[0]) if len(own) else -1.0
         if point_weight and len(self.point_owner):
             best = np.zeros(len(self.entries), dtype=np.float32)
             np.maximum.at(best, self.point_owner, self.point_matrix @ query)
@@ -110,6 +120,9 @@ class GuideIndex:
             if retrieval_weight and entry.passages:
                 bonus += retrieval_weight * sum(
                     1 / (1 + rank[p]) for p in entry.passages if p in rank) / len(entry.passages)
+            if near_copy and closest[i] >= near_copy:
+                # Ahead of every card without a near copy (scores stay below 2).
+                similarity, bonus = float(closest[i]), bonus + NEAR_COPY_LEAD
             matches.append(GuideMatch(entry, similarity + bonus, similarity))
         matches.sort(key=lambda m: (-m.score, m.entry.id))
         return matches
