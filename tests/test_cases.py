@@ -325,6 +325,16 @@ def test_a_follow_up_is_answered_from_the_catalog_only_when_it_asks_for_cases_it
     assert again is not None and shown <= _names(again)
 
 
+def test_a_case_question_naming_no_filter_takes_the_latest_one_the_conversation_said():
+    # The asker described their company two turns back; the turn in between named no filter.
+    earlier = ["Vi är ett fastighetsbolag i Göteborg. Hur kommer vi igång med att köpa "
+               "tjänster av ett ASF?", "Vad kan det kosta?"]
+    answer = answer_from_catalog(_catalog(), "Finns det exempel från vår bransch?", earlier)
+    assert answer is not None and "fastighet" in answer.answer.split("\n")[0]
+    assert {"Yalla Rinkeby", "Yalla Vårby"} <= _names(answer)
+    assert not {"Aspiranterna", "Clean Car Service"} & _names(answer)
+
+
 def test_asking_for_more_cases_than_there_are_says_so():
     answer = answer_from_catalog(_catalog(), "Finns det fler exempel?",
                                  ["Finns det exempel från IT-branschen?"],

@@ -31,8 +31,8 @@ def answer_from_catalog(catalog: Catalog, question: str, earlier: Sequence[str] 
     In a conversation `earlier` holds the user's earlier questions. Only a question that itself
     asks for cases is answered here ("och hur får vi samarbetet att hålla?" after a list of
     cases is not). One that names no filter of its own ("Finns det fler exempel?") takes them
-    from the previous question, and one that asks for more leaves out the cases in `shown`
-    (the names earlier answers gave).
+    from the latest earlier question that names one, and one that asks for more leaves out the
+    cases in `shown` (the names earlier answers gave).
     """
     if not len(catalog):
         return None
@@ -44,7 +44,13 @@ def answer_from_catalog(catalog: Catalog, question: str, earlier: Sequence[str] 
     if query is None:
         return None
     if earlier and query.empty():
-        query = question_query(f"{question} ({earlier[-1]})", catalog) or query
+        # The latest filter said in the conversation: "Finns det exempel från vår bransch?"
+        # two turns after "Vi är ett fastighetsbolag …" asks for the property sector.
+        for turn in reversed(earlier):
+            said = question_query(f"{question} ({turn})", catalog)
+            if said is not None and not said.empty():
+                query = said
+                break
     matches = catalog.filter(query)
     if not matches:
         return None
