@@ -11,7 +11,9 @@ best three plus the best point. Ranking (not the threshold) adds agreement with 
 holds the point among the top retrieved passages (0 when it is not among them). Measured on a
 quarter of the cards' own questions left out in turn, the right card came first for 0.434
 without it and 0.566 / 0.579 with weight 0.2 / 0.3. The asker's role steers close calls: a
-card written for the asker's group gains `role_bonus`.
+card written for the asker's group gains `role_bonus`. A card with a near copy of the question
+among its ways of asking (at least `near_copy` similar: a title asked word for word) comes
+first whatever the others score.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ class GuideEntry:
                    points=tuple((p.quote, p.section_path) for p in card.points))
 
 
-# Added to the score of a card that has a near copy of the question (see GuideIndex.match).
-NEAR_COPY_LEAD = 2.0
+# Added to the score of a card that has a near copy of the question (see GuideIndex.match):
+# more than any other score reaches (similarity <= 1, role bonus <= 0.2, agreement <= 2).
+NEAR_COPY_LEAD = 10.0
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ class GuideIndex:
                 bonus += retrieval_weight * sum(
                     1 / (1 + rank[p]) for p in entry.passages if p in rank) / len(entry.passages)
             if near_copy and closest[i] >= near_copy:
-                # Ahead of every card without a near copy (scores stay below 2).
+                # Ahead of every card without a near copy.
                 similarity, bonus = float(closest[i]), bonus + NEAR_COPY_LEAD
             matches.append(GuideMatch(entry, similarity + bonus, similarity))
         matches.sort(key=lambda m: (-m.score, m.entry.id))
