@@ -227,6 +227,26 @@ def test_the_study_s_own_names_are_not_carried_into_a_follow_up_in_any_case_form
     assert names(text) == ["Koopus"]
 
 
+def test_words_that_open_a_sentence_or_a_quoted_point_are_not_carried_as_names():
+    from assistant.retrieval.followup import names
+
+    # From a guide card's answer: "Samarbetet, ASF-personalen, Ett ASF" were carried into the
+    # next question's topic and shown in its note.
+    text = ("Vägledning: Vilka mervärden får man?\n- ”Samarbetet skapar nya kontaktvägar.” [1]\n"
+            "- Ett ASF har helt andra förutsättningar. [2]\n- Flera ASF framhåller detta, där "
+            "ASF-personalen hjälper till. [3]\n- Le Mat Jonsered samarbetar med Volvo Cars. [4]")
+    assert names(text) == ["Le Mat Jonsered", "Volvo Cars"]
+
+
+def test_a_name_in_the_previous_answer_is_carried_once_not_again_as_its_last_word():
+    from assistant.retrieval.followup import context
+
+    history = [{"role": "user", "content": "Hur hittar vi våra första kunder?"},
+               {"role": "assistant", "content": "Exempel ur rapporten:\n- Le Mat Jonsered "
+                                                "(ASF, Jonsered): ett café. [1]"}]
+    assert context(history) == "Hur hittar vi våra första kunder? Le Mat Jonsered"
+
+
 def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic(shared_assistant):
     from assistant.retrieval.followup import search_text
 

@@ -19,7 +19,8 @@ from assistant.text import NAME_PHRASE, STOPWORDS, collapse, words
 _ANAPHORA = words_of("followup.anaphora")
 _NAME = NAME_PHRASE
 _MARKER = re.compile(r"\s*\[\d+\]")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)$")
+# Where a sentence starts: also after a bullet and an opening quote or bracket ("- ”Samarbetet").
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)[”\"“'(\[]*$")
 # Names too common in this corpus to point at anything, lower-cased (compared in any case).
 _GENERIC_NAMES = (frozenset(n.lower() for n in words_of("generic_names") | words_of("study_names"))
                   | words_of("followup.generic_name_forms"))
@@ -29,6 +30,9 @@ def _generic(name: str) -> bool:
     """Return True for a name too common to point at anything, in any case form ("Swecos",
     "Tillväxtverkets" are the genitives)."""
     lowered = name.lower()
+    if "-" in lowered and " " not in lowered:
+        # A compound of a common name ("ASF-personalen", "Sweco-rapporten") is as common.
+        lowered = lowered.split("-", 1)[0]
     return lowered in _GENERIC_NAMES or lowered.removesuffix("s") in _GENERIC_NAMES
 
 
@@ -66,8 +70,12 @@ def names(text: str) -> list[str]:
     found: list[str] = []
     for m in _NAME.finditer(text):
         name = m.group(0)
-        if " " not in name and _SENTENCE_START.search(text[: m.start()]):
-            continue    # a sentence's first word is capitalised anyway ("Det", "Samarbetet")
+        if _SENTENCE_START.search(text[: m.start()]):
+            # A sentence's first word is capitalised anyway ("Det", "Samarbetet"), also as
+            # the first of several ("Flera ASF", "Ett ASF"; "Le Mat Jonsered" stays a name).
+            rest = name.partition(" ")[2]
+            if not rest or _generic(rest) or rest.lower() in STOPWORDS:
+                continue
         if name and not _generic(name) and name.lower() not in STOPWORDS \
                 and name not in found:
             found.append(name)
@@ -128,7 +136,12 @@ def context(history: Sequence[dict | str]) -> str:
     if not any(names(q) for q in chain):
         answers = [text for role, text in past if role == "assistant"]
         if answers:
-            extra = [n for n in names(_MARKER.sub("", answers[-1])) if n not in topic]
+            extra: list[str] = []
+            for name in names(_MARKER.sub("", answers[-1])):
+                # Not again, nor as a part of one already taken ("Jonsered" of "Le Mat
+                # Jonsered").
+                if name not in topic and not any(name in taken for taken in extra):
+                    extra.append(name)
             if extra:
                 topic += " " + ", ".join(extra[:MAX_ANSWER_NAMES])
     if len(topic) > MAX_CONTEXT_CHARS:
