@@ -24,7 +24,7 @@ import yaml
 
 from assistant import prompts
 from assistant.answering.llm import chat_model, describe_reason
-from assistant.cases.guide import ASKED_RANGE, POINTS_RANGE, load_guide_card
+from assistant.cases.guide import ASKED_RANGE, POINTS_RANGE, load_guide_card, section_texts
 from assistant.config import Settings
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.loaders import load_document
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 # A section shorter than this rarely holds three points worth quoting.
 MIN_SECTION_CHARS = 300
+# Most characters of a section sent in one prompt (about 2,000 tokens of Swedish): with the
+# instructions and a reply of `llm_max_tokens` (1,024) it fits a local model's 4k context.
+SECTION_MAX_CHARS = 6000
 _ID_LENGTH = 60
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -68,28 +71,24 @@ class DraftReport:
         return [s.path for s in self.sections if s.path is not None]
 
 
-def sections_of(path: Path, settings: Settings) -> list[tuple[str, str]]:
-    """Return the document's sections as (section path, text), in order, skipping short ones.
+def sections_of(path: Path) -> list[tuple[str, str]]:
+    """Return the document's sections as (section, text), in order, skipping short ones.
 
-    The text is cut at a sentence boundary to the prompt budget (`llm_max_chars`).
+    The text is what `asf guide --check` compares quotes with (`section_texts`), cut at a
+    sentence boundary to SECTION_MAX_CHARS.
     """
-    document = load_document(path)
-    parts: dict[tuple[str, ...], list[str]] = {}
-    for chunk in chunk_document(document, 100_000):
-        if chunk.kind == "text":
-            parts.setdefault(chunk.section_path, []).append(chunk.text)
+    chunks = chunk_document(load_document(path), 100_000)
     sections = []
-    for section_path, texts in parts.items():
-        text = collapse(" ".join(texts))
+    for section_path, text in section_texts(chunks).items():
         if len(text) < MIN_SECTION_CHARS:
             continue
-        if len(text) > settings.llm_max_chars:
+        if len(text) > SECTION_MAX_CHARS:
             kept = ""
             for sentence in split_sentences(text):
-                if len(kept) + len(sentence) + 1 > settings.llm_max_chars:
+                if len(kept) + len(sentence) + 1 > SECTION_MAX_CHARS:
                     break
                 kept = f"{kept} {sentence}".strip()
-            text = kept or text[:settings.llm_max_chars]
+            text = kept or text[:SECTION_MAX_CHARS]
         sections.append((SECTION_SEPARATOR.join(section_path), text))
     if not sections:
         raise DraftError(prompts.ERR_GUIDE_DRAFT_NO_SECTIONS.format(
@@ -174,7 +173,7 @@ def draft_cards(path: Path, settings: Settings, folder: Path | None = None,
     if settings.backend != "llm" and model is None:
         raise DraftError(prompts.ERR_GUIDE_DRAFT_NEEDS_LLM)
     path = Path(path)
-    sections = sections_of(path, settings)
+    sections = sections_of(path)
     folder = Path(folder or settings.data_dir / "guide-drafts" / path.stem)
     folder.mkdir(parents=True, exist_ok=True)
     taken = {p.stem for p in folder.glob("*.yaml")}
