@@ -3,8 +3,9 @@
     ASF_ANSWER__GUIDE_ROLE_BONUS=0.05 .venv/bin/python -m eval.role_fit
 
 Prints, for each question and role (company, asf, advisor), the card a broad answer would lead
-with, marked (!) when the card is not written for that role, and how many fit. The questions
-are written for this measure (any group could ask them), not taken from the eval sets.
+with (a question of a kind in `broad_kinds`), marked (!) when the card is not written for that
+role, and how many fit. The questions are written for this measure (any group could ask
+them), not taken from the eval sets.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main() -> int:
         row = []
         for role in GUIDE_ROLES:
             request = Request(question, [], role, assistant, assistant.settings.answer)
-            if request.analysis.kind != "broad" or not request.cards:
+            if not (request.broad and request.cards):
                 row.append(f"{role}:-")
                 continue
             card = request.cards[0].entry
