@@ -26,7 +26,7 @@ from assistant.prompts import (
     STANDALONE_NOTE,
 )
 from assistant.retrieval.followup import search_text
-from assistant.retrieval.guide import GuideEntry, GuideMatch
+from assistant.retrieval.guide import GuideEntry, GuideMatch, mix
 from assistant.retrieval.hybrid import HybridRetriever, Retrieval
 from assistant.retrieval.question import Analysis, analyse
 from assistant.text import collapse
@@ -276,16 +276,25 @@ class Assistant:
         """Return the passages retrieved for a question and its standalone form."""
         return self.retriever.search(search_text(question, query))
 
-    def cards(self, retrieval: Retrieval, analysis: Analysis) -> list[GuideMatch]:
-        """Return the guide cards closest to the question, the asker's role breaking ties."""
+    def cards(self, retrieval: Retrieval, analysis: Analysis,
+              focus: Retrieval | None = None) -> list[GuideMatch]:
+        """Return the guide cards closest to the question, the asker's role breaking ties.
+
+        focus: the search of the sentence a question of several sentences asks in; its vector
+        is mixed into the question's and its passages give the retrieval agreement.
+        """
         settings = self.settings.answer
         if not (settings.guide or settings.related_questions):
             return []
-        return self.retriever.guide().match(retrieval.vector, analysis.situation.role,
+        vector, agreeing = retrieval.vector, retrieval
+        if focus is not None and vector is not None and focus.vector is not None:
+            vector = mix(vector, focus.vector, settings.guide_focus_weight)
+            agreeing = focus
+        return self.retriever.guide().match(vector, analysis.situation.role,
                                             settings.guide_role_bonus,
                                             settings.guide_question_top,
                                             settings.guide_point_weight,
-                                            [p.chunk.chunk_id for p in retrieval.passages],
+                                            [p.chunk.chunk_id for p in agreeing.passages],
                                             settings.guide_retrieval_weight,
                                             settings.guide_near_copy)
 

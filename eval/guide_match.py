@@ -7,7 +7,12 @@ questions whose own card comes first for several scorings, and for thresholds fr
 0.80 how many would lead with their own card, another or none. With retrieval agreement each
 question is also searched, so by default every fourth question is used (`--every`).
 
-    python -m eval.guide_match [--every 4]
+`--situation` asks each Swedish way of asking behind a sentence on who asks (one per role,
+written for this, the same for every card), as users put their situation first, and counts
+the own card first when the question is matched as a whole and when its asking sentence is
+matched too (`answer.guide_focus_weight`).
+
+    python -m eval.guide_match [--every 4] [--situation]
 """
 
 from __future__ import annotations
@@ -15,8 +20,20 @@ from __future__ import annotations
 import argparse
 
 from assistant.pipeline import Assistant
-from assistant.retrieval.guide import GuideIndex
-from assistant.retrieval.hybrid import point_vectors
+from assistant.retrieval.followup import asking_sentence
+from assistant.retrieval.guide import GuideIndex, mix
+from assistant.retrieval.hybrid import Retrieval, point_vectors
+
+# Who asks, put before a card's way of asking (by the card's first role).
+SITUATIONS = {
+    "company": "Vi är ett medelstort logistikföretag i Jönköping och funderar på att köpa "
+               "tjänster av ett arbetsintegrerande socialt företag.",
+    "asf": "Jag driver ett litet ASF i Västerbotten med tolv anställda som gör snickeri, tvätt "
+           "och lokalvård.",
+    "advisor": "Jag arbetar på näringslivskontoret i en mellanstor kommun och vill att fler "
+               "företag gör affärer med sociala företag.",
+}
+SWEDISH = set("åäöÅÄÖ")
 
 THRESHOLDS = [round(0.5 + 0.025 * i, 3) for i in range(13)]
 
@@ -57,12 +74,64 @@ def leave_one_out(assistant: Assistant, every: int) -> dict[str, list[tuple[str,
     return out
 
 
+def situated(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
+    """Return, per way of matching, (own card first, questions) for the Swedish ways of asking
+    put behind a situation sentence (and, as a baseline, asked alone), each left out in turn."""
+    settings = assistant.settings.answer
+    guide = assistant.retriever.guide()
+    vectors = assistant.index.guide_vectors()
+    points = point_vectors(assistant.retriever.topics(), guide.entries)
+    texts = assistant.index.guide_questions()
+    by_chunk = {e.chunk.chunk_id: e for e in guide.entries}
+    rows = [(k, by_chunk[cid], texts[(cid, position)], vector)
+            for k, (cid, position, vector) in enumerate(vectors)
+            if not k % every and SWEDISH & set(texts[(cid, position)])]
+    asked = [f"{SITUATIONS.get(e.roles[0] if e.roles else '', SITUATIONS['company'])} {text}"
+             for _, e, text, _ in rows]
+    whole = [assistant.index.embeddings.embed_query(q) for q in asked]   # one at a time, as asked
+    counts = {"ensam fråga": 0, "efter en mening om vem som frågar, hela frågan": 0,
+              "efter en mening om vem som frågar, med frågemeningen (inställt)": 0}
+
+    def first(others: GuideIndex, vector: list[float], retrieved: list[str]) -> str:
+        return others.match(vector, top=settings.guide_question_top,
+                            point_weight=settings.guide_point_weight, retrieved=retrieved,
+                            retrieval_weight=settings.guide_retrieval_weight,
+                            near_copy=settings.guide_near_copy)[0].entry.id
+
+    for (k, entry, text, vector), question, vector_of_whole in zip(rows, asked, whole,
+                                                                    strict=True):
+        others = GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points)
+        alone = assistant.retriever.search(text)
+        together = assistant.retriever.search(question)
+        counts["ensam fråga"] += first(others, vector, ids(alone)) == entry.id
+        counts["efter en mening om vem som frågar, hela frågan"] += first(
+            others, vector_of_whole, ids(together)) == entry.id
+        focus = alone if asking_sentence(question) == text else None
+        tuned = (first(others, mix(vector_of_whole, vector, settings.guide_focus_weight),
+                       ids(focus)) if focus is not None and settings.guide_focus_weight
+                 else first(others, vector_of_whole, ids(together)))
+        counts["efter en mening om vem som frågar, med frågemeningen (inställt)"] += (
+            tuned == entry.id)
+    return {name: (value, len(rows)) for name, value in counts.items()}
+
+
+def ids(retrieval: Retrieval) -> list[str]:
+    """Return the ids of a search's passages, best first."""
+    return [p.chunk.chunk_id for p in retrieval.passages]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Vägledningskortens matchning, lämna-en-ute")
     parser.add_argument("--every", type=int, default=4, help="var N:te fråga (1: alla)")
+    parser.add_argument("--situation", action="store_true",
+                        help="frågorna efter en mening om vem som frågar")
     args = parser.parse_args()
     assistant = Assistant()
     assistant.ensure_index()
+    if args.situation:
+        for name, (right, n) in situated(assistant, max(1, args.every)).items():
+            print(f"{name}: {n} frågor, rätt kort först {right / n:.3f}")
+        return 0
     runs = leave_one_out(assistant, max(1, args.every))
     near = nearby()
     for name, rows in runs.items():

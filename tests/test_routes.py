@@ -12,6 +12,7 @@ from assistant.cases.catalog import Catalog
 from assistant.config import AnswerSettings
 from assistant.pipeline import Assistant
 from assistant.prompts import OUTSIDE_SUBJECT_REASON
+from assistant.retrieval.followup import asking_sentence
 from assistant.retrieval.question import Analysis
 from assistant.types import Answer
 from tests.test_guide import CARD, write_card
@@ -174,3 +175,55 @@ def test_a_broad_question_on_a_subject_no_document_discusses_is_refused_until_on
     assert assistant.ingest([note]).added == 1
     assert "tar inte upp" not in assistant.ask(question).note
     assert "”Finland”" in assistant.ask("Hur gör man med sociala företag i Finland?").note
+
+
+class SearchingStages(CountingStages):
+    """Stages that search (recording what) and keep what the cards were matched with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.searched: list[str] = []
+        self.focus: object = "not matched"
+
+    def search(self, question: str, query: str):
+        self.searched.append(query)
+        return f"retrieval of {query}"
+
+    def cards(self, retrieval, analysis, focus=None):
+        self.focus = focus
+        return []
+
+
+def test_asking_sentence_is_the_sentence_a_question_of_several_asks_in() -> None:
+    assert asking_sentence("Vi är ett logistikföretag i Jönköping. Vad ska vi tänka på innan "
+                           "vi skriver avtal?") == "Vad ska vi tänka på innan vi skriver avtal?"
+    assert asking_sentence("Hur hittar vi kunder bland företagen? Vi är ett ASF som gör "
+                           "catering.") == "Hur hittar vi kunder bland företagen?"
+    assert asking_sentence("Vi driver ett ASF. Vi vill hitta nya kunder bland "
+                           "företagen.") == "Vi vill hitta nya kunder bland företagen."
+    # One sentence, or an asking sentence that says too little on its own: none.
+    assert asking_sentence("Hur sätter ett ASF pris på sina tjänster?") is None
+    assert asking_sentence("Vi är ett fastighetsbolag i Göteborg. Hur gör vi?") is None
+
+
+def test_a_first_question_of_several_sentences_matches_the_cards_with_its_asking_sentence(
+        ) -> None:
+    stages = SearchingStages()
+    question = "Vi är ett logistikföretag i Jönköping. Vad ska vi tänka på innan vi skriver avtal?"
+    request = Request(question, [], None, stages, AnswerSettings())
+    assert request.cards == []
+    assert sorted(stages.searched) == ["Vad ska vi tänka på innan vi skriver avtal?", question]
+    assert stages.focus == "retrieval of Vad ska vi tänka på innan vi skriver avtal?"
+
+
+@pytest.mark.parametrize("question, history, settings", [
+    ("Vad ska vi tänka på innan vi skriver avtal?", [], AnswerSettings()),
+    ("Vi är ett logistikföretag. Vad ska vi tänka på innan vi skriver avtal?", [],
+     AnswerSettings(guide_focus_weight=0.0)),
+])
+def test_one_sentence_or_a_weight_of_zero_matches_the_cards_with_the_question_alone(
+        question: str, history: list, settings: AnswerSettings) -> None:
+    stages = SearchingStages()
+    request = Request(question, history, None, stages, settings)
+    assert request.cards == []
+    assert stages.searched == [question] and stages.focus is None

@@ -37,8 +37,8 @@ from assistant.prompts import (
     ROLES,
     UNKNOWN_NAME_REASON,
 )
+from assistant.retrieval.followup import asking_sentence, dangling, in_role, needs_context, turns
 from assistant.retrieval.followup import context as conversation_topic
-from assistant.retrieval.followup import dangling, in_role, needs_context, turns
 from assistant.retrieval.guide import GuideMatch
 from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.question import Analysis
@@ -58,7 +58,8 @@ class Stages(Protocol):
 
     def search(self, question: str, query: str) -> Retrieval: ...
 
-    def cards(self, retrieval: Retrieval, analysis: Analysis) -> list[GuideMatch]: ...
+    def cards(self, retrieval: Retrieval, analysis: Analysis,
+              focus: Retrieval | None = None) -> list[GuideMatch]: ...
 
 
 class Request:
@@ -73,6 +74,7 @@ class Request:
         self._stages = stages
         self._broad_kinds = settings.broad_kinds
         self._min_card = settings.role_min_card
+        self._focus_weight = settings.guide_focus_weight
         self._own: Retrieval | None = None     # the question's own retrieval, when kept
 
     @cached_property
@@ -119,8 +121,13 @@ class Request:
 
     @cached_property
     def cards(self) -> list[GuideMatch]:
-        """The guide cards closest to the question, best first."""
-        return self._stages.cards(self.retrieval, self.analysis)
+        """The guide cards closest to the question, best first; a first question of several
+        sentences is matched with its asking sentence's own search too (see
+        `AnswerSettings.guide_focus_weight`)."""
+        asking = asking_sentence(self.question) if self.query == self.question else None
+        focus = (self._stages.search(asking, asking) if asking and self._focus_weight
+                 else None)
+        return self._stages.cards(self.retrieval, self.analysis, focus)
 
     @property
     def broad(self) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from assistant.lexicon import pattern
 from assistant.lexicon import words as words_of
-from assistant.text import NAME_PHRASE, STOPWORDS, collapse, words
+from assistant.text import NAME_PHRASE, STOPWORDS, collapse, split_sentences, words
 
 # Words that make a question lean on what was said before.
 _ANAPHORA = words_of("followup.anaphora")
@@ -91,6 +91,22 @@ def needs_context(question: str) -> bool:
         return False
     ws = words(question)
     return len(_content(ws)) <= 2 or bool(set(ws) & _ANAPHORA)
+
+
+def asking_sentence(question: str) -> str | None:
+    """Return the sentence a question of several sentences asks in ("Vi är ett logistikföretag
+    i Jönköping. Vad ska vi tänka på innan vi skriver avtal?" -> the second), or None when it
+    has one sentence or its asking sentence has too few words of its own to be searched alone
+    ("… Hur gör vi?"), as `needs_context` counts them. A pointer back ("fler", "företagen")
+    does not disqualify it: the whole question is matched too.
+
+    The last sentence with a question mark asks; without one, the last sentence does.
+    """
+    sentences = split_sentences(question)
+    if len(sentences) < 2:
+        return None
+    asked = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    return asked[-1] if len(_content(words(asked[-1]))) > 2 else None
 
 
 def _names_something(question: str) -> bool:

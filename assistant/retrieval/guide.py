@@ -65,6 +65,13 @@ class GuideMatch:
     similarity: float       # cosine similarity alone
 
 
+def mix(vector: Sequence[float], other: Sequence[float], weight: float) -> list[float]:
+    """Return the unit vector of (1 - weight) * vector + weight * other (both unit length)."""
+    mixed = ((1 - weight) * np.asarray(vector, dtype=np.float32)
+             + weight * np.asarray(other, dtype=np.float32))
+    return (mixed / max(float(np.linalg.norm(mixed)), 1e-12)).astype(float).tolist()
+
+
 class GuideIndex:
     """The indexed guide cards and the matrix of their questions' vectors."""
 
