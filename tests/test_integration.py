@@ -186,6 +186,21 @@ def test_each_role_gets_a_card_written_for_it_first(real_assistant, question):
         assert card is not None and role in card.roles, (role, answer.guide)
 
 
+@pytest.mark.parametrize("role, question, card", [
+    ("asf", "Vi är ett socialt företag i Malmö med caféverksamhet och catering. Hur ska vi "
+            "sätta pris när vi säljer till företag?", "prissattning"),
+    ("asf", "Vi driver ett ASF i Umeå med snickeri och har fått en förfrågan som vi inte riktigt "
+            "klarar av. Ska vi tacka nej till uppdraget?", "tacka-nej-till-uppdrag"),
+    ("asf", "Jag är ny verksamhetsledare för ett ASF i Göteborg. Hur marknadsför vi våra "
+            "tjänster mot företag?", "marknadsforing-och-forsaljning"),
+])
+def test_a_situation_told_first_does_not_pull_the_card_away_from_what_is_asked(
+        real_assistant, role, question, card):
+    # Matched as a whole, the situation sentence led all three with the card on telling
+    # customers one is a social enterprise, or on the choice of industry.
+    assert real_assistant.ask(question, role=role).guide == card
+
+
 def test_every_guide_card_title_asked_word_for_word_leads_with_its_card(real_assistant):
     # "Relaterade frågor" asks a card's title as it stands; seven of the 64 titles led with
     # another card when one exact way of asking counted for a sixth of the score.
