@@ -12,6 +12,8 @@ section says, nothing but its own sentences can end up as a point.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import re
 import unicodedata
@@ -71,12 +73,18 @@ class DraftReport:
         return [s.path for s in self.sections if s.path is not None]
 
 
-def sections_of(path: Path) -> list[tuple[str, str]]:
+def sections_of(path: Path, limit_mb: int | None = None) -> list[tuple[str, str]]:
     """Return the document's sections as (section, text), in order, skipping short ones.
 
     The text is what `asf guide --check` compares quotes with (`section_texts`), cut at a
-    sentence boundary to SECTION_MAX_CHARS.
+    sentence boundary to SECTION_MAX_CHARS. A file over `limit_mb` (ASF_MAX_UPLOAD_MB, as
+    for indexing) is refused before it is read.
     """
+    with contextlib.suppress(OSError):
+        size = path.stat().st_size
+        if limit_mb is not None and size > limit_mb * 1024 * 1024:
+            raise DraftError(prompts.ERR_INGEST_TOO_LARGE.format(
+                name=path.name, size_mb=size / 1024 / 1024, limit_mb=limit_mb))
     chunks = chunk_document(load_document(path), 100_000)
     sections = []
     for section_path, text in section_texts(chunks).items():
@@ -173,7 +181,7 @@ def draft_cards(path: Path, settings: Settings, folder: Path | None = None,
     if settings.backend != "llm" and model is None:
         raise DraftError(prompts.ERR_GUIDE_DRAFT_NEEDS_LLM)
     path = Path(path)
-    sections = sections_of(path)
+    sections = sections_of(path, settings.max_upload_mb)
     folder = Path(folder or settings.data_dir / "guide-drafts" / path.stem)
     folder.mkdir(parents=True, exist_ok=True)
     taken = {p.stem for p in folder.glob("*.yaml")}

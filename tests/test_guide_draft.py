@@ -123,6 +123,17 @@ def test_drafting_needs_a_language_model(document, tmp_path, monkeypatch):
         draft_cards(document, Settings(), tmp_path / "utkast")
 
 
+def test_a_file_over_the_upload_limit_is_refused_before_the_model_is_asked(server, tmp_path,
+                                                                          monkeypatch):
+    big = tmp_path / "stor.md"
+    big.write_text(DOCUMENT + "x" * (1024 * 1024 + 10), encoding="utf-8")
+    monkeypatch.setenv("ASF_MAX_UPLOAD_MB", "1")
+    with pytest.raises(DraftError) as error:
+        draft_cards(big, Settings(), tmp_path / "utkast")
+    assert "stor.md är för stor" in str(error.value) and "ASF_MAX_UPLOAD_MB" in str(error.value)
+    assert not server.requests and not (tmp_path / "utkast").exists()
+
+
 def test_a_draft_never_takes_the_name_of_a_card_or_an_earlier_draft(server, document,
                                                                     tmp_path):
     folder = tmp_path / "utkast"
