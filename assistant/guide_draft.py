@@ -13,7 +13,6 @@ section says, nothing but its own sentences can end up as a point.
 from __future__ import annotations
 
 import contextlib
-
 import json
 import re
 import unicodedata
