@@ -12,7 +12,12 @@ written for this, the same for every card), as users put their situation first, 
 the own card first when the question is matched as a whole and when its asking sentence is
 matched too (`answer.guide_focus_weight`).
 
-    python -m eval.guide_match [--every 4] [--situation]
+`--followup` asks each Swedish way of asking as a follow-up of another card's title, made
+standalone as the deterministic rewrite does ("<question> (<previous question>)"), and counts
+the own card first when the standalone question is matched as it stands and when the
+follow-up's own search is matched too.
+
+    python -m eval.guide_match [--every 4] [--situation | --followup]
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import argparse
 
 from assistant.pipeline import Assistant
-from assistant.retrieval.followup import asking_sentence
+from assistant.retrieval.followup import asking_sentence, asks_own_aspect, search_text
 from assistant.retrieval.guide import GuideIndex, mix
 from assistant.retrieval.hybrid import Retrieval, point_vectors
 
@@ -115,6 +120,46 @@ def situated(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
     return {name: (value, len(rows)) for name, value in counts.items()}
 
 
+def followed(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
+    """Return, per way of matching, (own card first, questions) for the Swedish ways of asking
+    asked as a follow-up of another card's title (the card seven places on), each left out."""
+    settings = assistant.settings.answer
+    guide = assistant.retriever.guide()
+    vectors = assistant.index.guide_vectors()
+    points = point_vectors(assistant.retriever.topics(), guide.entries)
+    texts = assistant.index.guide_questions()
+    by_chunk = {e.chunk.chunk_id: i for i, e in enumerate(guide.entries)}
+    counts = {"ensam fråga": 0, "som följdfråga, den fristående frågan": 0,
+              "som följdfråga, med följdfrågans egen sökning (inställt)": 0}
+    n = 0
+
+    def first(others: GuideIndex, vector: list[float], retrieved: list[str]) -> str:
+        return others.match(vector, top=settings.guide_question_top,
+                            point_weight=settings.guide_point_weight, retrieved=retrieved,
+                            retrieval_weight=settings.guide_retrieval_weight,
+                            near_copy=settings.guide_near_copy)[0].entry.id
+
+    for k, (cid, position, vector) in enumerate(vectors):
+        text = texts[(cid, position)]
+        if k % every or not SWEDISH & set(text):
+            continue
+        own = guide.entries[by_chunk[cid]]
+        previous = guide.entries[(by_chunk[cid] + 7) % len(guide.entries)].title
+        standalone = f"{text} ({previous})"
+        others = GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points)
+        alone = assistant.retriever.search(text)
+        together = assistant.retriever.search(search_text(text, standalone))
+        n += 1
+        counts["ensam fråga"] += first(others, vector, ids(alone)) == own.id
+        whole = first(others, together.vector or vector, ids(together))
+        counts["som följdfråga, den fristående frågan"] += whole == own.id
+        tuned = (first(others, mix(together.vector or vector, vector,
+                                   settings.guide_focus_weight), ids(alone))
+                 if asks_own_aspect(text, standalone) and settings.guide_focus_weight else whole)
+        counts["som följdfråga, med följdfrågans egen sökning (inställt)"] += tuned == own.id
+    return {name: (value, n) for name, value in counts.items()}
+
+
 def ids(retrieval: Retrieval) -> list[str]:
     """Return the ids of a search's passages, best first."""
     return [p.chunk.chunk_id for p in retrieval.passages]
@@ -125,11 +170,14 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=4, help="var N:te fråga (1: alla)")
     parser.add_argument("--situation", action="store_true",
                         help="frågorna efter en mening om vem som frågar")
+    parser.add_argument("--followup", action="store_true",
+                        help="frågorna som följdfrågor till ett annat korts rubrik")
     args = parser.parse_args()
     assistant = Assistant()
     assistant.ensure_index()
-    if args.situation:
-        for name, (right, n) in situated(assistant, max(1, args.every)).items():
+    if args.situation or args.followup:
+        measure = situated if args.situation else followed
+        for name, (right, n) in measure(assistant, max(1, args.every)).items():
             print(f"{name}: {n} frågor, rätt kort först {right / n:.3f}")
         return 0
     runs = leave_one_out(assistant, max(1, args.every))

@@ -227,3 +227,31 @@ def test_one_sentence_or_a_weight_of_zero_matches_the_cards_with_the_question_al
     request = Request(question, history, None, stages, settings)
     assert request.cards == []
     assert stages.searched == [question] and stages.focus is None
+
+
+class FollowUpStages(SearchingStages):
+    """Stages that make a follow-up standalone as the deterministic rewrite does."""
+
+    def standalone(self, question: str, history: Sequence[dict | str]) -> str:
+        return f"{question} (Hur ska vi sätta pris på våra tjänster?)" if history else question
+
+
+HISTORY = [{"role": "user", "content": "Hur ska vi sätta pris på våra tjänster?"},
+           {"role": "assistant", "content": "Åsikterna går isär."}]
+
+
+def test_a_follow_up_with_an_aspect_of_its_own_matches_the_cards_with_its_own_search_too(
+        ) -> None:
+    stages = FollowUpStages()
+    question = "Hur skriver vi avtal med kunden?"
+    request = Request(question, HISTORY, None, stages, AnswerSettings())
+    assert request.cards == []
+    assert question in stages.searched and stages.focus == f"retrieval of {question}"
+
+
+@pytest.mark.parametrize("question", ["Gäller det även små företag?", "Och de stora?"])
+def test_a_follow_up_about_the_topic_itself_matches_the_cards_with_the_topic(question) -> None:
+    stages = FollowUpStages()
+    request = Request(question, HISTORY, None, stages, AnswerSettings())
+    assert request.cards == []
+    assert question not in stages.searched and stages.focus is None

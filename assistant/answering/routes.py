@@ -37,7 +37,14 @@ from assistant.prompts import (
     ROLES,
     UNKNOWN_NAME_REASON,
 )
-from assistant.retrieval.followup import asking_sentence, dangling, in_role, needs_context, turns
+from assistant.retrieval.followup import (
+    asking_sentence,
+    asks_own_aspect,
+    dangling,
+    in_role,
+    needs_context,
+    turns,
+)
 from assistant.retrieval.followup import context as conversation_topic
 from assistant.retrieval.guide import GuideMatch
 from assistant.retrieval.hybrid import Retrieval
@@ -121,10 +128,18 @@ class Request:
 
     @cached_property
     def cards(self) -> list[GuideMatch]:
-        """The guide cards closest to the question, best first; a first question of several
-        sentences is matched with its asking sentence's own search too (see
-        `AnswerSettings.guide_focus_weight`)."""
-        asking = asking_sentence(self.question) if self.query == self.question else None
+        """The guide cards closest to the question, best first.
+
+        A first question of several sentences is matched with its asking sentence's own
+        search too, and a follow-up that asks about an aspect of its own with the follow-up's
+        own search: what is asked now weighs as much as the situation or the topic carried in
+        (see `AnswerSettings.guide_focus_weight`).
+        """
+        if self.query == self.question:
+            asking = asking_sentence(self.question)
+        else:
+            own = bool(self.history) and asks_own_aspect(self.question, self.query)
+            asking = self.question if own else None
         focus = (self._stages.search(asking, asking) if asking and self._focus_weight
                  else None)
         return self._stages.cards(self.retrieval, self.analysis, focus)

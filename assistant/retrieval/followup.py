@@ -20,7 +20,10 @@ _ANAPHORA = words_of("followup.anaphora")
 _NAME = NAME_PHRASE
 _MARKER = re.compile(r"\s*\[\d+\]")
 # Where a sentence starts: also after a bullet and an opening quote or bracket ("- ”Samarbetet").
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[-*•]\s+)?)[”\"“'(\[]*$")
+# A sentence starts after its predecessor's end, a closing quote and citation marks included
+# ('… göra.” [1] Flera av …').
+_SENTENCE_START = re.compile(
+    r"(?:^|[.!?:;][”\"’)]*(?:\s*\[\d+\])*\s+|\n\s*(?:[-*•]\s+)?)[”\"“'(\[]*$")
 # Names too common in this corpus to point at anything, lower-cased (compared in any case).
 _GENERIC_NAMES = (frozenset(n.lower() for n in words_of("generic_names") | words_of("study_names"))
                   | words_of("followup.generic_name_forms"))
@@ -183,11 +186,15 @@ def search_text(question: str, standalone: str) -> str:
     Jonsered's "små lokala företag" instead of what the report says of small companies'
     drivers. A standalone question a language model wrote is searched as it is.
     """
+    return f"{question} {standalone}" if asks_own_aspect(question, standalone) else standalone
+
+
+def asks_own_aspect(question: str, standalone: str) -> bool:
+    """Return True when a follow-up made standalone with the topic in parentheses asks about
+    an aspect of its own (see `search_text`), not whether the topic extends to something."""
     ws = words(question)
-    if (not standalone.startswith(f"{question} (") or set(ws) & _EXTENDS
-            or len(_content(ws)) <= 1):
-        return standalone
-    return f"{question} {standalone}"
+    return (standalone.startswith(f"{question} (") and not set(ws) & _EXTENDS
+            and len(_content(ws)) > 1)
 
 
 # A follow-up that asks the previous question again of something else ("Och i Vadstena?",
