@@ -5,14 +5,18 @@ For every answerable first-turn persona item this scores the key-point coverage 
   - the best card for the item (the oracle: whichever card's points cover most),
   - the assistant's whole answer (card and engine),
   - the oracle card's points plus the assistant's answer.
+With `--followups` it scores the answerable follow-ups of the persona set's conversations the
+same way, and beside them the previous answer (was the point said already?) and the follow-up
+asked with no conversation at all.
 It reads the gold key points only to score, as eval/persona.py does; nothing it finds goes
 back into the cards or the settings.
 
-    python -m eval.guide_oracle
+    python -m eval.guide_oracle [--followups]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 
 from assistant.pipeline import Assistant
@@ -24,10 +28,46 @@ def coverage(points: list[list[str]], text: str) -> float:
     return sum(point_found(p, text) for p in points) / len(points) if points else 0.0
 
 
+def followups(assistant: Assistant, cards: dict[str, str]) -> int:
+    """Print the follow-up upper bounds (see the module's docstring)."""
+    rows = []
+    for item in load_persona():
+        if not item.answerable or not item.history:
+            continue
+        history: list[dict[str, str]] = []
+        for turn in item.history:
+            earlier = assistant.ask(turn, list(history))
+            history += [{"role": "user", "content": turn},
+                        {"role": "assistant", "content": earlier.answer}]
+        answer = assistant.ask(item.question, history)
+        alone = assistant.ask(item.question)
+        oracle = max(cards.values(), key=lambda text: coverage(item.points, text))
+        said = history[-1]["content"]
+        text = "" if answer.refused else answer.answer
+        rows.append((coverage(item.points, text), coverage(item.points, said),
+                     coverage(item.points, "" if alone.refused else alone.answer),
+                     coverage(item.points, oracle),
+                     coverage(item.points, f"{oracle}\n{text}"),
+                     coverage(item.points, f"{said}\n{text}")))
+    print(f"{len(rows)} svarbara följdfrågor ur persona-setets samtal")
+    print("| mått | täckning |")
+    print("|---|---|")
+    for label, k in (("svaret på följdfrågan", 0), ("föregående svar", 1),
+                     ("följdfrågan ställd utan samtal", 2), ("bästa kort (orakel)", 3),
+                     ("orakelkort + svaret", 4), ("föregående svar + svaret", 5)):
+        print(f"| {label} | {statistics.mean(r[k] for r in rows):.3f} |")
+    return 0
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Övre gränser för vägledningskorten")
+    parser.add_argument("--followups", action="store_true", help="samtalens följdfrågor")
+    args = parser.parse_args()
     assistant = Assistant()
     assistant.ensure_index()
     cards = {c.id: "\n".join(q for q, _ in c.points) for c in assistant.guide_cards()}
+    if args.followups:
+        return followups(assistant, cards)
     rows = []
     for item in load_persona():
         if not item.answerable or item.history:

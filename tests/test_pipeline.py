@@ -236,6 +236,10 @@ def test_words_that_open_a_sentence_or_a_quoted_point_are_not_carried_as_names()
             "- Ett ASF har helt andra förutsättningar. [2]\n- Flera ASF framhåller detta, där "
             "ASF-personalen hjälper till. [3]\n- Le Mat Jonsered samarbetar med Volvo Cars. [4]")
     assert names(text) == ["Le Mat Jonsered", "Volvo Cars"]
+    # A sentence also starts after a quote's end and its citation ('"Flera" carried from an
+    # answer on agreements into "Gäller det även små företag? (… Flera)"').
+    assert names("vad varje part ska göra.” [1] Flera av de sociala företagen hos "
+                 "Koopus.") == ["Koopus"]
 
 
 def test_a_name_in_the_previous_answer_is_carried_once_not_again_as_its_last_word():
