@@ -277,11 +277,13 @@ class Assistant:
         return self.retriever.search(search_text(question, query))
 
     def cards(self, retrieval: Retrieval, analysis: Analysis,
-              focus: Retrieval | None = None) -> list[GuideMatch]:
+              focus: Retrieval | None = None, question: str = "") -> list[GuideMatch]:
         """Return the guide cards closest to the question, the asker's role breaking ties.
 
-        focus: the search of the sentence a question of several sentences asks in; its vector
-        is mixed into the question's and its passages give the retrieval agreement.
+        focus: the search of the sentence a question of several sentences asks in (or of a
+        follow-up's own words); its vector is mixed into the question's and its passages give
+        the retrieval agreement. question: the user's text, for a card's title asked word for
+        word.
         """
         settings = self.settings.answer
         if not (settings.guide or settings.related_questions):
@@ -296,7 +298,7 @@ class Assistant:
                                             settings.guide_point_weight,
                                             [p.chunk.chunk_id for p in agreeing.passages],
                                             settings.guide_retrieval_weight,
-                                            settings.guide_near_copy)
+                                            settings.guide_near_copy, question)
 
 
 def validate_question(question: str, limit: int) -> str:

@@ -286,6 +286,12 @@ def test_a_near_copy_of_one_way_of_asking_leads_over_a_card_close_on_average():
     assert [m.entry.id for m in led] == ["a-kort", "b-kort"]
     assert led[0].similarity == pytest.approx(0.9, abs=1e-3)  # the near copy's own cosine
     assert guide.match([1.0, 0.0], top=3, near_copy=0.95)[0].entry.id == "b-kort"
+    # A card's title asked word for word (a related question clicked) is a near copy even
+    # when the vectors put it below the threshold; its title here is its id.
+    titled = guide.match([1.0, 0.0], top=3, near_copy=0.95, question="  A-KORT ")
+    assert titled[0].entry.id == "a-kort"
+    assert guide.match([1.0, 0.0], top=3, near_copy=0.95,
+                       question="a-kort?")[0].entry.id == "b-kort"
 
 
 def test_a_second_card_nearly_as_close_follows_the_first_with_its_own_points(settings,

@@ -201,16 +201,16 @@ def test_a_situation_told_first_does_not_pull_the_card_away_from_what_is_asked(
     assert real_assistant.ask(question, role=role).guide == card
 
 
-def test_every_guide_card_title_asked_word_for_word_leads_with_its_card(real_assistant):
-    # "Relaterade frågor" asks a card's title as it stands; seven of the 64 titles led with
-    # another card when one exact way of asking counted for a sixth of the score.
+def test_every_guide_card_title_asked_word_for_word_is_answered_by_its_card(real_assistant):
+    # "Relaterade frågor" asks a card's title as it stands. Seven of the 64 titles led with
+    # another card when one exact way of asking counted for a sixth of the score, and only 26
+    # answers led with the card at all: a title asking for a fact or a name was answered by
+    # the factual route, and one title was 0.84 similar to its own stored copy.
     wrong = []
     for card in real_assistant.retriever.guide().entries:
-        title = card.title
-        cards = real_assistant.cards(real_assistant.search(title, title),
-                                     real_assistant.analyse(title, title))
-        if cards[0].entry.id != card.id:
-            wrong.append((title, cards[0].entry.id))
+        answer = real_assistant.ask(card.title)
+        if answer.guide != card.id:
+            wrong.append((card.title, answer.guide))
     assert not wrong
 
 

@@ -36,7 +36,7 @@ class CountingStages:
         self.calls.append("search")
         raise AssertionError("no search expected")
 
-    def cards(self, retrieval, analysis):
+    def cards(self, retrieval, analysis, focus=None, question=""):
         self.calls.append("cards")
         return []
 
@@ -189,7 +189,7 @@ class SearchingStages(CountingStages):
         self.searched.append(query)
         return f"retrieval of {query}"
 
-    def cards(self, retrieval, analysis, focus=None):
+    def cards(self, retrieval, analysis, focus=None, question=""):
         self.focus = focus
         return []
 

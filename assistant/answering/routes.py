@@ -46,7 +46,7 @@ from assistant.retrieval.followup import (
     turns,
 )
 from assistant.retrieval.followup import context as conversation_topic
-from assistant.retrieval.guide import GuideMatch
+from assistant.retrieval.guide import GuideMatch, titled
 from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.question import Analysis
 from assistant.retrieval.topics import TopicIndex
@@ -66,7 +66,7 @@ class Stages(Protocol):
     def search(self, question: str, query: str) -> Retrieval: ...
 
     def cards(self, retrieval: Retrieval, analysis: Analysis,
-              focus: Retrieval | None = None) -> list[GuideMatch]: ...
+              focus: Retrieval | None = None, question: str = "") -> list[GuideMatch]: ...
 
 
 class Request:
@@ -142,7 +142,20 @@ class Request:
             asking = self.question if own else None
         focus = (self._stages.search(asking, asking) if asking and self._focus_weight
                  else None)
-        return self._stages.cards(self.retrieval, self.analysis, focus)
+        return self._stages.cards(self.retrieval, self.analysis, focus, self.question)
+
+    @property
+    def asks_a_card(self) -> bool:
+        """True when the question is the closest guide card's title word for word (a related
+        question clicked): the card answers it, whatever kind of question it is.
+
+        Measured: of the 64 titles asked, 26 answers led with their card; the rest asked for
+        a fact or a name and got the factual route's few sentences. A question only close to
+        a card's way of asking keeps its kind's route: "Berätta om Yalla Rinkeby." led by the
+        card quoted the partner, and "Vilka samarbetar de med?" then found other people.
+        """
+        cards = self.cards
+        return bool(cards) and titled(cards[0].entry, self.question)
 
     @property
     def broad(self) -> bool:
@@ -378,7 +391,7 @@ class GuideCard(Route):
 
     def answer(self, request: Request) -> Answer | None:
         settings = self.settings
-        if not (settings.guide and request.broad):
+        if not (settings.guide and (request.broad or request.asks_a_card)):
             return None
         cards, exclude = request.cards, request.exclude
         # The first card (by score: similarity, retrieval agreement, role) among those close

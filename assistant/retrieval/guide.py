@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from assistant.cases.guide import card_of_record
+from assistant.text import collapse
 from assistant.types import Chunk
 
 # Retrieval agreement counts a card's points held by this many top passages (as measured).
@@ -72,6 +73,12 @@ def mix(vector: Sequence[float], other: Sequence[float], weight: float) -> list[
     return (mixed / max(float(np.linalg.norm(mixed)), 1e-12)).astype(float).tolist()
 
 
+def titled(entry: GuideEntry, question: str) -> bool:
+    """Return True when the question is the card's title word for word (case and spacing
+    aside): a related question clicked, or the title typed."""
+    return bool(question) and collapse(entry.title).lower() == collapse(question).lower()
+
+
 class GuideIndex:
     """The indexed guide cards and the matrix of their questions' vectors."""
 
@@ -101,11 +108,15 @@ class GuideIndex:
     def match(self, vector: list[float] | None, role: str | None = None,
               role_bonus: float = 0.0, top: int = 1, point_weight: float = 0.0,
               retrieved: Sequence[str] = (), retrieval_weight: float = 0.0,
-              near_copy: float = 0.0) -> list[GuideMatch]:
+              near_copy: float = 0.0, question: str = "") -> list[GuideMatch]:
         """Return every card, closest first (see the module's docstring for the score).
 
         near_copy: a card with one way of asking at least this similar to the question comes
         first (0: off); among such cards, the closest way of asking decides.
+        question: the question's text; a card whose title it is word for word (case and
+        spacing aside: a related question clicked) is a near copy whatever the vectors say.
+        The int8 model's vector depends on the batch a text was embedded in, and one title
+        asked alone was 0.84 similar to its own stored copy.
         """
         if vector is None or not len(self.owner):
             return []
@@ -123,6 +134,7 @@ class GuideIndex:
             np.maximum.at(best, self.point_owner, self.point_matrix @ query)
             score = ((score + point_weight * best) / (1 + point_weight)).astype(np.float32)
         rank = {chunk_id: r for r, chunk_id in enumerate(retrieved[:RETRIEVED_TOP])}
+        asked = question
         matches = []
         for i, entry in enumerate(self.entries):
             similarity = float(score[i])
@@ -130,7 +142,7 @@ class GuideIndex:
             if retrieval_weight and entry.passages:
                 bonus += retrieval_weight * sum(
                     1 / (1 + rank[p]) for p in entry.passages if p in rank) / len(entry.passages)
-            if near_copy and closest[i] >= near_copy:
+            if near_copy and (closest[i] >= near_copy or titled(entry, asked)):
                 # Ahead of every card without a near copy.
                 similarity, bonus = float(closest[i]), bonus + NEAR_COPY_LEAD
             matches.append(GuideMatch(entry, similarity + bonus, similarity))
