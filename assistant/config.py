@@ -425,18 +425,19 @@ class AnswerSettings(Group):
         default=0.85, ge=0, le=1, description="A card with a way of asking (or title) this "
                                               "similar to the question leads (0: off).")
     # A question of several sentences is matched to the cards with its asking sentence too
-    # (retrieval/followup.asking_sentence): the cards' own Swedish ways of asking, each put
-    # behind a sentence on who asks ("Vi är ett medelstort logistikföretag i Jönköping …"),
-    # found their card first 0.405 of the time against 0.586 asked alone (220 questions, one
-    # left out at a time). The asking sentence's own search for the retrieval agreement and
-    # its vector mixed half and half with the whole question's gave 0.582; the vector alone
-    # with the whole question's search 0.491, the search of both sentences with the asking
-    # sentence twice 0.432.
+    # (retrieval/followup.asking_sentence), a follow-up with words of its own with those
+    # (eval.guide_match --situation / --followup, the cards' own Swedish ways of asking left
+    # out in turn). Put behind a sentence on who asks ("Vi är ett medelstort logistikföretag
+    # i Jönköping …") they found their card first 0.386 of the time against 0.586 asked alone
+    # (220); the asking sentence's own search for the retrieval agreement and its vector mixed
+    # half and half with the whole question's gave 0.582 (0.67: 0.577; the vector alone with
+    # the whole question's search 0.491; both sentences with the asking one twice 0.432). As
+    # a follow-up of another card's title: 0.351, with the follow-up's own search 0.580 (188).
     guide_focus_weight: float = Field(
-        default=0.5, ge=0, le=1, description="The asking sentence's share of the vector a "
-                                             "question of several sentences is matched to the "
-                                             "cards with; its own search gives the agreement "
-                                             "(0: off).")
+        default=0.5, ge=0, le=1, description="The asking sentence's (or a follow-up's own "
+                                             "words') share of the vector the question is "
+                                             "matched to the cards with; its own search gives "
+                                             "the agreement (0: off).")
     # Measured on 20 role-neutral questions asked in each role (eval.role_fit): the first
     # card was written for the asker's group 30 of 42 times at 0.02, 36 at 0.05, 37 at 0.08.
     # With ten ways of asking per card: 35 at 0.05 (an ASF asking how to get more
