@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 
+from assistant.config import AnswerSettings
 from assistant.pipeline import Assistant
 from assistant.retrieval.followup import asking_sentence, asks_own_aspect, search_text
 from assistant.retrieval.guide import GuideIndex, mix
@@ -97,24 +98,18 @@ def situated(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
     counts = {"ensam fråga": 0, "efter en mening om vem som frågar, hela frågan": 0,
               "efter en mening om vem som frågar, med frågemeningen (inställt)": 0}
 
-    def first(others: GuideIndex, vector: list[float], retrieved: list[str]) -> str:
-        return others.match(vector, top=settings.guide_question_top,
-                            point_weight=settings.guide_point_weight, retrieved=retrieved,
-                            retrieval_weight=settings.guide_retrieval_weight,
-                            near_copy=settings.guide_near_copy)[0].entry.id
-
     for (k, entry, text, vector), question, vector_of_whole in zip(rows, asked, whole,
                                                                     strict=True):
         others = GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points)
         alone = assistant.retriever.search(text)
         together = assistant.retriever.search(question)
-        counts["ensam fråga"] += first(others, vector, ids(alone)) == entry.id
-        counts["efter en mening om vem som frågar, hela frågan"] += first(
-            others, vector_of_whole, ids(together)) == entry.id
-        focus = alone if asking_sentence(question) == text else None
-        tuned = (first(others, mix(vector_of_whole, vector, settings.guide_focus_weight),
-                       ids(focus)) if focus is not None and settings.guide_focus_weight
-                 else first(others, vector_of_whole, ids(together)))
+        counts["ensam fråga"] += first_card(settings, others, vector, ids(alone)) == entry.id
+        whole_first = first_card(settings, others, vector_of_whole, ids(together))
+        counts["efter en mening om vem som frågar, hela frågan"] += whole_first == entry.id
+        focused = asking_sentence(question) == text and settings.guide_focus_weight
+        tuned = (first_card(settings, others,
+                            mix(vector_of_whole, vector, settings.guide_focus_weight),
+                            ids(alone)) if focused else whole_first)
         counts["efter en mening om vem som frågar, med frågemeningen (inställt)"] += (
             tuned == entry.id)
     return {name: (value, len(rows)) for name, value in counts.items()}
@@ -133,12 +128,6 @@ def followed(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
               "som följdfråga, med följdfrågans egen sökning (inställt)": 0}
     n = 0
 
-    def first(others: GuideIndex, vector: list[float], retrieved: list[str]) -> str:
-        return others.match(vector, top=settings.guide_question_top,
-                            point_weight=settings.guide_point_weight, retrieved=retrieved,
-                            retrieval_weight=settings.guide_retrieval_weight,
-                            near_copy=settings.guide_near_copy)[0].entry.id
-
     for k, (cid, position, vector) in enumerate(vectors):
         text = texts[(cid, position)]
         if k % every or not SWEDISH & set(text):
@@ -150,14 +139,23 @@ def followed(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
         alone = assistant.retriever.search(text)
         together = assistant.retriever.search(search_text(text, standalone))
         n += 1
-        counts["ensam fråga"] += first(others, vector, ids(alone)) == own.id
-        whole = first(others, together.vector or vector, ids(together))
+        counts["ensam fråga"] += first_card(settings, others, vector, ids(alone)) == own.id
+        whole = first_card(settings, others, together.vector or vector, ids(together))
         counts["som följdfråga, den fristående frågan"] += whole == own.id
-        tuned = (first(others, mix(together.vector or vector, vector,
+        tuned = (first_card(settings, others, mix(together.vector or vector, vector,
                                    settings.guide_focus_weight), ids(alone))
                  if asks_own_aspect(text, standalone) and settings.guide_focus_weight else whole)
         counts["som följdfråga, med följdfrågans egen sökning (inställt)"] += tuned == own.id
     return {name: (value, n) for name, value in counts.items()}
+
+
+def first_card(settings: AnswerSettings, others: GuideIndex, vector: list[float],
+               retrieved: list[str]) -> str:
+    """Return the id of the card the settings put first for a vector and a search's ids."""
+    return others.match(vector, top=settings.guide_question_top,
+                        point_weight=settings.guide_point_weight, retrieved=retrieved,
+                        retrieval_weight=settings.guide_retrieval_weight,
+                        near_copy=settings.guide_near_copy)[0].entry.id
 
 
 def ids(retrieval: Retrieval) -> list[str]:
