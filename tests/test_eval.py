@@ -142,8 +142,9 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 # shipped corpus): coverage 0.586, half covered 0.650, median 2553 characters (2026-12-07:
 # the asking sentence and a follow-up's own words in card matching, ten ways of asking per
 # card; 0.522 / 0.533 / 2565 before); refusal accuracy 1.0 (6 of 6) since questions on
-# taxes, laws and foreign places no document discusses are refused (0.5 before). The coverage targets (0.70, half covered 0.85)
-# are not reached; eval/figures.md says why, and holds every change of these floors. The floor
+# taxes, laws and foreign places no document discusses are refused (0.5 before). The
+# issue's coverage targets (0.70, half covered 0.85) are not reached; eval/figures.md says
+# why, and holds every change of these floors. The floor
 # keeps what was reached; with six unanswerable and sixty answerable items one flip of int8
 # batch noise moves refusal accuracy by 0.167 and false refusals by 0.017, so those floors
 # allow one (false refusals two). The median is a limit, the 2600 characters.
