@@ -12,7 +12,6 @@ section says, nothing but its own sentences can end up as a point.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import unicodedata
@@ -28,7 +27,7 @@ from assistant.answering.llm import chat_model, describe_reason
 from assistant.cases.guide import ASKED_RANGE, POINTS_RANGE, load_guide_card, section_texts
 from assistant.config import Settings
 from assistant.ingest.chunking import chunk_document
-from assistant.ingest.loaders import load_document
+from assistant.ingest.loaders import load_document, size_over
 from assistant.text import collapse, split_sentences
 from assistant.types import SECTION_SEPARATOR, IngestError
 
@@ -79,11 +78,10 @@ def sections_of(path: Path, limit_mb: int | None = None) -> list[tuple[str, str]
     sentence boundary to SECTION_MAX_CHARS. A file over `limit_mb` (ASF_MAX_UPLOAD_MB, as
     for indexing) is refused before it is read.
     """
-    with contextlib.suppress(OSError):
-        size = path.stat().st_size
-        if limit_mb is not None and size > limit_mb * 1024 * 1024:
-            raise DraftError(prompts.ERR_INGEST_TOO_LARGE.format(
-                name=path.name, size_mb=size / 1024 / 1024, limit_mb=limit_mb))
+    size_mb = size_over(path, limit_mb) if limit_mb is not None else None
+    if size_mb is not None:
+        raise DraftError(prompts.ERR_INGEST_TOO_LARGE.format(
+            name=path.name, size_mb=size_mb, limit_mb=limit_mb))
     chunks = chunk_document(load_document(path), 100_000)
     sections = []
     for section_path, text in section_texts(chunks).items():

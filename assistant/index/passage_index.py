@@ -52,7 +52,7 @@ from assistant.index.store import (
 )
 from assistant.ingest.chunking import chunk_document, split_units
 from assistant.ingest.figures import FIGURE_FORMAT, is_figure_file
-from assistant.ingest.loaders import file_sha256
+from assistant.ingest.loaders import file_sha256, size_over
 from assistant.prompts import (
     ERR_INDEX_INCOMPLETE,
     ERR_INGEST_TOO_LARGE,
@@ -579,11 +579,10 @@ class Index:
         """Parse one file (raising IngestError) with its corpus title."""
         key = self.source_key(path)
         limit_mb = self.settings.max_upload_mb
-        with contextlib.suppress(OSError):
-            size = path.stat().st_size
-            if size > limit_mb * 1024 * 1024:
-                raise IngestError(path, ERR_INGEST_TOO_LARGE.format(
-                    name="{name}", size_mb=size / 1024 / 1024, limit_mb=limit_mb))
+        size_mb = size_over(path, limit_mb)
+        if size_mb is not None:
+            raise IngestError(path, ERR_INGEST_TOO_LARGE.format(
+                name="{name}", size_mb=size_mb, limit_mb=limit_mb))
         titles = self._titles() if titles is None else titles
         return load_corpus_document(path, source=key, title=titles.get(key))
 

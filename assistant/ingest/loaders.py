@@ -32,6 +32,16 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def size_over(path: Path, limit_mb: int) -> float | None:
+    """Return a file's size in MB when it is over `limit_mb` (ASF_MAX_UPLOAD_MB), else None
+    (also when it cannot be read: loading it then says why)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return size / 1024 / 1024 if size > limit_mb * 1024 * 1024 else None
+
+
 def default_title(path: Path) -> str:
     """Return a readable title from a file name ("asf_rapport-2019.pdf" -> "Asf rapport 2019")."""
     name = re.sub(r"[_\-]+", " ", path.stem).strip()
