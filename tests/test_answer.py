@@ -442,3 +442,39 @@ def test_a_list_with_an_item_said_before_is_not_quoted_again():
     again = answerer.answer(question, [passage], exclude=said, broad=True).answer
     assert "Kommuner och myndigheter." not in again and LEAD not in again
     assert "Samverkan på arenorna kräver tid." in again or "Arenorna beskrivs" in again
+
+
+def test_what_a_card_shows_above_is_never_quoted_again_even_when_nothing_else_is_left():
+    # A conversation's previous answer may be quoted again when nothing else answers; a guide
+    # card's points shown right above may not ("Mer ur källorna" repeated a whole passage).
+    text = "Koopus gör legoarbeten åt industrin. De monterar hörselskydd åt sin största kund."
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    question = "Vad gör Koopus åt industrin?"
+    everything = frozenset(collapse(s) for s in re.split(r"(?<=\.) ", text))
+    assert "Koopus gör" in answerer.answer(question, [passage], exclude=everything).answer
+    shown = answerer.answer(question, [passage], shown=everything)
+    assert "Koopus" not in shown.answer and "hörselskydd" not in shown.answer
+
+
+def test_a_list_after_a_card_quotes_only_the_items_the_card_did_not_show():
+    text = (f"{LEAD}\n- Näringslivet och privata aktörer.\n- Kommuner och myndigheter.\n"
+            "- Andra ASF. De säljer tillsammans.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    shown = frozenset({"Kommuner och myndigheter.", "De säljer tillsammans."})
+    answer = answerer.answer("Vilka arenor för samverkan finns?", [passage], shown=shown).answer
+    assert f"{LEAD}\n- Näringslivet och privata aktörer. [1]" in answer
+    assert "Kommuner" not in answer and "Andra ASF" not in answer
+
+
+def test_the_sentence_a_pronoun_refers_to_is_not_quoted_again_when_shown_above():
+    text = ("Sammanlagt genomfördes tre träffar av fem. De träffar som genomfördes var i Rinkeby "
+            "och Vadstena. Två ställdes in.")
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    question = "Var genomfördes träffarna i Rinkeby och Vadstena?"
+    assert "Sammanlagt" in answerer.answer(question, [passage]).answer
+    shown = frozenset({"Sammanlagt genomfördes tre träffar av fem."})
+    answer = answerer.answer(question, [passage], shown=shown).answer
+    assert "Rinkeby" in answer and "Sammanlagt" not in answer

@@ -238,6 +238,62 @@ def test_a_quoted_list_is_shown_as_sub_bullets_and_cited_whole():
         "Ett vanligt stycke - med ett tankstreck.", [])
 
 
+def test_a_listed_item_holding_a_dash_stays_one_item_when_its_passage_is_known():
+    from assistant.answering.guide import list_items
+    from assistant.types import Chunk
+
+    text = ("Vi valde teman. De träffar som planerades var följande:\n"
+            "- Jönköping- tema Kompetensförsörjning.\n- Borås - tema Textilbranschen.\n"
+            "- Vadstena - tema Lokal samverkan.")
+    chunk = Chunk(chunk_id="c", source="r.txt", title="R", section_path=("S",), page=1,
+                  text=text, indexed_text=text)
+    quote = ("De träffar som planerades var följande: - Jönköping- tema Kompetensförsörjning. "
+             "- Borås - tema Textilbranschen. - Vadstena - tema Lokal samverkan.")
+    assert list_items(quote, chunk)[1] == ["Jönköping- tema Kompetensförsörjning.",
+                                           "Borås - tema Textilbranschen.",
+                                           "Vadstena - tema Lokal samverkan."]
+
+
+# Shipped cards whose points quote whole passages, a list's items, a sentence with its
+# antecedent, or a list item of several sentences: what the answer shows under "Mer ur
+# källorna" and among the examples must not say again what the card said.
+WHOLE_PASSAGE_CARDS = ["koopus", "installda-traffar", "rekommendationer-sammanfattning",
+                       "affarsmassighet", "socialt-ansvar-och-csr", "rinkeby-traffen"]
+
+
+@pytest.fixture(scope="module")
+def shipped_cards(tmp_path_factory):
+    from assistant.pipeline import Assistant
+    from tests.conftest import FakeEmbeddings
+
+    folder = tmp_path_factory.mktemp("shipped")
+    corpus = folder / "corpus"
+    (corpus / "guide").mkdir(parents=True)
+    shutil.copy(REPORT, corpus / REPORT.name)
+    shutil.copy(PROJECT_ROOT / "corpus" / "sources.json", corpus / "sources.json")
+    for name in WHOLE_PASSAGE_CARDS:
+        shutil.copy(GUIDE / f"{name}.yaml", corpus / "guide")
+    a = Assistant(Settings(data_dir=folder / "data", corpus_dir=corpus,
+                           models_dir=PROJECT_ROOT / "models"), embeddings=FakeEmbeddings())
+    a.ensure_index()
+    return a
+
+
+@pytest.mark.parametrize("name", WHOLE_PASSAGE_CARDS)
+def test_an_answer_led_by_a_card_never_says_a_sentence_twice(shipped_cards, name):
+    import re
+
+    from assistant.text import split_sentences
+
+    title = load_guide_card(GUIDE / f"{name}.yaml").title
+    answer = shipped_cards.ask(title)
+    assert answer.guide == name
+    text = re.sub(r" ?\[\d+\]", "", answer.answer)
+    sentences = [s for line in text.splitlines()
+                 for s in split_sentences(line.strip().lstrip("-• ").strip()) if len(s) > 30]
+    assert [s for s in set(sentences) if sentences.count(s) > 1] == []
+
+
 def test_a_question_the_documents_cannot_answer_stays_refused_and_offers_cards(guided):
     guided.settings.answer.guide_min_similarity = 0.0
     guided.settings.answer.related_min_similarity = 0.0

@@ -58,6 +58,16 @@ def test_bullet_list_stays_with_its_lead_in(report):
     assert "- Drivkraften att stötta individen och utsatta grupper i samhället" in drivers.text
 
 
+def test_a_bullet_right_under_its_lead_in_is_the_lists_first_item(report):
+    # " • Några deltagare …" follows "… följande:" with no blank line between; it was read
+    # as a new page's paragraph, kept its bullet and left the list.
+    [points] = [b for b in report.blocks if "För övrigt framhöll deltagarna följande:" in b.text]
+    assert points.kind == "list"
+    lines = points.text.splitlines()
+    assert lines[1].startswith("- Några deltagare menade att det många gånger")
+    assert not any("•" in b.text for b in report.blocks)
+
+
 def test_sentence_across_page_break_is_joined(report):
     assert any("producerar och utbyter varor och/eller tjänster mot betalning" in b.text
                for b in report.blocks)

@@ -38,6 +38,7 @@ from assistant.text import (
     inside_quotation,
     is_fragment,
     refers_back,
+    split_sentences,
     tokens,
 )
 from assistant.types import Answer, Chunk, Citation
@@ -525,8 +526,10 @@ def extend(base: Answer, points: list[Point], examples: list[Example],
 
 def similar_cases(topics: TopicIndex, vector: list[float] | None,
                   cases: dict[str, tuple[str, str, str]], shape: BroadSettings | None = None,
-                  *, floor: float | None = None) -> list[Example]:
-    """Return the catalog's cases closest to the question by meaning, best first.
+                  *, floor: float | None = None, said: frozenset[str] = frozenset()
+                  ) -> list[Example]:
+    """Return the catalog's cases closest to the question by meaning, best first; none whose
+    quote the answer already says (`said`: a case's own guide card, a point).
 
     `cases` maps a case card's source to (name, about, summary quote). A case counts when its
     card's description (name, summary, industry, partners, arena …, embedded at indexing) is
@@ -545,10 +548,12 @@ def similar_cases(topics: TopicIndex, vector: list[float] | None,
     if not found or found[0][0] < floor:
         return []
     best = found[0][0]
-    out = []
-    for sim, chunk in found[:limit]:
-        if sim < max(floor, best - margin):
+    out: list[Example] = []
+    for sim, chunk in found:
+        if sim < max(floor, best - margin) or len(out) == limit:
             break
         name, about, quote = cases[chunk.source]
+        if all(collapse(s) in said for s in split_sentences(quote)):
+            continue
         out.append(Example(name, about, quote, chunk, sim))
     return out

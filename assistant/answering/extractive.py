@@ -130,8 +130,10 @@ class ExtractiveAnswerer:
                exclude: frozenset[str] = frozenset(),
                candidates: list[Passage] | None = None,
                budget: int | None = None,
-               said: frozenset[str] = frozenset()) -> list[_Unit]:
-        """Return the units that best answer the question, in reading order.
+               said: frozenset[str] = frozenset(),
+               shown: frozenset[str] = frozenset()) -> list[_Unit]:
+        """Return the units that best answer the question, in reading order; what is `shown`
+        above the answer is left out, a list's shown items too.
 
         The best sentence anchors the answer and brings the sentences that follow it (the
         report often states a point and then explains it), plus other strong sentences of the
@@ -187,6 +189,8 @@ class ExtractiveAnswerer:
             if before.lead_in or before.lead is not None or (
                     before.passage is not anchor and is_fragment(before.text)):
                 break
+            if collapse(before.text) in skip or _quoted(before, skip):
+                break       # said above (a card's point, the previous answer): not again
             chosen.append(before)
             at -= 1
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
@@ -212,9 +216,10 @@ class ExtractiveAnswerer:
                                    u.passage.chunk.seq, u.position))
         self._complete_lists(chosen)
         total = _total_count(question, candidates or passages)
-        if total is not None and all(collapse(total.text) != collapse(u.text) for u in chosen):
+        if (total is not None and not _quoted(total, skip)
+                and all(collapse(total.text) != collapse(u.text) for u in chosen)):
             chosen.insert(0, total)
-        return chosen
+        return _without(chosen, shown) if shown else chosen
 
     def _complete_lists(self, chosen: list[_Unit]) -> None:
         """Add the parts of quoted lists that passage boundaries cut off, in place.
@@ -275,20 +280,25 @@ class ExtractiveAnswerer:
                exclude: frozenset[str] = frozenset(), quantities: bool = True,
                broad: bool = False, candidates: list[Passage] | None = None,
                budget: int | None = None, said: frozenset[str] = frozenset(),
-               expects: Expected | None = None) -> Answer:
+               expects: Expected | None = None, shown: frozenset[str] = frozenset()
+               ) -> Answer:
         """Return a cited answer, or a refusal when the evidence is weak.
 
         `exclude` holds the sentences of the previous answer in a conversation: they are not
         quoted again unless nothing else is left. `said` holds them too, but only weighs them
         down: a follow-up whose answer was already said ("Vilka samarbetar de med?" after an
-        answer that named the partner) still gets it.
+        answer that named the partner) still gets it. `shown` holds what this answer shows
+        above (a guide card's points): never quoted again; with nothing else left the answer
+        is empty.
         """
         contexts = contexts_of(passages)
         evidence = self.evidence(question, passages, broad)
         if evidence < self.settings.min_evidence or not passages:
             return refusal(question, contexts, evidence)
-        units = (self.select(question, passages, exclude, candidates, budget, said)
-                 or self.select(question, passages, candidates=candidates, budget=budget))
+        units = (self.select(question, passages, exclude | shown, candidates, budget, said,
+                             shown)
+                 or self.select(question, passages, shown, candidates=candidates,
+                                budget=budget, shown=shown))
         result = compose(question, units, contexts, evidence, self.tuning)
         cited = " ".join(p.chunk.text
                          for p in by_match(passages)[:self.tuning.type_check_passages])
@@ -569,14 +579,34 @@ def _total_count(question: str, passages: list[Passage]) -> _Unit | None:
     return best[1] if best is not None and has_part else None
 
 
+def _without(chosen: list[_Unit], shown: frozenset[str]) -> list[_Unit]:
+    """Return the units not shown above, a list with only its items not shown (the card above
+    lists the others): "Mer ur källorna" quoted the whole list of recommendations again after
+    a card that quoted six of its ten items."""
+    kept: list[_Unit] = []
+    for unit in chosen:
+        if unit.lead_in and unit.items:
+            items = [item for item in unit.items
+                     if collapse(item) not in shown
+                     and not any(collapse(s) in shown for s in split_sentences(item))]
+            if items:
+                kept.append(_Unit(unit.text, unit.passage, unit.position, True, items,
+                                  unit.lead))
+        elif not _quoted(unit, shown):
+            kept.append(unit)
+    return kept
+
+
 def _quoted(unit: _Unit, said: frozenset[str]) -> bool:
     """Return True when a unit was said already: its sentence, or for a list (which is quoted
     whole, never with a gap) any sentence of its items. A guide card quotes single items of
     the report's lists; the list after it repeated them ("Mer ur källorna" listed three of the
-    card's points again)."""
+    card's points again). A list item of several sentences is said when one of them is: a card
+    quotes a sentence of it."""
     if collapse(unit.text) in said:
         return True
-    return any(collapse(s) in said for item in unit.items for s in split_sentences(item))
+    return any(collapse(s) in said for text in (unit.text, *unit.items)
+               for s in split_sentences(text))
 
 
 def compose(question: str, units: list[_Unit], contexts: list[Context],

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 
 from assistant.cases.guide import locate
+from assistant.ingest.chunking import split_units
 from assistant.prompts import GUIDE_HEADING, GUIDE_MORE_HEADING, GUIDE_NOTE
 from assistant.retrieval.guide import GuideEntry
 from assistant.text import collapse, split_sentences
@@ -22,23 +23,44 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _LIST_START = ": - "
 
 
-def list_items(quote: str) -> tuple[str, list[str]]:
+def list_items(quote: str, chunk: Chunk | None = None) -> tuple[str, list[str]]:
     """Return a quoted list's lead-in and items (the report's " - " before each item, after a
-    lead-in ending in a colon), shown as sub-bullets; other quotes have no items."""
+    lead-in ending in a colon), shown as sub-bullets; other quotes have no items.
+
+    An item may hold " - " itself ("Borås - tema Textilbranschen."), so the items are taken
+    from the quote's passage when it lists them; splitting the quote at every " - " made
+    "Borås" and "tema Textilbranschen." two bullets.
+    """
     if _LIST_START not in quote:
         return quote, []
     lead, rest = quote.split(_LIST_START, 1)
+    rest = collapse(rest)
+    for unit in split_units(chunk.text) if chunk is not None else []:
+        source = [collapse(item) for item in unit.items]
+        for k in range(1, len(source) + 1):
+            if " - ".join(source[:k]) == rest:
+                return f"{lead}:", source[:k]
     return f"{lead}:", [item for item in rest.split(" - ") if item]
 
 
-def card_sentences(entry: GuideEntry) -> frozenset[str]:
+def card_sentences(entry: GuideEntry, chunks: Mapping[str, Chunk] | None = None
+                   ) -> frozenset[str]:
     """Return the sentences a card quotes, as answers compare them (whitespace collapsed); a
-    quoted list gives its lead-in and its items too, as answers split lists."""
+    quoted list gives its lead-in and its items too, as answers split lists (`chunks`, the
+    indexed passages by id, give a list's items as its passage has them)."""
     found: set[str] = set()
-    for quote, _ in entry.points:
-        for sentence in split_sentences(quote):
-            lead, items = list_items(collapse(sentence))
-            found.update([collapse(sentence), lead, *items])
+    for i, (quote, _) in enumerate(entry.points):
+        known = entry.passages[i] if i < len(entry.passages) else None
+        chunk = (chunks or {}).get(known) if known else None
+        lead, items = list_items(collapse(quote), chunk)
+        for text in (lead, *items):
+            found.add(text)
+            found.update(collapse(sentence) for sentence in split_sentences(text))
+        # The passage's own units within the quote: a quote may run over a paragraph break
+        # that its sentences do not show ("… lokalsamhället:" / "”Vi arbetar …”").
+        whole = collapse(quote)
+        for unit in split_units(chunk.text) if chunk is not None else []:
+            found.update(t for t in map(collapse, (unit.text, *unit.items)) if t and t in whole)
     return frozenset(found)
 
 
@@ -72,7 +94,7 @@ def card_part(entry: GuideEntry, chunks: Mapping[str, Chunk], exclude: frozenset
             citations.append(citation)
         else:
             citation.quote = f"{citation.quote} … {collapse(quote)}"
-        lead, items = list_items(collapse(quote))
+        lead, items = list_items(collapse(quote), chunk)
         lines.append(f"- {lead} [{citation.n}]")
         lines.extend(f"  - {item}" for item in items)
     return (lines if citations else []), citations

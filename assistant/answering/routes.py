@@ -295,18 +295,19 @@ class Broad(Route):
             return None
         return self.build(request, request.exclude)
 
-    def build(self, request: Request, exclude: frozenset[str], max_chars: int | None = None
-              ) -> Answer:
+    def build(self, request: Request, exclude: frozenset[str], max_chars: int | None = None,
+              shown: frozenset[str] = frozenset()) -> Answer:
         """Return the best passage's answer followed by the main points of other sections.
 
         A refusal stays a refusal. The points leave out what the first part (or the previous
-        answer in a conversation) already quotes.
+        answer in a conversation) already quotes, and what is `shown` above them (a guide
+        card's points), which is never quoted again.
         """
         settings, analysis, retrieval = self.settings, request.analysis, request.retrieval
         query = request.query
         # A question about planning a meeting gets the documents' planning model first; the
         # window around the best passage makes room for it.
-        figure = (planning_figure(self._broad, retrieval.vector, exclude)
+        figure = (planning_figure(self._broad, retrieval.vector, exclude | shown)
                   if analysis.meeting and settings.broad_extra_points else None)
         window = settings.broad_window_chars
         if figure is not None:
@@ -315,7 +316,7 @@ class Broad(Route):
         base = self._extractive().answer(query, retrieval.passages, exclude,
                                          expects=analysis.expects,
                                          quantities=analysis.kind == "fact", broad=True,
-                                         budget=window)
+                                         budget=window, shown=shown)
         if base.refused:
             return base
         if (figure is not None
@@ -323,11 +324,24 @@ class Broad(Route):
             # The best passage's window is a long list: quoted whole it would leave the
             # planning model no room, so the model leads and the points follow.
             base = replace(base, answer="", citations=[])
-        said = exclude | {collapse(s) for c in base.citations for s in c.quote.split(" … ")}
+        said = exclude | shown | {collapse(s) for c in base.citations
+                                  for s in c.quote.split(" … ")}
         points = self._points(request, said, figure)
         if figure is not None and not any(collapse(x) in said for x in figure.quotes):
             points = [figure, *[p for p in points if p.chunk.chunk_id != figure.chunk.chunk_id]]
-        return extend(base, points, self._examples(request),
+        # No sentence twice: an example whose quote is said above (its case's guide card) is
+        # left out; a point that quotes the first example's sentence gives way to it, as the
+        # example names its case.
+        examples = self._examples(request, said)
+        named = {collapse(s) for e in examples[:1] for s in split_sentences(e.quote)}
+        points = [p for p in points
+                  if p.figure or not any(collapse(s) in named for q in p.quotes
+                                         for s in split_sentences(q))]
+        said |= {collapse(s) for p in points for q in [*p.quotes, *p.items]
+                 for s in split_sentences(q)}
+        examples = examples[:1] + [e for e in examples[1:] if not all(
+            collapse(s) in said for s in split_sentences(e.quote))]
+        return extend(base, points, examples,
                       request.budget if max_chars is None else max_chars)
 
     def _points(self, request: Request, said: frozenset[str], figure) -> list:
@@ -351,7 +365,8 @@ class Broad(Route):
         return self._broad.select_by_section(request.query, request.retrieval, analysis, said,
                                              in_text, chapter)[:limit]
 
-    def _examples(self, request: Request) -> list:
+    def _examples(self, request: Request, said: frozenset[str]) -> list:
+        """Return the cases to show as examples, none whose quote is `said` above."""
         analysis, vector = request.analysis, request.retrieval.vector
         industry = analysis.situation.industry
         if analysis.customers and analysis.situation.role == "asf":
@@ -359,7 +374,8 @@ class Broad(Route):
             # theirs (the catalog's "started by", each a verbatim quote of the report).
             cases = {c.source: (c.name, c.about, c.started_by[0].quote) for c in self._catalog()
                      if c.started_by}
-            return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=0.0)
+            return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=0.0,
+                                 said=said)
         if not (analysis.kind == "examples" or industry or analysis.situation.place):
             return []
         cases = {c.source: (c.name, c.about, c.summary.quote) for c in self._catalog()}
@@ -372,7 +388,8 @@ class Broad(Route):
                 CaseQuery(industry=list(industry)))}
             cases = {k: v for k, v in cases.items() if k in matching}
             floor = 0.0
-        return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=floor)
+        return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=floor,
+                             said=said)
 
 
 class GuideCard(Route):
@@ -403,14 +420,16 @@ class GuideCard(Route):
         if not lines:
             return None
         card_chars = sum(len(line) for line in lines)
-        quoted = exclude | card_sentences(best.entry)
-        second = self.second_card(best, cards, quoted)
+        shown = card_sentences(best.entry, self._topics().chunks)
+        second = self.second_card(best, cards, exclude | shown)
         if second is not None:
             card_chars += len(second.answer)
-            quoted |= card_sentences(next(c.entry for c in cards if c.entry.id == second.guide))
-        rest = self._broad.build(request, quoted,
+            shown |= card_sentences(next(c.entry for c in cards if c.entry.id == second.guide),
+                                    self._topics().chunks)
+        rest = self._broad.build(request, exclude,
                                  max_chars=max(settings.broad_window_chars,
-                                               settings.guide_max_chars - card_chars))
+                                               settings.guide_max_chars - card_chars),
+                                 shown=shown)
         if rest.refused:
             # Refused with the card's sentences left out: refused on its own too, or did the
             # card say all the best passage had?

@@ -51,6 +51,10 @@ _FOOTNOTE_RULE = re.compile(r"^\s{20,}$")
 _FOOTNOTE_START = re.compile(r"^(\d{1,2}) (\S.*)$")
 _CAPTION = pattern("ingest.caption")
 _BULLET_GLYPH = re.compile(r"^\s*[•▪◦●\-–\u2022\uf0b7]\s+")
+# A bullet no sentence starts with: a line it opens is an item even right after a lead-in
+# (" • Några deltagare …" directly under "… följande:" was read as a new page's paragraph,
+# kept its "•" and left the list). A dash may open a page's first line, so it is not here.
+_ITEM_GLYPH = re.compile(r"^\s*[•▪◦●\u2022\uf0b7]\s+")
 _TERMINAL = (".", "!", "?", ":", "”", ";")
 
 
@@ -101,6 +105,8 @@ def _clean_lines(raw: list[tuple[str, int | None]]) -> tuple[list[_Line | None],
             if text.startswith("  ") or _BULLET_GLYPH.match(text):
                 line.item = True
         elif text.startswith("  ") and text.strip():
+            line.item = True
+        elif _ITEM_GLYPH.match(text):
             line.item = True
         elif text.startswith(" "):
             # One leading space: a bullet item after a blank line, else a new page.
