@@ -447,6 +447,15 @@ class AnswerSettings(Group):
     guide_role_bonus: float = Field(
         default=0.08, ge=0, le=0.2, description="Added to the similarity of a card written for "
                                                 "the asker's role (steers close calls).")
+    # A short question read in the asker's role ("Hur kommer vi igång?") says little but who
+    # asks: cards written for every group matched it by the role's context words, and a buyer
+    # and an ASF got the same card (by 0.001 of retrieval agreement on a fresh index). A card
+    # written for that role alone gains this too: the buyer gets the card on getting started
+    # as a buyer.
+    guide_own_role_bonus: float = Field(
+        default=0.1, ge=0, le=0.3, description="Added, for a short question read in the "
+                                               "asker's role, to a card written for that "
+                                               "role alone.")
     guide_max_chars: int = Field(
         default=2500, ge=600, le=8000, description="Length budget of an answer that leads with a "
                                                    "card: the engine's part gets what the card "

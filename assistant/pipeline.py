@@ -277,13 +277,15 @@ class Assistant:
         return self.retriever.search(search_text(question, query))
 
     def cards(self, retrieval: Retrieval, analysis: Analysis,
-              focus: Retrieval | None = None, question: str = "") -> list[GuideMatch]:
+              focus: Retrieval | None = None, question: str = "",
+              in_role: bool = False) -> list[GuideMatch]:
         """Return the guide cards closest to the question, the asker's role breaking ties.
 
         focus: the search of the sentence a question of several sentences asks in (or of a
         follow-up's own words); its vector is mixed into the question's and its passages give
         the retrieval agreement. question: the user's text, for a card's title asked word for
-        word.
+        word. in_role: the question was read in the asker's role (it said too little alone);
+        a card written for that role alone gains `guide_own_role_bonus`.
         """
         settings = self.settings.answer
         if not (settings.guide or settings.related_questions):
@@ -298,7 +300,8 @@ class Assistant:
                                             settings.guide_point_weight,
                                             [p.chunk.chunk_id for p in agreeing.passages],
                                             settings.guide_retrieval_weight,
-                                            settings.guide_near_copy, question)
+                                            settings.guide_near_copy, question,
+                                            settings.guide_own_role_bonus if in_role else 0.0)
 
 
 def validate_question(question: str, limit: int) -> str:

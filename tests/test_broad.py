@@ -59,6 +59,12 @@ def assistant(shared_assistant):
     ("Hur mycket ska vi ta betalt av företagskunder?", "broad", None),
     ("How much should we charge our business customers?", "broad", None),
     ("Hur mycket betalade Volvo för tjänsten?", "fact", "amount"),
+    # Told first, then asked: about the asker's situation, whatever the question word.
+    ("Vår största kund står för två tredjedelar av omsättningen. Är det riskabelt?", "broad",
+     None),
+    ("Vi säljer mest till kommunen just nu. Hur många ASF samarbetar med kommuner?", "broad",
+     None),
+    ("I studien ingick flera ASF. Hur många intervjuer genomfördes?", "fact", "count"),
 ])
 def test_question_kinds(question, kind, asks):
     analysis = analyse(question, _INDUSTRIES)

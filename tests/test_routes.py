@@ -36,7 +36,7 @@ class CountingStages:
         self.calls.append("search")
         raise AssertionError("no search expected")
 
-    def cards(self, retrieval, analysis, focus=None, question=""):
+    def cards(self, retrieval, analysis, focus=None, question="", in_role=False):
         self.calls.append("cards")
         return []
 
@@ -189,7 +189,7 @@ class SearchingStages(CountingStages):
         self.searched.append(query)
         return f"retrieval of {query}"
 
-    def cards(self, retrieval, analysis, focus=None, question=""):
+    def cards(self, retrieval, analysis, focus=None, question="", in_role=False):
         self.focus = focus
         return []
 

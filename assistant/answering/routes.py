@@ -66,7 +66,8 @@ class Stages(Protocol):
     def search(self, question: str, query: str) -> Retrieval: ...
 
     def cards(self, retrieval: Retrieval, analysis: Analysis,
-              focus: Retrieval | None = None, question: str = "") -> list[GuideMatch]: ...
+              focus: Retrieval | None = None, question: str = "",
+              in_role: bool = False) -> list[GuideMatch]: ...
 
 
 class Request:
@@ -142,7 +143,8 @@ class Request:
             asking = self.question if own else None
         focus = (self._stages.search(asking, asking) if asking and self._focus_weight
                  else None)
-        return self._stages.cards(self.retrieval, self.analysis, focus, self.question)
+        in_role = not self.history and self.query != self.question
+        return self._stages.cards(self.retrieval, self.analysis, focus, self.question, in_role)
 
     @property
     def asks_a_card(self) -> bool:

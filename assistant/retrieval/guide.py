@@ -108,8 +108,12 @@ class GuideIndex:
     def match(self, vector: list[float] | None, role: str | None = None,
               role_bonus: float = 0.0, top: int = 1, point_weight: float = 0.0,
               retrieved: Sequence[str] = (), retrieval_weight: float = 0.0,
-              near_copy: float = 0.0, question: str = "") -> list[GuideMatch]:
+              near_copy: float = 0.0, question: str = "",
+              own_role_bonus: float = 0.0) -> list[GuideMatch]:
         """Return every card, closest first (see the module's docstring for the score).
+
+        own_role_bonus: added to a card written for the asker's role alone (for a question
+        read in that role).
 
         near_copy: a card with one way of asking at least this similar to the question comes
         first (0: off); among such cards, the closest way of asking decides.
@@ -139,6 +143,8 @@ class GuideIndex:
         for i, entry in enumerate(self.entries):
             similarity = float(score[i])
             bonus = role_bonus if role and role in entry.roles else 0.0
+            if own_role_bonus and role and entry.roles == (role,):
+                bonus += own_role_bonus
             if retrieval_weight and entry.passages:
                 bonus += retrieval_weight * sum(
                     1 / (1 + rank[p]) for p in entry.passages if p in rank) / len(entry.passages)

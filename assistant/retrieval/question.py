@@ -37,6 +37,7 @@ _BROAD = pattern("question.broad")
 _LIST = pattern("question.list")
 # First-person situations: "vi är ett fastighetsbolag", "jag driver ett ASF", "we are a ...".
 SITUATION = pattern("question.situation")
+_FIRST_PERSON = words_of("question.first_person")
 # A follow-up that asks how to deal with what was just described.
 _SOLUTION = pattern("question.solution")
 
@@ -224,7 +225,7 @@ def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     situation = _situation(text, industries)
     # "Hur kan man lösa det?" asks how to deal with what was said: the report's advice.
     solution = bool(_SOLUTION.search(text))
-    situational = bool(SITUATION.search(text))
+    situational = bool(SITUATION.search(text)) or _told_first(text)
     if _COMPARISON.search(text):
         return Analysis("comparison", None, situation)
     advice_amount = bool(ADVICE_AMOUNT.search(text))
@@ -245,6 +246,19 @@ def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     # citation precision 0.60 -> 0.39 (points from other sections on narrow questions).
     kind: Kind = "broad" if len(words(text)) >= 14 else "fact"
     return Analysis(kind, None, situation)
+
+
+def _told_first(text: str) -> bool:
+    """Return True when the asker tells of themselves before asking ("Nästan alla våra
+    intäkter kommer från kommunen idag. Är det ett problem?"): a statement in the first person
+    before the last sentence, which asks. Such a question asks about the asker's situation,
+    not for a fact, whatever its question word ("Är det", "Hur många"); "Skoopi nämns i
+    rapporten. Vem är Skoopi?" still asks for a name."""
+    sentences = split_sentences(text)
+    if len(sentences) < 2 or not sentences[-1].rstrip().endswith("?"):
+        return False
+    return any(not s.rstrip().endswith("?") and _FIRST_PERSON.intersection(words(s))
+               for s in sentences[:-1])
 
 
 def _situation(text: str, industries: dict[str, re.Pattern[str]]) -> Situation:
