@@ -189,8 +189,8 @@ class ExtractiveAnswerer:
             if before.lead_in or before.lead is not None or (
                     before.passage is not anchor and is_fragment(before.text)):
                 break
-            if collapse(before.text) in skip or _quoted(before, skip):
-                break       # said above (a card's point, the previous answer): not again
+            if exclude and _quoted(before, exclude):
+                break       # shown above (a card's point) or left out: not again
             chosen.append(before)
             at -= 1
         first = min((u for u in chosen if u.passage is anchor), key=lambda u: u.position)
@@ -216,7 +216,9 @@ class ExtractiveAnswerer:
                                    u.passage.chunk.seq, u.position))
         self._complete_lists(chosen)
         total = _total_count(question, candidates or passages)
-        if (total is not None and not _quoted(total, skip)
+        # Only what is left out stops the total: a count follow-up is answered by a total
+        # said before (`said` weighs sentences down, it does not leave them out).
+        if (total is not None and not (exclude and _quoted(total, exclude))
                 and all(collapse(total.text) != collapse(u.text) for u in chosen)):
             chosen.insert(0, total)
         return _without(chosen, shown) if shown else chosen
