@@ -18,6 +18,12 @@ def _chunk(seq: int, text: str, section: tuple[str, ...] = SECTION) -> Chunk:
                  section_path=section, page=1, text=text, indexed_text=text, seq=seq)
 
 
+def _one_passage(text: str) -> tuple[ExtractiveAnswerer, Passage]:
+    """An answerer with no evidence threshold and one retrieved passage holding `text`."""
+    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
+    return ExtractiveAnswerer(AnswerSettings(min_evidence=0.0)), passage
+
+
 def _answer(first: Chunk, following: Chunk | None):
     answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0),
                                   neighbour=lambda c, step: following if c is first and step == 1
@@ -434,8 +440,7 @@ def test_a_list_with_an_item_said_before_is_not_quoted_again():
     # whole list again (it is quoted whole or not at all), but the passage's other sentences.
     text = (f"Arenorna beskrivs i modellen.\n\n{LEAD}\n- Näringslivet och privata aktörer.\n"
             "- Kommuner och myndigheter.\n- Andra ASF.\n\nSamverkan på arenorna kräver tid.")
-    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
-    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    answerer, passage = _one_passage(text)
     question = "Vilka arenor för samverkan finns?"
     assert "Kommuner och myndigheter." in answerer.answer(question, [passage]).answer
     said = frozenset({"Kommuner och myndigheter."})
@@ -448,8 +453,7 @@ def test_what_a_card_shows_above_is_never_quoted_again_even_when_nothing_else_is
     # A conversation's previous answer may be quoted again when nothing else answers; a guide
     # card's points shown right above may not ("Mer ur källorna" repeated a whole passage).
     text = "Koopus gör legoarbeten åt industrin. De monterar hörselskydd åt sin största kund."
-    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
-    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    answerer, passage = _one_passage(text)
     question = "Vad gör Koopus åt industrin?"
     everything = frozenset(collapse(s) for s in re.split(r"(?<=\.) ", text))
     assert "Koopus gör" in answerer.answer(question, [passage], exclude=everything).answer
@@ -460,8 +464,7 @@ def test_what_a_card_shows_above_is_never_quoted_again_even_when_nothing_else_is
 def test_a_list_after_a_card_quotes_only_the_items_the_card_did_not_show():
     text = (f"{LEAD}\n- Näringslivet och privata aktörer.\n- Kommuner och myndigheter.\n"
             "- Andra ASF. De säljer tillsammans.")
-    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
-    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    answerer, passage = _one_passage(text)
     shown = frozenset({"Kommuner och myndigheter.", "De säljer tillsammans."})
     answer = answerer.answer("Vilka arenor för samverkan finns?", [passage], shown=shown).answer
     assert f"{LEAD}\n- Näringslivet och privata aktörer. [1]" in answer
@@ -471,8 +474,7 @@ def test_a_list_after_a_card_quotes_only_the_items_the_card_did_not_show():
 def test_the_sentence_a_pronoun_refers_to_is_not_quoted_again_when_shown_above():
     text = ("Sammanlagt genomfördes tre träffar av fem. De träffar som genomfördes var i Rinkeby "
             "och Vadstena. Två ställdes in.")
-    passage = Passage(chunk=_chunk(1, text), score=1.0, rank=1, direct=1.0, dense=0.9)
-    answerer = ExtractiveAnswerer(AnswerSettings(min_evidence=0.0))
+    answerer, passage = _one_passage(text)
     question = "Var genomfördes träffarna i Rinkeby och Vadstena?"
     assert "Sammanlagt" in answerer.answer(question, [passage]).answer
     shown = frozenset({"Sammanlagt genomfördes tre träffar av fem."})
