@@ -94,6 +94,12 @@ def collapse(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def said_in(text: str, said: AbstractSet[str]) -> bool:
+    """Return True when `said` (collapsed sentences) holds the text or one of its sentences:
+    a list item of several sentences is said when a guide card quoted one of them."""
+    return collapse(text) in said or any(collapse(s) in said for s in split_sentences(text))
+
+
 # Control characters (C0, DEL, C1), the non-characters U+FFFE/U+FFFF and lone surrogates:
 # none belongs in a one-line input, a terminal or XML (python-docx refuses them).
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")

@@ -27,7 +27,7 @@ from assistant.text import (
     is_english,
     is_fragment,
     refers_back,
-    split_sentences,
+    said_in,
     stem,
     tokens,
 )
@@ -588,9 +588,7 @@ def _without(chosen: list[_Unit], shown: frozenset[str]) -> list[_Unit]:
     kept: list[_Unit] = []
     for unit in chosen:
         if unit.lead_in and unit.items:
-            items = [item for item in unit.items
-                     if collapse(item) not in shown
-                     and not any(collapse(s) in shown for s in split_sentences(item))]
+            items = [item for item in unit.items if not said_in(item, shown)]
             if items:
                 kept.append(_Unit(unit.text, unit.passage, unit.position, True, items,
                                   unit.lead))
@@ -605,10 +603,7 @@ def _quoted(unit: _Unit, said: frozenset[str]) -> bool:
     the report's lists; the list after it repeated them ("Mer ur källorna" listed three of the
     card's points again). A list item of several sentences is said when one of them is: a card
     quotes a sentence of it."""
-    if collapse(unit.text) in said:
-        return True
-    return any(collapse(s) in said for text in (unit.text, *unit.items)
-               for s in split_sentences(text))
+    return any(said_in(text, said) for text in (unit.text, *unit.items))
 
 
 def compose(question: str, units: list[_Unit], contexts: list[Context],

@@ -43,15 +43,24 @@ def list_items(quote: str, chunk: Chunk | None = None) -> tuple[str, list[str]]:
     return f"{lead}:", [item for item in rest.split(" - ") if item]
 
 
-def card_sentences(entry: GuideEntry, chunks: Mapping[str, Chunk] | None = None
-                   ) -> frozenset[str]:
+def _point_chunk(entry: GuideEntry, i: int, chunks: Mapping[str, Chunk]) -> Chunk | None:
+    """Return the indexed passage holding a card's point `i`, or None when none does.
+
+    The retriever located each point's passage once per index version (GuideEntry); a card
+    built without them is located here.
+    """
+    quote, section = entry.points[i]
+    known = entry.passages[i] if i < len(entry.passages) else None
+    return chunks.get(known) if known else locate(quote, section, chunks.values())
+
+
+def card_sentences(entry: GuideEntry, chunks: Mapping[str, Chunk]) -> frozenset[str]:
     """Return the sentences a card quotes, as answers compare them (whitespace collapsed); a
     quoted list gives its lead-in and its items too, as answers split lists (`chunks`, the
     indexed passages by id, give a list's items as its passage has them)."""
     found: set[str] = set()
     for i, (quote, _) in enumerate(entry.points):
-        known = entry.passages[i] if i < len(entry.passages) else None
-        chunk = (chunks or {}).get(known) if known else None
+        chunk = _point_chunk(entry, i, chunks)
         lead, items = list_items(collapse(quote), chunk)
         for text in (lead, *items):
             found.add(text)
@@ -75,14 +84,11 @@ def card_part(entry: GuideEntry, chunks: Mapping[str, Chunk], exclude: frozenset
     lines = [GUIDE_HEADING.format(title=entry.title)]
     citations: list[Citation] = []
     by_chunk: dict[str, Citation] = {}
-    for i, (quote, section) in enumerate(entry.points):
+    for i, (quote, _) in enumerate(entry.points):
         sentences = [collapse(s) for s in split_sentences(quote)]
         if sentences and all(s in exclude for s in sentences):
             continue
-        # The retriever located each point's passage once per index version (GuideEntry);
-        # a card built without them is located here.
-        known = entry.passages[i] if i < len(entry.passages) else None
-        chunk = chunks.get(known) if known else locate(quote, section, chunks.values())
+        chunk = _point_chunk(entry, i, chunks)
         if chunk is None:
             continue
         citation = by_chunk.get(chunk.chunk_id)

@@ -50,7 +50,7 @@ from assistant.retrieval.guide import GuideMatch, titled
 from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.question import Analysis
 from assistant.retrieval.topics import TopicIndex
-from assistant.text import collapse, split_sentences
+from assistant.text import collapse, said_in, split_sentences
 from assistant.types import Answer, Passage
 
 
@@ -337,8 +337,7 @@ class Broad(Route):
         examples = self._examples(request, said)
         named = {collapse(s) for e in examples[:1] for s in split_sentences(e.quote)}
         points = [p for p in points
-                  if p.figure or not any(collapse(s) in named for q in p.quotes
-                                         for s in split_sentences(q))]
+                  if p.figure or not any(said_in(q, named) for q in p.quotes)]
         said |= {collapse(s) for p in points for q in [*p.quotes, *p.items]
                  for s in split_sentences(q)}
         examples = examples[:1] + [e for e in examples[1:] if not all(

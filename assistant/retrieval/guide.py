@@ -138,7 +138,6 @@ class GuideIndex:
             np.maximum.at(best, self.point_owner, self.point_matrix @ query)
             score = ((score + point_weight * best) / (1 + point_weight)).astype(np.float32)
         rank = {chunk_id: r for r, chunk_id in enumerate(retrieved[:RETRIEVED_TOP])}
-        asked = question
         matches = []
         for i, entry in enumerate(self.entries):
             similarity = float(score[i])
@@ -148,7 +147,7 @@ class GuideIndex:
             if retrieval_weight and entry.passages:
                 bonus += retrieval_weight * sum(
                     1 / (1 + rank[p]) for p in entry.passages if p in rank) / len(entry.passages)
-            if near_copy and (closest[i] >= near_copy or titled(entry, asked)):
+            if near_copy and (closest[i] >= near_copy or titled(entry, question)):
                 # Ahead of every card without a near copy.
                 similarity, bonus = float(closest[i]), bonus + NEAR_COPY_LEAD
             matches.append(GuideMatch(entry, similarity + bonus, similarity))
