@@ -124,7 +124,7 @@ _real_load = LazyEmbeddings._load
 
 
 def _guarded_load(self: LazyEmbeddings):
-    if self._inner is None and _RUNNING["test"] is not None and not _RUNNING["integration"]:
+    if self._model is None and _RUNNING["test"] is not None and not _RUNNING["integration"]:
         check_model_folder(self.model_path)    # a missing model still says so, as it would
         raise RealModelOutsideIntegration(
             f"{_RUNNING['test']} loads the real embedding model ({self.model_path}) but is "

@@ -77,7 +77,7 @@ def test_token_vectors_match_the_text_vector_and_skip_prompt_and_punctuation(rea
     [(vector, tokens)] = real_embeddings.embed_with_tokens([text])
     plain = real_embeddings.embed_documents([text])[0]
     assert float(np.dot(vector, plain)) > 0.99
-    tokenizer = real_embeddings._inner._client.tokenizer
+    tokenizer = real_embeddings._model.tokenizer
     decoded = tokenizer.decode(tokens.ids.tolist())
     assert decoded.split() == ["Sociala", "företag", "och", "deras", "kunder"]
     assert np.allclose(np.linalg.norm(tokens.vectors.astype(np.float32), axis=1), 1, atol=1e-2)

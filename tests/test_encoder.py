@@ -1,0 +1,86 @@
+"""The model folder run without sentence-transformers gives sentence-transformers' vectors.
+
+The fast tests read only the folders' JSON files; the integration test loads the real model
+both ways and compares every vector, int8 as the default settings run it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import PROJECT_ROOT, Settings
+from assistant.index.encoder import (
+    SentenceEncoder,
+    SentenceTransformersEncoder,
+    runs_without_sentence_transformers,
+)
+
+MODEL = Settings(models_dir=PROJECT_ROOT / "models").model_path
+
+
+def _config_copy(tmp_path: Path) -> Path:
+    """The real folder's JSON files and dense heads, without the network's weights."""
+    if not (MODEL / "modules.json").exists():
+        pytest.skip(f"no model at {MODEL} (`make setup`)")
+    folder = tmp_path / "model"
+    shutil.copytree(MODEL, folder, ignore=shutil.ignore_patterns("model.safetensors",
+                                                                 "tokenizer.model"))
+    for dense in ("2_Dense", "3_Dense"):
+        shutil.copy(MODEL / dense / "model.safetensors", folder / dense)
+    return folder
+
+
+def test_the_default_model_runs_without_sentence_transformers(tmp_path):
+    assert runs_without_sentence_transformers(_config_copy(tmp_path))
+
+
+@pytest.mark.parametrize("change", ["unknown module", "max pooling", "relu head",
+                                    "no tokenizer.json"])
+def test_a_folder_with_other_modules_is_left_to_sentence_transformers(tmp_path, change):
+    folder = _config_copy(tmp_path)
+    if change == "unknown module":
+        modules = json.loads((folder / "modules.json").read_text())
+        modules.insert(1, {"idx": 9, "name": "9", "path": "",
+                           "type": "sentence_transformers.models.LayerNorm"})
+        (folder / "modules.json").write_text(json.dumps(modules))
+    elif change == "max pooling":
+        config = json.loads((folder / "1_Pooling" / "config.json").read_text())
+        config.update(pooling_mode_mean_tokens=False, pooling_mode_max_tokens=True)
+        (folder / "1_Pooling" / "config.json").write_text(json.dumps(config))
+    elif change == "relu head":
+        config = json.loads((folder / "2_Dense" / "config.json").read_text())
+        config["activation_function"] = "torch.nn.modules.activation.ReLU"
+        (folder / "2_Dense" / "config.json").write_text(json.dumps(config))
+    else:
+        (folder / "tokenizer.json").unlink()
+    assert not runs_without_sentence_transformers(folder)
+
+
+@pytest.mark.integration
+def test_vectors_and_token_vectors_equal_sentence_transformers_in_int8(real_embeddings):
+    encoder = real_embeddings._model
+    assert isinstance(encoder, SentenceEncoder) and real_embeddings.quantize
+    reference = SentenceTransformersEncoder(real_embeddings.model_path, quantize=True)
+    # More than one batch of texts of different lengths: the int8 model's activation scale is
+    # its batch's, so equal vectors need the same batches, padding included.
+    words = ("Ett socialt företag städar kontor åt ett fastighetsbolag i Västerås, och kunden "
+             "betalar marknadspris för tjänsten sedan flera år tillbaka").split()
+    texts = [" ".join(words[:n]) for n in range(2, len(words) + 1)] * 2
+    assert len(texts) > 32
+    for prompt in ("query", "document"):
+        ours, theirs = encoder.vectors(texts, prompt), reference.vectors(texts, prompt)
+        assert np.allclose((ours * theirs).sum(axis=1), 1, atol=1e-5)
+    ours_tokens = encoder.with_tokens(texts[:20], "document")
+    theirs_tokens = reference.with_tokens(texts[:20], "document")
+    for (vector, tokens), (their_vector, their_tokens) in zip(ours_tokens, theirs_tokens,
+                                                              strict=True):
+        assert float(np.dot(vector, their_vector)) > 0.9999
+        assert tokens.ids.tolist() == their_tokens.ids.tolist()
+        cosines = (tokens.vectors.astype(np.float32)
+                   * their_tokens.vectors.astype(np.float32)).sum(axis=1)
+        assert cosines.min() > 0.999
