@@ -47,6 +47,17 @@ def test_off_topic_is_refused(real_assistant, question):
     assert real_assistant.ask(question).refused
 
 
+@pytest.mark.parametrize(("question", "name"), [("Vilka ASF finns i Umeå?", "Umeå"),
+                                              ("Vilka ASF finns i Malmö som gör catering?",
+                                               "Malmö")])
+def test_a_name_the_documents_never_mention_is_refused_and_the_closest_cards_offered(
+        real_assistant, question, name):
+    # The name pulled the question away from every card (none 0.5 close): no card was offered.
+    answer = real_assistant.ask(question)
+    assert answer.refused and name in answer.note
+    assert answer.related
+
+
 @pytest.mark.parametrize(("question", "subject"), [
     ("Vilka skatteregler gäller om vi köper tjänster från ett ASF?", "skatteregler"),
     ("Hur gör man för att samarbeta med sociala företag i Finland?", "Finland"),

@@ -70,6 +70,15 @@ def test_the_request_works_each_part_out_once() -> None:
     assert stages.calls == ["standalone", "analyse"]
 
 
+def test_the_cards_a_refusal_offers_are_matched_to_the_question_without_the_missing_name(
+        ) -> None:
+    request = Request("Vilka ASF finns i Umeå?", [{"role": "user", "content": "Hej"}],
+                      "company", CountingStages(), AnswerSettings())
+    other = request.without("Umeå")
+    assert (other.question, other.role, other.history) == (
+        "Vilka ASF finns i?", "company", request.history)
+
+
 def test_the_extractive_and_the_model_backends_get_their_routes_in_order(
         assistant: Assistant) -> None:
     assert [type(r).__name__ for r in assistant.routes] == [
