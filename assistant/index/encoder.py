@@ -109,9 +109,8 @@ class SentenceEncoder:
         self.tokenizer.enable_truncation(max_length)
         config = AutoConfig.from_pretrained(path, local_files_only=True)
         self.pad_id = config.pad_token_id or 0
-        self.eos_id = self.tokenizer.token_to_id("<eos>") if config.eos_token_id is None \
-            else config.eos_token_id
-        self.tokenizer.enable_padding(pad_id=self.pad_id)
+        eos = config.eos_token_id
+        self.eos_id = eos[0] if isinstance(eos, list) else eos
         network = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
         self.pooling = "pooling_mode_mean_tokens"
         heads = []
@@ -152,7 +151,7 @@ class SentenceEncoder:
 
         prompt = self.prompts.get(prompt_name or "", "")
         encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
-        lengths = [sum(e.attention_mask) for e in encodings]
+        lengths = [len(e.ids) for e in encodings]
         order = np.argsort([-len(t) for t in texts]).tolist()
         for start in range(0, len(order), BATCH_SIZE):
             indices = order[start:start + BATCH_SIZE]
@@ -161,7 +160,7 @@ class SentenceEncoder:
             ids = torch.full((len(indices), width), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(indices), width), dtype=torch.long)
             for row, i in enumerate(indices):
-                ids[row, :lengths[i]] = torch.tensor(encodings[i].ids[:lengths[i]])
+                ids[row, :lengths[i]] = torch.tensor(encodings[i].ids)
                 mask[row, :lengths[i]] = 1
             with torch.no_grad():
                 states = self.model["network"](input_ids=ids, attention_mask=mask
