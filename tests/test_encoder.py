@@ -17,6 +17,7 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.index.encoder import (
     SentenceEncoder,
     SentenceTransformersEncoder,
+    load_encoder,
     runs_without_sentence_transformers,
 )
 
@@ -59,6 +60,17 @@ def test_a_folder_with_other_modules_is_left_to_sentence_transformers(tmp_path, 
     else:
         (folder / "tokenizer.json").unlink()
     assert not runs_without_sentence_transformers(folder)
+
+
+@pytest.mark.parametrize("broken", ["tokenizer.json", "model.safetensors"])
+def test_a_cut_short_file_is_a_value_error_naming_it(tmp_path, broken):
+    # tokenizers and safetensors raise bare Exception subclasses (English, no file name);
+    # LazyEmbeddings turns a ValueError into the Swedish "run make setup" message.
+    folder = _config_copy(tmp_path)
+    with (MODEL / broken).open("rb") as source:
+        (folder / broken).write_bytes(source.read(1000))
+    with pytest.raises(ValueError, match=str(folder)):
+        load_encoder(folder, quantize=True)
 
 
 @pytest.mark.integration

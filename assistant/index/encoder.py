@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -90,6 +91,18 @@ def runs_without_sentence_transformers(path: Path) -> bool:
     return True
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Raise ValueError naming the file for any failure to read it: tokenizers and
+    safetensors raise bare Exception subclasses for a file that is cut short."""
+    try:
+        yield
+    except (OSError, ValueError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a library's own error type, re-raised as ValueError
+        raise ValueError(f"{path}: {exc}") from exc
+
+
 class SentenceEncoder:
     """The folder's modules run with transformers (the network) and tokenizers (the text)."""
 
@@ -105,13 +118,16 @@ class SentenceEncoder:
         st_config = path / "sentence_bert_config.json"
         if st_config.exists():
             max_length = json.loads(st_config.read_text()).get("max_seq_length") or max_length
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        with _reading(path / "tokenizer.json"):
+            self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length)
         config = AutoConfig.from_pretrained(path, local_files_only=True)
         self.pad_id = config.pad_token_id or 0
         eos = config.eos_token_id
         self.eos_id = eos[0] if isinstance(eos, list) else eos
-        network = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+        with _reading(path):
+            network = AutoModel.from_pretrained(path, local_files_only=True,
+                                                dtype=torch.float32)
         self.pooling = "pooling_mode_mean_tokens"
         heads = []
         for module in modules[1:]:
@@ -123,8 +139,10 @@ class SentenceEncoder:
                 config_ = json.loads((folder / "config.json").read_text())
                 layer = torch.nn.Linear(config_["in_features"], config_["out_features"],
                                         bias=config_.get("bias", True))
-                layer.load_state_dict({key.removeprefix("linear."): value for key, value
-                                       in load_file(folder / "model.safetensors").items()})
+                with _reading(folder / "model.safetensors"):
+                    weights = load_file(folder / "model.safetensors")
+                layer.load_state_dict({key.removeprefix("linear."): value
+                                       for key, value in weights.items()})
                 tanh = config_["activation_function"].endswith("Tanh")
                 heads.append(torch.nn.Sequential(layer, torch.nn.Tanh()) if tanh else layer)
         # One module, so that quantisation treats the network and the heads as
@@ -231,7 +249,9 @@ class SentenceTransformersEncoder:
     def __init__(self, path: Path, quantize: bool = False):
         from sentence_transformers import SentenceTransformer
 
-        self.client: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        with _reading(path):
+            self.client: Any = SentenceTransformer(str(path), device="cpu",
+                                                   local_files_only=True)
         self.prompts: dict[str, str] = {name: text for name, text in self.client.prompts.items()
                                         if text is not None}
         if quantize:
