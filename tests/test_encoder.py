@@ -40,23 +40,36 @@ def test_the_default_model_runs_without_sentence_transformers(tmp_path):
     assert runs_without_sentence_transformers(_config_copy(tmp_path))
 
 
+def _edit(path: Path, **values) -> None:
+    config = json.loads(path.read_text())
+    config.update(values)
+    path.write_text(json.dumps(config))
+
+
 @pytest.mark.parametrize("change", ["unknown module", "max pooling", "relu head",
-                                    "no tokenizer.json"])
+                                    "no tokenizer.json", "prompt left out of the pooling",
+                                    "lower case", "left padding", "default prompt"])
 def test_a_folder_with_other_modules_is_left_to_sentence_transformers(tmp_path, change):
     folder = _config_copy(tmp_path)
-    if change == "unknown module":
+    if change == "prompt left out of the pooling":
+        _edit(folder / "1_Pooling" / "config.json", include_prompt=False)
+    elif change == "lower case":
+        _edit(folder / "sentence_bert_config.json", do_lower_case=True)
+    elif change == "left padding":
+        _edit(folder / "tokenizer_config.json", padding_side="left")
+    elif change == "default prompt":
+        _edit(folder / "config_sentence_transformers.json", default_prompt_name="query")
+    elif change == "unknown module":
         modules = json.loads((folder / "modules.json").read_text())
         modules.insert(1, {"idx": 9, "name": "9", "path": "",
                            "type": "sentence_transformers.models.LayerNorm"})
         (folder / "modules.json").write_text(json.dumps(modules))
     elif change == "max pooling":
-        config = json.loads((folder / "1_Pooling" / "config.json").read_text())
-        config.update(pooling_mode_mean_tokens=False, pooling_mode_max_tokens=True)
-        (folder / "1_Pooling" / "config.json").write_text(json.dumps(config))
+        _edit(folder / "1_Pooling" / "config.json", pooling_mode_mean_tokens=False,
+              pooling_mode_max_tokens=True)
     elif change == "relu head":
-        config = json.loads((folder / "2_Dense" / "config.json").read_text())
-        config["activation_function"] = "torch.nn.modules.activation.ReLU"
-        (folder / "2_Dense" / "config.json").write_text(json.dumps(config))
+        _edit(folder / "2_Dense" / "config.json",
+              activation_function="torch.nn.modules.activation.ReLU")
     else:
         (folder / "tokenizer.json").unlink()
     assert not runs_without_sentence_transformers(folder)

@@ -116,11 +116,15 @@ class Request:
             return self.question
         return in_role(self.question, context)
 
-    def without(self, words: str) -> Request:
-        """Return the same question with `words` left out (a name or subject the documents
-        never mention), asked in the same conversation and role."""
-        question = collapse(self.question.replace(words, " ")).replace(" ?", "?")
-        return Request(question, self.history, self.role, self._stages, self.settings)
+    def without(self, words: str) -> Request | None:
+        """Return the question with `words` left out wherever they stand as words (a name or
+        subject the documents never mention), asked in the same role but on its own (a
+        follow-up's rewrite may call a language model); None when no word is left."""
+        question = re.sub(rf"(?<!\w){re.escape(words)}(?!\w)", " ", self.question)
+        question = re.sub(r"\s+(?=[?!.,;:])", "", collapse(question))
+        if len(re.findall(r"\w+", question)) < 2:
+            return None
+        return Request(question, (), self.role, self._stages, self.settings)
 
     @cached_property
     def analysis(self) -> Analysis:
@@ -255,8 +259,9 @@ def _refused(request: Request, note: str, missing: str) -> Answer:
     """
     refused = refusal(request.question, contexts_of(request.retrieval.passages), 0.0)
     refused.note = note
-    refused.related = related_titles(request.without(missing).cards, refused.answer,
-                                     request.settings)
+    rest = request.without(missing)
+    if rest is not None:
+        refused.related = related_titles(rest.cards, refused.answer, request.settings)
     return refused
 
 

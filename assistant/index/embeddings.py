@@ -87,12 +87,14 @@ class LazyEmbeddings(Embeddings):
         return name if name in self._load().prompts else None
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages with the model's document prompt."""
+        """Embed passages with the model's document prompt (line breaks as spaces, as
+        langchain-huggingface, which this replaced, embedded them: the same vectors)."""
+        texts = [t.replace("\n", " ") for t in texts]
         return self._load().vectors(texts, self._prompt("document")).astype(float).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a question with the model's query prompt."""
-        return self.embed_queries([text])[0]
+        """Embed a question with the model's query prompt (line breaks as spaces, as above)."""
+        return self.embed_queries([text.replace("\n", " ")])[0]
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Embed several questions at once with the model's query prompt (batched)."""

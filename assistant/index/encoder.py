@@ -65,13 +65,27 @@ def model_prompts(path: Path) -> dict[str, str]:
     return {}
 
 
+def _json(path: Path) -> dict[str, Any]:
+    """Return a JSON file's object, or {} when the file does not exist."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def runs_without_sentence_transformers(path: Path) -> bool:
     """True when every module the folder lists is one `SentenceEncoder` runs itself."""
     modules_file = path / "modules.json"
     if not modules_file.exists() or not (path / "tokenizer.json").exists():
         return False
     modules = json.loads(modules_file.read_text())
-    if not modules or modules[0].get("type") != _TRANSFORMER:
+    if not modules or modules[0].get("type") != _TRANSFORMER or modules[0].get("path"):
+        return False
+    # What SentenceTransformer would do differently: lower-case the text, leave the prompt
+    # out of the pooling, pad on the left, add a default prompt, take the length elsewhere.
+    st_config = _json(path / "sentence_bert_config.json")
+    if st_config.get("do_lower_case") or not st_config.get("max_seq_length"):
+        return False
+    if _json(path / "config_sentence_transformers.json").get("default_prompt_name"):
+        return False
+    if _json(path / "tokenizer_config.json").get("padding_side", "right") != "right":
         return False
     for module in modules[1:]:
         kind, folder = module.get("type"), path / module.get("path", "")
@@ -79,7 +93,8 @@ def runs_without_sentence_transformers(path: Path) -> bool:
             config = json.loads((folder / "config.json").read_text())
             modes = [mode for mode, on in config.items()
                      if mode.startswith("pooling_mode") and on]
-            if len(modes) != 1 or modes[0] not in _POOLING_MODES:
+            if (len(modes) != 1 or modes[0] not in _POOLING_MODES
+                    or not config.get("include_prompt", True)):
                 return False
         elif kind == _DENSE:
             config = json.loads((folder / "config.json").read_text())
@@ -114,17 +129,18 @@ class SentenceEncoder:
 
         self.prompts = model_prompts(path)
         modules = json.loads((path / "modules.json").read_text())
-        max_length = 512
-        st_config = path / "sentence_bert_config.json"
-        if st_config.exists():
-            max_length = json.loads(st_config.read_text()).get("max_seq_length") or max_length
         with _reading(path / "tokenizer.json"):
             self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length)
+        self.tokenizer.enable_truncation(_json(path / "sentence_bert_config.json")
+                                         ["max_seq_length"])
         config = AutoConfig.from_pretrained(path, local_files_only=True)
-        self.pad_id = config.pad_token_id or 0
+        # The tokenizer's own special tokens, as SentenceTransformer pads with them (under
+        # int8 the padding takes part in the activation scale); else the model config's.
+        special = _json(path / "tokenizer_config.json")
         eos = config.eos_token_id
-        self.eos_id = eos[0] if isinstance(eos, list) else eos
+        self.pad_id = self._token_id(special.get("pad_token"), config.pad_token_id or 0)
+        self.eos_id = self._token_id(special.get("eos_token"),
+                                     eos[0] if isinstance(eos, list) else eos)
         with _reading(path):
             network = AutoModel.from_pretrained(path, local_files_only=True,
                                                 dtype=torch.float32)
@@ -140,9 +156,8 @@ class SentenceEncoder:
                 layer = torch.nn.Linear(config_["in_features"], config_["out_features"],
                                         bias=config_.get("bias", True))
                 with _reading(folder / "model.safetensors"):
-                    weights = load_file(folder / "model.safetensors")
-                layer.load_state_dict({key.removeprefix("linear."): value
-                                       for key, value in weights.items()})
+                    layer.load_state_dict({key.removeprefix("linear."): value for key, value
+                                           in load_file(folder / "model.safetensors").items()})
                 tanh = config_["activation_function"].endswith("Tanh")
                 heads.append(torch.nn.Sequential(layer, torch.nn.Tanh()) if tanh else layer)
         # One module, so that quantisation treats the network and the heads as
@@ -155,6 +170,13 @@ class SentenceEncoder:
             warnings.filterwarnings("ignore", message=".*quantize.*deprecated.*")
             torch.quantization.quantize_dynamic(self.model, {torch.nn.Linear},
                                                 dtype=torch.qint8, inplace=True)
+
+    def _token_id(self, token: str | dict[str, Any] | None, fallback: Any) -> Any:
+        """Return a special token's id in this tokenizer, or the fallback."""
+        if isinstance(token, dict):
+            token = token.get("content")
+        found = self.tokenizer.token_to_id(token) if token else None
+        return fallback if found is None else found
 
     def _batches(self, texts: Sequence[str], prompt_name: str | None
                  ) -> Iterator[tuple[list[int], Any, Any, Any]]:
