@@ -10,7 +10,8 @@ Why not load `SentenceTransformer`: in a cold process the model was ready after 
 them importing sentence_transformers (scikit-learn and scipy for its evaluation helpers) and
 2.6 s building transformers' tokenizer, which reads the 33 MB tokenizer.json in Python. This
 path imports torch and one transformers model class and reads the tokenizer in Rust: ready
-after ~7 s, so a question asked as the chat page appears no longer waits for the model.
+after 7.7-8.7 s. In the chat UI a question asked as the page appears still waits for it
+(7.9-9.8 s instead of 10.3-13.5 s): page and model share one interpreter lock.
 A folder with another kind of module is loaded with sentence-transformers
 (`SentenceTransformersEncoder`), as before.
 """
