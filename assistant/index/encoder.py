@@ -60,10 +60,7 @@ class Encoder(Protocol):
 
 def model_prompts(path: Path) -> dict[str, str]:
     """Return the folder's named prompts ("query", "document", …), none when it has none."""
-    config = path / "config_sentence_transformers.json"
-    if config.exists():
-        return json.loads(config.read_text()).get("prompts", {}) or {}
-    return {}
+    return _json(path / "config_sentence_transformers.json").get("prompts") or {}
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -91,14 +88,14 @@ def runs_without_sentence_transformers(path: Path) -> bool:
     for module in modules[1:]:
         kind, folder = module.get("type"), path / module.get("path", "")
         if kind == _POOLING:
-            config = json.loads((folder / "config.json").read_text())
+            config = _json(folder / "config.json")
             modes = [mode for mode, on in config.items()
                      if mode.startswith("pooling_mode") and on]
             if (len(modes) != 1 or modes[0] not in _POOLING_MODES
                     or not config.get("include_prompt", True)):
                 return False
         elif kind == _DENSE:
-            config = json.loads((folder / "config.json").read_text())
+            config = _json(folder / "config.json")
             if (config.get("activation_function") not in _ACTIVATIONS
                     or not (folder / "model.safetensors").exists()):
                 return False
@@ -150,10 +147,10 @@ class SentenceEncoder:
         for module in modules[1:]:
             folder = path / module.get("path", "")
             if module["type"] == _POOLING:
-                config_ = json.loads((folder / "config.json").read_text())
+                config_ = _json(folder / "config.json")
                 self.pooling = next(m for m in _POOLING_MODES if config_.get(m))
             elif module["type"] == _DENSE:
-                config_ = json.loads((folder / "config.json").read_text())
+                config_ = _json(folder / "config.json")
                 layer = torch.nn.Linear(config_["in_features"], config_["out_features"],
                                         bias=config_.get("bias", True))
                 with _reading(folder / "model.safetensors"):
