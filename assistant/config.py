@@ -596,6 +596,11 @@ class Settings(BaseSettings):
     embedding_quantize: bool = Field(default=True,
                                      description="Quantise the model's Linear layers to int8 "
                                                  "(about twice as fast on CPU).")
+    embedding_process: bool = Field(default=False,
+                                    description="Load and run the model in a child process. "
+                                                "The chat UI turns it on: its page then "
+                                                "draws while the model loads on another "
+                                                "core.")
     collection: str = Field(default="asf", description="Chroma collection name.")
     chroma_url: str = Field(default="", description="URL of a Chroma server (`chroma run`) "
                                                     "that holds the index, shared by several "

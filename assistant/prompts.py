@@ -147,6 +147,10 @@ ERR_MODEL_UNREADABLE = (
     "Inbäddningsmodellen i {path} kunde inte läsas (en fil saknas eller är trasig). Kör "
     "`make setup` (eller `asf setup-model`) för att bygga om den."
 )
+ERR_ENCODER_PROCESS = (
+    "Inbäddningsmodellens process stannade oväntat (kanske tog minnet slut). Ställ frågan "
+    "igen, så startas den om; händer det igen, starta om programmet."
+)
 MSG_INDEX_UP_TO_DATE = "Indexet är aktuellt: {sources} dokument, {chunks} textavsnitt."
 MSG_INDEX_CHANGED = (
     "Indexet uppdaterat: {added} nya och {removed} borttagna textavsnitt "

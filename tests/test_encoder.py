@@ -1,13 +1,19 @@
 """The model folder run without sentence-transformers gives sentence-transformers' vectors.
 
 The fast tests read only the folders' JSON files; the integration test loads the real model
-both ways and compares every vector, int8 as the default settings run it.
+both ways and compares every vector, int8 as the default settings run it. The chat UI runs the
+model in a child process (EncoderProcess): the same vectors, its failures, its lifetime.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +21,8 @@ import pytest
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.index.encoder import (
+    EncoderProcess,
+    EncoderProcessError,
     SentenceEncoder,
     SentenceTransformersEncoder,
     load_encoder,
@@ -109,3 +117,95 @@ def test_vectors_and_token_vectors_equal_sentence_transformers_in_int8(real_embe
         cosines = (tokens.vectors.astype(np.float32)
                    * their_tokens.vectors.astype(np.float32)).sum(axis=1)
         assert cosines.min() > 0.999
+
+
+@pytest.mark.parametrize("broken", ["tokenizer.json", "model.safetensors"])
+def test_a_model_the_child_process_cannot_load_is_a_value_error_naming_it(tmp_path, broken):
+    # The same error as in-process, so LazyEmbeddings gives the same Swedish message; and the
+    # next call tries again (the user may have run `make setup` meanwhile).
+    folder = _config_copy(tmp_path)
+    with (MODEL / broken).open("rb") as source:
+        (folder / broken).write_bytes(source.read(1000))
+    encoder = EncoderProcess(folder, quantize=True)
+    try:
+        for _ in range(2):
+            with pytest.raises(ValueError, match=str(folder)):
+                encoder.vectors(["Vad är ett ASF?"], "query")
+    finally:
+        encoder.close()
+
+
+def _wait_until(condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child that has exited but is not yet reaped is a zombie: not running.
+    status = Path(f"/proc/{pid}/stat")
+    return not status.exists() or status.read_text().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.integration
+def test_the_child_process_gives_the_same_vectors_and_is_restarted_after_it_dies(
+        real_embeddings):
+    inline = real_embeddings._model
+    child = EncoderProcess.for_folder(real_embeddings.model_path, real_embeddings.quantize)
+    try:
+        texts = [f"Hur hittar vi {n} kunder bland fastighetsbolagen i Västerås?" for n in
+                 range(1, 21)]
+        assert child.prompts == inline.prompts
+        assert np.array_equal(child.vectors(texts, "query"), inline.vectors(texts, "query"))
+        ours, theirs = child.with_tokens(texts[:3], "document"), inline.with_tokens(
+            texts[:3], "document")
+        for (vector, tokens), (their_vector, their_tokens) in zip(ours, theirs, strict=True):
+            assert vector == their_vector
+            assert np.array_equal(tokens.vectors, their_tokens.vectors)
+        # Killed between calls (out of memory, say): the next call starts another child.
+        first = child._process.pid
+        os.kill(first, signal.SIGKILL)
+        _wait_until(lambda: not child._process.is_alive(), "the child to die")
+        assert np.array_equal(child.vectors(texts[:1], "query"), inline.vectors(texts[:1],
+                                                                                "query"))
+        assert child._process.pid != first
+        # Killed during a call: that call says so in Swedish; the next one works.
+        child._conn.send(("vectors", texts * 50, "document"))
+        os.kill(child._process.pid, signal.SIGKILL)
+        with pytest.raises(EncoderProcessError, match="Inbäddningsmodellens process"):
+            child._receive()
+        assert child.vectors(texts[:1], "query").shape == (1, 768)
+    finally:
+        child.close()
+
+
+@pytest.mark.integration
+def test_the_child_process_ends_when_its_parent_is_killed(tmp_path):
+    if not (MODEL / "modules.json").exists():
+        pytest.skip(f"no model at {MODEL} (`make setup`)")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from assistant.index.encoder import EncoderProcess\n"
+        "if __name__ == '__main__':\n"
+        f"    e = EncoderProcess(Path({str(MODEL)!r}), True)\n"
+        "    e.vectors(['Vad är ett ASF?'], 'query')\n"
+        "    print(e._process.pid, flush=True)\n"
+        "    sys.stdin.read()\n")
+    (tmp_path / "parent.py").write_text(script)
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")], cwd=PROJECT_ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        assert _alive(pid)
+        parent.kill()       # no clean-up runs in the parent: the child sees its pipe close
+        parent.wait()
+        _wait_until(lambda: not _alive(pid), "the orphaned child to exit")
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings, SettingsError
-from assistant.index.encoder import Encoder, load_encoder
+from assistant.index.encoder import Encoder, EncoderProcess, load_encoder, quiet_transformers
 from assistant.index.late import TokenVectors
 from assistant.prompts import (
     ERR_EMBEDDER_UNKNOWN,
@@ -49,11 +49,17 @@ def check_model_folder(path: Path) -> None:
 
 class LazyEmbeddings(Embeddings):
     """The local model as a langchain Embeddings, loaded on first use, with its own prompts
-    ("query" for questions, "document" for passages)."""
+    ("query" for questions, "document" for passages).
 
-    def __init__(self, model_path: Path, quantize: bool = False):
+    separate_process: load and run the model in a child process (`EncoderProcess`), so that
+    loading it does not hold up the caller's own Python work (the chat UI's page).
+    """
+
+    def __init__(self, model_path: Path, quantize: bool = False,
+                 separate_process: bool = False):
         self.model_path = Path(model_path)
         self.quantize = quantize
+        self.separate_process = separate_process
         self._model: Encoder | None = None
         self._lock = threading.Lock()
 
@@ -71,12 +77,14 @@ class LazyEmbeddings(Embeddings):
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            import transformers
-
-            transformers.logging.disable_progress_bar()
-            transformers.logging.set_verbosity_error()
             try:
-                self._model = load_encoder(self.model_path, self.quantize)
+                if self.separate_process:
+                    model = EncoderProcess.for_folder(self.model_path, self.quantize)
+                    model.prompts  # noqa: B018 - waits for the load: its errors are raised here
+                    self._model = model
+                else:
+                    quiet_transformers()
+                    self._model = load_encoder(self.model_path, self.quantize)
             except (OSError, ValueError, KeyError) as exc:
                 # A tokenizer, config or weights file that is missing or cut short.
                 raise ModelMissingError(ERR_MODEL_UNREADABLE.format(path=self.model_path)) \
@@ -140,7 +148,8 @@ EmbedderFactory = Callable[[Settings], Embeddings]
 
 
 def _local(settings: Settings) -> Embeddings:
-    return LazyEmbeddings(settings.model_path, quantize=settings.embedding_quantize)
+    return LazyEmbeddings(settings.model_path, quantize=settings.embedding_quantize,
+                          separate_process=settings.embedding_process)
 
 
 EMBEDDERS: dict[str, EmbedderFactory] = {"local": _local}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.index.late import TokenVectors
+from assistant.prompts import ERR_ENCODER_PROCESS
 
 _WORDLIKE = re.compile(r"\w")
 
@@ -46,7 +48,10 @@ BATCH_SIZE = 16
 class Encoder(Protocol):
     """A loaded embedding model: text vectors, and token vectors for late interaction."""
 
-    prompts: dict[str, str]
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The model's named prompts ("query", "document", …)."""
+        ...
 
     def vectors(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
         """Return one unit-length vector per text (rows), with the named prompt."""
@@ -325,3 +330,160 @@ def load_encoder(path: Path, quantize: bool = False) -> Encoder:
     if runs_without_sentence_transformers(path):
         return SentenceEncoder(path, quantize)
     return SentenceTransformersEncoder(path, quantize)
+
+
+class EncoderProcess:
+    """The model loaded and run in a child process, for a caller that has other Python work.
+
+    Loading the model is mostly Python work (importing torch and transformers' Gemma3 code,
+    reading the tokenizer: ~5.4 s alone here), and in the chat UI's server process it shared
+    the interpreter lock with Streamlit, the index and the warm-up: ready after 8.7-10 s there.
+    A child process loads it on the other core at the same time; each call then costs a
+    pipe round trip (the vectors are pickled; a question's vector took as long as in-process:
+    20 in 0.78-0.81 s against 0.76-0.87 s). Calls from several threads take turns: a question
+    asked during an upload waits for one batch of 16 passages at most.
+
+    The child exits when this end of the pipe closes, so it never outlives its parent, and a
+    child that died (killed, out of memory) is started again by the next call.
+    """
+
+    def __init__(self, path: Path, quantize: bool = False):
+        self.path, self.quantize = Path(path), quantize
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._process: Any = None
+        self._prompts: dict[str, str] | None = None
+        with self._lock:
+            self._spawn()
+
+    @classmethod
+    def prestart(cls, path: Path, quantize: bool = False) -> None:
+        """Start loading the folder's model now, for the next `for_folder` to take (the chat
+        UI's launcher, before it imports Streamlit)."""
+        key = (str(Path(path).resolve()), quantize)
+        with _PRESTARTED_LOCK:
+            _PRESTARTED.setdefault(key, cls(path, quantize))
+
+    @classmethod
+    def for_folder(cls, path: Path, quantize: bool = False) -> EncoderProcess:
+        """Return the process `prestart` started for this folder, else a new one."""
+        with _PRESTARTED_LOCK:
+            started = _PRESTARTED.pop((str(Path(path).resolve()), quantize), None)
+        return started or cls(path, quantize)
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The model's named prompts (waits until the child has loaded the model)."""
+        with self._lock:
+            return self._ready()
+
+    def _spawn(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")   # no forked copy of the caller's threads
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, str(self.path),
+                                                             self.quantize),
+                                        name="asf-encoder", daemon=True)
+        self._process.start()
+        child.close()
+        self._prompts = None
+
+    def _ready(self) -> dict[str, str]:
+        """Wait until the child has loaded the model; return its prompts (lock held)."""
+        if self._prompts is not None and not self._process.is_alive():
+            self.close()    # it died after loading (killed, out of memory): start another
+        if self._process is None:
+            self._spawn()
+        if self._prompts is None:
+            try:
+                self._prompts = dict(self._receive())
+            except ValueError:
+                self.close()    # the load failed and the child ended; the next call retries
+                raise
+        return self._prompts
+
+    def _receive(self) -> Any:
+        """Return the child's next answer, raising what it raised (load failures as
+        ValueError, the type the caller turns into a message about the model folder)."""
+        try:
+            status, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            self.close()
+            raise EncoderProcessError(ERR_ENCODER_PROCESS) from exc
+        if status == "ok":
+            return value
+        kind, message = value
+        raise (ValueError if kind == "load" else RuntimeError)(message)
+
+    def _call(self, method: str, texts: Sequence[str], prompt_name: str | None) -> Any:
+        with self._lock:
+            self._ready()
+            try:
+                self._conn.send((method, list(texts), prompt_name))
+            except OSError as exc:
+                self.close()
+                raise EncoderProcessError(ERR_ENCODER_PROCESS) from exc
+            return self._receive()
+
+    def vectors(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
+        return np.asarray(self._call("vectors", texts, prompt_name))
+
+    def with_tokens(self, texts: Sequence[str], prompt_name: str | None
+                    ) -> list[tuple[list[float], TokenVectors]]:
+        return list(self._call("with_tokens", texts, prompt_name))
+
+    def close(self) -> None:
+        """Stop the child (it also stops by itself when this process ends)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._prompts = None
+        if self._process is not None:
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+            self._process = None
+
+
+_PRESTARTED: dict[tuple[str, bool], EncoderProcess] = {}
+_PRESTARTED_LOCK = threading.Lock()
+
+
+class EncoderProcessError(RuntimeError):
+    """The child process running the model stopped (its message is Swedish)."""
+
+
+def _serve(conn: Any, path: str, quantize: bool) -> None:
+    """The child's loop: load the model, then answer (method, texts, prompt) requests until
+    the parent's end of the pipe closes."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops the parent; we follow on EOF
+    try:
+        quiet_transformers()
+        encoder = load_encoder(Path(path), quantize)
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        conn.send(("error", ("load", f"{type(exc).__name__}: {exc}")))
+        return
+    conn.send(("ok", encoder.prompts))
+    while True:
+        try:
+            method, texts, prompt_name = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = getattr(encoder, method)(texts, prompt_name)
+        except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+            conn.send(("error", ("call", f"{type(exc).__name__}: {exc}")))
+            continue
+        conn.send(("ok", result))
+
+
+def quiet_transformers() -> None:
+    """No progress bars or info logging from transformers (imports it)."""
+    import transformers
+
+    transformers.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
