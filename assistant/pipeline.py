@@ -171,13 +171,15 @@ class Assistant:
         and the case catalog. No language model is called."""
         self.index.reopen_if_changed()
         if self.index.exists():
-            self.retriever.search(WARM_UP_QUESTION)
+            # What needs no model first: it is done by the time a model loading beside it
+            # (the chat UI's child process) is ready, and only the search below waits for it.
             self.retriever.topics()
             # Measured: locating the cards' points and reading the case cards made the first
             # question 3.9 s slower than the next ones (0.6 s), after the rest was warm.
             self.retriever.guide()
             self.retriever.subjects()   # the taxes, laws, places the documents name
             self.catalog  # noqa: B018 - reads the case cards
+            self.retriever.search(WARM_UP_QUESTION)
 
     # ------------------------------------------------------------------ questions
     def check_question(self, question: str) -> str:

@@ -8,6 +8,7 @@ Settings makes for the deterministic fake, and isolated_dirs keeps every folder 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -19,11 +20,12 @@ from assistant.cases import catalog
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.conversations import ConversationStore
 from assistant.feedback import FeedbackStore
+from assistant.pipeline import Assistant
 from assistant.prompts import CANNOT_ANSWER_PHRASE, ROLES
 from assistant.retrieval import hybrid
 from tests.conftest import use_embedder
 from tests.test_faults_input import _locked
-from ui import export, render, state
+from ui import export, render, state, texts
 
 APP = PROJECT_ROOT / "ui" / "app.py"
 QUESTION = "Hur många intervjuer genomfördes inom ramen för undersökningen?"
@@ -275,6 +277,31 @@ def test_start_up_builds_what_the_first_question_would_wait_for(app, settings, m
     assert len(loaded.assistant.catalog) == 2
     assert len(loaded.assistant.retriever.guide().entries) == 2
     assert calls == {"locate": 0, "load_case": 0}
+
+
+def test_the_chat_box_opens_when_the_model_and_caches_are_loaded(app, monkeypatch):
+    # Drawn closed while the start-up warms everything a question needs, then the page draws
+    # itself again with the box open: the first answer waits for nothing (#25).
+    release = threading.Event()
+    real_warm_up = Assistant.warm_up
+    monkeypatch.setattr(Assistant, "warm_up",
+                        lambda self: release.wait(60) and real_warm_up(self))
+    boxes = []
+    real_chat_input = st.chat_input
+
+    def recording(placeholder, **kwargs):
+        boxes.append((placeholder, kwargs.get("disabled", False)))
+        threading.Timer(0.5, release.set).start()      # the warm-up ends after the drawing
+        return real_chat_input(placeholder, **kwargs)
+
+    monkeypatch.setattr(st, "chat_input", recording)
+    app.run()
+    assert not app.exception
+    assert boxes[0] == (texts.CHAT_WARMING, True)
+    assert boxes[-1] == (texts.CHAT_PLACEHOLDER, False)
+    assert not app.chat_input[0].disabled and state.warming() is None
+    _ask(app, QUESTION)
+    assert _last_answer(app).citations
 
 
 def test_the_launcher_starts_building_before_any_page_runs(app, monkeypatch):

@@ -24,6 +24,8 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run")
 CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
+# The box is drawn disabled while the model loads; the chat is ready when it opens.
+CHAT_INPUT_OPEN = f"{CHAT_INPUT}:not([disabled])"
 MESSAGE = '[data-testid="stChatMessage"]'
 # An answer is complete when its feedback thumbs (or an error box) are drawn.
 DONE = '[data-testid="stFeedback"], [data-testid="stAlertContentError"]'
@@ -116,15 +118,21 @@ def chromium(user_data_dir: Path, width: int = 1280, height: int = 1400) -> Any:
 
 
 def wait_ready(driver: Any, url: str, timeout: float = 120) -> float:
-    """Open the app and wait until the chat input is drawn; return the seconds it took."""
+    """Open the app and wait until the chat input is open for typing; return the seconds it
+    took."""
+    start = time.perf_counter()
+    driver.get(url)
+    wait_for(driver, CHAT_INPUT_OPEN, timeout)
+    return time.perf_counter() - start
+
+
+def wait_for(driver: Any, selector: str, timeout: float = 120) -> Any:
+    """Wait until an element matching the CSS selector is on the page; return the first."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    start = time.perf_counter()
-    driver.get(url)
-    WebDriverWait(driver, timeout, poll_frequency=0.05).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, CHAT_INPUT))
-    return time.perf_counter() - start
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, selector))
 
 
 def completed_answers(driver: Any) -> int:
@@ -136,12 +144,11 @@ def completed_answers(driver: Any) -> int:
 
 def ask(driver: Any, question: str, timeout: float = 120) -> float:
     """Type a question, send it and wait for the complete answer; return the seconds it took."""
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     before = completed_answers(driver)
-    box = driver.find_element(By.CSS_SELECTOR, CHAT_INPUT)
+    box = wait_for(driver, CHAT_INPUT_OPEN, timeout)
     box.send_keys(question)
     start = time.perf_counter()
     box.send_keys(Keys.ENTER)

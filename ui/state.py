@@ -130,6 +130,13 @@ def assistant_or_stop() -> Assistant:
     return loaded.assistant
 
 
+def warming() -> threading.Thread | None:
+    """Return the background warm-up while it runs (None once the first question would find
+    everything loaded)."""
+    thread = load_assistant().warming
+    return thread if thread is not None and thread.is_alive() else None
+
+
 def feedback_store(assistant: Assistant) -> FeedbackStore:
     """Return the feedback store named by the assistant's settings."""
     return FeedbackStore(feedback_path(assistant.settings))

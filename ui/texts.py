@@ -16,6 +16,7 @@ ROLE_HELP = ("Välj den grupp som passar dig bäst: du får förslag på frågor
              "”Hur kommer vi igång?” besvaras för din grupp, och Vägledning visar din grupps kort.")
 STARTERS_HEADING = "Förslag på frågor"
 CHAT_PLACEHOLDER = "Skriv din fråga om ASF och näringslivet …"
+CHAT_WARMING = "Språkmodellen laddas – rutan öppnas om några sekunder …"
 NEW_CHAT = "Ny konversation"
 DOWNLOAD_CHAT = "Ladda ner samtalet (Markdown)"
 DOWNLOAD_FILE = "asf-samtal-{stamp}.md"

@@ -11,6 +11,8 @@ from assistant.conversations import Conversation, ConversationError
 from assistant.prompts import ROLES
 from ui import components, export, render, state, texts
 
+# How long a page run waits for the warm-up before it draws itself again (it is ~5 s).
+WARM_WAIT_S = 20.0
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -147,9 +149,18 @@ if not state.messages():
 for turn in state.messages():
     components.show_message(assistant, turn)
 
-question = st.chat_input(texts.CHAT_PLACEHOLDER) or st.session_state.pop("pending", None)
+# The box opens when the model and caches are loaded (the chat UI starts loading them with
+# the server): then the first answer takes as long as the next ones. The page is drawn and
+# the starter questions can be read (and clicked) meanwhile.
+warming = state.warming()
+question = (st.chat_input(texts.CHAT_WARMING if warming else texts.CHAT_PLACEHOLDER,
+                          disabled=warming is not None)
+            or st.session_state.pop("pending", None))
 if question:
     intro.empty()
     components.ask(assistant, question)
     state.save_conversation(assistant)
 conversation_controls(role)
+if warming is not None:
+    warming.join(timeout=WARM_WAIT_S)
+    st.rerun()      # drawn again: with the box open, or waiting again on a slow machine
