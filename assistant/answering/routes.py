@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Container, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Protocol
@@ -152,8 +153,17 @@ class Request:
         else:
             own = bool(self.history) and asks_own_aspect(self.question, self.query)
             asking = self.question if own else None
-        focus = (self._stages.search(asking, asking) if asking and self._focus_weight
-                 else None)
+        focus = None
+        if asking and self._focus_weight:
+            if "retrieval" in self.__dict__:
+                focus = self._stages.search(asking, asking)
+            else:
+                # Both searches at once: the model's forward pass and numpy's products let go
+                # of the interpreter lock, so one search's Python work runs during the other's.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    pending = pool.submit(self._stages.search, asking, asking)
+                    self.retrieval  # noqa: B018 - cached; searched here meanwhile
+                    focus = pending.result()
         in_role = not self.history and self.query != self.question
         return self._stages.cards(self.retrieval, self.analysis, focus, self.question, in_role)
 
