@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 
@@ -126,6 +127,22 @@ def test_a_bad_figure_card_names_the_file_and_the_field(tmp_path, content, field
     with pytest.raises(IngestError) as err:
         load_corpus_document(path)
     assert "kort.yaml" in str(err.value) and field in str(err.value)
+
+
+def test_a_card_file_is_read_again_when_it_changes(tmp_path):
+    # What kind of card a YAML file is, is remembered per file version (every question asks
+    # it of every corpus file): a change of size or of time alone is seen.
+    path = tmp_path / "kort.yaml"
+    path.write_text("name: Ett fall\n", encoding="utf-8")
+    assert not is_figure_file(path)
+    path.write_text("figure: Figur 9\n", encoding="utf-8")
+    assert is_figure_file(path)
+    stamp = path.stat().st_mtime_ns
+    path.write_text("section: Figur9\n", encoding="utf-8")       # the same size
+    os.utime(path, ns=(stamp + 1_000_000_000, stamp + 1_000_000_000))
+    assert not is_figure_file(path)
+    path.unlink()
+    assert not is_figure_file(path)
 
 
 def test_the_figure_is_indexed_as_one_list_in_its_section(tmp_path):
