@@ -151,6 +151,7 @@ ERR_ENCODER_PROCESS = (
     "Inbäddningsmodellens process stannade oväntat (kanske tog minnet slut). Ställ frågan "
     "igen, så startas den om; händer det igen, starta om programmet."
 )
+ERR_ENCODER_FAILED = "Inbäddningsmodellen kunde inte bädda in texten ({error})."
 MSG_INDEX_UP_TO_DATE = "Indexet är aktuellt: {sources} dokument, {chunks} textavsnitt."
 MSG_INDEX_CHANGED = (
     "Indexet uppdaterat: {added} nya och {removed} borttagna textavsnitt "
@@ -512,6 +513,11 @@ ERR_GUIDE_QUOTE_NOT_FOUND = (
 CASES_ANSWER_INTRO = "Rapporten har {count} fallexempel som passar frågan ({criteria}):"
 CASES_ANSWER_INTRO_ONE = "Rapporten har ett fallexempel som passar frågan ({criteria}):"
 CASES_ANSWER_ALL = "Rapporten har {count} namngivna fallexempel:"
+CASES_NONE_IN_PLACE = "Inget av rapportens fallexempel från {place} passar frågan."
+CASES_ANSWER_ELSEWHERE = ("Inget av rapportens fallexempel från {place} passar frågan. Från "
+                          "andra orter har rapporten {count} som gör det ({criteria}):")
+CASES_ANSWER_ELSEWHERE_ONE = ("Inget av rapportens fallexempel från {place} passar frågan. Från "
+                              "en annan ort har rapporten ett som gör det ({criteria}):")
 # {criteria} is empty or " (bransch: fastighet)"; {named} is "det" or "de 5".
 CASES_ANSWER_MORE = ("Utöver dem som redan nämnts har rapporten {count} fallexempel som passar "
                      "frågan{criteria}:")

@@ -335,6 +335,25 @@ def test_a_case_question_naming_no_filter_takes_the_latest_one_the_conversation_
     assert not {"Aspiranterna", "Clean Car Service"} & _names(answer)
 
 
+def test_no_case_from_the_place_said_gives_the_cases_from_elsewhere_and_says_so():
+    # The property sector has cases, Västerås has one, but none is both: the asker's place
+    # (said two turns back) is dropped, and the answer says so instead of leaving the catalog.
+    earlier = ["Vi är ett fastighetsbolag i Västerås som vill börja köpa tjänster från ett ASF. "
+               "Var börjar vi?"]
+    answer = answer_from_catalog(_catalog(), "Finns det exempel från vår bransch?", earlier)
+    assert answer is not None
+    assert answer.answer.split("\n")[0] == (
+        "Inget av rapportens fallexempel från Västerås passar frågan. Från andra orter har "
+        "rapporten 5 som gör det (bransch: fastighet):")
+    assert {"Yalla Rinkeby", "Yalla Vårby"} <= _names(answer)
+    # A question that names the place itself is not answered from elsewhere: it leaves the
+    # catalog (the other routes search the report); a place alone is answered from there.
+    assert answer_from_catalog(_catalog(), "Finns det exempel från fastighetsbranschen i "
+                                           "Västerås?") is None
+    here = answer_from_catalog(_catalog(), "Vilka fallexempel finns från Västerås?")
+    assert here is not None and len(here.citations) == 1
+
+
 def test_asking_for_more_cases_than_there_are_says_so():
     answer = answer_from_catalog(_catalog(), "Finns det fler exempel?",
                                  ["Finns det exempel från IT-branschen?"],

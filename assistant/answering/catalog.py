@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from assistant.cases.cards import case_chunk
 from assistant.cases.catalog import Catalog, question_query
 from assistant.lexicon import pattern
 from assistant.prompts import (
     CASES_ANSWER_ALL,
+    CASES_ANSWER_ELSEWHERE,
+    CASES_ANSWER_ELSEWHERE_ONE,
     CASES_ANSWER_INTRO,
     CASES_ANSWER_INTRO_ONE,
     CASES_ANSWER_MORE,
     CASES_ANSWER_NOTE,
     CASES_NO_MORE,
+    CASES_NONE_IN_PLACE,
 )
 from assistant.types import Answer, Citation, Context
 
@@ -43,15 +47,26 @@ def answer_from_catalog(catalog: Catalog, question: str, earlier: Sequence[str] 
         query = question_query(f"{question.rstrip('?!. ')} exempel", catalog)
     if query is None:
         return None
+    carried = False
     if earlier and query.empty():
         # The latest filter said in the conversation: "Finns det exempel från vår bransch?"
         # two turns after "Vi är ett fastighetsbolag …" asks for the property sector.
         for turn in reversed(earlier):
             said = question_query(f"{question} ({turn})", catalog)
             if said is not None and not said.empty():
-                query = said
+                query, carried = said, True
                 break
     matches = catalog.filter(query)
+    place = ""
+    if (not matches and carried and query.place
+            and not replace(query, place=[]).empty()):
+        # "Finns det exempel från vår bransch?" after "Vi är ett fastighetsbolag i Västerås":
+        # the place came along with the sector, and no card from it fits, so say so and give
+        # the sector's cases from elsewhere. A question that names its place itself falls
+        # through instead (measured: the broad answer found a case near that place).
+        place = ", ".join(query.place)
+        query = replace(query, place=[])
+        matches = catalog.filter(query)
     if not matches:
         return None
     more = bool(earlier) and bool(shown) and bool(_MORE.search(question))
@@ -64,12 +79,17 @@ def answer_from_catalog(catalog: Catalog, question: str, earlier: Sequence[str] 
             return Answer(question=question, refused=False, note=CASES_ANSWER_NOTE,
                           answer=CASES_NO_MORE.format(named=named, criteria=criteria))
         intro = CASES_ANSWER_MORE.format(count=len(matches), criteria=criteria)
+    elif place:
+        intro = (CASES_ANSWER_ELSEWHERE_ONE if len(matches) == 1 else CASES_ANSWER_ELSEWHERE
+                 ).format(place=place, count=len(matches), criteria=query.criteria())
     elif query.empty():
         intro = CASES_ANSWER_ALL.format(count=len(matches))
     elif len(matches) == 1:
         intro = CASES_ANSWER_INTRO_ONE.format(criteria=query.criteria())
     else:
         intro = CASES_ANSWER_INTRO.format(count=len(matches), criteria=query.criteria())
+    if more and place:
+        intro = f"{CASES_NONE_IN_PLACE.format(place=place)} {intro}"
     lines, citations, contexts = [intro], [], []
     for n, match in enumerate(matches, start=1):
         case, chunk = match.case, case_chunk(match.case)
