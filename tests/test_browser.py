@@ -136,7 +136,7 @@ def test_question_gets_a_cited_answer_in_the_browser(server, driver):
     ready = wait_ready(driver, server.url)      # the box opens once the model is loaded
     # The launcher runs the model in a child process (page and model load side by side).
     children = psutil.Process(server.process.pid).children()
-    assert any("spawn_main" in " ".join(c.cmdline()) for c in children)
+    assert any("assistant.index.encoder" in c.cmdline() for c in children)
     assert "Företag / CSR" in driver.page_source
     assert _css(driver, '[data-testid="stButton"] button')   # starter questions
     _shot(driver, "browser-welcome.png")

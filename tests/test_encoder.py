@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -119,11 +120,11 @@ def test_vectors_and_token_vectors_equal_sentence_transformers_in_int8(real_embe
         assert cosines.min() > 0.999
 
 
-@pytest.mark.parametrize("broken", ["tokenizer.json", "model.safetensors"])
-def test_a_model_the_child_process_cannot_load_is_a_value_error_naming_it(tmp_path, broken):
+def test_a_model_the_child_process_cannot_load_is_a_value_error_naming_it(tmp_path):
     # The same error as in-process, so LazyEmbeddings gives the same Swedish message; and the
     # next call tries again (the user may have run `make setup` meanwhile).
     folder = _config_copy(tmp_path)
+    broken = "tokenizer.json"
     with (MODEL / broken).open("rb") as source:
         (folder / broken).write_bytes(source.read(1000))
     encoder = EncoderProcess(folder, quantize=True)
@@ -154,7 +155,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.integration
 def test_the_child_process_gives_the_same_vectors_and_is_restarted_after_it_dies(
-        real_embeddings):
+        real_embeddings, monkeypatch):
     inline = real_embeddings._model
     child = EncoderProcess.for_folder(real_embeddings.model_path, real_embeddings.quantize)
     try:
@@ -167,19 +168,29 @@ def test_the_child_process_gives_the_same_vectors_and_is_restarted_after_it_dies
         for (vector, tokens), (their_vector, their_tokens) in zip(ours, theirs, strict=True):
             assert vector == their_vector
             assert np.array_equal(tokens.vectors, their_tokens.vectors)
+        one = inline.vectors(texts[:1], "query")
         # Killed between calls (out of memory, say): the next call starts another child.
-        first = child._process.pid
+        first = child.pid
         os.kill(first, signal.SIGKILL)
-        _wait_until(lambda: not child._process.is_alive(), "the child to die")
-        assert np.array_equal(child.vectors(texts[:1], "query"), inline.vectors(texts[:1],
-                                                                                "query"))
-        assert child._process.pid != first
+        _wait_until(lambda: not _alive(first), "the child to die")
+        assert np.array_equal(child.vectors(texts[:1], "query"), one)
+        assert child.pid != first
         # Killed during a call: that call says so in Swedish; the next one works.
-        child._conn.send(("vectors", texts * 50, "document"))
-        os.kill(child._process.pid, signal.SIGKILL)
-        with pytest.raises(EncoderProcessError, match="Inbäddningsmodellens process"):
-            child._receive()
-        assert child.vectors(texts[:1], "query").shape == (1, 768)
+        with child._lock:
+            child._conn.send(("vectors", texts * 50, "document"))
+            os.kill(child.pid, signal.SIGKILL)
+            with pytest.raises(EncoderProcessError, match="Inbäddningsmodellens process"):
+                child._exchange(None)
+        assert np.array_equal(child.vectors(texts[:1], "query"), one)
+        # Interrupted between sending and receiving (Ctrl-C in a thread, say): the reply left
+        # in the pipe must not answer the next call, so that child is ended too.
+        conn = child._conn
+        real_recv = conn.recv
+        monkeypatch.setattr(conn, "recv", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+        with pytest.raises(KeyboardInterrupt):
+            child.vectors(texts[1:2], "query")
+        monkeypatch.setattr(conn, "recv", real_recv)
+        assert np.array_equal(child.vectors(texts[:1], "query"), one)
     finally:
         child.close()
 
@@ -192,11 +203,10 @@ def test_the_child_process_ends_when_its_parent_is_killed(tmp_path):
         "import sys\n"
         "from pathlib import Path\n"
         "from assistant.index.encoder import EncoderProcess\n"
-        "if __name__ == '__main__':\n"
-        f"    e = EncoderProcess(Path({str(MODEL)!r}), True)\n"
-        "    e.vectors(['Vad är ett ASF?'], 'query')\n"
-        "    print(e._process.pid, flush=True)\n"
-        "    sys.stdin.read()\n")
+        f"e = EncoderProcess(Path({str(MODEL)!r}), True)\n"
+        "e.vectors(['Vad är ett ASF?'], 'query')\n"
+        "print(e.pid, flush=True)\n"
+        "sys.stdin.read()\n")
     (tmp_path / "parent.py").write_text(script)
     parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")], cwd=PROJECT_ROOT,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -209,3 +219,24 @@ def test_the_child_process_ends_when_its_parent_is_killed(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_the_child_process_does_not_run_the_callers_main_script(tmp_path, monkeypatch):
+    # Under Streamlit `__main__` is the page script; a multiprocessing spawn would run it
+    # again in the child. The child is its own module: the script below never runs there.
+    folder = _config_copy(tmp_path)
+    with (MODEL / "tokenizer.json").open("rb") as source:
+        (folder / "tokenizer.json").write_bytes(source.read(1000))
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    encoder = EncoderProcess(folder, quantize=True)
+    try:
+        with pytest.raises(ValueError):
+            encoder.prompts  # noqa: B018 - waits for the child, which fails to load
+    finally:
+        encoder.close()
+    assert not marker.exists()

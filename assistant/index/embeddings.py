@@ -17,7 +17,13 @@ from typing import Protocol, runtime_checkable
 from langchain_core.embeddings import Embeddings
 
 from assistant.config import Settings, SettingsError
-from assistant.index.encoder import Encoder, EncoderProcess, load_encoder, quiet_transformers
+from assistant.index.encoder import (
+    OFFLINE_ENVIRONMENT,
+    Encoder,
+    EncoderProcess,
+    load_encoder,
+    quiet_transformers,
+)
 from assistant.index.late import TokenVectors
 from assistant.prompts import (
     ERR_EMBEDDER_UNKNOWN,
@@ -73,10 +79,8 @@ class LazyEmbeddings(Embeddings):
             if self._model is not None:
                 return self._model
             check_model_folder(self.model_path)
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            for name, value in OFFLINE_ENVIRONMENT.items():
+                os.environ.setdefault(name, value)
             try:
                 if self.separate_process:
                     model = EncoderProcess.for_folder(self.model_path, self.quantize)

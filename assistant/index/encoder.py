@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.index.late import TokenVectors
-from assistant.prompts import ERR_ENCODER_PROCESS
+from assistant.prompts import ERR_ENCODER_FAILED, ERR_ENCODER_PROCESS
 
 _WORDLIKE = re.compile(r"\w")
 
@@ -43,6 +45,9 @@ _POOLING_MODES = ("pooling_mode_mean_tokens", "pooling_mode_cls_token",
 _ACTIVATIONS = ("torch.nn.modules.linear.Identity", "torch.nn.modules.activation.Tanh")
 
 BATCH_SIZE = 16
+# Set before transformers is imported: the model is read from its folder, never the hub.
+OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                       "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
 
 class Encoder(Protocol):
@@ -343,15 +348,17 @@ class EncoderProcess:
     20 in 0.78-0.81 s against 0.76-0.87 s). Calls from several threads take turns: a question
     asked during an upload waits for one batch of 16 passages at most.
 
-    The child exits when this end of the pipe closes, so it never outlives its parent, and a
-    child that died (killed, out of memory) is started again by the next call.
+    The child is `python -m assistant.index.encoder`, not a multiprocessing spawn: under
+    Streamlit `__main__` is the page script, which a spawned child would run again. It exits
+    when its end of the pipe closes, so it never outlives its parent; a child that died
+    (killed, out of memory) is started again by the next call.
     """
 
     def __init__(self, path: Path, quantize: bool = False):
         self.path, self.quantize = Path(path), quantize
         self._lock = threading.Lock()
         self._conn: Any = None
-        self._process: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._prompts: dict[str, str] | None = None
         with self._lock:
             self._spawn()
@@ -362,7 +369,8 @@ class EncoderProcess:
         UI's launcher, before it imports Streamlit)."""
         key = (str(Path(path).resolve()), quantize)
         with _PRESTARTED_LOCK:
-            _PRESTARTED.setdefault(key, cls(path, quantize))
+            if key not in _PRESTARTED:
+                _PRESTARTED[key] = cls(path, quantize)
 
     @classmethod
     def for_folder(cls, path: Path, quantize: bool = False) -> EncoderProcess:
@@ -372,59 +380,73 @@ class EncoderProcess:
         return started or cls(path, quantize)
 
     @property
+    def pid(self) -> int | None:
+        """The child's process id (None while none runs)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def prompts(self) -> dict[str, str]:
         """The model's named prompts (waits until the child has loaded the model)."""
         with self._lock:
             return self._ready()
 
     def _spawn(self) -> None:
-        import multiprocessing
+        from multiprocessing.connection import Pipe
 
-        context = multiprocessing.get_context("spawn")   # no forked copy of the caller's threads
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, str(self.path),
-                                                             self.quantize),
-                                        name="asf-encoder", daemon=True)
-        self._process.start()
-        child.close()
+        self._conn, child = Pipe()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "assistant.index.encoder", str(child.fileno()),
+                 str(self.path), "int8" if self.quantize else "fp32"],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
+        finally:
+            child.close()
         self._prompts = None
 
     def _ready(self) -> dict[str, str]:
         """Wait until the child has loaded the model; return its prompts (lock held)."""
-        if self._prompts is not None and not self._process.is_alive():
-            self.close()    # it died after loading (killed, out of memory): start another
+        if self._process is not None and self._prompts is not None \
+                and self._process.poll() is not None:
+            self._close()    # it died after loading (killed, out of memory): start another
         if self._process is None:
             self._spawn()
         if self._prompts is None:
             try:
-                self._prompts = dict(self._receive())
-            except ValueError:
-                self.close()    # the load failed and the child ended; the next call retries
+                self._prompts = dict(self._exchange(None))
+            except (ValueError, RuntimeError):
+                self._close()    # the load failed and the child ended; the next call retries
                 raise
         return self._prompts
 
-    def _receive(self) -> Any:
-        """Return the child's next answer, raising what it raised (load failures as
-        ValueError, the type the caller turns into a message about the model folder)."""
+    def _exchange(self, request: tuple[str, list[str], str | None] | None) -> Any:
+        """Send a request (None: only wait for the load) and return the child's answer,
+        raising what it raised: a load failure as ValueError (the caller's message about the
+        model folder), anything else as RuntimeError with a Swedish message.
+
+        Whatever interrupts the exchange (a dead child, an interrupt between sending and
+        receiving) ends the child: a reply left in the pipe would answer the next request.
+        """
         try:
+            if request is not None:
+                self._conn.send(request)
             status, value = self._conn.recv()
         except (EOFError, OSError) as exc:
-            self.close()
+            self._close()
             raise EncoderProcessError(ERR_ENCODER_PROCESS) from exc
+        except BaseException:
+            self._close()
+            raise
         if status == "ok":
             return value
         kind, message = value
-        raise (ValueError if kind == "load" else RuntimeError)(message)
+        if kind == "load":
+            raise ValueError(message)
+        raise RuntimeError(ERR_ENCODER_FAILED.format(error=message))
 
     def _call(self, method: str, texts: Sequence[str], prompt_name: str | None) -> Any:
         with self._lock:
             self._ready()
-            try:
-                self._conn.send((method, list(texts), prompt_name))
-            except OSError as exc:
-                self.close()
-                raise EncoderProcessError(ERR_ENCODER_PROCESS) from exc
-            return self._receive()
+            return self._exchange((method, list(texts), prompt_name))
 
     def vectors(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
         return np.asarray(self._call("vectors", texts, prompt_name))
@@ -435,15 +457,20 @@ class EncoderProcess:
 
     def close(self) -> None:
         """Stop the child (it also stops by itself when this process ends)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         self._prompts = None
         if self._process is not None:
-            self._process.join(timeout=5)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join()
+                self._process.wait()
             self._process = None
 
 
@@ -458,27 +485,33 @@ class EncoderProcessError(RuntimeError):
 def _serve(conn: Any, path: str, quantize: bool) -> None:
     """The child's loop: load the model, then answer (method, texts, prompt) requests until
     the parent's end of the pipe closes."""
+    import os
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C stops the parent; we follow on EOF
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     try:
-        quiet_transformers()
-        encoder = load_encoder(Path(path), quantize)
-    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
-        conn.send(("error", ("load", f"{type(exc).__name__}: {exc}")))
-        return
-    conn.send(("ok", encoder.prompts))
-    while True:
         try:
-            method, texts, prompt_name = conn.recv()
-        except (EOFError, OSError):
+            quiet_transformers()
+            encoder = load_encoder(Path(path), quantize)
+        except (OSError, ValueError, KeyError) as exc:   # a file missing or cut short
+            conn.send(("error", ("load", f"{type(exc).__name__}: {exc}")))
             return
-        try:
-            result = getattr(encoder, method)(texts, prompt_name)
         except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
             conn.send(("error", ("call", f"{type(exc).__name__}: {exc}")))
-            continue
-        conn.send(("ok", result))
+            return
+        conn.send(("ok", encoder.prompts))
+        while True:
+            method, texts, prompt_name = conn.recv()
+            try:
+                result = getattr(encoder, method)(texts, prompt_name)
+            except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+                conn.send(("error", ("call", f"{type(exc).__name__}: {exc}")))
+                continue
+            conn.send(("ok", result))
+    except (EOFError, OSError):
+        return      # the parent is gone (or closed its end): nothing to answer
 
 
 def quiet_transformers() -> None:
@@ -487,3 +520,10 @@ def quiet_transformers() -> None:
 
     transformers.logging.disable_progress_bar()
     transformers.logging.set_verbosity_error()
+
+
+if __name__ == "__main__":
+    # The child of EncoderProcess: python -m assistant.index.encoder FD MODEL_FOLDER int8|fp32
+    from multiprocessing.connection import Connection
+
+    _serve(Connection(int(sys.argv[1])), sys.argv[2], sys.argv[3] == "int8")
