@@ -36,14 +36,14 @@ from tests.conftest import REPORT
 # floor sits under the level measured on a fresh index of the shipped corpus (hit@5 0.944,
 # fact recall 0.853 and, on another machine's fresh index, 0.872; citation precision
 # 0.422-0.430, refusal accuracy 0.909, false refusals 0.008); the margins are for index-build
-# noise (int8 vectors differ a little between CPUs), not for a change. Citation precision is far below the
-# issue's 0.90 on purpose: broad answers, and the guide cards that lead them, add points from
-# other sections, each cited to its own passage, and those passages rarely hold an item's
-# single gold evidence. Precision 0.42 -> 0.41 when a card's points were no longer quoted
-# again under "Mer ur källorna" (0.429 -> 0.422): the engine's part cites other passages
-# instead of the card's (q040 lost a correct citation; q098 lost one with the re-chunked
-# Vadstena list, while q097 went from refused to answered). Every change of a floor, with its
-# figures: eval/figures.md.
+# noise (int8 vectors differ a little between CPUs), not for a change. Citation precision is
+# far below the 0.90 on purpose: broad answers, and the guide cards that lead them,
+# add points from other sections, each cited to its own passage, and those passages rarely
+# hold an item's single gold evidence. Precision 0.42 -> 0.41 when a card's points were no
+# longer quoted again under "Mer ur källorna" (0.429 -> 0.422): the engine's part cites other
+# passages instead of the card's (q040 lost a correct citation; q098 lost one with the
+# re-chunked Vadstena list, while q097 went from refused to answered). Every change of a
+# floor, with its figures: eval/figures.md.
 FLOOR = {"hit@5": 0.94, "fact_recall": 0.83, "citation_precision": 0.41,
          "refusal_accuracy": 0.90, "false_refusal_rate": 0.05}
 

@@ -1,4 +1,6 @@
-"""ASF-assistenten in the browser: `streamlit run ui/app.py` (or `make run`).
+"""ASF-assistenten in the browser: `python -m ui.serve` (what `make run` starts: the model
+loads in its own process while the page draws), or `streamlit run ui/app.py` (the model then
+loads in this process, when the first page opens).
 
 The entrypoint only frames the pages; the chat is ui/app_pages/chat.py and the sources page
 ui/app_pages/sources.py.

@@ -71,10 +71,10 @@ def is_figure_file(path: Path) -> bool:
     return yaml_with_key(path, "figure")
 
 
-# (path, key) -> (mtime_ns, size, found): every question asks which corpus files are case
-# cards (the catalog follows the folder), and reading every YAML file again took 12 of the
-# 21 ms that check cost per question.
-_KEYS_SEEN: dict[tuple[str, str], tuple[int, int, bool]] = {}
+# (path, key) -> (file version, found), the version being inode, mtime, ctime and size:
+# every question asks which corpus files are case cards (the catalog follows the folder), and
+# reading every YAML file again took 12 of the 21 ms that check cost per question.
+_KEYS_SEEN: dict[tuple[str, str], tuple[tuple[int, int, int, int], bool]] = {}
 
 
 def yaml_with_key(path: Path, key: str) -> bool:
@@ -89,9 +89,10 @@ def yaml_with_key(path: Path, key: str) -> bool:
         return False
     if not stat.S_ISREG(status.st_mode):
         return False
+    version = (status.st_ino, status.st_mtime_ns, status.st_ctime_ns, status.st_size)
     seen = _KEYS_SEEN.get((str(path), key))
-    if seen is not None and seen[:2] == (status.st_mtime_ns, status.st_size):
-        return seen[2]
+    if seen is not None and seen[0] == version:
+        return seen[1]
     found = re.compile(rf"^{re.escape(key)}\s*:", re.MULTILINE)
     try:
         result = bool(found.search(path.read_text(encoding="utf-8", errors="replace")))
@@ -99,7 +100,7 @@ def yaml_with_key(path: Path, key: str) -> bool:
         return False
     if len(_KEYS_SEEN) > 10_000:
         _KEYS_SEEN.clear()
-    _KEYS_SEEN[(str(path), key)] = (status.st_mtime_ns, status.st_size, result)
+    _KEYS_SEEN[(str(path), key)] = (version, result)
     return result
 
 

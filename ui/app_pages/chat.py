@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +12,10 @@ from assistant.conversations import Conversation, ConversationError
 from assistant.prompts import ROLES
 from ui import components, export, render, state, texts
 
-# How long a page run waits for the warm-up before it draws itself again (it is ~5 s).
+# How long a page run waits for the warm-up before it draws itself again (it is ~5 s), in
+# steps of WARM_STEP_S.
 WARM_WAIT_S = 20.0
+WARM_STEP_S = 0.25
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -162,5 +165,11 @@ if question:
     state.save_conversation(assistant)
 conversation_controls(role)
 if warming is not None:
-    warming.join(timeout=WARM_WAIT_S)
+    # Waited for in short steps, each a Streamlit call: a click elsewhere (another page, a
+    # starter question) takes over the run at once instead of after the warm-up.
+    pulse = st.empty()
+    deadline = time.monotonic() + WARM_WAIT_S
+    while warming.is_alive() and time.monotonic() < deadline:
+        warming.join(timeout=WARM_STEP_S)
+        pulse.empty()
     st.rerun()      # drawn again: with the box open, or waiting again on a slow machine
