@@ -433,6 +433,19 @@ class AnswerSettings(Group):
     # half and half with the whole question's gave 0.582 (0.67: 0.577; the vector alone with
     # the whole question's search 0.491; both sentences with the asking one twice 0.432). As
     # a follow-up of another card's title: 0.351, with the follow-up's own search 0.580 (188).
+    # A card also scores by the words it shares with the question (BM25 over its title and
+    # ways of asking, scaled to the best card's): the model matched "Är ASF billigare än
+    # andra leverantörer?" to "Håller ASF samma kvalitet som andra leverantörer?" before the
+    # pricing card, whose title asks "är ASF billigare?". Leave-one-out on the cards' own
+    # Swedish ways of asking (every third, 188): own card first 0.548 without, 0.564 / 0.580
+    # / 0.590 / 0.590 / 0.596 at 0.02 / 0.04 / 0.06 / 0.10 / 0.15; behind a sentence on who
+    # asks 0.564 without, 0.590 at 0.06 and 0.574 at 0.15. With 0.06 in eval.guide_match
+    # (every fourth): 0.528 -> 0.568 (176), behind a sentence on who asks 0.536 -> 0.593
+    # (140), as a follow-up of another card's title 0.529 -> 0.564 (140).
+    guide_lexical_weight: float = Field(
+        default=0.06, ge=0, le=1, description="Weight of the words a card shares with the "
+                                              "question (BM25, scaled to the best card's) in "
+                                              "ranking the cards (0: off).")
     guide_focus_weight: float = Field(
         default=0.5, ge=0, le=1, description="The asking sentence's (or a follow-up's own "
                                              "words') share of the vector the question is "

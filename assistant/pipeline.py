@@ -280,14 +280,15 @@ class Assistant:
 
     def cards(self, retrieval: Retrieval, analysis: Analysis,
               focus: Retrieval | None = None, question: str = "",
-              in_role: bool = False) -> list[GuideMatch]:
+              in_role: bool = False, words: str = "") -> list[GuideMatch]:
         """Return the guide cards closest to the question, the asker's role breaking ties.
 
         focus: the search of the sentence a question of several sentences asks in (or of a
         follow-up's own words); its vector is mixed into the question's and its passages give
         the retrieval agreement. question: the user's text, for a card's title asked word for
         word. in_role: the question was read in the asker's role (it said too little alone);
-        a card written for that role alone gains `guide_own_role_bonus`.
+        a card written for that role alone gains `guide_own_role_bonus`. words: the text whose
+        words the cards' are matched to (`guide_lexical_weight`).
         """
         settings = self.settings.answer
         if not (settings.guide or settings.related_questions):
@@ -303,7 +304,8 @@ class Assistant:
                                             [p.chunk.chunk_id for p in agreeing.passages],
                                             settings.guide_retrieval_weight,
                                             settings.guide_near_copy, question,
-                                            settings.guide_own_role_bonus if in_role else 0.0)
+                                            settings.guide_own_role_bonus if in_role else 0.0,
+                                            words, settings.guide_lexical_weight)
 
 
 def validate_question(question: str, limit: int) -> str:

@@ -23,6 +23,7 @@ follow-up's own search is matched too.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from assistant.config import AnswerSettings
 from assistant.pipeline import Assistant
@@ -41,6 +42,7 @@ SITUATIONS = {
 }
 SWEDISH = set("åäöÅÄÖ")
 
+SHIPPED = "inställt (+ överensstämmelse med sökningen och gemensamma ord)"
 THRESHOLDS = [round(0.5 + 0.025 * i, 3) for i in range(13)]
 
 
@@ -60,22 +62,25 @@ def leave_one_out(assistant: Assistant, every: int) -> dict[str, list[tuple[str,
     by_chunk = {e.chunk.chunk_id: e.id for e in guide.entries}
     scorings = {"bästa frågan": (1, 0.0, 0.0), "tre bästa frågorna": (3, 0.0, 0.0),
                 "tre bästa + bästa citerade mening": (3, settings.guide_point_weight, 0.0),
-                "inställt (+ överensstämmelse med sökningen)": (
+                SHIPPED: (
                     settings.guide_question_top, settings.guide_point_weight,
                     settings.guide_retrieval_weight)}
     near = nearby()
-    scorings.update({name: scorings["inställt (+ överensstämmelse med sökningen)"]
+    scorings.update({name: scorings[SHIPPED]
                      for name in near})
     out: dict[str, list[tuple[str, str, float]]] = {name: [] for name in scorings}
     for k, (chunk_id, position, vector) in enumerate(vectors):
         if k % every:
             continue
-        others = GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points)
-        retrieved = [p.chunk.chunk_id for p in
-                     assistant.retriever.search(texts[(chunk_id, position)]).passages]
+        others = without(guide, vectors, points, texts, k)
+        text = texts[(chunk_id, position)]
+        retrieved = [p.chunk.chunk_id for p in assistant.retriever.search(text).passages]
         for name, (top, weight, agreement) in scorings.items():
+            shipped = name == SHIPPED or name in near
             best = others.match(vector, top=top, point_weight=weight, retrieved=retrieved,
-                                retrieval_weight=agreement, near_copy=near.get(name, 0.0))[0]
+                                retrieval_weight=agreement, near_copy=near.get(name, 0.0),
+                                words=text if shipped else "",
+                                lexical_weight=settings.guide_lexical_weight)[0]
             out[name].append((by_chunk[chunk_id], best.entry.id, best.similarity))
     return out
 
@@ -100,16 +105,17 @@ def situated(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
 
     for (k, entry, text, vector), question, vector_of_whole in zip(rows, asked, whole,
                                                                     strict=True):
-        others = GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points)
+        others = without(guide, vectors, points, texts, k)
         alone = assistant.retriever.search(text)
         together = assistant.retriever.search(question)
-        counts["ensam fråga"] += first_card(settings, others, vector, ids(alone)) == entry.id
-        whole_first = first_card(settings, others, vector_of_whole, ids(together))
+        counts["ensam fråga"] += first_card(settings, others, vector, ids(alone),
+                                            text) == entry.id
+        whole_first = first_card(settings, others, vector_of_whole, ids(together), question)
         counts["efter en mening om vem som frågar, hela frågan"] += whole_first == entry.id
         focused = asking_sentence(question) == text and settings.guide_focus_weight
         tuned = (first_card(settings, others,
                             mix(vector_of_whole, vector, settings.guide_focus_weight),
-                            ids(alone)) if focused else whole_first)
+                            ids(alone), text) if focused else whole_first)
         counts["efter en mening om vem som frågar, med frågemeningen (inställt)"] += (
             tuned == entry.id)
     return {name: (value, len(rows)) for name, value in counts.items()}
@@ -135,27 +141,40 @@ def followed(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
         own = guide.entries[by_chunk[cid]]
         previous = guide.entries[(by_chunk[cid] + 7) % len(guide.entries)].title
         standalone = f"{text} ({previous})"
-        others = GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points)
+        others = without(guide, vectors, points, texts, k)
         alone = assistant.retriever.search(text)
         together = assistant.retriever.search(search_text(text, standalone))
         n += 1
-        counts["ensam fråga"] += first_card(settings, others, vector, ids(alone)) == own.id
-        whole = first_card(settings, others, together.vector or vector, ids(together))
+        counts["ensam fråga"] += first_card(settings, others, vector, ids(alone),
+                                            text) == own.id
+        whole = first_card(settings, others, together.vector or vector, ids(together),
+                           standalone)
         counts["som följdfråga, den fristående frågan"] += whole == own.id
         tuned = (first_card(settings, others, mix(together.vector or vector, vector,
-                                   settings.guide_focus_weight), ids(alone))
+                                   settings.guide_focus_weight), ids(alone), text)
                  if asks_own_aspect(text, standalone) and settings.guide_focus_weight else whole)
         counts["som följdfråga, med följdfrågans egen sökning (inställt)"] += tuned == own.id
     return {name: (value, n) for name, value in counts.items()}
 
 
+def without(guide: GuideIndex, vectors: list[tuple[str, int, list[float]]],
+            points: list[tuple[int, Any]], texts: dict[tuple[str, int], str],
+            k: int) -> GuideIndex:
+    """Return the cards with way of asking number k left out (its vector and its words)."""
+    chunk_id, position, _ = vectors[k]
+    return GuideIndex(guide.entries, vectors[:k] + vectors[k + 1:], points,
+                      {key: text for key, text in texts.items() if key != (chunk_id, position)})
+
+
 def first_card(settings: AnswerSettings, others: GuideIndex, vector: list[float],
-               retrieved: list[str]) -> str:
-    """Return the id of the card the settings put first for a vector and a search's ids."""
+               retrieved: list[str], words: str = "") -> str:
+    """Return the id of the card the settings put first for a vector, a search's ids and the
+    words matched to the cards'."""
     return others.match(vector, top=settings.guide_question_top,
                         point_weight=settings.guide_point_weight, retrieved=retrieved,
                         retrieval_weight=settings.guide_retrieval_weight,
-                        near_copy=settings.guide_near_copy)[0].entry.id
+                        near_copy=settings.guide_near_copy, words=words,
+                        lexical_weight=settings.guide_lexical_weight)[0].entry.id
 
 
 def ids(retrieval: Retrieval) -> list[str]:
@@ -188,7 +207,7 @@ def main() -> int:
         if fired:
             print(f"  {name}: gäller {len(fired)} frågor, rätt kort i "
                   f"{sum(o == f for o, f in fired) / len(fired):.3f}")
-    rows = runs["inställt (+ överensstämmelse med sökningen)"]
+    rows = runs[SHIPPED]
     n = len(rows)
     print("\n| tröskel | eget kort | annat kort | inget kort |")
     print("|---|---|---|---|")

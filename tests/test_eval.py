@@ -149,11 +149,13 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 # card; 0.522 / 0.533 / 2565 before); refusal accuracy 1.0 (6 of 6) since questions on
 # taxes, laws and foreign places no document discusses are refused (0.5 before). The
 # issue's coverage targets (0.70, half covered 0.85) are not reached; eval/figures.md says
-# why, and holds every change of these floors. The floor
-# keeps what was reached; with six unanswerable and sixty answerable items one flip of int8
+# why, and holds every change of these floors. With the words a question shares with a
+# card's ways of asking in the card ranking: coverage 0.583 -> 0.613, half covered 0.667 ->
+# 0.700 on one fresh index (floors 0.56 -> 0.59, 0.60 -> 0.65). The floor keeps what was
+# reached; with six unanswerable and sixty answerable items one flip of int8
 # batch noise moves refusal accuracy by 0.167 and false refusals by 0.017, so those floors
 # allow one (false refusals two). The median is a limit, the 2600 characters.
-PERSONA_FLOOR = {"coverage": 0.56, "half_covered": 0.60, "refusal_accuracy": 0.83,
+PERSONA_FLOOR = {"coverage": 0.59, "half_covered": 0.65, "refusal_accuracy": 0.83,
                  "false_refusal_rate": 0.07, "median_chars": 2600}
 
 

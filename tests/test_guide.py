@@ -321,6 +321,31 @@ def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
     assert ranked[0].similarity == ranked[1].similarity == 1.0     # the threshold sees cosine
 
 
+def test_words_shared_with_a_cards_ways_of_asking_break_a_close_call():
+    from assistant.retrieval.guide import GuideEntry, GuideIndex
+    from assistant.types import Chunk
+
+    def entry(card_id: str, title: str) -> GuideEntry:
+        chunk = Chunk(chunk_id=card_id, source=f"guide/{card_id}.yaml", title=title,
+                      section_path=(card_id,), page=None, text="x", indexed_text=title,
+                      kind="guide")
+        return GuideEntry(chunk, card_id, title, ("company",), (("x", ("A",)),), ())
+
+    # The model can put a question closer to a card asked in the same form than to the card
+    # on its subject ("Är ASF billigare än andra leverantörer?" went to the quality card);
+    # the words it shares with the pricing card's ways of asking decide a close call.
+    cards = [entry("kvalitet", "Håller ASF samma kvalitet som andra leverantörer?"),
+             entry("pris", "Hur ska ett ASF sätta pris?")]
+    guide = GuideIndex(cards, [("kvalitet", 0, [0.8, 0.6]), ("pris", 0, [0.75, 0.66])],
+                       questions={("pris", 0): "Är ASF billigare än andra?",
+                                  ("kvalitet", 0): "Är kvaliteten lika bra?"})
+    question = "Är det billigare att köpa av ett ASF?"
+    assert guide.match([1.0, 0.0], words=question)[0].entry.id == "kvalitet"     # weight 0
+    ranked = guide.match([1.0, 0.0], words=question, lexical_weight=0.1)
+    assert ranked[0].entry.id == "pris"
+    assert ranked[0].similarity < ranked[1].similarity       # the threshold sees cosine alone
+
+
 def test_a_near_copy_of_one_way_of_asking_leads_over_a_card_close_on_average():
     from assistant.retrieval.guide import GuideEntry, GuideIndex
     from assistant.types import Chunk

@@ -205,8 +205,8 @@ class SearchingStages(CountingStages):
         self.searched.append(query)
         return f"retrieval of {query}"
 
-    def cards(self, retrieval, analysis, focus=None, question="", in_role=False):
-        self.focus = focus
+    def cards(self, retrieval, analysis, focus=None, question="", in_role=False, words=""):
+        self.focus, self.words = focus, words
         return []
 
 
@@ -230,6 +230,8 @@ def test_a_first_question_of_several_sentences_matches_the_cards_with_its_asking
     assert request.cards == []
     assert sorted(stages.searched) == ["Vad ska vi tänka på innan vi skriver avtal?", question]
     assert stages.focus == "retrieval of Vad ska vi tänka på innan vi skriver avtal?"
+    # Its words are matched to the cards' too, not the situation's (a town, a trade).
+    assert stages.words == "Vad ska vi tänka på innan vi skriver avtal?"
 
 
 @pytest.mark.parametrize("question, history, settings", [

@@ -68,7 +68,7 @@ class Stages(Protocol):
 
     def cards(self, retrieval: Retrieval, analysis: Analysis,
               focus: Retrieval | None = None, question: str = "",
-              in_role: bool = False) -> list[GuideMatch]: ...
+              in_role: bool = False, words: str = "") -> list[GuideMatch]: ...
 
 
 class Request:
@@ -165,7 +165,11 @@ class Request:
                     self.retrieval  # noqa: B018 - cached; searched here meanwhile
                     focus = pending.result()
         in_role = not self.history and self.query != self.question
-        return self._stages.cards(self.retrieval, self.analysis, focus, self.question, in_role)
+        # The words matched to the cards' are the sentence asked in, as for the vector: the
+        # situation's words (a company, a town) would favour cards that name such things.
+        words = asking or self.query
+        return self._stages.cards(self.retrieval, self.analysis, focus, self.question, in_role,
+                                  words)
 
     @property
     def asks_a_card(self) -> bool:

@@ -75,6 +75,10 @@ class PassageSource(Protocol):
         """Return the guide cards' ways of asking as vectors."""
         ...
 
+    def guide_questions(self) -> dict[tuple[str, int], str]:
+        """Return the guide cards' ways of asking by (card passage id, position)."""
+        ...
+
     def embed_question(self, question: str, *, with_tokens: bool
                        ) -> tuple[list[float], TokenVectors | None]:
         """Return a question's vector and, when asked, its tokens' vectors."""
@@ -215,6 +219,10 @@ class ScopedIndex:
     def guide_vectors(self) -> list[tuple[str, int, list[float]]]:
         """Return the shared index's guide cards' ways of asking."""
         return self.shared.guide_vectors()
+
+    def guide_questions(self) -> dict[tuple[str, int], str]:
+        """Return the shared index's guide cards' ways of asking as text."""
+        return self.shared.guide_questions()
 
     def embed_question(self, question: str, *, with_tokens: bool
                        ) -> tuple[list[float], TokenVectors | None]:

@@ -13,7 +13,8 @@ quarter of the cards' own questions left out in turn, the right card came first 
 without it and 0.566 / 0.579 with weight 0.2 / 0.3. The asker's role steers close calls: a
 card written for the asker's group gains `role_bonus`. A card with a near copy of the question
 among its ways of asking (at least `near_copy` similar: a title asked word for word) comes
-first whatever the others score.
+first whatever the others score. `lexical_weight` times a card's BM25 score for the question's
+words over its title and ways of asking (scaled to the best card's) is added to the ranking.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from assistant.cases.guide import card_of_record
-from assistant.text import collapse
+from assistant.text import BM25, collapse, tokens
 from assistant.types import Chunk
 
 # Retrieval agreement counts a card's points held by this many top passages (as measured).
@@ -84,8 +85,16 @@ class GuideIndex:
 
     def __init__(self, entries: list[GuideEntry],
                  vectors: list[tuple[str, int, list[float]]],
-                 points: list[tuple[int, np.ndarray]] | None = None):
+                 points: list[tuple[int, np.ndarray]] | None = None,
+                 questions: dict[tuple[str, int], str] | None = None):
         self.entries = entries
+        # Each card's title and ways of asking as one bag of stemmed words, for BM25.
+        words: list[list[str]] = [tokens(e.title) for e in entries]
+        number = {e.chunk.chunk_id: i for i, e in enumerate(entries)}
+        for (chunk_id, _), text in (questions or {}).items():
+            if chunk_id in number:
+                words[number[chunk_id]] += tokens(text)
+        self.lexical = BM25(words) if entries else None
         # (card number, vector) of the report sentences each card quotes.
         self.point_owner = np.array([i for i, _ in points or []], dtype=np.int64)
         self.point_matrix = (np.array([v for _, v in points or []], dtype=np.float32)
@@ -109,11 +118,15 @@ class GuideIndex:
               role_bonus: float = 0.0, top: int = 1, point_weight: float = 0.0,
               retrieved: Sequence[str] = (), retrieval_weight: float = 0.0,
               near_copy: float = 0.0, question: str = "",
-              own_role_bonus: float = 0.0) -> list[GuideMatch]:
+              own_role_bonus: float = 0.0, words: str = "",
+              lexical_weight: float = 0.0) -> list[GuideMatch]:
         """Return every card, closest first (see the module's docstring for the score).
 
         own_role_bonus: added to a card written for the asker's role alone (for a question
         read in that role).
+
+        words: the text whose words are matched to the cards' (the question, or the sentence
+        it asks in), weighted by lexical_weight.
 
         near_copy: a card with one way of asking at least this similar to the question comes
         first (0: off); among such cards, the closest way of asking decides.
@@ -137,11 +150,16 @@ class GuideIndex:
             best = np.zeros(len(self.entries), dtype=np.float32)
             np.maximum.at(best, self.point_owner, self.point_matrix @ query)
             score = ((score + point_weight * best) / (1 + point_weight)).astype(np.float32)
+        shared = np.zeros(len(self.entries), dtype=np.float32)
+        if lexical_weight and words and self.lexical is not None:
+            shared = np.asarray(self.lexical.scores(tokens(words)), dtype=np.float32)
+            shared /= max(float(shared.max()), 1e-12)
         rank = {chunk_id: r for r, chunk_id in enumerate(retrieved[:RETRIEVED_TOP])}
         matches = []
         for i, entry in enumerate(self.entries):
             similarity = float(score[i])
             bonus = role_bonus if role and role in entry.roles else 0.0
+            bonus += lexical_weight * float(shared[i])
             if own_role_bonus and role and entry.roles == (role,):
                 bonus += own_role_bonus
             if retrieval_weight and entry.passages:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,7 +23,7 @@ from assistant.index.private import PassageSource
 from assistant.retrieval.guide import GuideEntry, GuideIndex
 from assistant.retrieval.question import subjects
 from assistant.retrieval.topics import TopicIndex
-from assistant.text import collapse, is_english, split_sentences, tokens
+from assistant.text import BM25, collapse, is_english, split_sentences, tokens
 from assistant.types import Chunk, Passage
 
 # Passages per Chroma read when the topic index is built.
@@ -48,40 +47,6 @@ class DenseHits:
     hits: list[tuple[Chunk, float, dict[int, float]]]
     vector: list[float]
     tokens: TokenVectors | None = None     # the question's token vectors, for late interaction
-
-
-class BM25:
-    """Okapi BM25 over stemmed tokens."""
-
-    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75):
-        self.k1, self.b = k1, b
-        self.docs = [Counter(d) for d in docs]
-        self.lengths = [len(d) for d in docs]
-        self.avgdl = (sum(self.lengths) / len(docs)) if docs else 0.0
-        df: Counter[str] = Counter()
-        for d in self.docs:
-            df.update(d.keys())
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.max_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
-
-    def idf_of(self, token: str) -> float:
-        """Return a token's idf; unseen tokens get the highest possible idf."""
-        return self.idf.get(token, self.max_idf)
-
-    def scores(self, query: list[str]) -> list[float]:
-        """Return the BM25 score of every document for the query tokens."""
-        out = []
-        terms = [t for t in dict.fromkeys(query) if t in self.idf]
-        for doc, length in zip(self.docs, self.lengths, strict=True):
-            score = 0.0
-            for t in terms:
-                tf = doc.get(t, 0)
-                if tf:
-                    norm = tf + self.k1 * (1 - self.b + self.b * length / (self.avgdl or 1))
-                    score += self.idf[t] * tf * (self.k1 + 1) / norm
-            out.append(score)
-        return out
 
 
 class HybridRetriever:
@@ -152,7 +117,8 @@ class HybridRetriever:
                     for entry in (GuideEntry.from_record(c, m)
                                   for c, m in self.index.guide_chunks())]
                 self._guide = GuideIndex(entries, self.index.guide_vectors(),
-                                         point_vectors(topics, entries))
+                                         point_vectors(topics, entries),
+                                         self.index.guide_questions())
             return self._guide
 
     @property
