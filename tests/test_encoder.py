@@ -172,7 +172,8 @@ def test_the_child_process_gives_the_same_vectors_and_is_restarted_after_it_dies
         # Killed between calls (out of memory, say): the next call starts another child.
         first = child.pid
         os.kill(first, signal.SIGKILL)
-        _wait_until(lambda: not _alive(first), "the child to die")
+        # Reaped, not only a zombie leader: waitpid waits for every thread of the child.
+        _wait_until(lambda: child._process.poll() is not None, "the child to die")
         assert np.array_equal(child.vectors(texts[:1], "query"), one)
         assert child.pid != first
         # Killed during a call: that call says so in Swedish; the next one works.
