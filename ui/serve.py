@@ -9,8 +9,8 @@ process (`EncoderProcess`: on the other core, not taking turns with Streamlit fo
 interpreter lock), then starts the assistant's build in a background thread, then runs
 Streamlit's own command line in this process; the page's first run picks up the assistant
 being built instead of starting another. The chat box opens when everything is loaded:
-measured in Chromium, page drawn 4.7-5.4 s after start, box open 7.6-8.8 s, first answer
-0.4-0.5 s (before: box open at 5.0-6.4 s, first answer 5.1-5.5 s after).
+measured in Chromium, page drawn 4.5-5.5 s after start, box open 7.4-8.8 s, first answer
+0.34-0.48 s (before: box open at 5.0-6.4 s, first answer 5.1-7.0 s after).
 """
 
 from __future__ import annotations
