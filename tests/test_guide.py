@@ -404,6 +404,27 @@ def test_a_second_card_nearly_as_close_follows_the_first_with_its_own_points(set
     assert len(lines) == len(set(lines))
 
 
+def test_a_broad_follow_up_after_a_cards_answer_is_led_by_the_next_card(settings,
+                                                                       fake_embeddings):
+    from assistant.pipeline import Assistant
+
+    write_card(settings.corpus_dir / "guide", CARD)
+    shutil.copy(GUIDE / "kommunikation-och-kontaktperson.yaml", settings.corpus_dir / "guide")
+    a = Assistant(settings, embeddings=fake_embeddings)
+    a.ensure_index()
+    a.settings.answer.guide_min_similarity = 0.0
+    a.settings.answer.guide_second_margin = 0.0             # one card an answer
+    question = "Vi är ett bageri och ska anlita ett ASF, behövs avtal och vem sköter kontakten?"
+    first = a.ask(question)
+    assert first.guide
+    history = [{"role": "user", "content": question},
+               {"role": "assistant", "content": first.answer}]
+    follow = a.ask("Vilka råd finns om avtal och om vem som sköter kontakten med ett ASF?",
+                   history)
+    # The first card's points were all said: the other card leads.
+    assert follow.guide and follow.guide != first.guide
+
+
 def test_locating_the_points_collapses_each_passage_once(guided, monkeypatch):
     import assistant.cases.guide as guide_module
 

@@ -428,6 +428,33 @@ def test_extractive_follow_up_carries_the_topic(assistant):
      "Vilka deltog i träffen i Vadstena?"),
     ("What about Koopus?", ["Who are Le Mat Jonsered's customers?"],
      "Who are Koopus's customers?"),
+    # A follow-up asking about an aspect of its own after a question that said who asks is
+    # asked as a first question, behind those sentences: not behind what was asked before.
+    ("Och vilka risker finns då?",
+     ["Vi är ett bageri i Umeå och vill köpa städning av ett ASF. Vad vinner vi på det?"],
+     "Vi är ett bageri i Umeå och vill köpa städning av ett ASF. Och vilka risker finns då?"),
+    # … from the whole chain of follow-ups; a sentence with nothing of its own is not carried.
+    ("Hur gör vi med de långa avtalstiderna?",
+     [{"role": "user", "content": "Jag driver ett ASF som bygger möbler. Vad gillar kunderna?"},
+      {"role": "assistant", "content": "…"},
+      {"role": "user", "content": "Okej. Och vad är de missnöjda med?"},
+      {"role": "assistant", "content": "…"}],
+     "Jag driver ett ASF som bygger möbler. Hur gör vi med de långa avtalstiderna?"),
+    # "de" stands for what the previous question asked about: its asking sentence stays.
+    ("Hur hittade de sina kunder?",
+     ["Vi har ett lager i Borås. Finns det något ASF som packar varor?"],
+     "Vi har ett lager i Borås. Finns det något ASF som packar varor? "
+     "Hur hittade de sina kunder?"),
+    # A question that only points back needs what was asked: the topic in parentheses.
+    ("Hur löser man det?", ["Vi är ett ASF i Luleå. Vilka hinder möter vi?"],
+     "Hur löser man det? (Vi är ett ASF i Luleå. Vilka hinder möter vi?)"),
+    ("Varför då?", ["Vi är ett ASF i Luleå. Vilka hinder möter vi?"],
+     "Varför då? (Vi är ett ASF i Luleå. Vilka hinder möter vi?)"),
+    # A country is no subject for "they".
+    ("Do they deliver on time?",
+     ["We run shops in the north of Sweden. What do these enterprises sell?"],
+     "We run shops in the north of Sweden. What do these enterprises sell? "
+     "Do they deliver on time?"),
 ])
 def test_deterministic_rewrite(question, history, expected):
     assert deterministic_rewrite(question, history) == expected

@@ -13,7 +13,7 @@ from assistant.config import AnswerSettings
 from assistant.pipeline import Assistant
 from assistant.prompts import OUTSIDE_SUBJECT_REASON
 from assistant.retrieval.followup import asking_sentence
-from assistant.retrieval.question import Analysis
+from assistant.retrieval.question import Analysis, analyse
 from assistant.types import Answer
 from tests.test_guide import CARD, write_card
 
@@ -273,3 +273,28 @@ def test_a_follow_up_about_the_topic_itself_matches_the_cards_with_the_topic(que
     request = Request(question, HISTORY, None, stages, AnswerSettings())
     assert request.cards == []
     assert question not in stages.searched and stages.focus is None
+
+
+class AnalysingStages(CountingStages):
+    """Stages that analyse questions as the pipeline does (a follow-up kept as it stands)."""
+
+    def analyse(self, question: str, query: str, role: str | None) -> Analysis:
+        return analyse(query)
+
+
+@pytest.mark.parametrize("previous, question, kind", [
+    # Nothing in the follow-up says what it asks: it asks as the previous question did.
+    ("Vilka råd gav deltagarna i Rinkeby?", "Och vad sa de i Borås då?", "broad"),
+    # A follow-up whose words say what it asks keeps its own kind …
+    ("Vilka råd gav deltagarna i Rinkeby?", "Hur många deltog i Vadstena?", "fact"),
+    # … and one after a question whose kind was guessed too keeps the guess.
+    ("Vad kom fram på träffen i Rinkeby?", "Och vad sa de i Borås då?", "fact"),
+])
+def test_a_follow_up_that_says_nothing_of_what_it_asks_asks_as_the_previous_question(
+        previous: str, question: str, kind: str) -> None:
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "…"}]
+    assert Request(question, history, None, AnalysingStages(),
+                   AnswerSettings()).analysis.kind == kind
+    # As a first question, it is what its words make it.
+    assert Request(question, [], None, AnalysingStages(), AnswerSettings()).analysis.kind \
+        == analyse(question).kind

@@ -47,12 +47,12 @@ from assistant.retrieval.followup import (
     turns,
 )
 from assistant.retrieval.followup import context as conversation_topic
-from assistant.retrieval.guide import GuideMatch, titled
+from assistant.retrieval.guide import GuideEntry, GuideMatch, titled
 from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.question import Analysis
 from assistant.retrieval.topics import TopicIndex
 from assistant.text import collapse, said_in, split_sentences
-from assistant.types import Answer, Passage
+from assistant.types import Answer, Citation, Passage
 
 
 class Stages(Protocol):
@@ -129,8 +129,19 @@ class Request:
 
     @cached_property
     def analysis(self) -> Analysis:
-        """What the question asks for and who asks (the role, when the asker said it)."""
-        return self._stages.analyse(self.question, self.query, self.role)
+        """What the question asks for and who asks (the role, when the asker said it).
+
+        A follow-up with no word that says what it asks ("Och vad sa de i Västerås då?" after
+        "Vad kom fram på träffen i Rinkeby?") asks it as the previous question did: its kind
+        is the previous question's when that one's was said.
+        """
+        analysis = self._stages.analyse(self.question, self.query, self.role)
+        previous = user_turns(self.history)[-1:]
+        if analysis.guessed and previous:
+            before = self._stages.analyse(previous[0], previous[0], self.role)
+            if not before.guessed and before.kind != analysis.kind:
+                analysis = replace(analysis, kind=before.kind, asks=before.asks)
+        return analysis
 
     @cached_property
     def retrieval(self) -> Retrieval:
@@ -148,8 +159,10 @@ class Request:
         own search: what is asked now weighs as much as the situation or the topic carried in
         (see `AnswerSettings.guide_focus_weight`).
         """
-        if self.query == self.question:
-            asking = asking_sentence(self.question)
+        if not self.query.startswith(f"{self.question} ("):
+            # A first question, or a follow-up asked as one (behind the conversation's
+            # situation, or in the previous question's frame).
+            asking = asking_sentence(self.query)
         else:
             own = bool(self.history) and asks_own_aspect(self.question, self.query)
             asking = self.question if own else None
@@ -448,14 +461,10 @@ class GuideCard(Route):
         if not (settings.guide and (request.broad or request.asks_a_card)):
             return None
         cards, exclude = request.cards, request.exclude
-        # The first card (by score: similarity, retrieval agreement, role) among those close
-        # enough by similarity alone.
-        best = next((c for c in cards if c.similarity >= settings.guide_min_similarity), None)
-        if best is None:
+        first = self.first_card(cards, exclude)
+        if first is None:
             return None
-        lines, citations = card_part(best.entry, self._topics().chunks, exclude)
-        if not lines:
-            return None
+        best, lines, citations = first
         card_chars = sum(len(line) for line in lines)
         shown = card_sentences(best.entry, self._topics().chunks)
         second = self.second_card(best, cards, exclude | shown)
@@ -476,6 +485,18 @@ class GuideCard(Route):
         return lead_with_card(best.entry, lines, citations,
                               rest if settings.guide_then_engine else None, second)
 
+    def first_card(self, cards: list[GuideMatch], exclude: frozenset[str]
+                   ) -> tuple[GuideMatch, list[str], list[Citation]] | None:
+        """Return the first card (by score: similarity, retrieval agreement, role) among those
+        close enough by similarity alone that the conversation has not already mostly quoted,
+        with its part's lines and citations; None when there is none."""
+        for card in cards:
+            if card.similarity >= self.settings.guide_min_similarity:
+                lines, citations = card_part(card.entry, self._topics().chunks, exclude)
+                if fresh_enough(lines, card.entry):
+                    return card, lines, citations
+        return None
+
     def second_card(self, best: GuideMatch, cards: list[GuideMatch],
                     exclude: frozenset[str]) -> Answer | None:
         """Return the next card's part (as an Answer whose text is its lines) when its score
@@ -492,6 +513,14 @@ class GuideCard(Route):
             return None
         return Answer(question="", answer="\n".join(lines), refused=False,
                       citations=citations, guide=near.entry.id)
+
+
+def fresh_enough(lines: list[str], entry: GuideEntry) -> bool:
+    """Return True when a card's part (`card_part`'s lines) still holds at least half of the
+    card's points: a follow-up after the card's answer ("Och vad kan bli problemen då?" after
+    the card on manufacturing) is led by the next card, not by the first one's leftovers."""
+    points = sum(line.startswith("- ") for line in lines)
+    return bool(points) and 2 * points >= len(entry.points)
 
 
 class Factual(Route):

@@ -41,6 +41,7 @@ def _generic(name: str) -> bool:
 
 # Words that point back to something said ("Hur kan man lösa det?", "Varför då?").
 _POINTERS = words_of("followup.pointers")
+_WEAK_POINTERS = words_of("followup.weak_pointers")
 
 # "Gäller det även …?", "Is that also true for …?": the previous topic, extended.
 _EXTENDS = words_of("followup.extends")
@@ -105,16 +106,16 @@ def asking_sentence(question: str) -> str | None:
 
     The last sentence with a question mark asks; without one, the last sentence does.
     """
-    sentences = split_sentences(question)
-    if len(sentences) < 2:
+    if len(split_sentences(question)) < 2:
         return None
-    asked = [s for s in sentences if s.rstrip().endswith("?")] or sentences
-    return asked[-1] if len(_content(words(asked[-1]))) > 2 else None
+    asked = _asked(question)
+    return asked if len(_content(words(asked))) > 2 else None
 
 
 def _names_something(question: str) -> bool:
-    """Return True when a question names a subject of its own ("Vad gör Koopus?")."""
-    return any(m.start() > 0 and not _generic(m.group(0)) for m in _NAME.finditer(question))
+    """Return True when a question names a subject of its own ("Vad gör Koopus?"); a
+    sentence's capitalised first word is none ("Okej. Och vad brukar de klaga på?")."""
+    return bool(names(question))
 
 
 def _content(ws: list[str]) -> list[str]:
@@ -129,7 +130,7 @@ def dangling(question: str) -> str | None:
     pointer = _pointer(ws)
     if pointer is None or _names_something(question):
         return None
-    return pointer if len(_content(ws)) <= 1 else None
+    return pointer if len(_content(ws)) <= (0 if pointer in _WEAK_POINTERS else 1) else None
 
 
 def _pointer(ws: list[str]) -> str | None:
@@ -140,17 +141,25 @@ def _pointer(ws: list[str]) -> str | None:
         w in _EXISTENTIAL_SUBJECTS and i and ws[i - 1] in _EXISTENTIAL)), None)
 
 
-def context(history: Sequence[dict | str]) -> str:
-    """Return the topic of the conversation so far, as carried into a follow-up."""
-    past = turns(history)
-    questions = [text for role, text in past if role == "user"]
+def _chain(questions: list[str]) -> list[str]:
+    """Return the previous question and the ones before it while those were follow-ups (at
+    most `MAX_CONTEXT_TURNS`), oldest first: the questions a follow-up's topic comes from."""
     if not questions:
-        return ""
+        return []
     chain = [questions[-1]]
     for earlier in reversed(questions[:-1]):
         if len(chain) >= MAX_CONTEXT_TURNS or not needs_context(chain[0]):
             break
         chain.insert(0, earlier)
+    return chain
+
+
+def context(history: Sequence[dict | str]) -> str:
+    """Return the topic of the conversation so far, as carried into a follow-up."""
+    past = turns(history)
+    chain = _chain([text for role, text in past if role == "user"])
+    if not chain:
+        return ""
     topic = " ".join(collapse(q) for q in chain)
     if not any(names(q) for q in chain):
         answers = [text for role, text in past if role == "assistant"]
@@ -166,6 +175,33 @@ def context(history: Sequence[dict | str]) -> str:
     if len(topic) > MAX_CONTEXT_CHARS:
         topic = topic[-MAX_CONTEXT_CHARS:].split(" ", 1)[-1]
     return topic
+
+
+def situation(history: Sequence[dict | str]) -> str:
+    """Return what the conversation's questions said about the asker besides what they asked:
+    the sentences that do not ask ("Vi driver ett tillverkningsföretag och funderar på att
+    låta ett ASF ta hand om sortering."), from the questions a follow-up's topic comes from.
+    A sentence of fewer than two words of its own ("Okej.", "Tack!") says nothing."""
+    past = turns(history)
+    said: list[str] = []
+    for question in _chain([text for role, text in past if role == "user"]):
+        for sentence in split_sentences(collapse(question)):
+            if (not sentence.rstrip().endswith("?") and len(_content(words(sentence))) > 1
+                    and sentence not in said):
+                said.append(sentence)
+    text = " ".join(said)
+    if len(text) > MAX_CONTEXT_CHARS:
+        text = text[-MAX_CONTEXT_CHARS:].split(" ", 1)[-1]
+    return text
+
+
+def asks_aspect(question: str) -> bool:
+    """Return True when a follow-up asks about an aspect of its own ("Och vad kan bli problemen
+    då?", "Hur löser vi det där med långa leveranstider?"): it has a word of its own, points
+    back with nothing that stands for all it asks ("Hur löser man det?"), and does not ask
+    whether the topic extends to something ("Gäller det även små företag?")."""
+    ws = words(question)
+    return bool(_content(ws)) and dangling(question) is None and not set(ws) & _EXTENDS
 
 
 def in_role(question: str, role_context: str) -> str:
@@ -209,6 +245,8 @@ _BEFORE_ARTICLE = words_of("followup.before_article")
 # A name right after these is a place, not a subject a pronoun could stand for ("… utanför
 # Göteborg. Hur gick det till när de fick sina första kunder?").
 _PLACE_BEFORE = pattern("followup.place_before")
+# Places too wide to be a subject ("… in the south of Sweden. What do they sell?").
+_BROAD_PLACES = words_of("question.broad_places")
 _WORD = re.compile(r"[\wåäöÅÄÖé:\-]+")
 
 
@@ -220,6 +258,10 @@ def rewrite(question: str, history: Sequence[dict | str], substitute: bool = Tru
     "Och i Vadstena?" -> "Vilka deltog i träffen i Vadstena?"), and a pronoun that stands for
     the previous question's named subject is replaced by the name ("Vad gör Le Mat
     Jonsered?" then "Vilka samarbetar de med?" -> "Vilka samarbetar Le Mat Jonsered med?").
+    A follow-up that asks about an aspect of its own after questions that said who asks
+    ("Vi driver ett tillverkningsföretag … Vad finns det för fördelar?", then "Och vad kan bli
+    problemen då?") is asked as a first question would be, behind those sentences: the
+    previous question's asking sentence would pull the answer back to what it asked.
     Any other follow-up gets the previous turns' topic carried in, in parentheses.
     """
     question = question.strip()
@@ -230,8 +272,22 @@ def rewrite(question: str, history: Sequence[dict | str], substitute: bool = Tru
             return framed
     if not needs_context(question):
         return question
+    if asks_aspect(question):
+        said = situation(history)
+        if said:
+            # "de", "their" stand for what the previous question asked about ("Finns det något
+            # ASF som …?", then "Hur fick de sina första kunder?"): its asking sentence stays.
+            asked = _asked(_previous_question(history)) if _pronoun(question) else ""
+            return " ".join(part for part in (said, asked, question) if part)
     topic = context(history)
     return f"{question} ({topic})" if topic else question
+
+
+def _asked(question: str) -> str:
+    """Return the sentence a question asks in: its last with a question mark, else its last."""
+    sentences = split_sentences(question)
+    asked = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    return asked[-1] if asked else ""
 
 
 def _previous_question(history: Sequence[dict | str], depth: int = MAX_CONTEXT_TURNS) -> str:
@@ -262,22 +318,31 @@ def _reframe(question: str, previous: str) -> str | None:
     return previous.replace(old[-1], new[0], 1) if old[-1] in previous else None
 
 
+def _pronoun(question: str) -> re.Match[str] | None:
+    """Return the first pronoun that stands for a subject ("de", "deras", "they"), or None;
+    "de" as an article ("Och de stora?", "med de långa avtalen") is none."""
+    tokens = list(_WORD.finditer(question))
+    for i, m in enumerate(tokens):
+        word = m.group(0).lower()
+        if word in _GENITIVE_PRONOUNS or (word in _SUBJECT_PRONOUNS and i and tokens[i - 1]
+                                          .group(0).lower() not in _BEFORE_ARTICLE):
+            return m
+    return None
+
+
 def _resolve_pronoun(question: str, previous: str) -> str | None:
     """Return the follow-up with its pronoun replaced by the previous question's named
     subject, or None when it names a subject of its own or has no such pronoun."""
     if _names_something(question):
         return None
-    subject = next((n for n in names(previous) if not _PLACE_BEFORE.search(
-        previous[:previous.find(n)])), None)
+    subject = next((n for n in names(previous) if n not in _BROAD_PLACES
+                    and not _PLACE_BEFORE.search(previous[:previous.find(n)])), None)
     if subject is None:
         return None
-    tokens = list(_WORD.finditer(question))
-    for i, m in enumerate(tokens):
-        word = m.group(0).lower()
-        before = tokens[i - 1].group(0).lower() if i else ""
-        if word in _GENITIVE_PRONOUNS:
-            genitive = subject if subject.endswith(("s", "x", "z")) else f"{subject}s"
-            return question[:m.start()] + genitive + question[m.end():]
-        if word in _SUBJECT_PRONOUNS and i and before not in _BEFORE_ARTICLE:
-            return question[:m.start()] + subject + question[m.end():]
-    return None
+    m = _pronoun(question)
+    if m is None:
+        return None
+    if m.group(0).lower() in _GENITIVE_PRONOUNS:
+        genitive = subject if subject.endswith(("s", "x", "z")) else f"{subject}s"
+        return question[:m.start()] + genitive + question[m.end():]
+    return question[:m.start()] + subject + question[m.end():]

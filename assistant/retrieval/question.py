@@ -120,6 +120,7 @@ class Analysis:
     expects: Expected = field(default_factory=Expected)
     names: tuple[str, ...] = ()     # names and places a which/who/where question asks about
     points_back: str | None = None  # the word a question leans on what was said with ("det")
+    guessed: bool = False           # no word said what is asked: the kind is by length
 
 
 def analyse(question: str, industries: dict[str, re.Pattern[str]] | None = None) -> Analysis:
@@ -245,7 +246,7 @@ def _analyse(text: str, industries: dict[str, re.Pattern[str]]) -> Analysis:
     # such question as broad gave the persona set +0.008 coverage but cost the main set's
     # citation precision 0.60 -> 0.39 (points from other sections on narrow questions).
     kind: Kind = "broad" if len(words(text)) >= 14 else "fact"
-    return Analysis(kind, None, situation)
+    return Analysis(kind, None, situation, guessed=True)
 
 
 def _told_first(text: str) -> bool:
