@@ -423,6 +423,13 @@ def test_a_broad_follow_up_after_a_cards_answer_is_led_by_the_next_card(settings
                    history)
     # The first card's points were all said: the other card leads.
     assert follow.guide and follow.guide != first.guide
+    # Asked for by its title, the first card answers again, its points quoted again.
+    title = a.retriever.guide().by_id(first.guide).title
+    again = a.ask(title, history)
+    assert again.guide == first.guide
+    assert again.answer.startswith(GUIDE_HEADING.format(title=title))
+    assert sum(line.startswith("- ") for line in again.answer.split("\n\n")[0].split("\n")) \
+        >= 2
 
 
 def test_locating_the_points_collapses_each_passage_once(guided, monkeypatch):

@@ -440,6 +440,15 @@ def test_extractive_follow_up_carries_the_topic(assistant):
       {"role": "user", "content": "Okej. Och vad är de missnöjda med?"},
       {"role": "assistant", "content": "…"}],
      "Jag driver ett ASF som bygger möbler. Hur gör vi med de långa avtalstiderna?"),
+    # The asker is the same after a question that asked something else.
+    ("Och hur gör vi med förseningar?",
+     [{"role": "user", "content": "Vi är ett bageri i Umeå och vill köpa städning av ett ASF. "
+                                  "Vad ska vi tänka på?"},
+      {"role": "assistant", "content": "…"},
+      {"role": "user", "content": "Behöver vi skriva avtal?"},
+      {"role": "assistant", "content": "…"}],
+     "Vi är ett bageri i Umeå och vill köpa städning av ett ASF. "
+     "Och hur gör vi med förseningar?"),
     # "de" stands for what the previous question asked about: its asking sentence stays.
     ("Hur hittade de sina kunder?",
      ["Vi har ett lager i Borås. Finns det något ASF som packar varor?"],

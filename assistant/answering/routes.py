@@ -461,7 +461,7 @@ class GuideCard(Route):
         if not (settings.guide and (request.broad or request.asks_a_card)):
             return None
         cards, exclude = request.cards, request.exclude
-        first = self.first_card(cards, exclude)
+        first = self.first_card(cards, exclude, request.question)
         if first is None:
             return None
         best, lines, citations = first
@@ -485,16 +485,28 @@ class GuideCard(Route):
         return lead_with_card(best.entry, lines, citations,
                               rest if settings.guide_then_engine else None, second)
 
-    def first_card(self, cards: list[GuideMatch], exclude: frozenset[str]
+    def first_card(self, cards: list[GuideMatch], exclude: frozenset[str], question: str
                    ) -> tuple[GuideMatch, list[str], list[Citation]] | None:
         """Return the first card (by score: similarity, retrieval agreement, role) among those
         close enough by similarity alone that the conversation has not already mostly quoted,
-        with its part's lines and citations; None when there is none."""
+        with its part's lines and citations; None when there is none.
+
+        A card the question nearly copies a way of asking of (or its title) answers it even
+        when an earlier answer quoted its points: they are quoted again, as what answers the
+        question now ("Ska vi berätta att vi är ett socialt företag?" after an answer on
+        marketing that quoted most of that card).
+        """
+        settings = self.settings
         for card in cards:
-            if card.similarity >= self.settings.guide_min_similarity:
-                lines, citations = card_part(card.entry, self._topics().chunks, exclude)
-                if fresh_enough(lines, card.entry):
-                    return card, lines, citations
+            if card.similarity < settings.guide_min_similarity:
+                continue
+            if settings.guide_near_copy and (card.similarity >= settings.guide_near_copy
+                                             or titled(card.entry, question)):
+                lines, citations = card_part(card.entry, self._topics().chunks)
+                return (card, lines, citations) if lines else None
+            lines, citations = card_part(card.entry, self._topics().chunks, exclude)
+            if fresh_enough(lines, card.entry):
+                return card, lines, citations
         return None
 
     def second_card(self, best: GuideMatch, cards: list[GuideMatch],

@@ -180,11 +180,12 @@ def context(history: Sequence[dict | str]) -> str:
 def situation(history: Sequence[dict | str]) -> str:
     """Return what the conversation's questions said about the asker besides what they asked:
     the sentences that do not ask ("Vi driver ett tillverkningsföretag och funderar på att
-    låta ett ASF ta hand om sortering."), from the questions a follow-up's topic comes from.
-    A sentence of fewer than two words of its own ("Okej.", "Tack!") says nothing."""
+    låta ett ASF ta hand om sortering."), from the last `MAX_CONTEXT_TURNS` questions (the
+    asker is the same when a question between asked something else: "Behöver vi skriva
+    avtal?"). A sentence of fewer than two words of its own ("Okej.", "Tack!") says nothing."""
     past = turns(history)
     said: list[str] = []
-    for question in _chain([text for role, text in past if role == "user"]):
+    for question in [text for role, text in past if role == "user"][-MAX_CONTEXT_TURNS:]:
         for sentence in split_sentences(collapse(question)):
             if (not sentence.rstrip().endswith("?") and len(_content(words(sentence))) > 1
                     and sentence not in said):
