@@ -287,6 +287,8 @@ class AnalysingStages(CountingStages):
     ("Vilka råd gav deltagarna i Rinkeby?", "Och vad sa de i Borås då?", "broad"),
     # A follow-up whose words say what it asks keeps its own kind …
     ("Vilka råd gav deltagarna i Rinkeby?", "Hur många deltog i Vadstena?", "fact"),
+    # … as does one asking whether the topic extends to something …
+    ("Vilka råd gav deltagarna i Rinkeby?", "Gäller det även små företag?", "fact"),
     # … and one after a question whose kind was guessed too keeps the guess.
     ("Vad kom fram på träffen i Rinkeby?", "Och vad sa de i Borås då?", "fact"),
 ])

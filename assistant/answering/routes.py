@@ -42,6 +42,7 @@ from assistant.retrieval.followup import (
     asking_sentence,
     asks_own_aspect,
     dangling,
+    extends,
     in_role,
     needs_context,
     turns,
@@ -133,11 +134,12 @@ class Request:
 
         A follow-up with no word that says what it asks ("Och vad sa de i Västerås då?" after
         "Vad kom fram på träffen i Rinkeby?") asks it as the previous question did: its kind
-        is the previous question's when that one's was said.
+        is the previous question's when that one's was said. One that asks whether the topic
+        extends to something ("Gäller det även små företag?") asks for that one thing.
         """
         analysis = self._stages.analyse(self.question, self.query, self.role)
         previous = user_turns(self.history)[-1:]
-        if analysis.guessed and previous:
+        if analysis.guessed and previous and not extends(self.question):
             before = self._stages.analyse(previous[0], previous[0], self.role)
             if not before.guessed and before.kind != analysis.kind:
                 analysis = replace(analysis, kind=before.kind, asks=before.asks)

@@ -196,13 +196,19 @@ def situation(history: Sequence[dict | str]) -> str:
     return text
 
 
+def extends(question: str) -> bool:
+    """Return True when a follow-up asks whether the topic extends to something ("Gäller det
+    även små företag?", "Is that also true for small firms?")."""
+    return bool(set(words(question)) & _EXTENDS)
+
+
 def asks_aspect(question: str) -> bool:
     """Return True when a follow-up asks about an aspect of its own ("Och vad kan bli problemen
     då?", "Hur löser vi det där med långa leveranstider?"): it has a word of its own, points
     back with nothing that stands for all it asks ("Hur löser man det?"), and does not ask
     whether the topic extends to something ("Gäller det även små företag?")."""
     ws = words(question)
-    return bool(_content(ws)) and dangling(question) is None and not set(ws) & _EXTENDS
+    return bool(_content(ws)) and dangling(question) is None and not extends(question)
 
 
 def in_role(question: str, role_context: str) -> str:
