@@ -279,7 +279,7 @@ def rewrite(question: str, history: Sequence[dict | str], substitute: bool = Tru
             return framed
     if not needs_context(question):
         return question
-    if asks_aspect(question):
+    if substitute and asks_aspect(question):
         said = situation(history)
         if said:
             # "de", "their" stand for what the previous question asked about ("Finns det något
