@@ -397,10 +397,9 @@ class AnswerSettings(Group):
                                   "(false: the card alone).")
     followup_substitution: bool = Field(
         default=True, description="Make a follow-up standalone by putting the previous "
-                                  "question's subject in for its pronoun, its new subject "
-                                  "into the previous question, or itself behind the asker's "
-                                  "situation (false: the previous questions only carried "
-                                  "along in parentheses).")
+                                  "question's subject in for its pronoun, or its new subject "
+                                  "into the previous question (false: the previous questions "
+                                  "only carried along in parentheses).")
     guide_min_similarity: float = Field(
         default=0.5, ge=0, le=1, description="A broad question leads with a guide card whose "
                                              "closest way of asking is at least this similar.")

@@ -27,7 +27,7 @@ from typing import Any
 
 from assistant.config import AnswerSettings
 from assistant.pipeline import Assistant
-from assistant.retrieval.followup import asking_sentence, asks_own_aspect, rewrite, search_text
+from assistant.retrieval.followup import asking_sentence, asks_own_aspect, search_text
 from assistant.retrieval.guide import GuideIndex, mix
 from assistant.retrieval.hybrid import Retrieval, point_vectors
 
@@ -123,13 +123,7 @@ def situated(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
 
 def followed(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
     """Return, per way of matching, (own card first, questions) for the Swedish ways of asking
-    asked as a follow-up of another card's title (the card seven places on), each left out.
-
-    The previous question is the title alone, and the title behind a sentence on who asks
-    (`SITUATIONS`, by the own card's first role): then the follow-up is made standalone as
-    the deterministic rewrite does (`rewrite`: behind the situation, as a first question),
-    against carrying the whole previous question in parentheses.
-    """
+    asked as a follow-up of another card's title (the card seven places on), each left out."""
     settings = assistant.settings.answer
     guide = assistant.retriever.guide()
     vectors = assistant.index.guide_vectors()
@@ -137,9 +131,7 @@ def followed(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
     texts = assistant.index.guide_questions()
     by_chunk = {e.chunk.chunk_id: i for i, e in enumerate(guide.entries)}
     counts = {"ensam fråga": 0, "som följdfråga, den fristående frågan": 0,
-              "som följdfråga, med följdfrågans egen sökning (inställt)": 0,
-              "efter en fråga med situation, hela föregående frågan i parentes": 0,
-              "efter en fråga med situation, bakom situationen (inställt)": 0}
+              "som följdfråga, med följdfrågans egen sökning (inställt)": 0}
     n = 0
 
     for k, (cid, position, vector) in enumerate(vectors):
@@ -162,36 +154,7 @@ def followed(assistant: Assistant, every: int) -> dict[str, tuple[int, int]]:
                                    settings.guide_focus_weight), ids(alone), text)
                  if asks_own_aspect(text, standalone) and settings.guide_focus_weight else whole)
         counts["som följdfråga, med följdfrågans egen sökning (inställt)"] += tuned == own.id
-        who = SITUATIONS.get(own.roles[0] if own.roles else "", SITUATIONS["company"])
-        situated_previous = f"{who} {previous}"
-        for name, standalone in (
-                ("efter en fråga med situation, hela föregående frågan i parentes",
-                 f"{text} ({situated_previous})"),
-                ("efter en fråga med situation, bakom situationen (inställt)",
-                 rewrite(text, [situated_previous]))):
-            counts[name] += as_asked(assistant, others, text, vector, standalone) == own.id
     return {name: (value, n) for name, value in counts.items()}
-
-
-def as_asked(assistant: Assistant, others: GuideIndex, text: str, vector: list[float],
-             standalone: str) -> str:
-    """Return the first card for a follow-up made standalone, matched as `Request.cards`
-    matches it: a follow-up in parentheses with its own search when it asks about an aspect
-    of its own, any other standalone question as a first question (with its asking
-    sentence's search when it has one that says enough)."""
-    settings = assistant.settings.answer
-    whole = assistant.retriever.search(search_text(text, standalone))
-    if standalone.startswith(f"{text} ("):
-        asking = text if asks_own_aspect(text, standalone) else None
-    else:
-        asking = asking_sentence(standalone)
-    if not (asking and settings.guide_focus_weight):
-        return first_card(settings, others, whole.vector or vector, ids(whole), standalone)
-    focus = (assistant.retriever.search(asking) if asking != text else None)
-    focus_vector = focus.vector if focus is not None else vector
-    focus_ids = ids(focus) if focus is not None else ids(assistant.retriever.search(text))
-    return first_card(settings, others, mix(whole.vector or vector, focus_vector,
-                                            settings.guide_focus_weight), focus_ids, asking)
 
 
 def without(guide: GuideIndex, vectors: list[tuple[str, int, list[float]]],

@@ -39,6 +39,7 @@ from assistant.prompts import (
     UNKNOWN_NAME_REASON,
 )
 from assistant.retrieval.followup import (
+    asked_in,
     asking_sentence,
     asks_own_aspect,
     dangling,
@@ -164,7 +165,7 @@ class Request:
         if not self.query.startswith(f"{self.question} ("):
             # A first question, or a follow-up asked as one (behind the conversation's
             # situation, or in the previous question's frame).
-            asking = asking_sentence(self.query)
+            asking = asking_sentence(self.query) or self._short_asking_in_role()
         else:
             own = bool(self.history) and asks_own_aspect(self.question, self.query)
             asking = self.question if own else None
@@ -185,6 +186,22 @@ class Request:
         words = asking or self.query
         return self._stages.cards(self.retrieval, self.analysis, focus, self.question, in_role,
                                   words)
+
+    def _short_asking_in_role(self) -> str | None:
+        """Return the asking sentence of a question of several sentences that says too little
+        to be matched alone ("Vi är ett fastighetsbolag i Göteborg och funderar på att anlita
+        ett ASF för städning. Hur gör vi?"), read in the asker's role when the question or the
+        asker says it, as a short first question is (`_in_role`); None otherwise.
+
+        Matched as a whole, that question led with the card on sceptical companies: the
+        situation's words outweighed "Hur gör vi?". Read as "Hur gör vi? (som företag som vill
+        köpa av arbetsintegrerande sociala företag)", the asking sentence is closest to the
+        card on getting started as a buyer.
+        """
+        role = self.analysis.situation.role
+        if role not in ROLES or len(split_sentences(self.query)) < 2:
+            return None
+        return in_role(asked_in(self.query), str(ROLES[role]["context"]))
 
     @property
     def asks_a_card(self) -> bool:

@@ -108,7 +108,7 @@ def asking_sentence(question: str) -> str | None:
     """
     if len(split_sentences(question)) < 2:
         return None
-    asked = _asked(question)
+    asked = asked_in(question)
     return asked if len(_content(words(asked))) > 2 else None
 
 
@@ -177,38 +177,10 @@ def context(history: Sequence[dict | str]) -> str:
     return topic
 
 
-def situation(history: Sequence[dict | str]) -> str:
-    """Return what the conversation's questions said about the asker besides what they asked:
-    the sentences that do not ask ("Vi driver ett tillverkningsföretag och funderar på att
-    låta ett ASF ta hand om sortering."), from the last `MAX_CONTEXT_TURNS` questions (the
-    asker is the same when a question between asked something else: "Behöver vi skriva
-    avtal?"). A sentence of fewer than two words of its own ("Okej.", "Tack!") says nothing."""
-    past = turns(history)
-    said: list[str] = []
-    for question in [text for role, text in past if role == "user"][-MAX_CONTEXT_TURNS:]:
-        for sentence in split_sentences(collapse(question)):
-            if (not sentence.rstrip().endswith("?") and len(_content(words(sentence))) > 1
-                    and sentence not in said):
-                said.append(sentence)
-    text = " ".join(said)
-    if len(text) > MAX_CONTEXT_CHARS:
-        text = text[-MAX_CONTEXT_CHARS:].split(" ", 1)[-1]
-    return text
-
-
 def extends(question: str) -> bool:
     """Return True when a follow-up asks whether the topic extends to something ("Gäller det
     även små företag?", "Is that also true for small firms?")."""
     return bool(set(words(question)) & _EXTENDS)
-
-
-def asks_aspect(question: str) -> bool:
-    """Return True when a follow-up asks about an aspect of its own ("Och vad kan bli problemen
-    då?", "Hur löser vi det där med långa leveranstider?"): it has a word of its own, points
-    back with nothing that stands for all it asks ("Hur löser man det?"), and does not ask
-    whether the topic extends to something ("Gäller det även små företag?")."""
-    ws = words(question)
-    return bool(_content(ws)) and dangling(question) is None and not extends(question)
 
 
 def in_role(question: str, role_context: str) -> str:
@@ -236,7 +208,7 @@ def asks_own_aspect(question: str, standalone: str) -> bool:
     """Return True when a follow-up made standalone with the topic in parentheses asks about
     an aspect of its own (see `search_text`), not whether the topic extends to something."""
     ws = words(question)
-    return (standalone.startswith(f"{question} (") and not set(ws) & _EXTENDS
+    return (standalone.startswith(f"{question} (") and not extends(question)
             and len(_content(ws)) > 1)
 
 
@@ -265,10 +237,6 @@ def rewrite(question: str, history: Sequence[dict | str], substitute: bool = Tru
     "Och i Vadstena?" -> "Vilka deltog i träffen i Vadstena?"), and a pronoun that stands for
     the previous question's named subject is replaced by the name ("Vad gör Le Mat
     Jonsered?" then "Vilka samarbetar de med?" -> "Vilka samarbetar Le Mat Jonsered med?").
-    A follow-up that asks about an aspect of its own after questions that said who asks
-    ("Vi driver ett tillverkningsföretag … Vad finns det för fördelar?", then "Och vad kan bli
-    problemen då?") is asked as a first question would be, behind those sentences: the
-    previous question's asking sentence would pull the answer back to what it asked.
     Any other follow-up gets the previous turns' topic carried in, in parentheses.
     """
     question = question.strip()
@@ -279,19 +247,13 @@ def rewrite(question: str, history: Sequence[dict | str], substitute: bool = Tru
             return framed
     if not needs_context(question):
         return question
-    if substitute and asks_aspect(question):
-        said = situation(history)
-        if said:
-            # "de", "their" stand for what the previous question asked about ("Finns det något
-            # ASF som …?", then "Hur fick de sina första kunder?"): its asking sentence stays.
-            asked = _asked(_previous_question(history)) if _pronoun(question) else ""
-            return " ".join(part for part in (said, asked, question) if part)
     topic = context(history)
     return f"{question} ({topic})" if topic else question
 
 
-def _asked(question: str) -> str:
-    """Return the sentence a question asks in: its last with a question mark, else its last."""
+def asked_in(question: str) -> str:
+    """Return the sentence a question asks in: its last with a question mark, else its last
+    (`asking_sentence` only when it says enough to be searched alone)."""
     sentences = split_sentences(question)
     asked = [s for s in sentences if s.rstrip().endswith("?")] or sentences
     return asked[-1] if asked else ""
