@@ -239,8 +239,10 @@ def main() -> int:
                         help="ställ varje fråga i sin grupps roll (som --roll)")
     parser.add_argument("--ablation", action="store_true",
                         help="jämför svarsformerna och skriv eval/persona_report.md")
+    parser.add_argument("--set", type=Path, default=PERSONA,
+                        help="frågefil (eval/followups.yaml: samtal skrivna för följdfrågor)")
     args = parser.parse_args()
-    items = load_persona()
+    items = load_persona(args.set)
     if args.only:
         keep = set(args.only.split(","))
         items = [i for i in items if i.id in keep]
