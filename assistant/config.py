@@ -400,6 +400,10 @@ class AnswerSettings(Group):
                                   "question's subject in for its pronoun, or its new subject "
                                   "into the previous question (false: the previous questions "
                                   "only carried along in parentheses).")
+    followup_requote: int = Field(
+        default=3, ge=0, le=10, description="A broad follow-up leaves out what earlier answers "
+                                            "quoted, except this many of those sentences: the "
+                                            "closest to what it asks (0: none).")
     guide_min_similarity: float = Field(
         default=0.5, ge=0, le=1, description="A broad question leads with a guide card whose "
                                              "closest way of asking is at least this similar.")

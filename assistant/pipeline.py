@@ -200,6 +200,14 @@ class Assistant:
             return str(self.answerer.rewrite(question, history))
         return rewrite(question, history, self.settings.answer.followup_substitution)
 
+    def requoted(self, said: frozenset[str], question: str, top: int) -> frozenset[str]:
+        """Return the `top` sentences of those said before that are closest to the question
+        (its own words, embedded as a query)."""
+        if not said or top <= 0:
+            return frozenset()
+        vector = self.index.embeddings.embed_query(question)
+        return frozenset(self.retriever.topics().closest_sentences(sorted(said), vector, top))
+
     def closest_card(self, retrieval: Retrieval) -> float:
         """Return how similar the question is to the closest guide card's way of asking (0 when
         there are no cards)."""

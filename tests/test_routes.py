@@ -300,3 +300,44 @@ def test_a_follow_up_that_says_nothing_of_what_it_asks_asks_as_the_previous_ques
     # As a first question, it is what its words make it.
     assert Request(question, [], None, AnalysingStages(), AnswerSettings()).analysis.kind \
         == analyse(question).kind
+
+
+def test_the_sentences_said_closest_to_what_is_asked_are_the_ones_a_follow_up_may_requote(
+        ) -> None:
+    from assistant.ingest.chunking import split_units
+    from assistant.retrieval.topics import TopicIndex
+    from assistant.types import Chunk
+
+    text = "Leveranser tar längre tid. Priset är lägre. Kunderna är nöjda."
+    chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
+                  text=text, indexed_text=text, seq=0)
+    vectors = {0: [1.0, 0.0], 1: [0.0, 1.0], 2: [0.6, 0.8]}
+    topics = TopicIndex([chunk], {"c0": [1.0, 0.0]},
+                        [("c0", u.position, vectors[u.position]) for u in split_units(text)])
+    said = ["Kunderna är nöjda.", "Priset är lägre.", "Något som inte är indexerat."]
+    assert topics.closest_sentences(said, [0.0, 1.0], 1) == ["Priset är lägre."]
+    assert topics.closest_sentences(said, [1.0, 0.0], 5) == ["Kunderna är nöjda.",
+                                                             "Priset är lägre."]
+    assert topics.closest_sentences(said, [1.0, 0.0], 0) == []
+
+
+class RequotingStages(CountingStages):
+    """Stages that let the first `top` sentences said (in sorted order) come back."""
+
+    def requoted(self, said: frozenset[str], question: str, top: int) -> frozenset[str]:
+        self.calls.append("requoted")
+        return frozenset(sorted(said)[:top])
+
+
+def test_a_broad_follow_up_leaves_out_what_was_said_but_the_sentences_closest_to_it() -> None:
+    history = [{"role": "user", "content": "Vad är bra med ASF i industrin?"},
+               {"role": "assistant", "content": "- Arbetet stannar lokalt. [1]\n"
+                                                "- Leveranser tar längre tid. [2]"}]
+    stages = RequotingStages()          # analyses every question as broad
+    request = Request("Och vad kan bli problemen då?", history, None, stages,
+                      AnswerSettings(followup_requote=1))
+    assert request.exclude == frozenset({"Leveranser tar längre tid."})
+    none_back = Request("Och vad kan bli problemen då?", history, None, RequotingStages(),
+                        AnswerSettings(followup_requote=0))
+    assert none_back.exclude == frozenset({"Arbetet stannar lokalt.",
+                                           "Leveranser tar längre tid."})

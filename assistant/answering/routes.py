@@ -64,6 +64,8 @@ class Stages(Protocol):
 
     def closest_card(self, retrieval: Retrieval) -> float: ...
 
+    def requoted(self, said: frozenset[str], question: str, top: int) -> frozenset[str]: ...
+
     def analyse(self, question: str, query: str, role: str | None) -> Analysis: ...
 
     def search(self, question: str, query: str) -> Retrieval: ...
@@ -226,15 +228,26 @@ class Request:
         """The sentences earlier answers in the conversation quoted."""
         return previous_sentences(self.history)
 
-    @property
+    @cached_property
     def exclude(self) -> frozenset[str]:
-        """What a broad follow-up leaves out: it asks for something new.
+        """What a broad follow-up leaves out: what was said, but the few sentences said that
+        are closest to what it asks (`AnswerSettings.followup_requote`).
 
         A fact or a list is answered where it stands, earlier quotes only weighed down ("Var
         ligger Koopus?" after a turn that said so; "Vilka samarbetar de med?" after an answer
-        that named the partner, where leaving it out quoted the wrong people).
+        that named the partner, where leaving it out quoted the wrong people). A broad
+        follow-up on the same topic ("Och vad kan bli problemen då?" after the advantages of
+        working with an ASF in manufacturing) often asks for what one sentence already said
+        answers: the card on the topic holds one point on the problems among five on the
+        advantages. Measured on 24 conversations written for this (eval/followups.yaml):
+        leaving out everything said covered 0.41 of the follow-ups' key points, with 19 % of
+        an answer's sentences said before; leaving out nothing covered 0.70 and repeated 49 %
+        (12 of 24 answers more than half).
         """
-        return self.said if self.broad else frozenset()
+        if not (self.broad and self.said):
+            return frozenset()
+        return self.said - self._stages.requoted(self.said, self.question,
+                                                 self.settings.followup_requote)
 
 
 def _lines(answer: Answer) -> Iterator[str | Answer]:

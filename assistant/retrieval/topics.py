@@ -17,6 +17,7 @@ and adds nothing to the index build.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -25,7 +26,7 @@ from numpy.typing import ArrayLike
 
 from assistant.ingest.chunking import split_units
 from assistant.lexicon import pattern
-from assistant.text import tokens
+from assistant.text import collapse, tokens
 from assistant.types import Chunk, Unit
 
 # A list whose lead-in is a short paragraph of its own ("Rekommendationer till offentliga
@@ -81,6 +82,7 @@ class TopicIndex:
         self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
         self.sections: list[Section] = []
         self.sentences: list[Sentence] = []
+        self._by_text: dict[str, int] | None = None      # sentence text -> row, on first use
         section_of: dict[tuple[str, tuple[str, ...]], int] = {}
         for chunk in sorted(chunks, key=lambda c: (c.source, c.seq)):
             key = (chunk.source, chunk.section_path)
@@ -115,6 +117,25 @@ class TopicIndex:
             self._mean([self.chunk_row[c.chunk_id] for c in s.chunks if c.chunk_id in
                         self.chunk_row], self.chunk_matrix) if k < parents
             else self._mean(s.sentences, self.matrix) for k, s in enumerate(self.sections)])
+
+    def closest_sentences(self, texts: Iterable[str], vector: Sequence[float],
+                          top: int) -> list[str]:
+        """Return at most `top` of the texts that are indexed sentences (compared with
+        whitespace collapsed), the most similar to the vector first."""
+        if self._by_text is None:
+            by_text: dict[str, int] = {}
+            for sentence in self.sentences:
+                by_text.setdefault(collapse(sentence.unit.text), sentence.row)
+            self._by_text = by_text
+        found = [(text, self._by_text[text]) for text in dict.fromkeys(texts)
+                 if text in self._by_text]
+        if not found or top <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        sims = self.matrix[[row for _, row in found]] @ query
+        order = np.argsort(-sims, kind="stable")[:top]
+        return [found[i][0] for i in order]
 
     def _subsection(self, parent: Section, heading: str, chunk: Chunk) -> int:
         """Return the number of the subsection a list heading opens (made on first use)."""
