@@ -445,3 +445,24 @@ def test_locating_the_points_collapses_each_passage_once(guided, monkeypatch):
         assert guide_module.locate(quote, section, chunks) is not None
     # Each passage once, and each quote and its first sentence; was passages x points.
     assert len(points) >= 3 and len(calls) <= len(chunks) + 2 * len(points)
+
+
+def test_the_engines_points_under_a_card_are_not_headed_twice():
+    from assistant.answering.guide import lead_with_card
+    from assistant.prompts import BROAD_POINTS_HEADING, GUIDE_MORE_HEADING
+    from assistant.retrieval.guide import GuideEntry
+    from assistant.types import Answer, Chunk, Citation
+
+    chunk = Chunk(chunk_id="c1", source="r.txt", title="R", section_path=("A",), page=None,
+                  text="Avtal är vanligt.", indexed_text="Avtal är vanligt.")
+    entry = GuideEntry(id="avtal", title="Behövs avtal?", roles=("company",),
+                       points=[("Avtal är vanligt.", "A")], chunk=chunk)
+    cited = Citation(n=1, chunk_id="c1", source="r.txt", title="R", section="A", page=None,
+                     quote="Avtal är vanligt.")
+    rest = Answer(question="", answer=f"{BROAD_POINTS_HEADING}\n- Kommunikation är viktig. [1]",
+                  refused=False, citations=[Citation(**{**vars(cited), "chunk_id": "c2",
+                                                        "quote": "Kommunikation är viktig."})])
+    answer = lead_with_card(entry, ["Vägledning: Behövs avtal?", "- Avtal är vanligt. [1]"],
+                            [cited], rest)
+    assert f"{GUIDE_MORE_HEADING}\n- Kommunikation är viktig. [2]" in answer.answer
+    assert BROAD_POINTS_HEADING not in answer.answer

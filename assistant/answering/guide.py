@@ -14,7 +14,12 @@ from collections.abc import Mapping
 
 from assistant.cases.guide import locate
 from assistant.ingest.chunking import split_units
-from assistant.prompts import GUIDE_HEADING, GUIDE_MORE_HEADING, GUIDE_NOTE
+from assistant.prompts import (
+    BROAD_POINTS_HEADING,
+    GUIDE_HEADING,
+    GUIDE_MORE_HEADING,
+    GUIDE_NOTE,
+)
 from assistant.retrieval.guide import GuideEntry
 from assistant.text import collapse, split_sentences
 from assistant.types import Answer, Chunk, Citation
@@ -118,6 +123,10 @@ def lead_with_card(entry: GuideEntry, lines: list[str], citations: list[Citation
         if part is None or part.refused or not part.answer.strip():
             continue
         body = _renumbered(part, merged, by_chunk)
+        if heading:
+            # The engine's part without a passage of its own opens with its points' heading
+            # ("Källorna tar upp:"); under "Mer ur källorna:" that says it twice.
+            body = body.removeprefix(f"{BROAD_POINTS_HEADING}\n")
         text = f"{text}\n\n{heading}\n{body}" if heading else f"{text}\n\n{body}"
     base = rest or Answer(question="", answer="", refused=False)
     return Answer(question=base.question, answer=text, refused=False, citations=merged,
