@@ -29,6 +29,8 @@ from assistant.text import collapse
 from assistant.types import Answer
 
 PERSONA = Path(__file__).resolve().parent / "persona.yaml"
+# Conversations written for follow-ups (a development set; followups_heldout.yaml is held out).
+FOLLOWUPS = Path(__file__).resolve().parent / "followups.yaml"
 
 # The targets of the answers issue, checked in the report (the CI floor sits just under the
 # measured values: tests/test_eval.py).
