@@ -165,16 +165,23 @@ PERSONA_FLOOR = {"coverage": 0.61, "half_covered": 0.68, "refusal_accuracy": 0.8
 FOLLOWUP_FLOOR = 0.53
 
 
-@pytest.mark.integration
-def test_persona_answers_do_not_regress(real_embeddings, real_index_root, monkeypatch):
+@pytest.fixture
+def shipped_assistant(real_embeddings, real_index_root, monkeypatch):
+    """An Assistant over the shipped corpus with the real model, default settings."""
     from assistant.pipeline import Assistant
-    from eval.persona import evaluate_persona
 
     monkeypatch.setenv("ASF_CORPUS_DIR", str(PROJECT_ROOT / "corpus"))
     settings = settings_for(Settings(), DEFAULT, real_index_root / "shipped-corpus")
     assistant = Assistant(settings, embeddings=real_embeddings)
     assistant.ensure_index()
-    metrics = evaluate_persona(assistant)[0]["overall"]
+    return assistant
+
+
+@pytest.mark.integration
+def test_persona_answers_do_not_regress(shipped_assistant):
+    from eval.persona import evaluate_persona
+
+    metrics = evaluate_persona(shipped_assistant)[0]["overall"]
     print("\n" + ", ".join(f"{k}={metrics.get(k)}" for k in PERSONA_FLOOR))
     upper = ("false_refusal_rate", "median_chars")
     below = [f"{k}={metrics[k]} (golv {v})" for k, v in PERSONA_FLOOR.items()
@@ -184,15 +191,10 @@ def test_persona_answers_do_not_regress(real_embeddings, real_index_root, monkey
 
 
 @pytest.mark.integration
-def test_follow_up_answers_do_not_regress(real_embeddings, real_index_root, monkeypatch):
-    from assistant.pipeline import Assistant
+def test_follow_up_answers_do_not_regress(shipped_assistant):
     from eval.persona import FOLLOWUPS, evaluate_persona, load_persona
 
-    monkeypatch.setenv("ASF_CORPUS_DIR", str(PROJECT_ROOT / "corpus"))
-    settings = settings_for(Settings(), DEFAULT, real_index_root / "shipped-corpus")
-    assistant = Assistant(settings, embeddings=real_embeddings)
-    assistant.ensure_index()
-    metrics = evaluate_persona(assistant, load_persona(FOLLOWUPS))[0]["overall"]
+    metrics = evaluate_persona(shipped_assistant, load_persona(FOLLOWUPS))[0]["overall"]
     print(f"\nfollow-up coverage={metrics['coverage']}")
     assert metrics["coverage"] >= FOLLOWUP_FLOOR
     assert metrics.get("repeated_followups", 0) == 0
