@@ -165,8 +165,8 @@ class Request:
         (see `AnswerSettings.guide_focus_weight`).
         """
         if not self.query.startswith(f"{self.question} ("):
-            # A first question, or a follow-up asked as one (behind the conversation's
-            # situation, or in the previous question's frame).
+            # A first question, or a follow-up made one (in the previous question's frame,
+            # its pronoun replaced by a name, or rewritten by a language model).
             asking = asking_sentence(self.query) or self._short_asking_in_role()
         else:
             own = bool(self.history) and asks_own_aspect(self.question, self.query)
