@@ -141,25 +141,17 @@ def _pointer(ws: list[str]) -> str | None:
         w in _EXISTENTIAL_SUBJECTS and i and ws[i - 1] in _EXISTENTIAL)), None)
 
 
-def _chain(questions: list[str]) -> list[str]:
-    """Return the previous question and the ones before it while those were follow-ups (at
-    most `MAX_CONTEXT_TURNS`), oldest first: the questions a follow-up's topic comes from."""
+def context(history: Sequence[dict | str]) -> str:
+    """Return the topic of the conversation so far, as carried into a follow-up."""
+    past = turns(history)
+    questions = [text for role, text in past if role == "user"]
     if not questions:
-        return []
+        return ""
     chain = [questions[-1]]
     for earlier in reversed(questions[:-1]):
         if len(chain) >= MAX_CONTEXT_TURNS or not needs_context(chain[0]):
             break
         chain.insert(0, earlier)
-    return chain
-
-
-def context(history: Sequence[dict | str]) -> str:
-    """Return the topic of the conversation so far, as carried into a follow-up."""
-    past = turns(history)
-    chain = _chain([text for role, text in past if role == "user"])
-    if not chain:
-        return ""
     topic = " ".join(collapse(q) for q in chain)
     if not any(names(q) for q in chain):
         answers = [text for role, text in past if role == "assistant"]

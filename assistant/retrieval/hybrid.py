@@ -348,12 +348,12 @@ class HybridRetriever:
 
 def point_vectors(topics: TopicIndex, entries: list[GuideEntry]) -> list[tuple[int, np.ndarray]]:
     """Return (card number, vector) for the indexed sentences each card's points quote."""
-    rows: dict[str, list[int]] = {}
-    for sentence in topics.sentences:
-        rows.setdefault(collapse(sentence.unit.text), []).append(sentence.row)
+    rows = topics.row_of_text
     out: list[tuple[int, np.ndarray]] = []
     for i, entry in enumerate(entries):
         for quote, _ in entry.points:
             for text in split_sentences(quote):
-                out.extend((i, topics.matrix[row]) for row in rows.get(collapse(text), [])[:1])
+                row = rows.get(collapse(text))
+                if row is not None:
+                    out.append((i, topics.matrix[row]))
     return out

@@ -17,7 +17,7 @@ and adds nothing to the index build.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -82,7 +82,6 @@ class TopicIndex:
         self.chunk_row = {cid: i for i, cid in enumerate(self.chunk_ids)}
         self.sections: list[Section] = []
         self.sentences: list[Sentence] = []
-        self._by_text: dict[str, int] | None = None      # sentence text -> row, on first use
         section_of: dict[tuple[str, tuple[str, ...]], int] = {}
         for chunk in sorted(chunks, key=lambda c: (c.source, c.seq)):
             key = (chunk.source, chunk.section_path)
@@ -118,24 +117,26 @@ class TopicIndex:
                         self.chunk_row], self.chunk_matrix) if k < parents
             else self._mean(s.sentences, self.matrix) for k, s in enumerate(self.sections)])
 
-    def closest_sentences(self, texts: Iterable[str], vector: Sequence[float],
+    @cached_property
+    def row_of_text(self) -> dict[str, int]:
+        """Return each indexed sentence's row by its text (whitespace collapsed; the first row
+        when a sentence stands in several places)."""
+        rows: dict[str, int] = {}
+        for sentence in self.sentences:
+            rows.setdefault(collapse(sentence.unit.text), sentence.row)
+        return rows
+
+    def closest_sentences(self, texts: Iterable[str], vector: ArrayLike,
                           top: int) -> list[str]:
         """Return at most `top` of the texts that are indexed sentences (compared with
-        whitespace collapsed), the most similar to the vector first."""
-        if self._by_text is None:
-            by_text: dict[str, int] = {}
-            for sentence in self.sentences:
-                by_text.setdefault(collapse(sentence.unit.text), sentence.row)
-            self._by_text = by_text
-        found = [(text, self._by_text[text]) for text in dict.fromkeys(texts)
-                 if text in self._by_text]
-        if not found or top <= 0:
+        whitespace collapsed), the most similar to a question vector first (the similarity of
+        `sentence_similarity`, for those rows only)."""
+        found = [(text, self.row_of_text[text]) for text in dict.fromkeys(texts)
+                 if text in self.row_of_text]
+        if not found:
             return []
-        query = np.asarray(vector, dtype=np.float32)
-        query = query / max(float(np.linalg.norm(query)), 1e-12)
-        sims = self.matrix[[row for _, row in found]] @ query
-        order = np.argsort(-sims, kind="stable")[:top]
-        return [found[i][0] for i in order]
+        sims = self.matrix[[row for _, row in found]] @ np.asarray(vector, dtype=np.float32)
+        return [found[i][0] for i in np.argsort(-sims, kind="stable")[:top]]
 
     def _subsection(self, parent: Section, heading: str, chunk: Chunk) -> int:
         """Return the number of the subsection a list heading opens (made on first use)."""
