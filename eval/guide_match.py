@@ -3,9 +3,10 @@
 Leave one out: each way of asking of each card is matched, as a user's question would be,
 against the cards with that one way of asking removed. This needs no eval item, so it can set
 the matching settings (`answer.guide_*`) without fitting the eval sets. It prints the share of
-questions whose own card comes first for several scorings, and for thresholds from 0.50 to
-0.80 how many would lead with their own card, another or none. With retrieval agreement each
-question is also searched, so by default every fourth question is used (`--every`).
+questions whose own card comes first for several scorings, and for thresholds from 0.35 to
+0.80 how many would lead with their own card, another or none (the first card by score, held
+to the threshold on its similarity). With retrieval agreement each question is also searched,
+so by default every fourth question is used (`--every`).
 
 `--situation` asks each Swedish way of asking behind a sentence on who asks (one per role,
 written for this, the same for every card), as users put their situation first, and counts
@@ -43,7 +44,7 @@ SITUATIONS = {
 SWEDISH = set("åäöÅÄÖ")
 
 SHIPPED = "inställt (+ överensstämmelse med sökningen och gemensamma ord)"
-THRESHOLDS = [round(0.5 + 0.025 * i, 3) for i in range(13)]
+THRESHOLDS = [round(0.35 + 0.025 * i, 3) for i in range(19)]
 
 
 def nearby() -> dict[str, float]:

@@ -390,7 +390,10 @@ def test_a_second_card_nearly_as_close_follows_the_first_with_its_own_points(set
     a.settings.answer.guide_second_margin = 0.0             # one card
     one = a.ask(question)
     assert one.answer.count("Vägledning: ") == 1
-    a.settings.answer.guide_second_margin = 0.5            # any card is "nearly as close"
+    a.settings.answer.guide_second_margin = 0.5            # any card is "nearly as close" ...
+    a.settings.answer.guide_second_min_similarity = 0.99   # ... but none close enough alone
+    assert a.ask(question).answer.count("Vägledning: ") == 1
+    a.settings.answer.guide_second_min_similarity = 0.0
     two = a.ask(question)
     headings = [line for line in two.answer.split("\n") if line.startswith("Vägledning: ")]
     assert sorted(headings) == sorted(GUIDE_HEADING.format(title=t)

@@ -549,7 +549,7 @@ class GuideCard(Route):
         if not settings.guide_second_margin:
             return None
         near = next((c for c in cards if c.entry.id != best.entry.id
-                     and c.similarity >= settings.guide_min_similarity), None)
+                     and c.similarity >= settings.guide_second_min_similarity), None)
         if near is None or best.score - near.score > settings.guide_second_margin:
             return None
         lines, citations = card_part(near.entry, self._topics().chunks, exclude)
