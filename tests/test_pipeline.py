@@ -267,3 +267,20 @@ def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic
         standalone = f"{follow_up} (Vilka drivkrafter har företag?)"
         assert search_text(follow_up, standalone) == standalone
 
+
+
+def test_a_follow_up_with_one_question_that_says_too_little_alone_carries_the_conversation():
+    from assistant.retrieval.followup import rewrite
+
+    # The first turn tells, without asking; "Vad borde vi göra?" asks about it.
+    history = [{"role": "user", "content": "Vi är ett litet ASF med café och catering. Vi har "
+                                           "svårt att få fler företagskunder."},
+               {"role": "assistant", "content": "Rapporten säger …"}]
+    follow_up = "Vad borde vi göra? Ska vi lägga pengar på annonser?"
+    assert rewrite(follow_up, history) == f"{follow_up} ({history[0]['content']})"
+    # Questions that each say what they ask stand on their own.
+    both = ("Vad kostar en helsidesannons i lokaltidningen? Hur många företagare läser "
+            "lokaltidningen varje vecka?")
+    assert rewrite(both, history) == both
+    assert rewrite("Ska vi lägga pengar på annonser?", history) \
+        == "Ska vi lägga pengar på annonser?"

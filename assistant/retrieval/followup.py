@@ -97,6 +97,15 @@ def needs_context(question: str) -> bool:
     return len(_content(ws)) <= 2 or bool(set(ws) & _ANAPHORA)
 
 
+def leans_on_context(question: str) -> bool:
+    """Return True when a follow-up needs the conversation: as a whole (`needs_context`), or
+    in one of its questions that says too little alone ("Vad borde vi göra? Ska vi lägga
+    pengar på annonser?" after a turn on having too few customers: the first asks about
+    that)."""
+    asked = [s for s in split_sentences(question) if s.rstrip().endswith("?")]
+    return needs_context(question) or len(asked) > 1 and any(map(needs_context, asked))
+
+
 def asking_sentence(question: str) -> str | None:
     """Return the sentence a question of several sentences asks in ("Vi är ett logistikföretag
     i Jönköping. Vad ska vi tänka på innan vi skriver avtal?" -> the second), or None when it
@@ -237,7 +246,7 @@ def rewrite(question: str, history: Sequence[dict | str], substitute: bool = Tru
         framed = _reframe(question, previous) or _resolve_pronoun(question, previous)
         if framed:
             return framed
-    if not needs_context(question):
+    if not leans_on_context(question):
         return question
     topic = context(history)
     return f"{question} ({topic})" if topic else question
