@@ -157,12 +157,14 @@ def test_quality_does_not_regress(items, real_embeddings, real_index_root, monke
 # allow one (false refusals two). The median is a limit, the 2600 characters.
 # Follow-ups taking the previous question's kind and requoting what answers them: coverage
 # 0.613 -> 0.636, half covered 0.700 -> 0.717 (floors 0.59 -> 0.61, 0.65 -> 0.68).
-PERSONA_FLOOR = {"coverage": 0.61, "half_covered": 0.68, "refusal_accuracy": 0.83,
+# A card leading from similarity 0.45 (not 0.5): 0.636 -> 0.652, 0.717 -> 0.733, median
+# 2542 -> 2568 (floors 0.61 -> 0.63, 0.68 -> 0.70).
+PERSONA_FLOOR = {"coverage": 0.63, "half_covered": 0.70, "refusal_accuracy": 0.83,
                  "false_refusal_rate": 0.07, "median_chars": 2600}
 # The follow-up conversations written for this (eval/followups.yaml, 24): coverage 0.431
 # with the code of 2026-12-06, 0.566 since follow-ups take the previous question's kind and
-# may requote what answers them (2026-12-07).
-FOLLOWUP_FLOOR = 0.53
+# may requote what answers them (2026-12-07); 0.635 since a card leads from similarity 0.45.
+FOLLOWUP_FLOOR = 0.59
 
 
 @pytest.fixture
