@@ -268,7 +268,6 @@ def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic
         assert search_text(follow_up, standalone) == standalone
 
 
-
 def test_a_follow_up_with_one_question_that_says_too_little_alone_carries_the_conversation():
     from assistant.retrieval.followup import rewrite
 
