@@ -102,8 +102,13 @@ def leans_on_context(question: str) -> bool:
     in one of its questions that says too little alone ("Vad borde vi göra? Ska vi lägga
     pengar på annonser?" after a turn on having too few customers: the first asks about
     that)."""
-    asked = [s for s in split_sentences(question) if s.rstrip().endswith("?")]
+    asked = _questions(split_sentences(question))
     return needs_context(question) or len(asked) > 1 and any(map(needs_context, asked))
+
+
+def _questions(sentences: list[str]) -> list[str]:
+    """Return the sentences that end with a question mark."""
+    return [s for s in sentences if s.rstrip().endswith("?")]
 
 
 def asking_sentence(question: str) -> str | None:
@@ -256,7 +261,7 @@ def asked_in(question: str) -> str:
     """Return the sentence a question asks in: its last with a question mark, else its last
     (`asking_sentence` only when it says enough to be searched alone)."""
     sentences = split_sentences(question)
-    asked = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    asked = _questions(sentences) or sentences
     return asked[-1] if asked else ""
 
 
