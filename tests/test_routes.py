@@ -140,6 +140,9 @@ class GroundStages(CountingStages):
     ("Hur kommer vi igång?", 0.51, True),           # short, close to what users ask here
     ("Hur bakar vi bröd?", 0.35, False),            # short, but off the documents' topics
     ("Hur hittar vi rätt samarbetspartner till ett ASF?", 0.7, False),  # says enough itself
+    # Several sentences say who asks and what about; "och" and "den" do not make it lean on
+    # the role (its asking sentence is matched to the cards on its own).
+    ("Jag ska ordna en frukostträff för företag och ASF. Hur lägger vi upp den?", 0.7, False),
 ])
 def test_a_first_question_in_a_role_is_read_in_it_only_when_it_says_too_little(
         question, card, read_in_role) -> None:
