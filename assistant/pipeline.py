@@ -17,6 +17,7 @@ from assistant.config import Settings, load_settings
 from assistant.index.passage_index import Index, IndexModelMismatchError, Progress, SyncReport
 from assistant.index.private import PrivateDocument, ScopedIndex
 from assistant.prompts import (
+    ENGLISH_NOTE,
     ERR_EMPTY_QUESTION,
     ERR_INDEX_NOT_SYNCED,
     ERR_NO_WORDS,
@@ -29,7 +30,7 @@ from assistant.retrieval.followup import search_text
 from assistant.retrieval.guide import GuideEntry, GuideMatch, mix
 from assistant.retrieval.hybrid import HybridRetriever, Retrieval
 from assistant.retrieval.question import Analysis, analyse
-from assistant.text import collapse
+from assistant.text import collapse, is_english
 from assistant.types import Answer, IngestError
 
 if TYPE_CHECKING:
@@ -233,6 +234,8 @@ class Assistant:
                 note = STANDALONE_NOTE if history else ROLE_READ_NOTE
                 read_as = note.format(question=event.standalone_question)
                 event.note = f"{event.note} {read_as}".strip()
+            if isinstance(event, Answer) and is_english(question):
+                event.note = f"{ENGLISH_NOTE} {event.note}".strip()
             yield event
 
     def _stream(self, question: str, history: Sequence[dict | str],

@@ -13,6 +13,9 @@ ANSWER_INTRO = "Enligt källorna:"
 # A follow-up whose answer the previous answer already gave (the note above the answer).
 # A follow-up is answered as a question of its own; the note shows how it was read.
 STANDALONE_NOTE = "Följdfrågan besvaras som: ”{question}”."
+# A question in English is answered in Swedish (the sources' own sentences); said so, in both.
+ENGLISH_NOTE = ("Frågan är på engelska; svaret ges på svenska med källornas egna meningar. "
+                "(Answered in Swedish, quoting the Swedish sources word for word.)")
 # A short question asked in a role, read with the role's context.
 ROLE_READ_NOTE = "Frågan besvaras som: ”{question}”."
 ALREADY_SAID_NOTE = ("Rapporten säger inte mer om detta än det som stod i förra svaret. "

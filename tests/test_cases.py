@@ -263,7 +263,8 @@ def test_retrieval_finds_cards_by_their_fields(case_assistant):
 def test_list_question_is_answered_from_the_catalog_citing_every_case(case_assistant, question,
                                                                       expected):
     answer = case_assistant.ask(question)
-    assert not answer.refused and answer.note == CASES_ANSWER_NOTE
+    # An English question's note first says why the answer is in Swedish.
+    assert not answer.refused and answer.note.endswith(CASES_ANSWER_NOTE)
     assert expected <= _names(answer)
     report = collapse(REPORT.read_text(encoding="utf-8"))
     assert len(answer.citations) == len(_names(answer))

@@ -30,9 +30,14 @@ def test_report_answers_with_citations(real_assistant):
 
 
 def test_english_question_gets_a_swedish_cited_answer(real_assistant):
+    from assistant.prompts import ENGLISH_NOTE
+
     answer = real_assistant.ask("Where were the network meetings held?")
     assert not answer.refused
     assert "Vadstena" in answer.answer and "Rinkeby" in answer.answer
+    # The asker is told why the answer is in Swedish; a Swedish question is not.
+    assert ENGLISH_NOTE in answer.note
+    assert ENGLISH_NOTE not in real_assistant.ask("Var hölls nätverksträffarna?").note
 
 
 def test_an_english_question_naming_a_case_is_answered_like_the_swedish_one(real_assistant):
