@@ -344,3 +344,39 @@ def test_a_broad_follow_up_leaves_out_what_was_said_but_the_sentences_closest_to
                         AnswerSettings(followup_requote=0))
     assert none_back.exclude == frozenset({"Arbetet stannar lokalt.",
                                            "Leveranser tar längre tid."})
+
+
+class CardStages(CountingStages):
+    """Stages whose question kind is guessed or said, with one card at a given score."""
+
+    def __init__(self, guessed: bool, score: float) -> None:
+        super().__init__()
+        self.guessed, self.score = guessed, score
+
+    def analyse(self, question: str, query: str, role: str | None) -> Analysis:
+        return Analysis("fact", guessed=self.guessed)
+
+    def search(self, question: str, query: str):
+        return None
+
+    def cards(self, retrieval, analysis, focus=None, question="", in_role=False, words=""):
+        from assistant.retrieval.guide import GuideEntry, GuideMatch
+        from assistant.types import Chunk
+
+        chunk = Chunk(chunk_id="g", source="guide/skepsis.yaml", title="T", section_path=("A",),
+                      page=None, text="x", indexed_text="x")
+        entry = GuideEntry(chunk, "skepsis", "Varför är många företag skeptiska till ASF?",
+                           ("company",), (("x", ("A",)),))
+        return [GuideMatch(entry, self.score, 0.86)]
+
+
+@pytest.mark.parametrize(("guessed", "score", "asks"), [
+    (True, 10.9, True),     # no word says what it asks, and a card nearly has it: the card
+    (False, 10.9, False),   # it says it asks for a fact: the factual route, as before
+    (True, 0.9, False),     # guessed, but no card nearly has it
+])
+def test_a_question_of_guessed_kind_nearly_a_cards_way_of_asking_is_answered_by_the_card(
+        guessed: bool, score: float, asks: bool) -> None:
+    question = "Varför är företagare så misstänksamma mot sociala företag?"
+    request = Request(question, [], None, CardStages(guessed, score), AnswerSettings())
+    assert request.asks_a_card is asks
