@@ -49,7 +49,7 @@ from assistant.retrieval.followup import (
     turns,
 )
 from assistant.retrieval.followup import context as conversation_topic
-from assistant.retrieval.guide import NEAR_COPY_LEAD, GuideEntry, GuideMatch, titled
+from assistant.retrieval.guide import GuideEntry, GuideMatch, titled
 from assistant.retrieval.hybrid import Retrieval
 from assistant.retrieval.question import Analysis
 from assistant.retrieval.topics import TopicIndex
@@ -233,7 +233,7 @@ class Request:
         if not cards:
             return False
         return titled(cards[0].entry, self.question) or (
-            self.analysis.guessed and cards[0].score >= NEAR_COPY_LEAD)
+            self.analysis.guessed and cards[0].near_copy)
 
     @property
     def broad(self) -> bool:

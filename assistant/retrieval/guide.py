@@ -66,6 +66,12 @@ class GuideMatch:
     score: float            # cosine similarity, plus the role bonus when it applies
     similarity: float       # cosine similarity alone
 
+    @property
+    def near_copy(self) -> bool:
+        """True when the question nearly copies one of the card's ways of asking, or its
+        title (`GuideIndex.match` put the card ahead of every card without one)."""
+        return self.score >= NEAR_COPY_LEAD
+
 
 def mix(vector: Sequence[float], other: Sequence[float], weight: float) -> list[float]:
     """Return the unit vector of (1 - weight) * vector + weight * other (both unit length)."""
