@@ -68,6 +68,23 @@ def test_a_bullet_right_under_its_lead_in_is_the_lists_first_item(report):
     assert not any("•" in b.text for b in report.blocks)
 
 
+def test_a_lone_line_in_an_earlier_headings_form_is_a_heading_not_a_lead_in(report):
+    # "Rekommendationer till offentliga aktörer och företagsfrämjare:" ends in a colon, so it
+    # was read as its list's lead-in and the list was filed under "Rekommendationer till ASF".
+    [public] = [b for b in report.blocks if "kan erbjuda utbildningsinsatser till ASF" in b.text
+                and b.section_path[0] == "Sammanfattande analys och rekommendationer"]
+    assert public.section_path[-2:] == ("Marknadsföring och försäljning är viktigt",
+                                        "Rekommendationer till offentliga aktörer och "
+                                        "företagsfrämjare")
+    assert public.text.startswith("- Offentliga aktörer")
+    [contact] = [b for b in report.blocks if "Att det finns en utsedd kontaktperson" in b.text
+                 and b.section_path[0] == "Sammanfattande analys och rekommendationer"]
+    assert contact.section_path[-1] == "Rekommendationer till samverkande företag"
+    # A lead-in that begins no earlier heading's form stays with its list.
+    [actors] = [b for b in report.blocks if "Ove Jansson" in b.text]
+    assert actors.text.startswith("Följande aktörer medverkade:")
+
+
 def test_sentence_across_page_break_is_joined(report):
     assert any("producerar och utbyter varor och/eller tjänster mot betalning" in b.text
                for b in report.blocks)

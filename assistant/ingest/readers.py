@@ -242,6 +242,28 @@ def _split_heading(para: _Para) -> tuple[str | None, _Para | None]:
     return None, para
 
 
+def _parallel_heading(para: _Para, headings: list[str]) -> str | None:
+    """Return a one-line lead-in read as a heading when it repeats an earlier heading's form.
+
+    "Rekommendationer till offentliga aktörer och företagsfrämjare:" stands alone with a
+    colon, so it read as the lead-in of the list under it, and that list was filed under the
+    previous heading, "Rekommendationer till ASF": four guide cards cited the public actors'
+    recommendations as ASF's. A lone line that begins with an earlier heading's first two
+    words is a sibling of it; "Följande aktörer medverkade:" begins no heading and stays a
+    lead-in.
+    """
+    text = para.text
+    if para.item or len(para.lines) != 1 or not text.endswith(":") or not para.blank_after:
+        return None
+    text = text[:-1].rstrip()
+    if not _heading_like(text):
+        return None
+    opening = text.casefold().split()[:2]
+    if len(opening) < 2 or not any(h.casefold().split()[:2] == opening for h in headings):
+        return None
+    return text
+
+
 def _is_figure_text(paras: list[_Para]) -> list[bool]:
     """Mark runs of short fragments (labels inside figures) that are not prose."""
     def short(p: _Para) -> bool:
@@ -274,13 +296,17 @@ def parse_lines(raw: list[tuple[str, int | None]], title: str) -> list[Block]:
     figure = _is_figure_text(paras)
     # Pass 1: split headings off paragraphs.
     seq: list[tuple[str, Any]] = []        # ("heading", (text, para, alone)) | ("para", para)
+    headings: list[str] = []
     for para, is_fig in zip(paras, figure, strict=True):
         if is_fig:
             continue
         if _CAPTION.match(para.lines[0].text) and len(para.lines) <= 2:
             continue
         heading, rest = _split_heading(para)
+        if heading is None and (sibling := _parallel_heading(para, headings)):
+            heading, rest = sibling, None
         if heading is not None:
+            headings.append(heading)
             seq.append(("heading", (heading, para, rest is None)))
         if rest is not None:
             seq.append(("para", rest))
