@@ -25,25 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from assistant.ingest.chunking import split_units
-from assistant.lexicon import pattern
 from assistant.text import collapse, tokens
 from assistant.types import Chunk, Unit
-
-# A list whose lead-in is a short paragraph of its own ("Rekommendationer till offentliga
-# aktörer och företagsfrämjare:") is a heading the text extraction did not recognise: the
-# list is a subsection. A lead-in that points forward ("Följande aktörer medverkade:",
-# "… ger Sweco följande rekommendationer:") is a sentence, not a heading.
-_HEADING_WORDS = 8
-_POINTS_FORWARD = pattern("topics.points_forward")
-
-
-def is_list_heading(chunk: Chunk, unit: Unit) -> bool:
-    """Return True for a list lead-in that reads as a heading: a short paragraph of its own
-    that names what follows without pointing forward."""
-    return (unit.lead_in and bool(unit.items) and chunk.kind == "text"
-            and len(unit.text.split()) <= _HEADING_WORDS
-            and not _POINTS_FORWARD.search(unit.text)
-            and ("\n\n" + chunk.text.lstrip()).find("\n\n" + unit.text) >= 0)
 
 
 @dataclass
@@ -91,31 +74,21 @@ class TopicIndex:
             self.sections[section_of[key]].chunks.append(chunk)
         vectors = {(cid, pos): vec for cid, pos, vec in unit_vectors}
         rows: list[list[float]] = []
-        parents = len(self.sections)
-        for number in range(parents):
-            section = self.sections[number]
+        for number, section in enumerate(self.sections):
             for chunk in section.chunks:
-                heading: tuple[int, int] | None = None      # (subsection, lead-in position)
                 for unit in split_units(chunk.text):
                     vec = vectors.get((chunk.chunk_id, unit.position))
                     if vec is None:
                         continue
-                    target = number
-                    if is_list_heading(chunk, unit):
-                        heading = (self._subsection(section, unit.text, chunk), unit.position)
-                    if heading is not None and (unit.position == heading[1]
-                                                or unit.lead == heading[1]):
-                        target = heading[0]
-                    self.sections[target].sentences.append(len(rows))
-                    self.sentences.append(Sentence(len(rows), chunk, unit, target))
+                    section.sentences.append(len(rows))
+                    self.sentences.append(Sentence(len(rows), chunk, unit, number))
                     rows.append(vec)
         self.matrix = _matrix(rows)
         # A section's vector is the mean of its passages' vectors (which carry the section
-        # path); a subsection shares its passage with its parent, so its own sentences'.
+        # path).
         self.section_matrix = _matrix([
             self._mean([self.chunk_row[c.chunk_id] for c in s.chunks if c.chunk_id in
-                        self.chunk_row], self.chunk_matrix) if k < parents
-            else self._mean(s.sentences, self.matrix) for k, s in enumerate(self.sections)])
+                        self.chunk_row], self.chunk_matrix) for s in self.sections])
 
     @cached_property
     def row_of_text(self) -> dict[str, int]:
@@ -137,18 +110,6 @@ class TopicIndex:
             return []
         sims = self.matrix[[row for _, row in found]] @ np.asarray(vector, dtype=np.float32)
         return [found[i][0] for i in np.argsort(-sims, kind="stable")[:top]]
-
-    def _subsection(self, parent: Section, heading: str, chunk: Chunk) -> int:
-        """Return the number of the subsection a list heading opens (made on first use)."""
-        path = (*parent.path, heading.rstrip(": "))
-        k = next((i for i, section in enumerate(self.sections)
-                  if section.source == parent.source and section.path == path), None)
-        if k is None:
-            k = len(self.sections)
-            self.sections.append(Section(parent.source, path))
-        if chunk not in self.sections[k].chunks:
-            self.sections[k].chunks.append(chunk)
-        return k
 
     @staticmethod
     def _mean(rows: list[int], matrix: np.ndarray) -> list[float]:
