@@ -365,6 +365,22 @@ def test_no_case_is_attached_for_an_industry_no_card_has(isolated_dirs, settings
     assert any(name in examples for name in cards)
 
 
+def test_a_case_found_by_industry_shows_the_sentence_that_names_it(isolated_dirs, settings):
+    # Stickans Bokföring och event is a cleaning case by its events work; shown by its
+    # summary (bookkeeping and events), it read as padding under a question on cleaning.
+    from assistant.prompts import BROAD_EXAMPLES_HEADING
+
+    shutil.copytree(PROJECT_ROOT / "corpus" / "cases", isolated_dirs / "corpus" / "cases")
+    assistant = Assistant(settings, embeddings=FakeEmbeddings())
+    assistant.ensure_index()
+    answer = assistant.ask("Vi behöver städning av våra kontor. Hur kommer vi igång med att köpa "
+                           "tjänster av ett ASF och vad ska vi tänka på?")
+    assert BROAD_EXAMPLES_HEADING in answer.answer
+    examples = [line for line in answer.answer.split(BROAD_EXAMPLES_HEADING)[-1].split("\n")
+                if line.startswith("- ")]
+    assert examples and all("städ" in line.lower() for line in examples)
+
+
 def test_a_sentence_inside_an_interviewees_quotation_is_not_read_alone():
     from assistant.text import inside_quotation
 

@@ -483,9 +483,12 @@ class Broad(Route):
             # The cards of the asker's industry, closest in meaning among them; none when no
             # card has it (similarity alone put Le Mat Jonsered first for most questions, and
             # attached cases to "exempel från textilbranschen", which the report has none of).
-            matching = {m.case.source for m in self._catalog().filter(
-                CaseQuery(industry=list(industry)))}
-            cases = {k: v for k, v in cases.items() if k in matching}
+            # Each shows the sentence that makes it one: Stickans Bokföring och event, found
+            # for "städning", was shown by its summary (bookkeeping and events) and read as
+            # padding; the sentence naming its cleaning says why it is there.
+            matching = self._catalog().filter(CaseQuery(industry=list(industry)))
+            cases = {m.case.source: (m.case.name, m.case.about, m.quotes(1)[0])
+                     for m in matching}
             floor = 0.0
         return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=floor,
                              said=said)
