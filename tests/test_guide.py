@@ -190,6 +190,20 @@ def test_a_broad_question_leads_with_the_card_cited_at_the_report(guided):
     assert markers == {c.n for c in answer.citations}
 
 
+def test_the_engines_part_after_a_long_card_gets_its_minimum_budget(guided):
+    answer = guided.settings.answer
+    answer.guide_min_similarity, answer.guide_max_chars = 0.0, 600       # the card fills it
+    lengths = {}
+    for minimum in (300, 2000):
+        answer.guide_min_engine_chars = minimum
+        reply = guided.ask("Vi är ett bageri och ska anlita ett ASF, behövs avtal?")
+        assert reply.guide == "avtal"
+        card_part = next(part for part in reply.answer.split("\n\n") if part.startswith(
+            GUIDE_HEADING.format(title=CARD["title"])))
+        lengths[minimum] = len(reply.answer) - len(card_part)
+    assert lengths[300] < lengths[2000]
+
+
 def test_a_factual_question_does_not_lead_with_a_card(guided):
     guided.settings.answer.guide_min_similarity = 0.0
     answer = guided.ask("Hur många intervjuer genomfördes?")

@@ -525,7 +525,7 @@ class GuideCard(Route):
             shown |= card_sentences(next(c.entry for c in cards if c.entry.id == second.guide),
                                     self._topics().chunks)
         rest = self._broad.build(request, exclude,
-                                 max_chars=max(settings.broad_window_chars,
+                                 max_chars=max(settings.guide_min_engine_chars,
                                                settings.guide_max_chars - card_chars),
                                  shown=shown)
         if rest.refused:
