@@ -97,6 +97,12 @@ def test_the_question_analysis_holds_what_the_answer_must_hold():
     assert (count.expects.quantity, count.expects.counted) == (True, "nätverksträffar")
     assert count.expects.numbers == (("2019", "2019"),)
     assert analyse("Hur många av företagen köper av ASF?").expects.counted == ""
+    # A verb after "hur många" leaves the noun to the conversation: any number answers.
+    elliptic = "Hur många var planerade?"
+    assert analyse(elliptic).expects.counted == ""
+    assert missing_answer_type(elliptic, "Sammanlagt genomfördes tre nätverksträffar av fem "
+                               "planerade.", "Sammanlagt genomfördes tre nätverksträffar av fem "
+                               "planerade.") is None
     assert analyse("Vad kostar en lunch hos Le Mat?").expects.amount
     assert not analyse("Hur mycket ska vi ta betalt?").expects.amount
     assert analyse("Vilka konsulter skrev rapporten?").expects.person
