@@ -85,6 +85,16 @@ def test_a_lone_line_in_an_earlier_headings_form_is_a_heading_not_a_lead_in(repo
     assert actors.text.startswith("Följande aktörer medverkade:")
 
 
+def test_a_paragraph_that_breaks_off_before_a_list_is_its_lead_in(report):
+    # "… processleda fyra nätverksträffar med syfte att" goes on in each item; read as a
+    # paragraph of its own, the list's passage began mid-sentence ("ha ett
+    # kunskapsförmedlande syfte …").
+    [purpose] = [b for b in report.blocks if "ha ett kunskapsförmedlande syfte" in b.text]
+    assert purpose.kind == "list"
+    assert purpose.text.splitlines()[0].endswith("nätverksträffar med syfte att")
+    assert purpose.text.splitlines()[1].startswith("- ha ett kunskapsförmedlande syfte")
+
+
 def test_sentence_across_page_break_is_joined(report):
     assert any("producerar och utbyter varor och/eller tjänster mot betalning" in b.text
                for b in report.blocks)

@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 EMBED_BATCH = 16
 # Bump when ingestion or chunking changes what a file turns into, so old chunks are replaced.
-PARSER_VERSION = "6"            # 6: a lone line in an earlier heading's form is a heading
+PARSER_VERSION = "7"            # 7: a paragraph ending on an open word before a list leads it
 # Chunk kinds without sentence units: a case card's sentences are the report's, already in the
 # sentence index; a guide card's questions are embedded in a collection of their own.
 CASE, GUIDE = "case", "guide"

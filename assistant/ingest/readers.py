@@ -355,7 +355,10 @@ def parse_lines(raw: list[tuple[str, int | None]], title: str) -> list[Block]:
             continue
         flush()
         text = para.text
-        if text.endswith(":"):
+        nxt = seq[i + 1] if i + 1 < len(seq) else None
+        open_lead = (nxt is not None and nxt[0] == "para" and nxt[1].item
+                     and text.split()[-1].lower() in _OPEN_ENDINGS)
+        if text.endswith(":") or open_lead:
             lead_in = para
             continue
         kind_name = "quote" if text.startswith(("”", "\"")) else "paragraph"
