@@ -268,6 +268,18 @@ def test_a_follow_up_is_searched_with_its_own_words_weighing_more_than_the_topic
         assert search_text(follow_up, standalone) == standalone
 
 
+def test_there_is_in_a_follow_up_introduces_its_subject_instead_of_pointing_back():
+    from assistant.retrieval.followup import rewrite
+
+    history = [{"role": "user", "content": "Vilka argument biter bäst på småföretagare?"},
+               {"role": "assistant", "content": "Rapporten säger …"}]
+    for question in ("Finns det trender som talar för ASF just nu?",
+                     "Are there any trends in favour of social enterprises right now?"):
+        assert rewrite(question, history) == question
+    # A word that does point back still carries the conversation.
+    assert rewrite("Finns det fler exempel?", history) != "Finns det fler exempel?"
+
+
 def test_a_follow_up_with_one_question_that_says_too_little_alone_carries_the_conversation():
     from assistant.retrieval.followup import rewrite
 

@@ -94,7 +94,11 @@ def needs_context(question: str) -> bool:
     if _names_something(question):
         return False
     ws = words(question)
-    return len(_content(ws)) <= 2 or bool(set(ws) & _ANAPHORA)
+    # "Finns det trender som talar för ASF just nu?" introduces what it asks about: read as
+    # leaning on the conversation, it got the previous question carried in and was answered
+    # on that question's subject.
+    return len(_content(ws)) <= 2 or any(
+        w in _ANAPHORA and not _existential(ws, i) for i, w in enumerate(ws))
 
 
 def leans_on_context(question: str) -> bool:
@@ -151,8 +155,13 @@ def _pointer(ws: list[str]) -> str | None:
     """Return the first word that points back ("det", "de", "them"), or None."""
     # "Finns det …" introduces what it asks about ("Finns det exempel från
     # fastighetsbranschen?"); it does not point back.
-    return next((w for i, w in enumerate(ws) if w in _POINTERS and not (
-        w in _EXISTENTIAL_SUBJECTS and i and ws[i - 1] in _EXISTENTIAL)), None)
+    return next((w for i, w in enumerate(ws) if w in _POINTERS and not _existential(ws, i)),
+                None)
+
+
+def _existential(ws: list[str], i: int) -> bool:
+    """Return True when word i is the placeholder subject of "Finns det …", "Is there …"."""
+    return ws[i] in _EXISTENTIAL_SUBJECTS and i > 0 and ws[i - 1] in _EXISTENTIAL
 
 
 def context(history: Sequence[dict | str]) -> str:
