@@ -347,12 +347,19 @@ def test_points_never_repeat_what_the_first_part_quotes(assistant):
             assert sentence not in said, sentence
 
 
-def test_no_case_is_attached_for_an_industry_no_card_has(isolated_dirs, settings):
-    from assistant.prompts import BROAD_EXAMPLES_HEADING
-
+@pytest.fixture
+def with_cases(isolated_dirs, settings):
+    """An Assistant over the report and the case cards, indexed with the fake embedder."""
     shutil.copytree(PROJECT_ROOT / "corpus" / "cases", isolated_dirs / "corpus" / "cases")
     assistant = Assistant(settings, embeddings=FakeEmbeddings())
     assistant.ensure_index()
+    return assistant
+
+
+def test_no_case_is_attached_for_an_industry_no_card_has(with_cases):
+    from assistant.prompts import BROAD_EXAMPLES_HEADING
+
+    assistant = with_cases
     textile = assistant.ask("Vi är ett textilföretag. Hur kommer vi igång med att köpa "
                             "tjänster av ett ASF och vad ska vi tänka på?")
     assert BROAD_EXAMPLES_HEADING not in textile.answer
@@ -365,15 +372,12 @@ def test_no_case_is_attached_for_an_industry_no_card_has(isolated_dirs, settings
     assert any(name in examples for name in cards)
 
 
-def test_a_case_found_by_industry_shows_the_sentence_that_names_it(isolated_dirs, settings):
+def test_a_case_found_by_industry_shows_the_sentence_that_names_it(with_cases):
     # Stickans Bokföring och event is a cleaning case by its events work; shown by its
     # summary (bookkeeping and events), it read as padding under a question on cleaning.
     from assistant.prompts import BROAD_EXAMPLES_HEADING
 
-    shutil.copytree(PROJECT_ROOT / "corpus" / "cases", isolated_dirs / "corpus" / "cases")
-    assistant = Assistant(settings, embeddings=FakeEmbeddings())
-    assistant.ensure_index()
-    answer = assistant.ask("Vi behöver städning av våra kontor. Hur kommer vi igång med att köpa "
+    answer = with_cases.ask("Vi behöver städning av våra kontor. Hur kommer vi igång med att köpa "
                            "tjänster av ett ASF och vad ska vi tänka på?")
     assert BROAD_EXAMPLES_HEADING in answer.answer
     examples = [line for line in answer.answer.split(BROAD_EXAMPLES_HEADING)[-1].split("\n")
