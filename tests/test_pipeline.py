@@ -278,6 +278,13 @@ def test_there_is_in_a_follow_up_introduces_its_subject_instead_of_pointing_back
         assert rewrite(question, history) == question
     # A word that does point back still carries the conversation.
     assert rewrite("Finns det fler exempel?", history) != "Finns det fler exempel?"
+    # Asked within a conversation, a "Finns det …" question carries its topic on.
+    chain = [{"role": "user", "content": "En rådgivare tycker att vi borde specialisera oss. "
+                                         "Vad säger rapporten?"},
+             {"role": "assistant", "content": "Rapporten säger …"},
+             {"role": "user", "content": "Finns det något företag i rapporten som bara städar kontor?"},
+             {"role": "assistant", "content": "Rapporten säger …"}]
+    assert "specialisera" in rewrite("Och vad kan baksidan bli?", chain)
 
 
 def test_a_follow_up_with_one_question_that_says_too_little_alone_carries_the_conversation():

@@ -86,19 +86,24 @@ def names(text: str) -> list[str]:
     return found
 
 
-def needs_context(question: str) -> bool:
+def needs_context(question: str, *, in_chain: bool = False) -> bool:
     """Return True when a question is short or leans on earlier turns.
 
-    A short question that names its own subject ("Vad gör Koopus?") stands on its own.
+    A short question that names its own subject ("Vad gör Koopus?") stands on its own, and so
+    does "Finns det trender som talar för ASF just nu?": its "det" introduces what it asks
+    about. Read as leaning, it got the previous question carried in and was answered on that
+    question's subject.
+
+    in_chain: whether an earlier question of the conversation carries the topic before it on.
+    There a "Finns det …" asked within the topic ("Finns det något ASF i rapporten som är
+    riktigt nischat?" after a question on specialising) does: stopping at it, the next
+    follow-up ("… vad kan baksidan bli?") lost the specialising and got niche examples.
     """
     if _names_something(question):
         return False
     ws = words(question)
-    # "Finns det trender som talar för ASF just nu?" introduces what it asks about: read as
-    # leaning on the conversation, it got the previous question carried in and was answered
-    # on that question's subject.
     return len(_content(ws)) <= 2 or any(
-        w in _ANAPHORA and not _existential(ws, i) for i, w in enumerate(ws))
+        w in _ANAPHORA and (in_chain or not _existential(ws, i)) for i, w in enumerate(ws))
 
 
 def leans_on_context(question: str) -> bool:
@@ -172,7 +177,7 @@ def context(history: Sequence[dict | str]) -> str:
         return ""
     chain = [questions[-1]]
     for earlier in reversed(questions[:-1]):
-        if len(chain) >= MAX_CONTEXT_TURNS or not needs_context(chain[0]):
+        if len(chain) >= MAX_CONTEXT_TURNS or not needs_context(chain[0], in_chain=True):
             break
         chain.insert(0, earlier)
     topic = " ".join(collapse(q) for q in chain)
