@@ -282,7 +282,8 @@ def test_there_is_in_a_follow_up_introduces_its_subject_instead_of_pointing_back
     chain = [{"role": "user", "content": "En rådgivare tycker att vi borde specialisera oss. "
                                          "Vad säger rapporten?"},
              {"role": "assistant", "content": "Rapporten säger …"},
-             {"role": "user", "content": "Finns det något företag i rapporten som bara städar kontor?"},
+             {"role": "user",
+              "content": "Finns det något företag i rapporten som bara städar kontor?"},
              {"role": "assistant", "content": "Rapporten säger …"}]
     assert "specialisera" in rewrite("Och vad kan baksidan bli?", chain)
 
