@@ -95,9 +95,10 @@ def needs_context(question: str, *, in_chain: bool = False) -> bool:
     question's subject.
 
     in_chain: whether an earlier question of the conversation carries the topic before it on.
-    There a "Finns det …" asked within the topic ("Finns det något ASF i rapporten som är
-    riktigt nischat?" after a question on specialising) does: stopping at it, the next
-    follow-up ("… vad kan baksidan bli?") lost the specialising and got niche examples.
+    There a "Finns det …" asked within the topic ("Finns det något företag i rapporten som
+    bara städar kontor?" after a question on specialising) does: stopping at it, the next
+    follow-up ("Och vad kan baksidan bli?") lost the specialising (measured: one held-out
+    conversation 0.75 -> 0.0).
     """
     if _names_something(question):
         return False
