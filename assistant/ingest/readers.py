@@ -195,15 +195,21 @@ def _paragraphs(lines: list[_Line | None]) -> list[_Para]:
 _UPPER_START = re.compile(r"^[”\"'(]?[A-ZÅÄÖÉ0-9]")
 
 
-# Words a heading does not end on ("Samarbete mellan ASF och" goes on in the next line).
+# Words a line does not end on: "Samarbete mellan ASF och" goes on in the next line, and
+# "… med syfte att" in the list below it.
 _OPEN_ENDINGS = words("ingest.open_endings")
+
+
+def _breaks_off(text: str) -> bool:
+    """Return True when a line or paragraph ends on a word the text goes on after."""
+    return text.split()[-1].lower() in _OPEN_ENDINGS
 
 
 def _heading_like(text: str) -> bool:
     """Return True when a line reads like a heading: short, capitalised, not a sentence."""
     if not 2 <= len(text) <= 100 or len(text.split()) > 12:
         return False
-    if text.split()[-1].lower() in _OPEN_ENDINGS:
+    if _breaks_off(text):
         return False
     if not _UPPER_START.match(text) or _CAPTION.match(text) or text[0].isdigit():
         return False
@@ -357,7 +363,7 @@ def parse_lines(raw: list[tuple[str, int | None]], title: str) -> list[Block]:
         text = para.text
         nxt = seq[i + 1] if i + 1 < len(seq) else None
         open_lead = (nxt is not None and nxt[0] == "para" and nxt[1].item
-                     and text.split()[-1].lower() in _OPEN_ENDINGS)
+                     and _breaks_off(text))
         if text.endswith(":") or open_lead:
             lead_in = para
             continue
