@@ -470,20 +470,20 @@ class Broad(Route):
                                  said=said)
         if not (analysis.kind == "examples" or industry or analysis.situation.place):
             return []
-        cases = {c.source: (c.name, c.about, c.summary.quote) for c in self._catalog()}
-        floor = self.settings.broad.example_floor
-        if industry:
-            # The cards of the asker's industry, closest in meaning among them; none when no
-            # card has it (similarity alone put Le Mat Jonsered first for most questions, and
-            # attached cases to "exempel från textilbranschen", which the report has none of).
-            # Each shows the sentence that makes it one: Stickans Bokföring och event, found
-            # for "städning", was shown by its summary (bookkeeping and events) and read as
-            # padding; the sentence naming its cleaning says why it is there.
-            matching = self._catalog().filter(CaseQuery(industry=list(industry)))
-            cases = {m.case.source: (m.case.name, m.case.about, m.quotes(1)[0])
-                     for m in matching}
-            floor = 0.0
-        return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=floor,
+        if not industry:
+            cases = {c.source: (c.name, c.about, c.summary.quote) for c in self._catalog()}
+            return similar_cases(self._topics(), vector, cases, self.settings.broad,
+                                 floor=self.settings.broad.example_floor, said=said)
+        # The cards of the asker's industry, closest in meaning among them; none when no
+        # card has it (similarity alone put Le Mat Jonsered first for most questions, and
+        # attached cases to "exempel från textilbranschen", which the report has none of).
+        # Each shows the sentence that makes it one: Stickans Bokföring och event, found
+        # for "städning", was shown by its summary (bookkeeping and events) and read as
+        # padding; the sentence naming its cleaning says why it is there.
+        matching = self._catalog().filter(CaseQuery(industry=list(industry)))
+        cases = {m.case.source: (m.case.name, m.case.about, m.quotes(1)[0])
+                 for m in matching}
+        return similar_cases(self._topics(), vector, cases, self.settings.broad, floor=0.0,
                              said=said)
 
 
