@@ -203,3 +203,24 @@ def test_a_subject_the_report_discusses_is_not_refused(question):
 ])
 def test_ordinary_words_near_a_subject_are_no_subject(question):
     assert outside_subject(question, frozenset()) is None
+
+
+def test_a_counted_noun_is_found_as_the_last_part_of_a_compound():
+    text = "Under våren hölls fyra frukostträffar och två seminarier."
+    assert missing_answer_type("Hur många träffar hölls?", text, text) is None
+    # The noun stands with no number: still refused.
+    bare = "Under våren hölls frukostträffar och seminarier."
+    assert missing_answer_type("Hur många träffar hölls?", bare, bare) == \
+        "frågan gäller ett antal som källtexten inte anger"
+    # A short stem is not looked for at a word's end ("år" ends "besvär").
+    years = "Företaget har haft tre besvär med leveranserna."
+    assert missing_answer_type("Hur många år har de funnits?", years, years) is not None
+
+
+def test_an_english_question_for_a_name_finds_it_in_any_sentence():
+    # The Swedish sentences share no word with the question but the name it names: held to the
+    # sentence naming the case, the answer was refused for naming no one else.
+    answer = "Koopus gör legoarbeten åt industrin. De har avtal med Volvo och Scania."
+    assert missing_answer_type("Who are Koopus's customers?", answer, answer) is None
+    assert missing_answer_type("Who are Koopus's customers?", "Koopus gör legoarbeten.",
+                               "Koopus gör legoarbeten.") is not None
