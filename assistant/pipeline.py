@@ -199,7 +199,8 @@ class Assistant:
             return question
         if isinstance(self.answerer, Rewriter):
             return str(self.answerer.rewrite(question, history))
-        return rewrite(question, history, self.settings.answer.followup_substitution)
+        return rewrite(question, history, self.settings.answer.followup_substitution,
+                       [case.name for case in self.catalog])
 
     def requoted(self, said: frozenset[str], question: str, top: int) -> frozenset[str]:
         """Return the `top` sentences of those said before that are closest to the question

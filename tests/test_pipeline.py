@@ -303,3 +303,35 @@ def test_a_follow_up_with_one_question_that_says_too_little_alone_carries_the_co
     assert rewrite(both, history) == both
     assert rewrite("Ska vi lägga pengar på annonser?", history) \
         == "Ska vi lägga pengar på annonser?"
+
+
+def test_common_names_joined_are_no_subject_a_pronoun_stands_for():
+    from assistant.retrieval.followup import names, rewrite
+
+    assert names("Sweco och Tillväxtverket skrev rapporten om samverkan.") == []
+    # "de" stands for what the question itself asks about, not for the study's authors.
+    question = "Hur många seminarier blev det, och var hölls de?"
+    assert not rewrite(question, ["Sweco och Tillväxtverket skrev rapporten?"]).startswith(
+        question.replace("de?", "Sweco"))
+    assert names("Koopus och Sweco samarbetade.") == ["Koopus och Sweco"]
+
+
+@pytest.mark.parametrize(("heading", "question", "expected"), [
+    ("Vägledning: Vad är Koopus och hur gör de legoarbeten?", "Vilka kunder har de?",
+     "Vilka kunder har Koopus?"),
+    ("Vägledning: Vad är Koopus och hur gör de legoarbeten?", "Vad gör deras kunder?",
+     "Vad gör Koopus kunder?"),
+    ("Vägledning: Vad är Koopus och hur gör de legoarbeten?", "Who are their customers?",
+     "Who are Koopus's customers?"),
+])
+def test_a_pronoun_stands_for_the_case_the_last_answer_s_card_was_about(heading, question,
+                                                                        expected):
+    from assistant.retrieval.followup import rewrite
+
+    history = [{"role": "user", "content": "Finns det något ASF som monterar åt industrin?"},
+               {"role": "assistant", "content": f"{heading}\n- Koopus monterar. [1]"}]
+    assert rewrite(question, history, cases=["Koopus"]) == expected
+    # Not a name the catalog does not hold as a case, nor an answer without a card.
+    assert rewrite(question, history, cases=["Le Mat Jonsered"]) != expected
+    plain = [history[0], {"role": "assistant", "content": "Koopus monterar. [1]"}]
+    assert rewrite(question, plain, cases=["Koopus"]) != expected

@@ -9,12 +9,22 @@ follow-ups), plus the names the last answer mentioned when the questions name no
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from assistant.lexicon import pattern
 from assistant.lexicon import words as words_of
-from assistant.text import NAME_PHRASE, STOPWORDS, collapse, split_sentences, words
+from assistant.prompts import GUIDE_HEADING
+from assistant.text import (
+    NAME_PHRASE,
+    STOPWORDS,
+    collapse,
+    is_english,
+    split_sentences,
+    words,
+)
 
+# How an answer that leads with a guide card begins ("Vägledning: " and the card's title).
+_HEADING = GUIDE_HEADING.split("{", 1)[0]
 # Words that make a question lean on what was said before.
 _ANAPHORA = words_of("followup.anaphora")
 _NAME = NAME_PHRASE
@@ -29,10 +39,18 @@ _GENERIC_NAMES = (frozenset(n.lower() for n in words_of("generic_names") | words
                   | words_of("followup.generic_name_forms"))
 
 
+_JOINED = re.compile(r"\s+(?:och|and|&)\s+")
+
+
 def _generic(name: str) -> bool:
     """Return True for a name too common to point at anything, in any case form ("Swecos",
     "Tillväxtverkets" are the genitives)."""
     lowered = name.lower()
+    parts = _JOINED.split(lowered)
+    if len(parts) > 1:
+        # Common names joined ("Tillväxtverket och Sweco") are as common: read as one name,
+        # the study's authors became the subject of "var hölls de?".
+        return all(map(_generic, parts))
     if "-" in lowered and " " not in lowered:
         # A compound of a common name ("ASF-personalen", "Sweco-rapporten") is as common.
         lowered = lowered.split("-", 1)[0]
@@ -250,7 +268,8 @@ _BROAD_PLACES = words_of("question.broad_places")
 _WORD = re.compile(r"[\wåäöÅÄÖé:\-]+")
 
 
-def rewrite(question: str, history: Sequence[dict | str], substitute: bool = True) -> str:
+def rewrite(question: str, history: Sequence[dict | str], substitute: bool = True,
+            cases: Collection[str] = ()) -> str:
     """Return the follow-up as a question of its own, when it needs the conversation.
 
     Two forms are made standalone by substitution: an elliptical question that names a new
@@ -258,12 +277,15 @@ def rewrite(question: str, history: Sequence[dict | str], substitute: bool = Tru
     "Och i Vadstena?" -> "Vilka deltog i träffen i Vadstena?"), and a pronoun that stands for
     the previous question's named subject is replaced by the name ("Vad gör Le Mat
     Jonsered?" then "Vilka samarbetar de med?" -> "Vilka samarbetar Le Mat Jonsered med?").
-    Any other follow-up gets the previous turns' topic carried in, in parentheses.
+    Any other follow-up gets the previous turns' topic carried in, in parentheses. When the
+    previous question names no subject, the pronoun stands for the case (one of `cases`, the
+    catalog's names) the last answer's guide card was about (`answered_subject`).
     """
     question = question.strip()
     previous = _previous_question(history) if substitute else ""
     if previous:
-        framed = _reframe(question, previous) or _resolve_pronoun(question, previous)
+        framed = (_reframe(question, previous)
+                  or _resolve_pronoun(question, previous, answered_subject(history, cases)))
         if framed:
             return framed
     if not leans_on_context(question):
@@ -320,19 +342,51 @@ def _pronoun(question: str) -> re.Match[str] | None:
     return None
 
 
-def _resolve_pronoun(question: str, previous: str) -> str | None:
+def _subject(text: str) -> str | None:
+    """Return the first name in a text that can be a subject: not a broad place, nor a place
+    after a preposition ("… utanför Göteborg")."""
+    return next((n for n in names(text) if n not in _BROAD_PLACES
+                 and not _PLACE_BEFORE.search(text[:text.find(n)])), None)
+
+
+def answered_subject(history: Sequence[dict | str], cases: Collection[str]) -> str | None:
+    """Return the case the last answer was about, when it led with a guide card whose title
+    names one of the `cases` ("Vad är Le Mat Jonsered och hur fick de sina kunder?"), else
+    None.
+
+    "Vi vill starta ett ASF som driver ett hotell. Finns det något liknande exempel?" names no
+    subject, its answer does: without it, "Hur har de fått tag på sina kunder?" was carried
+    the first question's words and answered on telling customers that one is a social
+    enterprise. Only a card's title: an answer's first sentence names places and the study's
+    authors as often as its subject ("… tre nätverksträffar i Rinkeby, Västerås och
+    Vadstena"); and only a case: a topic card's title names partners and concepts ("Vilka gör
+    ASF affärer med – företag, kommuner och Arbetsförmedlingen?", "… CSR …").
+    """
+    last = next((text for role, text in reversed(turns(history)) if role == "assistant"), "")
+    first = last.split("\n", 1)[0]
+    if not first.startswith(_HEADING):
+        return None
+    known = [c.lower() for c in cases]
+    return next((n for n in names(first.removeprefix(_HEADING))
+                 if any(n.lower() in c or c in n.lower() for c in known)), None)
+
+
+def _resolve_pronoun(question: str, previous: str, answered: str | None = None) -> str | None:
     """Return the follow-up with its pronoun replaced by the previous question's named
-    subject, or None when it names a subject of its own or has no such pronoun."""
+    subject (or, when that names none, by the subject the last answer was `answered` about),
+    or None when it names a subject of its own or has no such pronoun."""
     if _names_something(question):
         return None
-    subject = next((n for n in names(previous) if n not in _BROAD_PLACES
-                    and not _PLACE_BEFORE.search(previous[:previous.find(n)])), None)
+    subject = _subject(previous) or answered
     if subject is None:
         return None
     m = _pronoun(question)
     if m is None:
         return None
     if m.group(0).lower() in _GENITIVE_PRONOUNS:
-        genitive = subject if subject.endswith(("s", "x", "z")) else f"{subject}s"
+        if is_english(question):
+            genitive = f"{subject}'s"
+        else:
+            genitive = subject if subject.endswith(("s", "x", "z")) else f"{subject}s"
         return question[:m.start()] + genitive + question[m.end():]
     return question[:m.start()] + subject + question[m.end():]
