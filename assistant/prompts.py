@@ -558,6 +558,10 @@ BROAD_ANSWER_NOTE = (
 # heading, its points (verbatim, cited), then the engine's own answer under GUIDE_MORE_HEADING.
 GUIDE_HEADING = "Vägledning: {title}"
 GUIDE_MORE_HEADING = "Mer ur källorna:"
+# Added to the note when the card an answer leads with was quoted whole earlier in the
+# conversation: it is still what answers the question.
+GUIDE_AGAIN_NOTE = ("Vägledningskortet stod redan i ett tidigare svar. Det är det som svarar "
+                    "på frågan, så det citeras igen.")
 GUIDE_NOTE = (
     "Svaret inleds med ett vägledningskort: rapportens egna meningar om frågan, utvalda och "
     "ordnade av en redaktör. Varje punkt citeras ordagrant och har sin egen källhänvisning."

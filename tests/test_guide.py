@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -20,7 +21,7 @@ from assistant.cases.guide import (
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.loaders import load_document
-from assistant.prompts import GUIDE_HEADING, GUIDE_ROLES
+from assistant.prompts import GUIDE_AGAIN_NOTE, GUIDE_HEADING, GUIDE_ROLES
 from assistant.types import IngestError
 
 GUIDE = PROJECT_ROOT / "corpus" / "guide"
@@ -431,6 +432,7 @@ def test_a_broad_follow_up_after_a_cards_answer_is_led_by_the_next_card(settings
     a.ensure_index()
     a.settings.answer.guide_min_similarity = 0.0
     a.settings.answer.guide_second_margin = 0.0             # one card an answer
+    a.settings.answer.guide_requote_lead = 0.0              # a said card never leads again
     question = "Vi är ett bageri och ska anlita ett ASF, behövs avtal och vem sköter kontakten?"
     first = a.ask(question)
     assert first.guide
@@ -447,6 +449,42 @@ def test_a_broad_follow_up_after_a_cards_answer_is_led_by_the_next_card(settings
     assert again.answer.startswith(GUIDE_HEADING.format(title=title))
     assert sum(line.startswith("- ") for line in again.answer.split("\n\n")[0].split("\n")) \
         >= 2
+
+
+def test_a_said_card_closer_than_any_other_by_the_lead_answers_a_follow_up_again(
+        settings, fake_embeddings):
+    from assistant.pipeline import Assistant
+
+    write_card(settings.corpus_dir / "guide", CARD)       # the only card: none is closer
+    a = Assistant(settings, embeddings=fake_embeddings)
+    a.ensure_index()
+    a.settings.answer.guide_min_similarity = 0.0
+    question = "Vi är ett bageri och ska anlita ett ASF, behövs avtal och vem sköter kontakten?"
+    first = a.ask(question)
+    assert first.guide and GUIDE_AGAIN_NOTE not in (first.note or "")
+    history = [{"role": "user", "content": question},
+               {"role": "assistant", "content": first.answer}]
+    follow_up = "Vilka råd finns om avtal och om vem som sköter kontakten med ett ASF?"
+    a.settings.answer.guide_requote_lead = 1e-6
+    again = a.ask(follow_up, history)
+    assert again.guide == first.guide and GUIDE_AGAIN_NOTE in again.note
+    assert again.answer.split("\n\n")[0] == first.answer.split("\n\n")[0]
+    a.settings.answer.guide_requote_lead = 0.0
+    assert not a.ask(follow_up, history).guide
+
+
+def test_stands_out_is_a_lead_in_similarity_over_every_other_card():
+    from assistant.answering.routes import stands_out
+    from assistant.retrieval.guide import GuideMatch
+
+    def match(id_: str, similarity: float) -> GuideMatch:
+        return GuideMatch(SimpleNamespace(id=id_), similarity + 1.0, similarity)
+
+    cards = [match("a", 0.67), match("b", 0.42), match("c", 0.55)]
+    assert stands_out(cards[0], cards, 0.1)
+    assert not stands_out(cards[0], cards, 0.15)    # "c" is within 0.12
+    assert not stands_out(cards[0], cards, 0.0)     # 0: never
+    assert stands_out(cards[0], cards[:1], 0.5)     # no other card
 
 
 def test_locating_the_points_collapses_each_passage_once(guided, monkeypatch):
