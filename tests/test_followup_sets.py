@@ -1,4 +1,4 @@
-"""The follow-up conversation sets (eval/followups.yaml, eval/followups_heldout*.yaml): every
+"""The follow-up conversation sets (eval/followups*.yaml): every
 key phrase is verbatim report text, every item a conversation with earlier turns.
 
 Uses only yaml + pathlib + re, as tests/test_persona_set.py does.
@@ -12,7 +12,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "corpus" / "sweco-asf-samverkan-naringslivet.txt"
 SETS = [ROOT / "eval" / name
-        for name in ("followups.yaml", "followups_heldout.yaml", "followups_heldout2.yaml")]
+        for name in ("followups.yaml", "followups_dev2.yaml", "followups_heldout.yaml",
+                     "followups_heldout2.yaml")]
 
 
 def _norm(text: str) -> str:
