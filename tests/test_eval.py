@@ -163,8 +163,11 @@ PERSONA_FLOOR = {"coverage": 0.63, "half_covered": 0.70, "refusal_accuracy": 0.8
                  "false_refusal_rate": 0.07, "median_chars": 2600}
 # The follow-up conversations written for this (eval/followups.yaml, 24): coverage 0.431
 # with the code of 2026-12-06, 0.566 since follow-ups take the previous question's kind and
-# may requote what answers them (2026-12-07); 0.635 since a card leads from similarity 0.45.
-FOLLOWUP_FLOOR = 0.59
+# may requote what answers them (2026-12-07); 0.635 since a card leads from similarity 0.45;
+# 0.646 since a card that stands out leads a follow-up again (2026-12-08, floor 0.59 -> 0.61).
+# The second development set (eval/followups_dev2.yaml, 36): 0.657 before that, 0.725 after.
+# Each floor sits about 0.035 under the figure: a fresh index's int8 batch noise moves one item.
+FOLLOWUP_FLOORS = {"followups.yaml": 0.61, "followups_dev2.yaml": 0.69}
 
 
 @pytest.fixture
@@ -193,10 +196,12 @@ def test_persona_answers_do_not_regress(shipped_assistant):
 
 
 @pytest.mark.integration
-def test_follow_up_answers_do_not_regress(shipped_assistant):
+@pytest.mark.parametrize("name", sorted(FOLLOWUP_FLOORS))
+def test_follow_up_answers_do_not_regress(shipped_assistant, name):
     from eval.persona import FOLLOWUPS, evaluate_persona, load_persona
 
-    metrics = evaluate_persona(shipped_assistant, load_persona(FOLLOWUPS))[0]["overall"]
-    print(f"\nfollow-up coverage={metrics['coverage']}")
-    assert metrics["coverage"] >= FOLLOWUP_FLOOR
+    path = FOLLOWUPS.with_name(name)
+    metrics = evaluate_persona(shipped_assistant, load_persona(path))[0]["overall"]
+    print(f"\n{name}: follow-up coverage={metrics['coverage']}")
+    assert metrics["coverage"] >= FOLLOWUP_FLOORS[name]
     assert metrics.get("repeated_followups", 0) == 0
