@@ -335,3 +335,20 @@ def test_a_pronoun_stands_for_the_case_the_last_answer_s_card_was_about(heading,
     assert rewrite(question, history, cases=["Le Mat Jonsered"]) != expected
     plain = [history[0], {"role": "assistant", "content": "Koopus monterar. [1]"}]
     assert rewrite(question, plain, cases=["Koopus"]) != expected
+
+
+def test_a_follow_up_asking_to_hear_more_carries_the_sentence_it_points_at():
+    from assistant.retrieval.followup import pointed_sentence, rewrite
+
+    answer = ("Vägledning: Vilka trender finns?\n- Miljömedvetenhet ger nya tjänster. [1]\n"
+              "- Många vill stötta integration i praktiken. Det gäller även kommunerna. [2]")
+    history = [{"role": "user", "content": "Vilka trender talar för ASF?"},
+               {"role": "assistant", "content": answer}]
+    question = "Kan du utveckla det där om integrationen?"
+    assert pointed_sentence(question, history) == "Många vill stötta integration i praktiken."
+    assert rewrite(question, history) == \
+        f"{question} (Många vill stötta integration i praktiken.)"
+    # Not without a word that finds a sentence, nor without asking to hear more.
+    assert pointed_sentence("Kan du utveckla det där om skatter?", history) is None
+    assert pointed_sentence("Hur fungerar integrationen?", history) is None
+    assert pointed_sentence(question, []) is None

@@ -346,6 +346,41 @@ def test_a_broad_follow_up_leaves_out_what_was_said_but_the_sentences_closest_to
                                            "Leveranser tar längre tid."})
 
 
+class PassageStages(RequotingStages):
+    """Requoting stages whose standalone form is the real rewrite and whose search returns one
+    passage holding the last answer's second sentence; every question reads as a fact's."""
+
+    def analyse(self, question: str, query: str, role: str | None) -> Analysis:
+        return Analysis("fact", guessed=True)
+
+    def standalone(self, question: str, history: Sequence[dict | str]) -> str:
+        from assistant.retrieval.followup import rewrite
+
+        return rewrite(question, history)
+
+    def search(self, question: str, query: str):
+        from assistant.retrieval.hybrid import Retrieval
+        from assistant.types import Chunk, Passage
+
+        text = "Leveranser tar längre tid. Det beror på frånvaro. Kunderna planerar för det."
+        chunk = Chunk(chunk_id="c0", source="r.txt", title="R", section_path=("A",), page=None,
+                      text=text, indexed_text=text, seq=0)
+        return Retrieval([Passage(chunk=chunk, score=1.0, rank=1)], vector=None)
+
+
+def test_asked_to_hear_more_of_a_sentence_its_passage_may_come_again() -> None:
+    history = [{"role": "user", "content": "Vad är bra med ASF i industrin?"},
+               {"role": "assistant", "content": "- Arbetet stannar lokalt. [1]\n"
+                                                "- Leveranser tar längre tid. [2]\n"
+                                                "- Kunderna planerar för det. [2]"}]
+    request = Request("Kan du utveckla det där om leveranserna?", history, None,
+                      PassageStages(), AnswerSettings(followup_requote=0))
+    assert request.query.endswith("(Leveranser tar längre tid.)")
+    assert request.analysis.kind == "broad"
+    # The passage around the sentence pointed at may be quoted again, nothing else said.
+    assert request.exclude == frozenset({"Arbetet stannar lokalt."})
+
+
 class CardStages(CountingStages):
     """Stages whose question kind is guessed or said, with one card at a given score."""
 

@@ -43,6 +43,7 @@ from assistant.retrieval.followup import (
     asking_sentence,
     asks_own_aspect,
     dangling,
+    elaborates,
     extends,
     in_role,
     needs_context,
@@ -149,6 +150,9 @@ class Request:
         extends to something ("Gäller det även små företag?") asks for that one thing.
         """
         analysis = self._stages.analyse(self.question, self.query, self.role)
+        if self.history and elaborates(self.question):
+            # "Kan du utveckla den där om integration?": more of what was said, across sections.
+            return replace(analysis, kind="broad", asks=None, guessed=False)
         previous = user_turns(self.history)[-1:]
         if analysis.guessed and previous and not extends(self.question):
             before = self._stages.analyse(previous[0], previous[0], self.role)
@@ -257,6 +261,14 @@ class Request:
         """
         if not (self.broad and self.said):
             return frozenset()
+        if elaborates(self.question) and self.query.startswith(f"{self.question} ("):
+            # Asked to hear more of a sentence said ("Kan du utveckla den där om
+            # integration?", the sentence carried in): the passage around it may come again.
+            pointed = self.query[len(self.question) + 2:-1]
+            around = {collapse(s) for p in self.retrieval.passages
+                      if pointed in collapse(p.chunk.text)
+                      for s in split_sentences(p.chunk.text)}
+            return self.said - around
         return self.said - self._stages.requoted(self.said, self.question,
                                                  self.settings.followup_requote)
 
