@@ -150,7 +150,7 @@ class Request:
         extends to something ("Gäller det även små företag?") asks for that one thing.
         """
         analysis = self._stages.analyse(self.question, self.query, self.role)
-        if self.history and elaborates(self.question):
+        if self.pointed:
             # "Kan du utveckla den där om integration?": more of what was said, across sections.
             return replace(analysis, kind="broad", asks=None, guessed=False)
         previous = user_turns(self.history)[-1:]
@@ -192,7 +192,9 @@ class Request:
             asking = asking_sentence(self.query)
         else:
             own = bool(self.history) and asks_own_aspect(self.question, self.query)
-            asking = self.question if own else None
+            # A follow-up asking to hear more is matched with the sentence it points at:
+            # its own words ("utveckla") found the cards on developing an ASF's business.
+            asking = self.pointed or (self.question if own else None)
         focus = None
         if asking and self._focus_weight:
             if "retrieval" in self.__dict__:
@@ -243,6 +245,15 @@ class Request:
         """The sentences earlier answers in the conversation quoted."""
         return previous_sentences(self.history)
 
+    @property
+    def pointed(self) -> str | None:
+        """The sentence of the last answer a follow-up asks to hear more of ("Kan du utveckla
+        den där om integration?"), carried in its standalone form; None for any other."""
+        if self.history and elaborates(self.question) \
+                and self.query.startswith(f"{self.question} ("):
+            return self.query[len(self.question) + 2:-1]
+        return None
+
     @cached_property
     def exclude(self) -> frozenset[str]:
         """What a broad follow-up leaves out: what was said, but the few sentences said that
@@ -261,12 +272,10 @@ class Request:
         """
         if not (self.broad and self.said):
             return frozenset()
-        if elaborates(self.question) and self.query.startswith(f"{self.question} ("):
-            # Asked to hear more of a sentence said ("Kan du utveckla den där om
-            # integration?", the sentence carried in): the passage around it may come again.
-            pointed = self.query[len(self.question) + 2:-1]
+        if self.pointed:
+            # Asked to hear more of a sentence said: the passage around it may come again.
             around = {collapse(s) for p in self.retrieval.passages
-                      if pointed in collapse(p.chunk.text)
+                      if self.pointed in collapse(p.chunk.text)
                       for s in split_sentences(p.chunk.text)}
             return self.said - around
         return self.said - self._stages.requoted(self.said, self.question,
