@@ -458,6 +458,17 @@ class AnswerSettings(Group):
     # asks 0.564 without, 0.590 at 0.06 and 0.574 at 0.15. With 0.06 in eval.guide_match
     # (every fourth): 0.528 -> 0.568 (176), behind a sentence on who asks 0.536 -> 0.593
     # (140), as a follow-up of another card's title 0.529 -> 0.564 (140).
+    # The role bonus, retrieval agreement and shared words outweighed a similarity gap of
+    # 0.115: "Hur fick de sina första kunder?" after an advisor's questions led with the card on
+    # scepticism (0.470) over the one on first customers (0.585). Measured on one index with
+    # 0.1: eval/followups.yaml 0.679 -> 0.696 (one item 0.2 -> 0.6), persona, followups_dev2,
+    # the held-out follow-ups and eval.card_choice unchanged; standard set citation precision
+    # 0.428 -> 0.420 (one item led by two cards). 0.07: card choice one lead more, persona
+    # 0.666 -> 0.663.
+    guide_similarity_lead: float = Field(
+        default=0.1, ge=0, le=1, description="The card closest by similarity alone leads when it "
+                                             "is this much closer than the card the ranking's "
+                                             "bonuses put first (0: off).")
     guide_lexical_weight: float = Field(
         default=0.06, ge=0, le=1, description="Weight of the words a card shares with the "
                                               "question (BM25, scaled to the best card's) in "

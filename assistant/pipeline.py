@@ -317,7 +317,8 @@ class Assistant:
                                             settings.guide_retrieval_weight,
                                             settings.guide_near_copy, question,
                                             settings.guide_own_role_bonus if in_role else 0.0,
-                                            words, settings.guide_lexical_weight)
+                                            words, settings.guide_lexical_weight,
+                                            settings.guide_similarity_lead)
 
 
 def validate_question(question: str, limit: int) -> str:

@@ -42,9 +42,14 @@ from tests.conftest import REPORT
 # hold an item's single gold evidence. Precision 0.42 -> 0.41 when a card's points were no
 # longer quoted again under "Mer ur källorna" (0.429 -> 0.422): the engine's part cites other
 # passages instead of the card's (q040 lost a correct citation; q098 lost one with the
-# re-chunked Vadstena list, while q097 went from refused to answered). Every change of a
-# floor, with its figures: eval/figures.md.
-FLOOR = {"hit@5": 0.94, "fact_recall": 0.83, "citation_precision": 0.41,
+# re-chunked Vadstena list, while q097 went from refused to answered). Precision 0.41 -> 0.40
+# when the card closest by similarity leads once the ranking's bonuses would put one 0.1 less
+# similar first (0.428 -> 0.420): q101 ("… vill ordna en träff … Hur lägger vi upp den?") was
+# led by the Vadstena meeting's card (0.469, lifted by retrieval agreement) and is now led by
+# the recommendations to public actors (0.584) and a second card, 4 -> 11 citations with the
+# same one correct; its facts found are unchanged. Every change of a floor, with its figures:
+# eval/figures.md.
+FLOOR = {"hit@5": 0.94, "fact_recall": 0.83, "citation_precision": 0.40,
          "refusal_accuracy": 0.90, "false_refusal_rate": 0.05}
 
 

@@ -336,6 +336,25 @@ def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
     assert ranked[0].similarity == ranked[1].similarity == 1.0     # the threshold sees cosine
 
 
+def test_the_bonuses_steer_close_calls_but_not_past_a_clearly_closer_card():
+    from assistant.retrieval.guide import GuideEntry, GuideIndex
+    from assistant.types import Chunk
+
+    def entry(card_id: str, passage: str) -> GuideEntry:
+        chunk = Chunk(chunk_id=card_id, source=f"guide/{card_id}.yaml", title=card_id,
+                      section_path=(card_id,), page=None, text="x", indexed_text=card_id,
+                      kind="guide")
+        return GuideEntry(chunk, card_id, card_id, ("asf",), (("x", ("A",)),), (passage,))
+
+    cards = [entry("a-kort", "p1"), entry("b-kort", "p2")]
+    # "a-kort" is 0.8 similar to the question, "b-kort" 0.6; only "b-kort" agrees with retrieval.
+    guide = GuideIndex(cards, [("a-kort", 0, [0.8, 0.6]), ("b-kort", 0, [0.6, 0.8])])
+    kwargs = {"retrieved": ["p2"], "retrieval_weight": 0.3}
+    assert guide.match([1.0, 0.0], **kwargs)[0].entry.id == "b-kort"
+    assert guide.match([1.0, 0.0], similarity_lead=0.1, **kwargs)[0].entry.id == "a-kort"
+    assert guide.match([1.0, 0.0], similarity_lead=0.25, **kwargs)[0].entry.id == "b-kort"
+
+
 def test_words_shared_with_a_cards_ways_of_asking_break_a_close_call():
     from assistant.retrieval.guide import GuideEntry, GuideIndex
     from assistant.types import Chunk

@@ -15,6 +15,8 @@ card written for the asker's group gains `role_bonus`. A card with a near copy o
 among its ways of asking (at least `near_copy` similar: a title asked word for word) comes
 first whatever the others score. `lexical_weight` times a card's BM25 score for the question's
 words over its title and ways of asking (scaled to the best card's) is added to the ranking.
+The bonuses steer close calls only: a card they put first comes after the card closest by
+similarity alone when that one is `similarity_lead` closer.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ class GuideIndex:
               retrieved: Sequence[str] = (), retrieval_weight: float = 0.0,
               near_copy: float = 0.0, question: str = "",
               own_role_bonus: float = 0.0, words: str = "",
-              lexical_weight: float = 0.0) -> list[GuideMatch]:
+              lexical_weight: float = 0.0, similarity_lead: float = 0.0) -> list[GuideMatch]:
         """Return every card, closest first (see the module's docstring for the score).
 
         own_role_bonus: added to a card written for the asker's role alone (for a question
@@ -133,6 +135,9 @@ class GuideIndex:
 
         words: the text whose words are matched to the cards' (the question, or the sentence
         it asks in), weighted by lexical_weight.
+
+        similarity_lead: the card closest by similarity alone comes first when it is at least
+        this much closer than the card the bonuses put first (0: off).
 
         near_copy: a card with one way of asking at least this similar to the question comes
         first (0: off); among such cards, the closest way of asking decides.
@@ -176,4 +181,9 @@ class GuideIndex:
                 similarity, bonus = float(closest[i]), bonus + NEAR_COPY_LEAD
             matches.append(GuideMatch(entry, similarity + bonus, similarity))
         matches.sort(key=lambda m: (-m.score, m.entry.id))
+        if similarity_lead and matches and not matches[0].near_copy:
+            nearest = max(matches, key=lambda m: m.similarity)
+            if nearest.similarity - matches[0].similarity >= similarity_lead:
+                matches.remove(nearest)
+                matches.insert(0, nearest)
         return matches
