@@ -169,10 +169,12 @@ PERSONA_FLOOR = {"coverage": 0.63, "half_covered": 0.70, "refusal_accuracy": 0.8
 # The follow-up conversations written for this (eval/followups.yaml, 24): coverage 0.431
 # with the code of 2026-12-06, 0.566 since follow-ups take the previous question's kind and
 # may requote what answers them (2026-12-07); 0.635 since a card leads from similarity 0.45;
-# 0.646 since a card that stands out leads a follow-up again (2026-12-08, floor 0.59 -> 0.61).
-# The second development set (eval/followups_dev2.yaml, 36): 0.657 before that, 0.725 after.
-# Each floor sits about 0.035 under the figure: a fresh index's int8 batch noise moves one item.
-FOLLOWUP_FLOORS = {"followups.yaml": 0.61, "followups_dev2.yaml": 0.69}
+# 0.646 since a card that stands out leads a follow-up again (2026-12-08), 0.679 with "kan du
+# utveckla …?" carrying the sentence it points at, 0.696 since the bonuses no longer outrank a
+# card 0.1 closer (floor 0.59 -> 0.66). The second development set (eval/followups_dev2.yaml,
+# 36): 0.657 before those changes, 0.725 after. Each floor sits about 0.035 under the
+# figure: a fresh index's int8 batch noise moves one item.
+FOLLOWUP_FLOORS = {"followups.yaml": 0.66, "followups_dev2.yaml": 0.69}
 
 
 @pytest.fixture
