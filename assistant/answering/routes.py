@@ -582,11 +582,9 @@ class GuideCard(Route):
         for card in cards:
             if card.similarity < settings.guide_min_similarity:
                 continue
-            if settings.guide_near_copy and (card.similarity >= settings.guide_near_copy
-                                             or titled(card.entry, question)):
-                lines, citations = card_part(card.entry, self._topics().chunks)
-                return (card, lines, citations) if lines else None
-            if stands_out(card, cards, settings.guide_requote_lead):
+            near_copy = settings.guide_near_copy and (card.similarity >= settings.guide_near_copy
+                                                      or titled(card.entry, question))
+            if near_copy or stands_out(card, cards, settings.guide_requote_lead):
                 lines, citations = card_part(card.entry, self._topics().chunks)
                 return (card, lines, citations) if lines else None
             lines, citations = card_part(card.entry, self._topics().chunks, exclude)
