@@ -318,17 +318,21 @@ def test_a_question_the_documents_cannot_answer_stays_refused_and_offers_cards(g
     assert answer.related == [CARD["title"]]
 
 
-def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
-    from assistant.retrieval.guide import GuideEntry, GuideIndex
+def _card_in(card_id: str, passage: str):
+    """Return a one-point card for the asf role whose point the passage `passage` holds."""
+    from assistant.retrieval.guide import GuideEntry
     from assistant.types import Chunk
 
-    def entry(card_id: str, passage: str) -> GuideEntry:
-        chunk = Chunk(chunk_id=card_id, source=f"guide/{card_id}.yaml", title=card_id,
-                      section_path=(card_id,), page=None, text="x", indexed_text=card_id,
-                      kind="guide")
-        return GuideEntry(chunk, card_id, card_id, ("asf",), (("x", ("A",)),), (passage,))
+    chunk = Chunk(chunk_id=card_id, source=f"guide/{card_id}.yaml", title=card_id,
+                  section_path=(card_id,), page=None, text="x", indexed_text=card_id,
+                  kind="guide")
+    return GuideEntry(chunk, card_id, card_id, ("asf",), (("x", ("A",)),), (passage,))
 
-    cards = [entry("a-kort", "p1"), entry("b-kort", "p2")]
+
+def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
+    from assistant.retrieval.guide import GuideIndex
+
+    cards = [_card_in("a-kort", "p1"), _card_in("b-kort", "p2")]
     guide = GuideIndex(cards, [("a-kort", 0, [1.0, 0.0]), ("b-kort", 0, [1.0, 0.0])])
     assert guide.match([1.0, 0.0])[0].entry.id == "a-kort"
     ranked = guide.match([1.0, 0.0], retrieved=["p2", "p1"], retrieval_weight=0.3)
@@ -337,16 +341,9 @@ def test_retrieval_agreement_breaks_a_tie_between_equally_close_cards():
 
 
 def test_the_bonuses_steer_close_calls_but_not_past_a_clearly_closer_card():
-    from assistant.retrieval.guide import GuideEntry, GuideIndex
-    from assistant.types import Chunk
+    from assistant.retrieval.guide import GuideIndex
 
-    def entry(card_id: str, passage: str) -> GuideEntry:
-        chunk = Chunk(chunk_id=card_id, source=f"guide/{card_id}.yaml", title=card_id,
-                      section_path=(card_id,), page=None, text="x", indexed_text=card_id,
-                      kind="guide")
-        return GuideEntry(chunk, card_id, card_id, ("asf",), (("x", ("A",)),), (passage,))
-
-    cards = [entry("a-kort", "p1"), entry("b-kort", "p2")]
+    cards = [_card_in("a-kort", "p1"), _card_in("b-kort", "p2")]
     # "a-kort" is 0.8 similar to the question, "b-kort" 0.6; only "b-kort" agrees with retrieval.
     guide = GuideIndex(cards, [("a-kort", 0, [0.8, 0.6]), ("b-kort", 0, [0.6, 0.8])])
     kwargs = {"retrieved": ["p2"], "retrieval_weight": 0.3}
