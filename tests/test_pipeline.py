@@ -285,7 +285,7 @@ def test_there_is_in_a_follow_up_introduces_its_subject_instead_of_pointing_back
              {"role": "user",
               "content": "Finns det något företag i rapporten som bara städar kontor?"},
              {"role": "assistant", "content": "Rapporten säger …"}]
-    assert "specialisera" in rewrite("Och vad kan baksidan bli?", chain)
+    assert "specialisera" in rewrite("Och vilka nackdelar kan det ge?", chain)
 
 
 def test_a_follow_up_with_one_question_that_says_too_little_alone_carries_the_conversation():
