@@ -245,7 +245,7 @@ class Request:
         """The sentences earlier answers in the conversation quoted."""
         return previous_sentences(self.history)
 
-    @property
+    @cached_property
     def pointed(self) -> str | None:
         """The sentence of the last answer a follow-up asks to hear more of ("Kan du utveckla
         den där om integration?"), carried in its standalone form; None for any other."""
